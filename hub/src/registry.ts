@@ -135,8 +135,16 @@ export async function receiveToFile(body: AsyncIterable<Uint8Array>, path: strin
   return { sha256: hash.digest('hex'), size };
 }
 
+/**
+ * How a push checks which backends a new version loads on: the bounds of the check (checkBackends), or 'off'
+ * for none (the version's backends unknown, as for one pushed before the check). The hub's route always checks;
+ * test harnesses that build a Registry to feed other parts turn it off, since starting onnxruntime-web costs each
+ * test process ~0.5 s of CPU (docs/development.md "Test run time").
+ */
+export type BackendCheck = WasmCheckLimits | 'off';
+
 export class Registry {
-  constructor(private readonly store: Store, private readonly verify: BundleVerifier, private readonly wasmLimits: WasmCheckLimits = {}) {}
+  constructor(private readonly store: Store, private readonly verify: BundleVerifier, private readonly backendCheck: BackendCheck = {}) {}
 
   /** `record` runs inside the push's transaction, for a new version and for the same bundle again (its `outcome` says which): the audit entry. */
   async push(body: AsyncIterable<Uint8Array>, opts: { maxBytes: number; pushedBy: string; at: Date; record?: (r: PushResult) => void }): Promise<PushResult> {
@@ -152,7 +160,7 @@ export class Registry {
       if (this.store.models.check(name, version, sha256, v.manifestSha256) === 'new') {
         assertAuthoredManifest(v.manifest, `${name} ${version}: manifest.json`);
         await assertModelIo(temp, v);
-        backends = await checkBackends(temp, v, this.store.blobs.tempPath(), this.wasmLimits);
+        if (this.backendCheck !== 'off') backends = await checkBackends(temp, v, this.store.blobs.tempPath(), this.backendCheck);
       }
       let outcome: 'created' | 'exists' = 'exists';
       // The file goes into place first (a rename), its row with the version in one transaction: if that

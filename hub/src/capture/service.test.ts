@@ -62,7 +62,7 @@ describe('data capture on the hub', () => {
     const mlp = randomMlp({ inputDim: 3, hidden: [8], outputDim: 2, seed: 4 });
     const features = ['speed', 'temp', 'load'].map((name, index) => ({ name, index, kind: 'numeric' as const }));
     const b = await bundleFromOnnx({ dir: join(dir, 'bundles'), onnx: mlp.onnx, name: 'pump', version: '1.0.0', io: mlp.io, keys, features });
-    await new Registry(h.store, bundleVerifier(() => trust)).push(createReadStream(b.path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() });
+    await new Registry(h.store, bundleVerifier(() => trust), 'off').push(createReadStream(b.path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() });
     for (const [id, ring] of [['a', 'cap'], ['b', 'cap'], ['c', 'other']]) h.store.devices.create(id as string, `secret-of-${id}-0123456789`, { ring: ring as string }, null, clock.now());
   });
   after(() => {

@@ -39,7 +39,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 async function startHub(t: { after(fn: () => Promise<void>): void }) {
   const store = Store.open(join(root, `hub-${Math.random().toString(36).slice(2)}`), HUB_MIGRATIONS, { database: backend.database() });
   const clock = new ManualClock();
-  const registry = new Registry(store, bundleVerifier(() => trust));
+  const registry = new Registry(store, bundleVerifier(() => trust), 'off');
   for (const b of bundles) await registry.push(createReadStream(b.path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() });
   const link = createEmbeddedBroker({
     tcpPort: 0, host: '127.0.0.1', maxPayloadBytes: 256 * 1024, connectRateLimit: { perAddressPerMinute: 10_000 },

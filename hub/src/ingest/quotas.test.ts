@@ -42,7 +42,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
 async function startHub(clock: ClockPort & { now(): Date }, limits: Partial<QuotaLimits>, ids: string[], maxStoredBytesPerDevice?: number) {
   const store = Store.open(join(root, `hub-${++n}`), HUB_MIGRATIONS);
-  const registry = new Registry(store, bundleVerifier(() => trust));
+  const registry = new Registry(store, bundleVerifier(() => trust), 'off');
   await registry.push(createReadStream(bundle.path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() });
   for (const id of ids) store.devices.create(id, `secret-${id}`, {}, null, clock.now());
   const metrics = new RecordingMetrics();

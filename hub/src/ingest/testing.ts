@@ -42,7 +42,7 @@ export interface IngestHub {
 /** `database`: Store.open's (testing/backends.ts; default hub.db in the harness's temp dir). */
 export async function startIngestHub(o: IngestHubOptions): Promise<IngestHub> {
   const h = makeHarness({ database: o.database });
-  const registry = new Registry(h.store, bundleVerifier(() => o.trust));
+  const registry = new Registry(h.store, bundleVerifier(() => o.trust), 'off');
   await registry.push(createReadStream(o.bundle.path), { maxBytes: 64 << 20, pushedBy: 'test', at: h.clock.now() });
   const ids = Object.keys(o.devices);
   for (const id of ids) h.store.devices.create(id, `secret-${id}`, o.devices[id] ?? {}, null, h.clock.now());

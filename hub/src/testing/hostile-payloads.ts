@@ -62,7 +62,7 @@ export async function startHostileHub(root: string, ids: string[], key: CaptureK
   const trust = makeTrust(root, keys).body;
   const bundle = await buildMultiBundle({ dir: join(root, 'bundles'), keys, version: '1.0.0' });
   const h = makeHarness({ database });
-  const registry = new Registry(h.store, bundleVerifier(() => trust));
+  const registry = new Registry(h.store, bundleVerifier(() => trust), 'off');
   await registry.push(createReadStream(bundle.path), { maxBytes: 64 << 20, pushedBy: 'test', at: h.clock.now() });
   for (const id of ids) h.store.devices.create(id, `secret-${id}`, {}, null, h.clock.now());
   const metrics = new RecordingMetrics();
