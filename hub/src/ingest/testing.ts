@@ -2,13 +2,14 @@
 // dir) with a signed bundle in its registry, the embedded aedes broker on 127.0.0.1:0, ingest and
 // deployments (makeParts), and the bundle's version deployed to its devices. `send` publishes a device's
 // windows as an mqtt.js client and waits for the hub's ack of every seq (refused windows are acked too,
-// docs/hub.md "What the hub accepts from devices"). Used by accuracy.test.ts and plausibility-ingest.test.ts; startVibIngestHub by the batch tests.
+// docs/hub.md "What the hub accepts from devices"). Used by accuracy.test.ts and plausibility-ingest.test.ts; startVibIngestHub by the batch tests and output-values-share.test.ts.
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { bundleFromOnnx, makeKeys, makeTrust, randomMlp, waitFor, type BundleResult, type Keys } from '@edgefleet/examples';
-import { EVENTS_SCHEMA, deviceTopic, inRanges, type DeviceEvent, type SeqWindow, type TrustBody } from '@edgefleet/shared';
+import { EVENTS_SCHEMA, deviceTopic, inRanges, withReferenceId, type DeviceEvent, type SeqWindow, type TrustBody } from '@edgefleet/shared';
+import { TEMP_MODE_FEATURES, tempModeReference } from '../rollups/testing.js';
 import { Registry, bundleVerifier } from '../registry.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
 import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mqtt/testing/devices.js';
@@ -111,14 +112,17 @@ async function openIngestHub(h: Harness, o: IngestHubOptions): Promise<IngestHub
 
 /**
  * An ingest hub in a temp dir whose registry holds a small model vib 1.0.0, deployed to `devices` (no
- * tags); `stop` also removes the dir. `database`: as startIngestHub's.
+ * tags); `stop` also removes the dir. `database`: as startIngestHub's. `reference`: the manifest has the
+ * features and reference of tempModeReference (its output `score` binned in four, as the gates read it).
  */
-export async function startVibIngestHub(prefix: string, devices: readonly string[], database?: string): Promise<IngestHub> {
+export async function startVibIngestHub(prefix: string, devices: readonly string[], database?: string, reference = false): Promise<IngestHub> {
   const root = mkdtempSync(join(tmpdir(), prefix));
   const keys = makeKeys(join(root, 'keys'));
   const trust = makeTrust(root, keys).body;
   const mlp = randomMlp({ inputDim: 2, hidden: [4], outputDim: 1, inputName: 'x', outputName: 'score', output: 'sigmoid' });
-  const bundle = await bundleFromOnnx({ dir: join(root, 'bundles'), onnx: mlp.onnx, io: mlp.io, name: 'vib', version: '1.0.0', keys });
+  const { id: _id, ...profile } = tempModeReference('');
+  const withReference = reference ? { features: TEMP_MODE_FEATURES, reference: withReferenceId(profile) } : {};
+  const bundle = await bundleFromOnnx({ dir: join(root, 'bundles'), onnx: mlp.onnx, io: mlp.io, name: 'vib', version: '1.0.0', keys, ...withReference });
   const hub = await startIngestHub({ bundle, trust, keys, devices: Object.fromEntries(devices.map((d) => [d, {}])), database });
   return {
     ...hub,

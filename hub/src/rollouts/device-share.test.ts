@@ -114,7 +114,7 @@ describe('no one device carries a gate: a box reporting most of a group\'s reque
   it('two devices holding half each, a group of two, and the window-merging reference agree', () => {
     const rollups = gateData.volumes(q(H10, [...WAVE, 'rogue']));
     assert.deepEqual(rollups, new WindowGateData(hub.h.store.db).volumes(q(H10, [...WAVE, 'rogue'])));
-    assert.deepEqual(rollups.get('rogue'), { count: CLAIM, requests: CLAIM });
+    assert.deepEqual(rollups.get('rogue'), { count: CLAIM, requests: CLAIM, values: 0 });
     // A canary of two is not checked: one of two devices is half of it whatever it reports.
     assert.equal(boundedStats(gateData, q(H10, ['w1', 'rogue']), 0.5).leftOut, undefined);
     // The honest devices report alike: none is left out.

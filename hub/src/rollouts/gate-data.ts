@@ -55,7 +55,7 @@ export interface GroupStats {
 
 export interface GateData {
   stats(q: GroupQuery): GroupStats;
-  /** Each reporting device's predictions and requests over the query's range (device-share.ts; whole hours may be read). */
+  /** Each reporting device's predictions, requests and binned output values over the query's range (device-share.ts; whole hours may be read). */
   volumes(q: GroupQuery): Map<string, DeviceVolume>;
 }
 
@@ -143,9 +143,10 @@ export class WindowGateData implements GateData {
   volumes(q: GroupQuery): Map<string, DeviceVolume> {
     const out = new Map<string, DeviceVolume>();
     for (const [deviceId, w] of this.windowsOf(q)) {
-      const v = out.get(deviceId) ?? { count: 0, requests: 0 };
+      const v = out.get(deviceId) ?? { count: 0, requests: 0, values: 0 };
       v.count += w.count;
       v.requests += latencyCount(w.latency);
+      for (const o of w.outputs) if (o.hist) v.values += o.hist.under + o.hist.over + o.hist.counts.reduce((a, b) => a + b, 0);
       out.set(deviceId, v);
     }
     return out;

@@ -10,6 +10,8 @@ import type { RolloutRecord } from '../store/rollouts-repo.js';
 import { diskWaitNote } from './gates.js';
 
 const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
+/** The first three ids of a note's list, and `...` when there are more. */
+const firstIds = (ids: readonly string[]) => `${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', ...' : ''}`;
 /** A report made this long before the stage began (by the box's clock) still counts: clocks differ a little. */
 const SKEW_MS = 60_000;
 
@@ -39,10 +41,17 @@ export function replayGate(store: Store, r: RolloutRecord, stage: ShadowStage): 
   let done = 0;
   let maxAbsDiff: number | null = null;
   const waiting: string[] = [];
+  const over: string[] = [];
   for (const d of eligible) {
     const rep = reportedModel(store, d.deviceId, r.model)?.replay;
     if (!rep || rep.version !== r.version || Date.parse(rep.at) < startedAt) {
       waiting.push(d.deviceId);
+      continue;
+    }
+    // A box replays at most the `replay` requests it is asked to: one reporting more would weigh more than the
+    // ring's other boxes (docs/decisions/0131-a-replay-report-weighs-what-was-asked.md); it is left out, named.
+    if (stage.replay !== undefined && rep.samples > stage.replay) {
+      over.push(d.deviceId);
       continue;
     }
     samples += rep.samples;
@@ -54,11 +63,12 @@ export function replayGate(store: Store, r: RolloutRecord, stage: ShadowStage): 
   }
   const value = samples ? agree / samples : null;
   const min = stage.minSamples;
-  const settled = eligible.length > 0 && waiting.length === 0;
+  const settled = eligible.length > over.length && waiting.length === 0;
   const verdict = value === null || !settled || samples < min ? 'pending' : value >= stage.minAgreement ? 'pass' : 'fail';
   const note = `${samples} requests replayed (${errors} failed on the candidate) on ${done} of ${eligible.length} ring devices`
-    + `${maxAbsDiff !== null ? `; max abs diff ${round(maxAbsDiff, 6)}` : ''}${waiting.length ? `; waiting for ${waiting.slice(0, 3).join(', ')}${waiting.length > 3 ? ', ...' : ''}` : ''}`
+    + `${maxAbsDiff !== null ? `; max abs diff ${round(maxAbsDiff, 6)}` : ''}${waiting.length ? `; waiting for ${firstIds(waiting)}` : ''}`
     + `${settled && samples < min ? `; needs ${min} replayed requests (send traffic to the ring, or lower minSamples)` : ''}`
+    + `${over.length ? `; left out: ${firstIds(over)} reported more than the ${stage.replay} replayed requests asked` : ''}`
     + diskWaitNote(shadowWaitingForDisk(store, waiting, r.model, r.version));
   return { name: 'replay_agreement', value: value === null ? null : round(value), threshold: stage.minAgreement, verdict, blocking: true, samples: { wave: samples, control: 0 }, against: 'absolute', note };
 }

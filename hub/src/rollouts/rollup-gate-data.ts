@@ -93,8 +93,8 @@ export class RollupGateData implements GateData {
   }
 
   /**
-   * Each device's predictions and requests over the whole hours holding [from, to), from its own rollup
-   * rows (the share a device holds of a group: device-share.ts; an edge hour read whole is near enough).
+   * Each device's predictions, requests and binned output values over the whole hours holding [from, to),
+   * from its own rollup rows (the share a device holds of a group: device-share.ts; an edge hour read whole is near enough).
    */
   volumes(q: GroupQuery): Map<string, DeviceVolume> {
     const out = new Map<string, DeviceVolume>();
@@ -104,11 +104,14 @@ export class RollupGateData implements GateData {
     const series = this.deps.rollups.seriesFor(q.model, q.version);
     if (!series) return this.windows.volumes(q);
     const plan = planRanges(Math.floor(from / HOUR_MS) * HOUR_MS, Math.ceil(to / HOUR_MS) * HOUR_MS, this.deps.rollups.horizon());
-    const groups = collect(this.deps.rollups, series, plan, { lat: true, errors: false, devices: [...q.devices], keyOf: (row) => row.deviceId });
+    const groups = collect(this.deps.rollups, series, plan, { lat: true, dist: true, errors: false, devices: [...q.devices], keyOf: (row) => row.deviceId });
     for (const [id, g] of groups) {
       let requests = 0;
       for (let i = 0; i < LATENCY_BUCKETS; i++) requests += Math.max(0, g.values.lat[2 + i] as number);
-      out.set(id, { count: g.values.count, requests });
+      // The binned output values output_shift reads (toStats), as WindowGateData.volumes sums them.
+      let values = 0;
+      for (const o of series.layout.outputs) if (o.edges) for (let i = 0; i < o.bins + 2; i++) values += g.values.dist[o.offset + i] as number;
+      out.set(id, { count: g.values.count, requests, values });
     }
     return out;
   }

@@ -10,6 +10,9 @@ import { ClockMark, Count, DeviceId, ErrorInfo, IsoTime, ModelName, SemVer, Sha2
  * A candidate version the device runs beside the current one on a sampled share of answered requests,
  * off the request path, never answering with it (docs/rollouts.md "Shadow stage"): the rollout's shadow stage.
  */
+/** Most recently answered requests a box is asked to replay through a candidate (docs/rollouts.md "Replay check"). */
+export const MAX_REPLAY = 1000;
+
 export const DesiredShadow = z.object({
   version: SemVer,
   manifestSha256: Sha256Hex,
@@ -25,7 +28,7 @@ export const DesiredShadow = z.object({
    * Set: no live sampling; the box replays up to this many of its recently answered requests through the
    * candidate once and reports the agreement (`models[].replay`; docs/agent.md "Replay check").
    */
-  replay: z.number().int().positive().max(1000).optional(),
+  replay: z.number().int().positive().max(MAX_REPLAY).optional(),
 });
 export type DesiredShadow = z.infer<typeof DesiredShadow>;
 
@@ -111,13 +114,17 @@ export const ReplayReport = z.object({
   /** The version(s) that answered the replayed requests (the active one, usually). */
   against: z.array(SemVer).max(8),
   /** Requests replayed so far, of them agreeing (argmax / label / within tolerance), failed on the candidate. */
-  samples: Count,
+  samples: Count.max(MAX_REPLAY, `expected at most ${MAX_REPLAY} replayed requests (the most a box is asked to replay)`),
   agree: Count,
   errors: Count,
   /** Largest absolute difference between an answer's and the candidate's float outputs. */
   maxAbsDiff: z.number().nonnegative().nullable(),
   done: z.boolean(),
   at: IsoTime,
+}).superRefine((r, ctx) => {
+  // Each replayed request agrees, disagrees or fails on the candidate once (agent/src/shadow/replay.ts): one
+  // box's agree of 1e12 over 50 requests passed a ring's replay_agreement whatever its other boxes reported.
+  if (r.agree + r.errors > r.samples) ctx.addIssue({ code: 'custom', path: ['agree'], message: `expected agree + errors <= samples (each replayed request agrees, disagrees or fails once), got ${r.agree} + ${r.errors} > ${r.samples}` });
 });
 export type ReplayReport = z.infer<typeof ReplayReport>;
 

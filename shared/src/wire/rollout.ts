@@ -7,6 +7,7 @@ import { DeployTarget } from './deploy.js';
 import { MaintenanceWindowInput } from './maintenance.js';
 import { RemoteSettingsSchema } from './agent-config.js';
 import { PsiThreshold } from './drift.js';
+import { MAX_REPLAY } from './desired.js';
 
 /** The longest gates.deferTimeoutSec: a monthly window plus margin. */
 export const DEFER_TIMEOUT_MAX_SEC = 35 * 86400;
@@ -138,7 +139,7 @@ export const ShadowStage = z.object({
    * `replay_agreement` (at least `minAgreement` over at least `minSamples` replayed requests). Needs the
    * first wave to be a staging ring.
    */
-  replay: z.number().int().positive().max(1000).optional(),
+  replay: z.number().int().positive().max(MAX_REPLAY).optional(),
 }).strict();
 export type ShadowStage = z.infer<typeof ShadowStage>;
 /** The wave name the shadow stage takes (a wave of the rollout: listed first, `shadow` set). */
