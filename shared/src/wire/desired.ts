@@ -6,12 +6,13 @@ import { DesiredConfig, ReportedConfig } from './agent-config.js';
 import { MaintenanceWindow } from './maintenance.js';
 import { ClockMark, Count, DeviceId, ErrorInfo, IsoTime, ModelName, SemVer, Sha256Hex, schemaTag, signedEnvelope } from './common.js';
 
+/** Most recently answered requests a box is asked to replay through a candidate (docs/rollouts.md "Replay check"). */
+export const MAX_REPLAY = 1000;
+
 /**
  * A candidate version the device runs beside the current one on a sampled share of answered requests,
  * off the request path, never answering with it (docs/rollouts.md "Shadow stage"): the rollout's shadow stage.
  */
-/** Most recently answered requests a box is asked to replay through a candidate (docs/rollouts.md "Replay check"). */
-export const MAX_REPLAY = 1000;
 
 export const DesiredShadow = z.object({
   version: SemVer,
