@@ -6,7 +6,9 @@
 // in normal traffic; the guard still refuses one that floods past it between two runs.
 // Each run also expires hourly and daily rollups past `hourlyRollupDays` / `dailyRollupDays`
 // (rollups/expiry.ts), 2,000 rows per turn of the event loop, and, when `historyDays` is set, deployments
-// and rollouts no device uses any more (deployments/history-retention.ts), 2,000 rows per transaction.
+// and rollouts no device uses any more (deployments/history-retention.ts), 2,000 rows per transaction,
+// and the devices' events older than `eventsDays` (default a year; docs/decisions/0130-device-events-expire.md),
+// 2,000 rows per turn of the event loop.
 import type { Clock } from '../clock.js';
 import { wantedHorizon, type RollupExpiry } from './expiry.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
@@ -22,7 +24,12 @@ export interface RetentionOptions {
   dailyRollupDays?: number | undefined;
   /** Deployments and rollouts no device uses are deleted this many days after their last activity (default: kept). */
   historyDays?: number | undefined;
+  /** Device events are deleted this many days after they were stamped (default DEFAULT_EVENTS_DAYS). */
+  eventsDays?: number | undefined;
 }
+
+/** A year of each device's events (installs, switches, refusals): what `GET /devices/{id}/events` answers. */
+export const DEFAULT_EVENTS_DAYS = 365;
 
 /** Five weeks of hourly rollups: a month compared with the month before still reads hours. */
 export const DEFAULT_HOURLY_ROLLUP_DAYS = 35;
@@ -52,7 +59,7 @@ export interface WindowRetentionDeps {
 
 export class WindowRetention {
   private timer: NodeJS.Timeout | null = null;
-  private expiring = false;
+  private readonly busy = { expiringEvents: false, expiringRollups: false };
   private deletingHistory = false;
   private stopped = false;
 
@@ -64,6 +71,7 @@ export class WindowRetention {
     const run = () => {
       this.runOnce();
       this.expireRollupsInTurns();
+      this.inTurns('expiringEvents', () => this.expireEvents(1), (n) => this.deps.logger.info({ deleted: n, eventsDays: this.eventsDays() }, 'expired device events past retention.eventsDays (docs/operations.md "What grows and what bounds it")'));
       this.deleteHistory().catch((err: unknown) => this.deps.logger.error({ err }, 'deleting deployment history failed'));
     };
     this.timer = setInterval(run, this.opts.everyMs ?? 3600_000);
@@ -125,20 +133,46 @@ export class WindowRetention {
 
   /** Expires rollups one step per turn of the event loop until none is left (or stopped). */
   private expireRollupsInTurns(): void {
-    if (this.expiring || !this.deps.rollups) return;
-    this.expiring = true;
+    if (!this.deps.rollups) return;
+    this.inTurns('expiringRollups', () => this.expireRollups(1), (n) => this.deps.logger.info({ deleted: n }, 'expired hourly and daily rollups past retention (docs/drift.md "Retention")'));
+  }
+
+  /** Runs `step` once per turn of the event loop while it deletes rows (and the timer runs), then logs the total; one run of each `flag` at a time. */
+  private inTurns(flag: 'expiringEvents' | 'expiringRollups', step: () => number, done: (total: number) => void): void {
+    if (this.busy[flag]) return;
+    this.busy[flag] = true;
     let total = 0;
-    const step = () => {
-      const n = this.timer ? this.expireRollups(1) : 0;
+    const turn = () => {
+      const n = this.timer ? step() : 0;
       total += n;
       if (n > 0) {
-        setImmediate(step);
+        setImmediate(turn);
         return;
       }
-      if (total > 0) this.deps.logger.info({ deleted: total }, 'expired hourly and daily rollups past retention (docs/drift.md "Retention")');
-      this.expiring = false;
+      if (total > 0) done(total);
+      this.busy[flag] = false;
     };
-    step();
+    turn();
+  }
+
+  private eventsDays(): number {
+    return this.opts.eventsDays ?? DEFAULT_EVENTS_DAYS;
+  }
+
+  /**
+   * Deletes device events stamped more than eventsDays ago, at most `batches` transactions of 2,000
+   * (store/stored-bytes.ts), each device's stored bytes lowered by theirs; returns how many. Never throws.
+   */
+  expireEvents(batches = Infinity): number {
+    const before = new Date(this.deps.clock.now().getTime() - this.eventsDays() * 86_400_000);
+    try {
+      const n = this.deps.stored.expireEvents(before, batches);
+      if (n > 0) this.deps.metrics?.inc('edgefleet_events_expired_total', {}, n);
+      return n;
+    } catch (err) {
+      this.deps.logger.error({ err }, 'expiring device events failed');
+      return 0;
+    }
   }
 
   /** Expires and evicts now; returns how many windows went each way. Never throws. */

@@ -5,6 +5,8 @@
 // with a one-row read, where summing the rows read every stored byte of the device.
 // Eviction keeps a device under that bound by deleting its oldest raw windows (lowest seq first: a
 // device's seqs grow as it records); the rollups made from them stay, so metrics and drift stay exact.
+// Events are never evicted; they expire by age (retention.eventsDays, docs/decisions/
+// 0130-device-events-expire.md), as windows do with retention.windowsDays.
 import type { Db } from './db.js';
 import type { HubStatement as Statement } from './hub-db.js';
 import type { Migration } from './migrations.js';
@@ -66,12 +68,28 @@ export class StoredBytesRepo {
     // Per version, on the (model, version, start) index.
     const pick = this.db.prepare('SELECT device_id, seq, LENGTH(window) AS n FROM device_windows WHERE model = ? AND version = ? AND start < ? LIMIT ?');
     let total = 0;
-    for (const p of pairs) {
-      for (;;) {
-        const n = this.db.transaction(() => this.deleteCounted(pick.all(p.model, p.version, cutoff, DELETE_BATCH) as Row[]))();
-        total += n;
-        if (n < DELETE_BATCH) break;
-      }
+    for (const p of pairs) total += this.deleteInBatches('device_windows', () => pick.all(p.model, p.version, cutoff, DELETE_BATCH) as Row[]);
+    return total;
+  }
+
+  /**
+   * Deletes events stamped before `before` (docs/operations.md "What grows and what bounds it": by the
+   * `at` index), DELETE_BATCH a transaction, at most `batches` of them, each device's count lowered by
+   * what went. Returns how many.
+   */
+  expireEvents(before: Date, batches = Infinity): number {
+    const pick = this.db.prepare('SELECT device_id, seq, LENGTH(event) AS n FROM device_events WHERE at < ? LIMIT ?');
+    const cutoff = before.toISOString();
+    return this.deleteInBatches('device_events', () => pick.all(cutoff, DELETE_BATCH) as Row[], batches);
+  }
+
+  /** Deletes what `pick` names, one transaction a batch, until a batch comes back short (or `batches` ran); returns how many. */
+  private deleteInBatches(table: 'device_windows' | 'device_events', pick: () => Row[], batches = Infinity): number {
+    let total = 0;
+    for (let i = 0; i < batches; i++) {
+      const n = this.db.transaction(() => this.deleteCounted(table, pick()))();
+      total += n;
+      if (n < DELETE_BATCH) break;
     }
     return total;
   }
@@ -93,18 +111,18 @@ export class StoredBytesRepo {
           rows.push(r);
           over -= Number(r.n);
         }
-        return this.deleteCounted(rows);
+        return this.deleteCounted('device_windows', rows);
       })();
       total += n;
       if (n < DELETE_BATCH) return total;
     }
   }
 
-  /** Deletes these windows and lowers their devices' counts; call in a transaction. */
-  private deleteCounted(rows: readonly Row[]): number {
+  /** Deletes these windows or events and lowers their devices' counts; call in a transaction. */
+  private deleteCounted(table: 'device_windows' | 'device_events', rows: readonly Row[]): number {
     if (rows.length === 0) return 0;
     const freed = new Map<string, number>();
-    const del = this.db.prepare('DELETE FROM device_windows WHERE device_id = ? AND seq = ?');
+    const del = this.db.prepare(`DELETE FROM ${table} WHERE device_id = ? AND seq = ?`);
     let deleted = 0;
     for (const r of rows) {
       if (del.run(r.device_id, r.seq).changes === 0) continue;
