@@ -8,7 +8,8 @@
 // (rollups/expiry.ts), 2,000 rows per turn of the event loop, and, when `historyDays` is set, deployments
 // and rollouts no device uses any more (deployments/history-retention.ts), 2,000 rows per transaction,
 // and the devices' events older than `eventsDays` (default a year; docs/decisions/0130-device-events-expire.md),
-// 2,000 rows per turn of the event loop.
+// 2,000 rows per turn of the event loop, and the raw windows and events of devices revoked more than
+// `revokedDays` ago (default 90; docs/decisions/0131-revoked-devices-history-goes.md), likewise.
 import type { Clock } from '../clock.js';
 import { wantedHorizon, type RollupExpiry } from './expiry.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
@@ -26,7 +27,12 @@ export interface RetentionOptions {
   historyDays?: number | undefined;
   /** Device events are deleted this many days after they were stamped (default DEFAULT_EVENTS_DAYS). */
   eventsDays?: number | undefined;
+  /** A revoked device's raw windows and events are deleted this many days after its revocation (default DEFAULT_REVOKED_DAYS). */
+  revokedDays?: number | undefined;
 }
+
+/** A revoked device's raw history stays three months (time to export it), then goes; its rollups stay. */
+export const DEFAULT_REVOKED_DAYS = 90;
 
 /** A year of each device's events (installs, switches, refusals): what `GET /devices/{id}/events` answers. */
 export const DEFAULT_EVENTS_DAYS = 365;
@@ -59,7 +65,7 @@ export interface WindowRetentionDeps {
 
 export class WindowRetention {
   private timer: NodeJS.Timeout | null = null;
-  private readonly busy = { expiringEvents: false, expiringRollups: false };
+  private readonly busy = { expiringEvents: false, expiringRollups: false, forgettingRevoked: false };
   private deletingHistory = false;
   private stopped = false;
 
@@ -72,6 +78,7 @@ export class WindowRetention {
       this.runOnce();
       this.expireRollupsInTurns();
       this.inTurns('expiringEvents', () => this.expireEvents(1), (n) => this.deps.logger.info({ deleted: n, eventsDays: this.eventsDays() }, 'expired device events past retention.eventsDays (docs/operations.md "What grows and what bounds it")'));
+      this.inTurns('forgettingRevoked', () => this.forgetRevoked(1), (n) => this.deps.logger.info({ deleted: n, revokedDays: this.opts.revokedDays ?? DEFAULT_REVOKED_DAYS }, 'deleted the raw windows and events of devices revoked longer ago than retention.revokedDays (rollups kept)'));
       this.deleteHistory().catch((err: unknown) => this.deps.logger.error({ err }, 'deleting deployment history failed'));
     };
     this.timer = setInterval(run, this.opts.everyMs ?? 3600_000);
@@ -138,7 +145,7 @@ export class WindowRetention {
   }
 
   /** Runs `step` once per turn of the event loop while it deletes rows (and the timer runs), then logs the total; one run of each `flag` at a time. */
-  private inTurns(flag: 'expiringEvents' | 'expiringRollups', step: () => number, done: (total: number) => void): void {
+  private inTurns(flag: keyof WindowRetention['busy'], step: () => number, done: (total: number) => void): void {
     if (this.busy[flag]) return;
     this.busy[flag] = true;
     let total = 0;
@@ -153,6 +160,26 @@ export class WindowRetention {
       this.busy[flag] = false;
     };
     turn();
+  }
+
+  /**
+   * Deletes the raw windows, then the events, of devices revoked more than revokedDays ago, at most
+   * `batches` transactions of 2,000 rows (store/stored-bytes.ts); the rollups stay. Returns how many. Never throws.
+   */
+  forgetRevoked(batches = Infinity): number {
+    const before = new Date(this.deps.clock.now().getTime() - (this.opts.revokedDays ?? DEFAULT_REVOKED_DAYS) * 86_400_000);
+    let total = 0;
+    try {
+      for (let i = 0; i < batches; i++) {
+        const n = this.deps.stored.forgetRevokedBatch(before);
+        if (n === 0) break;
+        total += n;
+        this.deps.metrics?.inc('edgefleet_revoked_rows_deleted_total', {}, n);
+      }
+    } catch (err) {
+      this.deps.logger.error({ err }, 'deleting the history of revoked devices failed');
+    }
+    return total;
   }
 
   private eventsDays(): number {

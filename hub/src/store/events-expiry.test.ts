@@ -3,7 +3,7 @@
 // before, a hub kept every event of every device for ever (retention.windowsDays aged windows only).
 // An event stamped exactly eventsDays ago stays, one a millisecond older goes; more than one batch goes
 // in turns of the event loop from the retention timer; each device's stored bytes follow; a bad value
-// in the config is CONFIG_INVALID naming the field.
+// in the config is CONFIG_INVALID naming the field (revokedDays too: revoked-history.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -89,15 +89,17 @@ function suite(): void {
   });
 }
 
-test('retention.eventsDays in the config: whole days from 1 to 36500, else CONFIG_INVALID naming it', () => {
+test('retention.eventsDays and revokedDays in the config: whole days from 1 to 36500, else CONFIG_INVALID naming them', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ef-cfg-'));
   try {
     const file = join(dir, 'hub.json');
-    writeFileSync(file, JSON.stringify({ dataDir: 'data', retention: { eventsDays: 90 } }));
-    assert.equal(loadConfig({ config: file }, dir).retention?.eventsDays, 90);
-    for (const bad of [0, 1.5, 40_000, '90']) {
-      writeFileSync(file, JSON.stringify({ dataDir: 'data', retention: { eventsDays: bad } }));
-      assert.throws(() => loadConfig({ config: file }, dir), (e: Error & { code?: string }) => e.code === 'CONFIG_INVALID' && e.message.includes('retention.eventsDays') && e.message.includes('whole days from 1 to 36500'), String(bad));
+    writeFileSync(file, JSON.stringify({ dataDir: 'data', retention: { eventsDays: 90, revokedDays: 30 } }));
+    assert.deepEqual([loadConfig({ config: file }, dir).retention?.eventsDays, loadConfig({ config: file }, dir).retention?.revokedDays], [90, 30]);
+    for (const key of ['eventsDays', 'revokedDays']) {
+      for (const bad of [0, 1.5, 40_000, '90']) {
+        writeFileSync(file, JSON.stringify({ dataDir: 'data', retention: { [key]: bad } }));
+        assert.throws(() => loadConfig({ config: file }, dir), (e: Error & { code?: string }) => e.code === 'CONFIG_INVALID' && e.message.includes(`retention.${key}`) && e.message.includes('whole days from 1 to 36500'), `${key} ${String(bad)}`);
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -35,6 +35,7 @@ export const DELETE_BATCH = 2000;
 export class StoredBytesRepo {
   private addStmt: Statement | null = null;
   private getStmt: Statement | null = null;
+  private revokedStmt: Statement | null = null;
 
   constructor(private readonly db: Db) {}
 
@@ -81,6 +82,23 @@ export class StoredBytesRepo {
     const pick = this.db.prepare('SELECT device_id, seq, LENGTH(event) AS n FROM device_events WHERE at < ? LIMIT ?');
     const cutoff = before.toISOString();
     return this.deleteInBatches('device_events', () => pick.all(cutoff, DELETE_BATCH) as Row[], batches);
+  }
+
+  /**
+   * One batch of the raw windows, or once none is left of the events, of the first device revoked before
+   * `before` that holds any (docs/decisions/0131-revoked-devices-history-goes.md): its count lowered by
+   * what went; 0 when no such device holds any.
+   */
+  forgetRevokedBatch(before: Date): number {
+    const id = (this.revokedStmt ??= this.db.prepare(
+      `SELECT d.id FROM devices d WHERE d.revoked_at IS NOT NULL AND d.revoked_at < ?
+       AND (EXISTS (SELECT 1 FROM device_windows w WHERE w.device_id = d.id) OR EXISTS (SELECT 1 FROM device_events e WHERE e.device_id = d.id)) LIMIT 1`,
+    ).pluck(true)).get(before.toISOString()) as string | undefined;
+    if (id === undefined) return 0;
+    const windows = this.db.prepare('SELECT device_id, seq, LENGTH(window) AS n FROM device_windows WHERE device_id = ? LIMIT ?');
+    const events = this.db.prepare('SELECT device_id, seq, LENGTH(event) AS n FROM device_events WHERE device_id = ? LIMIT ?');
+    return this.deleteInBatches('device_windows', () => windows.all(id, DELETE_BATCH) as Row[], 1)
+      || this.deleteInBatches('device_events', () => events.all(id, DELETE_BATCH) as Row[], 1);
   }
 
   /** Deletes what `pick` names, one transaction a batch, until a batch comes back short (or `batches` ran); returns how many. */
