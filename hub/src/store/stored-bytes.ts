@@ -60,17 +60,25 @@ export class StoredBytesRepo {
   }
 
   /**
-   * Deletes raw windows that started before `before` (rollups stay), DELETE_BATCH a transaction, each
-   * device's count lowered by what went. Returns how many.
+   * Deletes raw windows that started before `before` (rollups stay), DELETE_BATCH a transaction, at most
+   * `batches` of them, each device's count lowered by what went. Returns how many.
    */
-  expireWindows(before: Date): number {
+  expireWindows(before: Date, batches = Infinity, pairs = this.windowVersions()): number {
     const cutoff = before.toISOString();
-    const pairs = this.db.prepare('SELECT DISTINCT model, version FROM device_windows').all() as Array<{ model: string; version: string }>;
     // Per version, on the (model, version, start) index.
     const pick = this.db.prepare('SELECT device_id, seq, LENGTH(window) AS n FROM device_windows WHERE model = ? AND version = ? AND start < ? LIMIT ?');
     let total = 0;
-    for (const p of pairs) total += this.deleteInBatches('device_windows', () => pick.all(p.model, p.version, cutoff, DELETE_BATCH) as Row[]);
+    for (const p of pairs) {
+      const n = this.deleteInBatches('device_windows', () => pick.all(p.model, p.version, cutoff, DELETE_BATCH) as Row[], batches);
+      total += n;
+      if (batches !== Infinity && n > 0) break; // the caller's turn: the rest at its next one
+    }
     return total;
+  }
+
+  /** The versions with raw windows stored (a scan of the (model, version, start) index: read once per retention run). */
+  windowVersions(): Array<{ model: string; version: string }> {
+    return this.db.prepare('SELECT DISTINCT model, version FROM device_windows').all() as Array<{ model: string; version: string }>;
   }
 
   /**
@@ -114,12 +122,12 @@ export class StoredBytesRepo {
 
   /**
    * Deletes the device's oldest raw windows (lowest seq first) until its count is at most `downTo`, or
-   * none is left; returns how many went. Events are never evicted.
+   * none is left, or `batches` transactions ran; returns how many went. Events are never evicted.
    */
-  evictOldestWindows(deviceId: string, downTo: number): number {
+  evictOldestWindows(deviceId: string, downTo: number, batches = Infinity): number {
     const pick = this.db.prepare('SELECT device_id, seq, LENGTH(window) AS n FROM device_windows WHERE device_id = ? ORDER BY seq LIMIT ?');
     let total = 0;
-    for (;;) {
+    for (let i = 0; i < batches; i++) {
       const n = this.db.transaction((): number => {
         let over = this.get(deviceId) - downTo;
         if (over <= 0) return 0;
@@ -132,8 +140,9 @@ export class StoredBytesRepo {
         return this.deleteCounted('device_windows', rows);
       })();
       total += n;
-      if (n < DELETE_BATCH) return total;
+      if (n < DELETE_BATCH) break;
     }
+    return total;
   }
 
   /** Deletes these windows or events and lowers their devices' counts; call in a transaction. */
