@@ -4,7 +4,7 @@
 // the field, where it came from and what was expected (the program exits 1 with it).
 import { z } from 'zod';
 import { captureMessageBytes, chunkBytesWithin, MAX_CAPTURE_CHUNK_BYTES, MIN_CAPTURE_CHUNK_BYTES, MAX_TIMER_MS, MIN_OUTBOX_MESSAGE_BYTES, RingTags, sealedRowsBytes } from '@edgefleet/shared';
-import { DEFAULT_HOURLY_ROLLUP_DAYS } from './rollups/retention.js';
+import { DEFAULT_EVENTS_DAYS, DEFAULT_HOURLY_ROLLUP_DAYS, DEFAULT_REVOKED_DAYS } from './rollups/retention.js';
 import { MIN_HISTORY_DAYS } from './deployments/history-retention.js';
 import { DEFAULT_STATE_PACING } from './mqtt/state-pacer.js';
 import { STATEMENT_TIMEOUT_MS } from './store/pg/worker-link.js';
@@ -12,6 +12,10 @@ import { STATEMENT_TIMEOUT_MS } from './store/pg/worker-link.js';
 const PARKED_BYTES_EXPECTED = 'expected whole bytes, at least 1048576 (1 MiB)';
 const PARKED_DAYS_EXPECTED = 'expected whole days from 1 to 3650';
 const HISTORY_DAYS_EXPECTED = `expected whole days, at least ${MIN_HISTORY_DAYS} (or no historyDays: history kept)`;
+/** Whole days from 1 to 36500 (a century: "kept"), `expected` saying so in every refusal. */
+const wholeDays = (expected: string) => z.number({ error: expected }).int({ error: expected }).min(1, { error: expected }).max(36_500, { error: expected });
+const EVENTS_DAYS = wholeDays(`expected whole days from 1 to 36500 (default ${DEFAULT_EVENTS_DAYS}: a year of each device's events)`);
+const REVOKED_DAYS = wholeDays(`expected whole days from 1 to 36500 (default ${DEFAULT_REVOKED_DAYS} days after a device's revocation)`);
 
 /** capture.maxChunkBytes at least: the largest chunk an agent seals (capture.chunkBytes at its maximum). */
 const MIN_HUB_CHUNK_BYTES = sealedRowsBytes(MAX_CAPTURE_CHUNK_BYTES);
@@ -187,6 +191,10 @@ export const HubConfig = z
         dailyRollupDays: z.number().int().min(2).optional(),
         /** Deployments and rollouts no device uses are deleted this many days after their last activity (default: kept; decision 0067). */
         historyDays: z.number({ error: HISTORY_DAYS_EXPECTED }).int({ error: HISTORY_DAYS_EXPECTED }).min(MIN_HISTORY_DAYS, { error: HISTORY_DAYS_EXPECTED }).optional(),
+        /** Device events are deleted this many whole days after they were stamped (default 365; decision 0130). */
+        eventsDays: EVENTS_DAYS.optional(),
+        /** A revoked device's raw windows and events are deleted this many whole days after its revocation (default 90; decision 0131). */
+        revokedDays: REVOKED_DAYS.optional(),
       })
       .strict()
       .refine((r) => r.dailyRollupDays === undefined || r.dailyRollupDays >= (r.hourlyRollupDays ?? DEFAULT_HOURLY_ROLLUP_DAYS), {
