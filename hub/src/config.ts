@@ -191,9 +191,9 @@ export const HubConfig = z
         dailyRollupDays: z.number().int().min(2).optional(),
         /** Deployments and rollouts no device uses are deleted this many days after their last activity (default: kept; decision 0067). */
         historyDays: z.number({ error: HISTORY_DAYS_EXPECTED }).int({ error: HISTORY_DAYS_EXPECTED }).min(MIN_HISTORY_DAYS, { error: HISTORY_DAYS_EXPECTED }).optional(),
-        /** Device events are deleted this many whole days after they were stamped (default 365; decision 0130). */
+        /** Device events are deleted this many whole days after they were stamped (default 365; decision 0132). */
         eventsDays: EVENTS_DAYS.optional(),
-        /** A revoked device's raw windows and events are deleted this many whole days after its revocation (default 90; decision 0131). */
+        /** A revoked device's raw windows and events are deleted this many whole days after its revocation (default 90; decision 0133). */
         revokedDays: REVOKED_DAYS.optional(),
       })
       .strict()

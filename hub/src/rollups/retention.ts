@@ -7,9 +7,9 @@
 // Each run also expires hourly and daily rollups past `hourlyRollupDays` / `dailyRollupDays`
 // (rollups/expiry.ts), 2,000 rows per turn of the event loop, and, when `historyDays` is set, deployments
 // and rollouts no device uses any more (deployments/history-retention.ts), 2,000 rows per transaction,
-// and the devices' events older than `eventsDays` (default a year; docs/decisions/0130-device-events-expire.md),
+// and the devices' events older than `eventsDays` (default a year; docs/decisions/0132-device-events-expire.md),
 // 2,000 rows per turn of the event loop, and the raw windows and events of devices revoked more than
-// `revokedDays` ago (default 90; docs/decisions/0131-revoked-devices-history-goes.md), likewise.
+// `revokedDays` ago (default 90; docs/decisions/0133-revoked-devices-history-goes.md), likewise.
 import type { Clock } from '../clock.js';
 import { wantedHorizon, type RollupExpiry } from './expiry.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';

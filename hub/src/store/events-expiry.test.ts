@@ -1,4 +1,4 @@
-// Device events expire by age (retention.eventsDays, default a year: docs/decisions/0130-device-events-expire.md,
+// Device events expire by age (retention.eventsDays, default a year: docs/decisions/0132-device-events-expire.md,
 // docs/operations.md "What grows and what bounds it"), on each database backend, with an injected clock:
 // before, a hub kept every event of every device for ever (retention.windowsDays aged windows only).
 // An event stamped exactly eventsDays ago stays, one a millisecond older goes; more than one batch goes

@@ -1,5 +1,5 @@
 // A revoked device's raw windows and events go retention.revokedDays after its revocation (default 90:
-// docs/decisions/0131-revoked-devices-history-goes.md, docs/operations.md "What grows and what bounds
+// docs/decisions/0133-revoked-devices-history-goes.md, docs/operations.md "What grows and what bounds
 // it"), on each database backend, with an injected clock; its rollups stay, so metrics and drift over
 // its time stay exact. Before, a revoked device kept its raw history for ever (up to
 // ingest.maxStoredBytesPerDevice each, 256 MiB), so a fleet that replaces boxes grew without bound.

@@ -6,7 +6,7 @@
 // Eviction keeps a device under that bound by deleting its oldest raw windows (lowest seq first: a
 // device's seqs grow as it records); the rollups made from them stay, so metrics and drift stay exact.
 // Events are never evicted; they expire by age (retention.eventsDays, docs/decisions/
-// 0130-device-events-expire.md), as windows do with retention.windowsDays.
+// 0132-device-events-expire.md), as windows do with retention.windowsDays.
 import type { Db } from './db.js';
 import type { HubStatement as Statement } from './hub-db.js';
 import type { Migration } from './migrations.js';
@@ -94,7 +94,7 @@ export class StoredBytesRepo {
 
   /**
    * One batch of the raw windows, or once none is left of the events, of the first device revoked before
-   * `before` that holds any (docs/decisions/0131-revoked-devices-history-goes.md): its count lowered by
+   * `before` that holds any (docs/decisions/0133-revoked-devices-history-goes.md): its count lowered by
    * what went; 0 when no such device holds any.
    */
   forgetRevokedBatch(before: Date): number {
