@@ -38,7 +38,7 @@ export function refuseUnloadableBackends(store: Store, model: string, version: s
   const why = kinds.map((k) => `${model} ${version} does not load on the ${k} backend: ${b.refused[k]}`).join('; ');
   throw new AppError('BACKEND_UNSUPPORTED', `${refused.length} device(s) of the target run a backend that cannot load it: ${named}; ${why}. `
     + `Leave those devices out of the target (by --devices or tags), or push a version that loads on ${kinds.join(', ')} (edgefleet model show ${model} ${version} says which backends load it)${orElse}`,
-  { details: { model, version, devices: refused.slice(0, 100) } });
+  { details: { model, version, devices: refused.slice(0, 100), total: refused.length } });
 }
 
 /**
