@@ -97,3 +97,8 @@ export function heldNote(deviceIds: readonly string[]): string | null {
   const named = `${deviceIds.slice(0, NAMED).join(', ')}${deviceIds.length > NAMED ? `, and ${deviceIds.length - NAMED} more` : ''}`;
   return `${deviceIds.length} held back, left out: their backend cannot load the version (${HELD_CODE}): ${named}`;
 }
+
+/** The device's assigned versions the hub holds back (GET /devices/{id} `heldBack`; one row per model at most). */
+export function heldBack(store: Store, deviceId: string): Array<{ deploymentId: number; model: string; version: string; reason: string }> {
+  return store.deployments.effectiveFor(deviceId).filter((e) => isHeld(e.status, e.reason)).map((e) => ({ deploymentId: e.deploymentId, model: e.model, version: e.version, reason: e.reason ?? '' }));
+}

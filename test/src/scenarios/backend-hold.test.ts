@@ -4,7 +4,8 @@
 // load); strict-shape 1.0.0 (examples buildStrictShapeModel: onnxruntime-web refuses it) is deployed to a tag both
 // boxes are tagged with later. The native box installs it; the wasm box is held back (its row `refused`
 // BACKEND_UNSUPPORTED naming the backend, in `deployments show`), keeps serving 0.9.0 and never tries to load 1.0.0.
-// Started again on the native backend, it gets 1.0.0 and serves it.
+// `devices show` says so too. Started again on the native backend, it gets 1.0.0 and serves it. A deploy with
+// --allow-backend-mismatch is audited and `deployments show` says so.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -44,6 +45,7 @@ describe('a box whose backend cannot load a version it joins later is held back'
 
   const served = async (a: AgentHandle) => (await infer(a.url, row, MODEL)).json?.model_version as string | undefined;
   const device = (id: string) => s.hub.api<DeviceInfo>('GET', `/devices/${id}`);
+  const cli = (args: string[]) => runCli(HUB_CLI, [...args, '--hub', s.hub.http, '--token', s.hub.adminToken]);
   const rowOf = async (dep: number, id: string) => (await s.hub.api<Deployment>('GET', `/deployments/${dep}`)).devices.find((d) => d.deviceId === id);
 
   it('sends the native box the version, holds the wasm box back saying why, and sends it once the box runs native', async () => {
@@ -71,9 +73,12 @@ describe('a box whose backend cannot load a version it joins later is held back'
     const events = await s.hub.api<EventPage>('GET', `/devices/${wasm.deviceId}/events?limit=1000`);
     assert.deepEqual(events.events.filter((e) => e.version === '1.0.0').map((e) => `${e.kind} ${e.code ?? ''}`), [], 'no download or load of 1.0.0 on the wasm box');
 
-    const shown = await runCli(HUB_CLI, ['deployments', 'show', String(dep.id), '--hub', s.hub.http, '--token', s.hub.adminToken]);
+    const shown = await cli(['deployments', 'show', String(dep.id)]);
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, /bh-wasm\s+refused\s+.*BACKEND_UNSUPPORTED: the box runs the wasm backend/);
+    const dev = await cli(['devices', 'show', wasm.deviceId]);
+    assert.equal(dev.code, 0, dev.stderr);
+    assert.match(dev.stdout, new RegExp(`^held back: +strict-shape@1\\.0\\.0 \\(deployment ${dep.id}\\): BACKEND_UNSUPPORTED: the box runs the wasm backend`, 'm'));
 
     // Back on onnxruntime-node: the hub sends it 1.0.0 and it serves it.
     await a2.stop();
@@ -81,5 +86,14 @@ describe('a box whose backend cannot load a version it joins later is held back'
     agents.push(a4);
     await waitFor('the box, native again, serves 1.0.0', async () => ((await served(a4)) === '1.0.0' ? true : undefined), { timeoutMs: 90_000 });
     await waitFor('its row active', async () => ((await rowOf(dep.id, wasm.deviceId))?.status === 'active' ? true : undefined), { timeoutMs: 30_000 });
+    assert.equal((await device(wasm.deviceId)).heldBack, undefined);
+
+    // The override: a deploy sent whatever the backend, audited and shown.
+    const forced = await cli(['deploy', MODEL, '1.0.0', '--devices', nat.deviceId, '--allow-backend-mismatch', '--reason', 'the boxes load it', '--json']);
+    assert.equal(forced.code, 0, forced.stderr);
+    const id = (JSON.parse(forced.stdout) as Deployment).id;
+    assert.match((await cli(['deployments', 'show', String(id)])).stdout, /^sent whatever the backend \(--allow-backend-mismatch\)$/m);
+    const audit = await s.hub.api<{ entries: Array<{ action: string; details: Record<string, unknown> }> }>('GET', '/audit?action=deployment.create&order=desc&limit=5');
+    assert.equal(audit.entries.find((a) => a.action === 'deployment.create' && a.details['id'] === id)?.details['allowBackendMismatch'], true);
   });
 });
