@@ -53,7 +53,8 @@ export function storeDesired(deps: DesiredDeps, desiredTtlMs: number, deviceIds:
   };
   return store.db.transaction(() => deviceIds.map((deviceId) => {
     const effective = store.deployments.effectiveFor(deviceId);
-    const backend = effective.length ? deviceBackend(store, deviceId) : null;
+    // The device's backend is read only when a version it is assigned refuses one (most are not refused anywhere).
+    const backend = effective.some((e) => !e.allowBackendMismatch && Object.keys(version(e.model, e.version).backends?.refused ?? {}).length) ? deviceBackend(store, deviceId) : null;
     // A version the device's backend is known not to load is held back (its row says why, backends.ts): the
     // document does not name the model, so the box keeps what it runs (decision 0066: omission removes nothing).
     const sent = effective.filter((e) => {
