@@ -22,7 +22,7 @@ export const deploymentRoutes: RouteDef[] = [
       // A version signed only by keys the trust no longer lists would be refused by every device (VERSION_NOT_TRUSTED).
       await s.requireTrusted(b.model, b.version, targetDeviceIds(deps.store.devices.targetable(), b.target));
       // The deployment, every device's desired document and the audit entry commit together.
-      const { id, docs } = s.createDeployment(b, actor(c).name, (d) => audit(c, deps, 'deployment.create', target, b.reason, { id: d.id, target: b.target, devices: d.devices, ...(b.window ? { window: b.window } : {}) }));
+      const { id, docs } = s.createDeployment(b, actor(c).name, (d) => audit(c, deps, 'deployment.create', target, b.reason, { id: d.id, target: b.target, devices: d.devices, ...(b.window ? { window: b.window } : {}), ...(b.allowBackendMismatch ? { allowBackendMismatch: true } : {}) }));
       // Documents stay stored when the publish fails; the failure is reported (audit, header, log).
       await afterCommit(c, deps, 'deployment.create', target, 'publish desired state', () => s.publishDesired(docs));
       return s.deployments.get(id);

@@ -9,6 +9,7 @@ import { SealingRepo } from '../sealing/repo.js';
 import { afterCommit, audit, jsonBody, param, queryOf, transact, type ApiDeps, type RouteDef } from './http.js';
 import { deliverNewDevice, issueCredentials } from './routes-enroll.js';
 import { leaveOnRetag } from '../rollouts/retag.js';
+import { heldBack } from '../deployments/backends.js';
 
 export const deviceRoutes: RouteDef[] = [
   {
@@ -35,7 +36,11 @@ export const deviceRoutes: RouteDef[] = [
       const twice = deps.fleet?.credentialsInUseTwice?.(dev.id);
       const quota = deps.quota?.status(dev.id);
       const parked = deps.ingest?.parked.status(dev.id);
-      return { ...dev, ...(refused ? { ingestRefused: refused } : {}), ...(parked ? { parkedWindows: parked } : {}), ...(twice ? { credentialsInUseTwice: twice } : {}), ...(quota ? { mqttQuota: quota } : {}) };
+      const held = heldBack(deps.store, dev.id);
+      return {
+        ...dev, ...(refused ? { ingestRefused: refused } : {}), ...(parked ? { parkedWindows: parked } : {}), ...(twice ? { credentialsInUseTwice: twice } : {}), ...(quota ? { mqttQuota: quota } : {}),
+        ...(held.length ? { heldBack: held } : {}),
+      };
     },
   },
   {

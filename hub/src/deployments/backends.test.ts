@@ -16,13 +16,18 @@ import { backends } from '../testing/backends.js';
 before(prepare);
 after(cleanup);
 
+const state = (h: TestHub, id: string, backend: 'native' | 'wasm') => ({
+  schema: STATE_SCHEMA, deviceId: id, at: h.clock.now().toISOString(), agentVersion: '0.1.0', lastAppliedSeq: 0, trustVersion: 1, models: [], capabilities: [`backend-${backend}`],
+});
+
 /** What a device's agent reports: its backend among its capabilities. */
 function runsOn(h: TestHub, id: string, backend: 'native' | 'wasm'): void {
   addDevice(h, id);
-  h.store.devices.setReported(id, {
-    schema: STATE_SCHEMA, deviceId: id, at: h.clock.now().toISOString(), agentVersion: '0.1.0', lastAppliedSeq: 0, trustVersion: 1, models: [], capabilities: [`backend-${backend}`],
-  });
+  h.store.devices.setReported(id, state(h, id, backend));
 }
+
+/** The models a device's newest stored document names, as `name@version`. */
+const named = (h: TestHub, id: string) => (h.store.desired.latest(id)?.signed.models ?? []).map((m) => `${m.name}@${m.version}`);
 
 async function pushModel(h: TestHub, name: string, onnx: Uint8Array, io: Parameters<typeof bundleFromOnnx>[0]['io']): Promise<void> {
   const { root, keys } = fixture();
@@ -73,6 +78,49 @@ for (const backend of backends()) describe(`model backends (${backend.name})`, (
   it('a rollout over wasm boxes of such a version is refused before its first wave', () => {
     const req = RolloutPreviewRequest.parse({ model: 'strict', version: '1.0.0', target: { all: true } });
     assert.throws(() => previewRollout(h.store, req, 'op', h.clock.now()), unsupported(/wasm-1 \(wasm\), wasm-2 \(wasm\)/));
+  });
+
+  it('a device joining a tag target later is held back: its document leaves the model out, its row says why; native joins', () => {
+    const dep = h.store.db.transaction(() => h.parts.deployments.createDeployment({ model: 'strict', version: '1.0.0', target: { tags: { site: 'late' } }, reason: 'r' }, 'op'))();
+    runsOn(h, 'late-wasm', 'wasm');
+    runsOn(h, 'late-nat', 'native');
+    for (const id of ['late-wasm', 'late-nat']) {
+      h.store.devices.setTags(id, { site: 'late' });
+      h.parts.deployments.joinDeployments(id);
+    }
+    assert.deepEqual(named(h, 'late-nat'), ['strict@1.0.0']);
+    assert.deepEqual(named(h, 'late-wasm'), [], 'not sent');
+    const rows = new Map(h.store.deployments.get(dep.id).devices.map((d) => [d.deviceId, d]));
+    assert.equal(rows.get('late-nat')?.status, 'pending');
+    assert.equal(rows.get('late-wasm')?.status, 'refused');
+    assert.match(rows.get('late-wasm')?.reason ?? '', /^BACKEND_UNSUPPORTED: the box runs the wasm backend, which cannot load strict 1\.0\.0 \(.+\); the hub does not send it and the box keeps what it runs/);
+  });
+
+  it('a backend reported changed re-issues the document: sent on native, held again on wasm', async () => {
+    const dep = h.store.deployments.list().deployments.find((d) => d.target.tags?.['site'] === 'late');
+    assert.ok(dep);
+    const rowOf = () => h.store.deployments.get(dep.id).devices.find((d) => d.deviceId === 'late-wasm');
+    const report = async (backend: 'native' | 'wasm', want: string[]) => {
+      const seq = h.store.desired.lastSeq('late-wasm');
+      await h.parts.ingest.handleState('late-wasm', state(h, 'late-wasm', backend));
+      // The document is issued after the state is stored (the listener's publish is not awaited by ingest).
+      for (let i = 0; i < 3000 && h.store.desired.lastSeq('late-wasm') === seq; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(named(h, 'late-wasm'), want);
+    };
+    await report('native', ['strict@1.0.0']);
+    assert.deepEqual([rowOf()?.status, rowOf()?.reason], ['pending', null]);
+    await report('wasm', []);
+    assert.equal(rowOf()?.status, 'refused');
+    const seq = h.store.desired.lastSeq('late-wasm');
+    await h.parts.ingest.handleState('late-wasm', state(h, 'late-wasm', 'wasm'));
+    assert.equal(h.store.desired.lastSeq('late-wasm'), seq, 'the same backend again issues nothing');
+  });
+
+  it('allowBackendMismatch: not refused, sent to the wasm box, never held; the deployment says so', async () => {
+    const d = await h.parts.deployments.deploy({ model: 'strict', version: '1.0.0', target: { devices: ['wasm-2'] }, reason: 'r', allowBackendMismatch: true }, 'op');
+    assert.equal(d.allowBackendMismatch, true);
+    assert.deepEqual(named(h, 'wasm-2'), ['strict@1.0.0']);
+    assert.deepEqual(d.devices.map((x) => x.status), ['pending']);
   });
 
   it('a model neither backend loads is refused at push (MODEL_LOAD_FAILED saying so); nothing is stored', async () => {

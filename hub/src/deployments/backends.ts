@@ -2,8 +2,16 @@
 // anything is stored, naming each such device and why (docs/decisions/0129-model-backends-checked.md):
 // the hub knows at push which backends load it (model-backends.ts) and each device's backend
 // (reported.backend, from its capabilities), so those boxes would only fail MODEL_LOAD_FAILED one by one.
-import { AppError, runtimeBackendOf, type ReportedState } from '@edgefleet/shared';
+import { AppError, runtimeBackendOf, type ModelBackends, type ReportedState, type RuntimeBackend } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
+import type { Migration } from '../store/migrations.js';
+
+/** hub.db migration 99: a deployment created with allowBackendMismatch (its devices are never held back for their backend). */
+export const BACKEND_MISMATCH_MIGRATION: Migration = {
+  version: 99,
+  name: 'deployments sent whatever the backend',
+  sql: 'ALTER TABLE deployments ADD COLUMN backend_mismatch INTEGER NOT NULL DEFAULT 0;',
+};
 
 /** How many devices the refusal names in its message (all of them in details, up to 100). */
 const NAMED = 3;
@@ -12,7 +20,7 @@ const NAMED = 3;
  * BACKEND_UNSUPPORTED when a device of `devices` reported a backend the version is known not to load on
  * (a version not checked, and a device that never said its backend, pass).
  */
-export function refuseUnloadableBackends(store: Store, model: string, version: string, devices: readonly string[]): void {
+export function refuseUnloadableBackends(store: Store, model: string, version: string, devices: readonly string[], orElse = ''): void {
   const b = store.models.get(model, version).backends;
   if (!b || Object.keys(b.refused).length === 0) return;
   // One query per backend the version refuses (the devices that said it among their capabilities), not one per device of the target.
@@ -29,6 +37,68 @@ export function refuseUnloadableBackends(store: Store, model: string, version: s
   const named = `${refused.slice(0, NAMED).map((r) => `${r.device} (${r.backend})`).join(', ')}${refused.length > NAMED ? `, … (${refused.length} in all)` : ''}`;
   const why = kinds.map((k) => `${model} ${version} does not load on the ${k} backend: ${b.refused[k]}`).join('; ');
   throw new AppError('BACKEND_UNSUPPORTED', `${refused.length} device(s) of the target run a backend that cannot load it: ${named}; ${why}. `
-    + `Leave those devices out of the target (by --devices or tags), or push a version that loads on ${kinds.join(', ')} (edgefleet model show ${model} ${version} says which backends load it)`,
-  { details: { model, version, devices: refused.slice(0, 100) } });
+    + `Leave those devices out of the target (by --devices or tags), or push a version that loads on ${kinds.join(', ')} (edgefleet model show ${model} ${version} says which backends load it)${orElse}`,
+  { details: { model, version, devices: refused.slice(0, 100), total: refused.length } });
+}
+
+/**
+ * A device's row in a deployment the hub holds back (docs/decisions/0129-model-backends-checked.md, addendum): its
+ * status is `refused` and its reason starts with this code. A refusal by the box itself carries the box's code.
+ */
+export const HELD_CODE = 'BACKEND_UNSUPPORTED';
+
+/** The backend a device last reported (its capabilities), or null: it never said. */
+export function deviceBackend(store: Store, deviceId: string): RuntimeBackend | null {
+  const st = store.devices.reportedState(deviceId) as Partial<ReportedState> | null;
+  return runtimeBackendOf(st?.capabilities ?? []);
+}
+
+/**
+ * Why the hub holds `model` `version` back from a device running `backend` (the reason its row shows), or null: the version
+ * is not known to be refused there (not checked, loads there, or the device never said its backend).
+ */
+export function heldWhy(backends: ModelBackends | null | undefined, backend: RuntimeBackend | null, model: string, version: string): string | null {
+  const why = backend ? backends?.refused[backend] : undefined;
+  if (why === undefined || !backend) return null;
+  return `${HELD_CODE}: the box runs the ${backend} backend, which cannot load ${model} ${version} (${why}); the hub does not send it and the box keeps what it runs. `
+    + `Deploy a version that loads on ${backend}, or run the box on another backend (docs/decisions/0129-model-backends-checked.md)`;
+}
+
+/** Whether a deployment row's status and reason are the hub's hold (heldWhy), not the box's own refusal. */
+export const isHeld = (status: string | undefined, reason: string | null | undefined): boolean => status === 'refused' && !!reason?.startsWith(`${HELD_CODE}: `);
+
+/**
+ * Follows each device's reported backend (DeploymentService's state listener): `changed` says when the device's next
+ * document would hold back, or send again, a version its backend now cannot load, or can (the first report after the
+ * hub starts is looked at too: the backend may have changed while it was down). One entry per device that reported
+ * since the hub started (at most the enrolled devices).
+ */
+export class BackendWatch {
+  private readonly last = new Map<string, RuntimeBackend | null>();
+  constructor(private readonly store: Store) {}
+
+  changed(deviceId: string, state: ReportedState): boolean {
+    const backend = runtimeBackendOf(state.capabilities ?? []);
+    if (this.last.has(deviceId) && this.last.get(deviceId) === backend) return false;
+    this.last.set(deviceId, backend);
+    return this.store.deployments.effectiveFor(deviceId).some((e) => {
+      const hold = !e.allowBackendMismatch && heldWhy(this.store.models.get(e.model, e.version).backends, backend, e.model, e.version) !== null;
+      return hold !== isHeld(e.status, e.reason);
+    });
+  }
+}
+
+/**
+ * A rollout wave's told devices the hub holds back (isHeld): left out of install_success like an offline box (the
+ * version waits for their backend, it did not fail on them), and named on its note (the first NAMED); null when none.
+ */
+export function heldNote(deviceIds: readonly string[]): string | null {
+  if (!deviceIds.length) return null;
+  const named = `${deviceIds.slice(0, NAMED).join(', ')}${deviceIds.length > NAMED ? `, and ${deviceIds.length - NAMED} more` : ''}`;
+  return `${deviceIds.length} held back, left out: their backend cannot load the version (${HELD_CODE}): ${named}`;
+}
+
+/** The device's assigned versions the hub holds back (GET /devices/{id} `heldBack`; one row per model at most). */
+export function heldBack(store: Store, deviceId: string): Array<{ deploymentId: number; model: string; version: string; reason: string }> {
+  return store.deployments.effectiveFor(deviceId).filter((e) => isHeld(e.status, e.reason)).map((e) => ({ deploymentId: e.deploymentId, model: e.model, version: e.version, reason: e.reason ?? '' }));
 }

@@ -9,6 +9,7 @@ import type { Clock } from '../clock.js';
 import type { DeviceReports } from '../ingest/service.js';
 import type { Sealing } from '../sealing/service.js';
 import type { ConfigService } from '../config/service.js';
+import { deviceBackend, heldWhy, isHeld } from './backends.js';
 
 /** What building a document needs (a part of DeploymentDeps). */
 export interface DesiredDeps {
@@ -51,7 +52,18 @@ export function storeDesired(deps: DesiredDeps, desiredTtlMs: number, deviceIds:
     return sv;
   };
   return store.db.transaction(() => deviceIds.map((deviceId) => {
-    const models = store.deployments.effectiveFor(deviceId).map((e) => {
+    const effective = store.deployments.effectiveFor(deviceId);
+    // The device's backend is read only when a version it is assigned refuses one (most are not refused anywhere).
+    const backend = effective.some((e) => !e.allowBackendMismatch && Object.keys(version(e.model, e.version).backends?.refused ?? {}).length) ? deviceBackend(store, deviceId) : null;
+    // A version the device's backend is known not to load is held back (its row says why, backends.ts): the
+    // document does not name the model, so the box keeps what it runs (decision 0066: omission removes nothing).
+    const sent = effective.filter((e) => {
+      const why = e.allowBackendMismatch ? null : heldWhy(version(e.model, e.version).backends, backend, e.model, e.version);
+      if (why && (e.status !== 'refused' || e.reason !== why)) store.deployments.setRow({ ...e, deviceId }, 'refused', why, now);
+      if (!why && isHeld(e.status, e.reason)) store.deployments.setRow({ ...e, deviceId }, 'pending', null, now);
+      return why === null;
+    });
+    const models = sent.map((e) => {
       const v = version(e.model, e.version);
       // Sealed to this device's key; absent for a device not entitled (revoked, no key yet).
       const contentKey = v.manifest.encryption ? deps.sealing?.sealedFor(deviceId, v.manifest) : undefined;
@@ -82,7 +94,7 @@ export function storeDesired(deps: DesiredDeps, desiredTtlMs: number, deviceIds:
     if (agentConfig) body.agentConfig = agentConfig;
     // Removals (decision 0066): each `removing` row's model, unless the document assigns it again (the
     // assignment wins). One query per document; entries stay until a report clears them (status.ts).
-    const named = new Set(models.map((m) => m.name));
+    const named = new Set(effective.map((m) => m.model)); // a held model is assigned too: no removal of it
     const removed = anyRemovals ? removals.pendingFor(deviceId).filter((r) => !named.has(r.name)).slice(0, MAX_REMOVALS) : [];
     if (removed.length) body.removed = removed.map((r) => ({ name: r.name, at: r.at, reason: r.reason }));
     const doc = signEnvelope(body, [hubKey]) as DesiredDocument;

@@ -2,7 +2,7 @@
 // per device (one growing seq per device, re-signed before it expires). What devices report (through
 // ingest, DeviceReports) drives each deployment's per-device status (status.ts). Building and signing
 // each document: desired.ts.
-import { AppError, type UndeployResult, type DeploymentCreate, type Deployment, type DesiredDocument, type MaintenanceWindow, type TrustBody } from '@edgefleet/shared';
+import { AppError, type ReportedState, type UndeployResult, type DeploymentCreate, type Deployment, type DesiredDocument, type MaintenanceWindow, type TrustBody } from '@edgefleet/shared';
 import type { DeploymentsRepo } from '../store/deployments-repo.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import { refuseRolloutDevices, targetDeviceIds, targetMatches } from './target.js';
@@ -11,7 +11,7 @@ import { SEQ_AHEAD_MAX, storeDesired, type DesiredDeps } from './desired.js';
 import { AheadOfHub, type AheadCounts } from './ahead.js';
 import { assertVersionTrusted, untrustedTargets } from './trusted.js';
 import { leaveTagTargets, undeploy, type UndeployRequest } from './undeploy.js';
-import { refuseUnloadableBackends } from './backends.js';
+import { BackendWatch, refuseUnloadableBackends } from './backends.js';
 
 export { SEQ_AHEAD_MAX };
 
@@ -51,10 +51,12 @@ export class DeploymentService {
   private readonly unsubs: Array<() => void> = [];
   private renewTimer: NodeJS.Timeout | null = null;
   private readonly ahead: AheadOfHub;
+  private readonly backends: BackendWatch;
 
   constructor(private readonly deps: DeploymentDeps) {
     this.deployments = deps.store.deployments;
     this.ahead = new AheadOfHub(deps.logger);
+    this.backends = new BackendWatch(deps.store);
     this.opts = { ...DEFAULT_DEPLOYMENT_OPTIONS, ...deps.options };
   }
 
@@ -66,6 +68,7 @@ export class DeploymentService {
       reports.onState((id, state, now) => {
         statusFromState(store, id, state, now);
         this.aheadOfHub(id, state.lastAppliedSeq, now);
+        this.backendChanged(id, state);
       }),
     );
     if (!this.deps.renewalAsJob) await this.startRenewal();
@@ -106,6 +109,15 @@ export class DeploymentService {
     if (store.devices.get(deviceId).revoked) return;
     if (!this.ahead.reissue(deviceId, applied, last, now)) return;
     this.issueDesiredMany([deviceId], applied).catch((err: unknown) => logger.error({ err, deviceId }, 'reissuing a desired document failed'));
+  }
+
+  /**
+   * The device's backend changed (or was first seen since the hub started) so that a version it is assigned is now
+   * held back, or sent again: its next document is issued (docs/decisions/0129-model-backends-checked.md, addendum).
+   */
+  private backendChanged(deviceId: string, state: ReportedState): void {
+    if (!this.backends.changed(deviceId, state) || this.deps.store.devices.get(deviceId).revoked) return;
+    this.issueDesiredMany([deviceId]).catch((err: unknown) => this.deps.logger.error({ err, deviceId }, 'issuing a desired document for a changed backend failed'));
   }
 
   /** How often a device's report of a seq above the hub's own was reissued or refused (since the hub started). */
@@ -157,11 +169,11 @@ export class DeploymentService {
     store.models.assignable(req.model, req.version); // NOT_FOUND or CONFLICT (deprecated) with a clear message
     this.requireContentKey(req.model, req.version);
     const devices = targetDeviceIds(store.devices.targetable(), req.target);
-    refuseUnloadableBackends(store, req.model, req.version, devices);
+    if (!req.allowBackendMismatch) refuseUnloadableBackends(store, req.model, req.version, devices, '; or, if those boxes do load it, deploy with --allow-backend-mismatch (allowBackendMismatch: true)');
     const now = clock.now();
     return store.db.transaction(() => {
       refuseRolloutDevices(store, { model: req.model }, devices);
-      const id = this.deployments.create({ model: req.model, version: req.version, target: req.target, reason: req.reason, createdBy: actor, at: now, window: req.window });
+      const id = this.deployments.create({ model: req.model, version: req.version, target: req.target, reason: req.reason, createdBy: actor, at: now, window: req.window, allowBackendMismatch: req.allowBackendMismatch });
       this.deployments.addDevices(id, req.model, devices, now);
       const docs = this.storeDesired(devices);
       record?.({ id, devices: devices.length });

@@ -12,6 +12,7 @@ import { evaluateGates, type InstallCounts, type WaveGates } from './gates.js';
 import { boundedStats } from './device-share.js';
 import { leaveOutOffline } from './offline.js';
 import { notInstalledNote, notInstalledRecord, notInstalling } from './not-installed.js';
+import { heldNote, isHeld } from '../deployments/backends.js';
 const HOUR_MS = 3_600_000;
 
 export function computeWave(store: Store, gateData: GateData, r: RolloutRecord, now: Date): WaveGates {
@@ -25,10 +26,12 @@ export function computeWave(store: Store, gateData: GateData, r: RolloutRecord, 
   const activeIds: string[] = [];
   const unsettled: RolloutDeviceRow[] = [];
   const failed: Parameters<typeof notInstalledRecord>[0][number][] = [];
+  const held: string[] = []; // their backend cannot load it (decision 0129): left out, not failed
   for (const d of told) {
     const row = rows.get(d.deviceId);
     const s = row?.status;
-    if (s === 'active') {
+    if (isHeld(s, row?.reason)) held.push(d.deviceId);
+    else if (s === 'active') {
       install.active++;
       activeIds.push(d.deviceId);
     } else if (notInstalling(s)) {
@@ -42,6 +45,7 @@ export function computeWave(store: Store, gateData: GateData, r: RolloutRecord, 
     } else if (s === 'waiting_for_disk') install.waitingForDisk++; // pending: the box's disk, not the model; stuckSec bounds it
     else unsettled.push(d); // not installed yet: left out once offline long enough
   }
+  install.notified -= held.length;
   const offline = leaveOutOffline(store, r, unsettled, install.notified - install.leftOut, now, { done: 'installed', then: 'installs the version' });
   install.notified -= offline.away.length; // left out: the version waits for them
   const from = p?.startedAt ?? r.createdAt;
@@ -76,7 +80,7 @@ export function computeWave(store: Store, gateData: GateData, r: RolloutRecord, 
   const revoked = store.rollouts.revokedCount(r.id);
   // Which told devices did not install and why, named on install_success and kept on a failed wave (judge.ts).
   const notInstalled = notInstalledRecord(failed);
-  const notes = [offline.note, notInstalledNote(notInstalled)].filter((n) => n !== null);
+  const notes = [offline.note, heldNote(held), notInstalledNote(notInstalled)].filter((n) => n !== null);
   const gates = evaluateGates({ cfg: r.gates, install, wave, control: ctl, reference, preflightP95, awaitingControl, revoked })
     .map((g) => (g.name === 'install_success' && notes.length ? { ...g, note: [...notes, ...(g.note ? [g.note] : [])].join('; ') } : g));
   return { gates, install, away: offline.away, offlineNote: offline.note, notInstalled };

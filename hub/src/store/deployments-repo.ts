@@ -45,6 +45,7 @@ interface DeploymentRow {
   created_by: string;
   created_at: string;
   maintenance: string | null;
+  backend_mismatch?: number;
   undeployed_at?: string | null;
   undeployed_by?: string | null;
   undeployed_reason?: string | null;
@@ -70,6 +71,11 @@ export interface EffectiveModel {
   previous: string | undefined;
   /** The deployment's maintenance window: the device switches only inside it. */
   window: MaintenanceWindow | undefined;
+  /** The deployment was created with allowBackendMismatch: never held back (deployments/backends.ts). */
+  allowBackendMismatch: boolean;
+  /** The device's row in that deployment (a hold of the hub, deployments/backends.ts, is `refused` with its reason). */
+  status: DeploymentDeviceStatus;
+  reason: string | null;
 }
 
 const EMPTY_COUNTS = (): Record<DeploymentDeviceStatus, number> => ({ pending: 0, downloading: 0, activating: 0, active: 0, failed: 0, refused: 0, rolled_back: 0, superseded: 0, deferred: 0, waiting_for_disk: 0, removing: 0, removed: 0 });
@@ -101,10 +107,10 @@ export class DeploymentsRepo {
   private effectiveStmt: Statement | null = null;
   constructor(private readonly db: Db) {}
 
-  create(d: { model: string; version: string; target: DeployTarget; reason: string; createdBy: string; at: Date; window?: MaintenanceWindow | undefined }): number {
+  create(d: { model: string; version: string; target: DeployTarget; reason: string; createdBy: string; at: Date; window?: MaintenanceWindow | undefined; allowBackendMismatch?: boolean | undefined }): number {
     const r = this.db
-      .prepare('INSERT INTO deployments (model, version, target, reason, created_by, created_at, maintenance) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(d.model, d.version, JSON.stringify(d.target), d.reason, d.createdBy, d.at.toISOString(), d.window ? JSON.stringify(d.window) : null);
+      .prepare('INSERT INTO deployments (model, version, target, reason, created_by, created_at, maintenance, backend_mismatch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(d.model, d.version, JSON.stringify(d.target), d.reason, d.createdBy, d.at.toISOString(), d.window ? JSON.stringify(d.window) : null, d.allowBackendMismatch ? 1 : 0);
     return Number(r.lastInsertRowid);
   }
 
@@ -182,15 +188,18 @@ export class DeploymentsRepo {
    */
   effectiveFor(deviceId: string): EffectiveModel[] {
     const rows = (this.effectiveStmt ??= this.db.prepare(
-      `SELECT d.id, d.model, d.version, d.maintenance, dd.status FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id
+      `SELECT d.id, d.model, d.version, d.maintenance, d.backend_mismatch, dd.status, dd.reason FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id
          WHERE dd.device_id = ? ORDER BY d.id DESC`,
-    )).all(deviceId) as Array<{ id: number; model: string; version: string; maintenance: string | null; status: DeploymentDeviceStatus }>;
+    )).all(deviceId) as Array<{ id: number; model: string; version: string; maintenance: string | null; backend_mismatch: number; status: DeploymentDeviceStatus; reason: string | null }>;
     const out = new Map<string, EffectiveModel | null>();
     for (const r of rows) {
       const cur = out.get(r.model);
       if (cur === undefined) {
         const removed = r.status === 'removing' || r.status === 'removed';
-        out.set(r.model, removed ? null : { deploymentId: r.id, model: r.model, version: r.version, previous: undefined, window: r.maintenance ? (JSON.parse(r.maintenance) as MaintenanceWindow) : undefined });
+        out.set(r.model, removed ? null : {
+          deploymentId: r.id, model: r.model, version: r.version, previous: undefined, window: r.maintenance ? (JSON.parse(r.maintenance) as MaintenanceWindow) : undefined,
+          allowBackendMismatch: Number(r.backend_mismatch) === 1, status: r.status, reason: r.reason,
+        });
       } else if (cur && cur.previous === undefined && r.version !== cur.version) cur.previous = r.version;
     }
     return [...out.values()].filter((e): e is EffectiveModel => e !== null).sort((a, b) => a.model.localeCompare(b.model));
@@ -234,6 +243,16 @@ export class DeploymentsRepo {
     // Only changes reach listeners (the live stream): every state report re-confirms "active".
     if (row.status === status && row.progress === progress) return;
     this.emitStatus({ deploymentId: row.id, deviceId, model, version, status, progress, reason: extra.reason ?? null, at: at.toISOString() });
+  }
+
+  /**
+   * Sets a device's row in a deployment to `status` with `reason` (the hub's hold of a version its backend cannot
+   * load, or its end: deployments/backends.ts) and tells the listeners.
+   */
+  setRow(e: { deploymentId: number; deviceId: string; model: string; version: string }, status: DeploymentDeviceStatus, reason: string | null, at: Date): void {
+    this.db.prepare('UPDATE deployment_devices SET status = ?, progress = NULL, reason = ?, updated_at = ? WHERE deployment_id = ? AND device_id = ?')
+      .run(status, reason, at.toISOString(), e.deploymentId, e.deviceId);
+    this.emitStatus({ ...e, status, progress: null, reason, at: at.toISOString() });
   }
 
   /** Tells the listeners (the live stream) of a change of a device's status, here or made elsewhere (a removal done: removals-repo.ts). */
@@ -284,6 +303,7 @@ export class DeploymentsRepo {
       createdBy: r.created_by,
       created: r.created_at,
       ...(r.maintenance ? { window: JSON.parse(r.maintenance) as MaintenanceWindow } : {}),
+      ...(Number(r.backend_mismatch) === 1 ? { allowBackendMismatch: true as const } : {}),
       ...(r.undeployed_at ? { undeployed: { at: r.undeployed_at, by: r.undeployed_by ?? '', reason: r.undeployed_reason ?? '' } } : {}),
       ...(r.rollout_id ? { rollout: r.rollout_id } : {}),
       counts,

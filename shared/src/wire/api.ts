@@ -160,6 +160,11 @@ export const DeviceInfo = z.object({
    * embedded broker last reported it and how many takeovers within a minute (docs/mqtt.md). Absent: never since the hub started.
    */
   credentialsInUseTwice: z.object({ at: IsoTime, takeovers: z.number().int().positive() }).optional(),
+  /**
+   * Versions the device is assigned that the hub holds back, its backend known not to load them (docs/decisions/0129-model-backends-checked.md):
+   * the deployment and its row's reason (`BACKEND_UNSUPPORTED: …`). Absent: none.
+   */
+  heldBack: z.array(z.object({ deploymentId: z.number().int().positive(), model: z.string(), version: z.string(), reason: z.string() })).optional(),
   /** Throttles and disconnects for going over its MQTT quotas since the hub started (hub/src/mqtt/quota.ts). */
   mqttQuota: z
     .object({

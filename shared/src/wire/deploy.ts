@@ -29,6 +29,11 @@ export const DeploymentCreate = z.object({
   reason: z.string().trim().min(1, 'expected a reason').max(1000),
   /** Devices switch only inside this window (docs/rollouts.md "Maintenance windows"). */
   window: MaintenanceWindowInput.optional(),
+  /**
+   * Send the version to devices whose backend the hub's check says cannot load it (not refused with 422
+   * BACKEND_UNSUPPORTED, not held back later; audited): docs/decisions/0129-model-backends-checked.md.
+   */
+  allowBackendMismatch: z.boolean().optional(),
 }).strict();
 export type DeploymentCreate = z.infer<typeof DeploymentCreate>;
 
@@ -60,6 +65,8 @@ export const Deployment = z.object({
   createdBy: z.string(),
   created: IsoTime,
   window: MaintenanceWindow.optional(),
+  /** Created with allowBackendMismatch: devices get it whatever their backend (DeploymentCreate). */
+  allowBackendMismatch: z.literal(true).optional(),
   /** Present once undeployed (DELETE /deployments/{id}): it takes no device in any more. */
   undeployed: z.object({ at: IsoTime, by: z.string(), reason: z.string() }).optional(),
   /**

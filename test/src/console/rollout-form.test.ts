@@ -7,7 +7,8 @@
 // not bring back the old state; an action the hub refuses shows its code and keeps the reason. With no
 // version to roll out the form says so and how to get one. Which backends load each version (the hub's
 // real onnxruntime-node and onnxruntime-web check at push) in the models view, and a rollout over a box
-// reporting the wasm backend of a version wasm cannot load refused with BACKEND_UNSUPPORTED naming the box.
+// reporting the wasm backend of a version wasm cannot load refused with BACKEND_UNSUPPORTED naming the box, and
+// every device such a refusal lists, under their count, in a list that scrolls (and how many more it did not list).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -258,6 +259,24 @@ describe('console: the rollout form and page when input or the hub is wrong', { 
       await refusal.first().waitFor();
       assert.equal(await refusal.count(), 1, 'shown once');
       assert.match(await refusal.textContent() ?? '', /^BACKEND_UNSUPPORTED: 1 device\(s\) of the target run a backend that cannot load it: dev-c \(wasm\); strict 1\.0\.0 does not load on the wasm backend: .*Leave those devices out of the target/s);
+      const listed = form.getByTestId('backend-devices');
+      assert.equal(await listed.locator('p').first().textContent(), '1 device of the target run a backend that cannot load this version:');
+      assert.deepEqual(await listed.getByRole('list', { name: 'Devices whose backend cannot load it' }).getByRole('listitem').allTextContents(), ['dev-c (wasm)']);
+
+      // A target of 250 such boxes (the hub's refusal lists the first 100 in details): all 100 in a list that scrolls, the count, and how many more.
+      const many = Array.from({ length: 100 }, (_, i) => ({ device: `box-${String(i).padStart(3, '0')}`, backend: 'wasm' }));
+      await page.route('**/api/v1/rollouts/preview', (route) => route.fulfill({ status: 422, contentType: 'application/json', body: JSON.stringify({ error: {
+        code: 'BACKEND_UNSUPPORTED', message: '250 device(s) of the target run a backend that cannot load it: box-000 (wasm), box-001 (wasm), box-002 (wasm), … (250 in all); …',
+        details: { model: 'strict', version: '1.0.0', devices: many, total: 250 },
+      } }) }));
+      await form.getByRole('button', { name: 'Preview waves' }).click();
+      await listed.getByText('250 devices of the target run a backend that cannot load this version (the hub lists the first 100):').waitFor();
+      const items = listed.getByRole('list', { name: 'Devices whose backend cannot load it' });
+      assert.equal(await items.getByRole('listitem').count(), 100);
+      assert.equal(await items.getByRole('listitem').last().textContent(), 'box-099 (wasm)');
+      assert.equal(await items.getByRole('link', { name: 'box-042' }).getAttribute('href'), '#/devices/box-042');
+      assert.ok(await items.evaluate((el) => el.scrollHeight > el.clientHeight), 'the list scrolls, not the page');
+      assert.match(await listed.textContent() ?? '', /and 150 more, not listed/);
       assert.deepEqual(page.errors, []);
       await page.close();
     } finally {

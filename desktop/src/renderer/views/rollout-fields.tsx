@@ -5,8 +5,12 @@ import type { ComponentChildren } from 'preact';
 import { ApiError, errorText } from '../api.js';
 import type { WaveDraft } from '../../common/rollout-request.js';
 
-/** `created`: a create refused because its preview's rollout exists: the answer to an earlier create of it was lost. */
-export type Errors = { fields: Record<string, string>; general: string[]; created?: string };
+/**
+ * `created`: a create refused because its preview's rollout exists: the answer to an earlier create of it was lost.
+ * `backend`: a BACKEND_UNSUPPORTED refusal's devices (the hub's details: the first 100) and how many there are.
+ */
+export type Errors = { fields: Record<string, string>; general: string[]; created?: string; backend?: BackendDevices };
+type BackendDevices = { devices: Array<{ device: string; backend: string }>; total: number };
 export const NO_ERRORS: Errors = { fields: {}, general: [] };
 
 /** A zod issue as the hub sends it in `details`: a record key's own issues say what was expected ("Invalid key in record" does not). */
@@ -22,6 +26,8 @@ export function errorsOf(err: unknown): Errors {
     const key = (i.path ?? []).map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '') || '(root)';
     out.fields[key] = out.fields[key] ? `${out.fields[key]}; ${issueText(i)}` : issueText(i);
   }
+  const d = err.code === 'BACKEND_UNSUPPORTED' ? err.details as { devices?: BackendDevices['devices']; total?: number } | undefined : undefined;
+  if (Array.isArray(d?.devices)) out.backend = { devices: d.devices, total: typeof d.total === 'number' ? d.total : d.devices.length };
   const existing = err.code === 'CONFLICT' ? /^id: rollout (ro-[0-9a-f]+) exists already/.exec(err.message)?.[1] : undefined;
   if (existing) return { ...out, created: existing };
   if (!issues.length) {
@@ -32,6 +38,23 @@ export function errorsOf(err: unknown): Errors {
   return out;
 }
 
+
+/**
+ * Every device a BACKEND_UNSUPPORTED refusal lists, in a scrolling list under the count (the message names three;
+ * docs/decisions/0129-model-backends-checked.md), and how many more the hub did not list.
+ */
+export function BackendRefusal({ b }: { b: BackendDevices }): ComponentChildren {
+  const more = b.total - b.devices.length;
+  return (
+    <div class="error" data-testid="backend-devices">
+      <p>{b.total.toLocaleString('en-US')} device{b.total === 1 ? '' : 's'} of the target run a backend that cannot load this version{more > 0 ? ` (the hub lists the first ${b.devices.length})` : ''}:</p>
+      <ul aria-label="Devices whose backend cannot load it" style={{ maxHeight: '12em', overflowY: 'auto' }}>
+        {b.devices.map((x) => <li key={x.device}><a href={`#/devices/${encodeURIComponent(x.device)}`}>{x.device}</a> ({x.backend})</li>)}
+      </ul>
+      {more > 0 ? <p>and {more.toLocaleString('en-US')} more, not listed: each device's page (and <code>edgefleet devices show ID</code>) says its backend.</p> : null}
+    </div>
+  );
+}
 
 type Err = (field: string, exact?: boolean) => ComponentChildren;
 type Field = (id: string, label: string, input: ComponentChildren, errKey?: string, exact?: boolean) => ComponentChildren;

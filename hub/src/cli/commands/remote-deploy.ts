@@ -94,6 +94,7 @@ const ATTENTION_ORDER = 'those needing attention first';
 export function renderDeployment(d: Deployment): string {
   const head = escapeLines(`deployment ${d.id}: ${d.model} ${d.version} -> ${describeReach(d)}\n`
     + `by ${d.createdBy} at ${d.created}; reason: ${d.reason}\n`
+    + (d.allowBackendMismatch ? 'sent whatever the backend (--allow-backend-mismatch)\n' : '')
     + (d.undeployed ? `undeployed by ${d.undeployed.by} at ${d.undeployed.at}; reason: ${d.undeployed.reason}\n` : ''))
     + `${d.devicesTotal ?? d.devices.length} device(s): ${countsLine(d.counts)}\n\n`;
   return head + table(['DEVICE', 'STATUS', 'PROGRESS', 'UPDATED', 'REASON'],
@@ -105,7 +106,7 @@ const print = (out: Writer, json: boolean, value: unknown, text: () => string) =
 
 export const deployCmd: Command = {
   summary: 'Assign a model version to devices (by ids, tags or all)',
-  usage: 'MODEL VERSION (--devices ID,ID... | --tag k=v [--tag k2=v2] | --all) [--window "CRON DURATION [TZ]"] --reason TEXT [--json]',
+  usage: 'MODEL VERSION (--devices ID,ID... | --tag k=v [--tag k2=v2] | --all) [--window "CRON DURATION [TZ]"] [--allow-backend-mismatch] --reason TEXT [--json]',
   details: 'Each targeted device gets a signed desired-state document naming the version; devices that enroll later\n'
     + 'and match a tag target get it too. Follow it with `edgefleet deployments show ID --watch`.',
   positionals: MODEL_VERSION,
@@ -114,13 +115,16 @@ export const deployCmd: Command = {
     ...TARGET_OPTIONS,
     reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' },
     ...WINDOW_OPTION,
+    'allow-backend-mismatch': { type: 'boolean', description: 'send it also to devices whose backend the hub found cannot load it (audited; docs/decisions/0129-model-backends-checked.md)' },
   },
   async run(args, ctx) {
     const [model, version] = args.positionals as [string, string];
     const target = targetFrom(optString(args, 'devices'), optStrings(args, 'tag'), optBool(args, 'all'));
     const reason = reqString(args, 'reason');
     const win = optString(args, 'window');
-    const d = await HubClient.from(args, ctx).request<Deployment>('POST', '/deployments', { model, version, target, reason, ...(win !== undefined ? { window: parseWindowOption(win) } : {}) });
+    const d = await HubClient.from(args, ctx).request<Deployment>('POST', '/deployments', {
+      model, version, target, reason, ...(win !== undefined ? { window: parseWindowOption(win) } : {}), ...(optBool(args, 'allow-backend-mismatch') ? { allowBackendMismatch: true } : {}),
+    });
     print(ctx.stdout, optBool(args, 'json'), d, () =>
       `deployment ${d.id}: ${d.model} ${d.version} to ${d.devices.length} device(s) (${describeTarget(d.target)})\n`
       + `follow it: edgefleet deployments show ${d.id} --watch\n`);
