@@ -6,9 +6,9 @@ import { AppError, runtimeBackendOf, type ModelBackends, type ReportedState, typ
 import type { Store } from '../store/index.js';
 import type { Migration } from '../store/migrations.js';
 
-/** hub.db migration 99: a deployment created with allowBackendMismatch (its devices are never held back for their backend). */
+/** hub.db migration 87: a deployment created with allowBackendMismatch (its devices are never held back for their backend). */
 export const BACKEND_MISMATCH_MIGRATION: Migration = {
-  version: 99,
+  version: 87,
   name: 'deployments sent whatever the backend',
   sql: 'ALTER TABLE deployments ADD COLUMN backend_mismatch INTEGER NOT NULL DEFAULT 0;',
 };
