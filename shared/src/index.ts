@@ -30,5 +30,6 @@ export * from './cron.js';
 export * from './wal-keeper.js';
 export * from './pages.js';
 export * from './gate-text.js';
+export * from './model-versions.js';
 export { promoteWait, promoteWaitText, type PromoteWait } from './rollout-wait.js';
 export * from './device-search-term.js';

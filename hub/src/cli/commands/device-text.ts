@@ -1,6 +1,6 @@
 // `edgefleet devices show` for people (docs/cli.md "devices show"): what a device runs and how it is
 // doing at a glance, from GET /devices/{id}; `--json` prints that answer as it is.
-import type { DeviceInfo } from '@edgefleet/shared';
+import { modelVersions, modelsOf, type DeviceInfo } from '@edgefleet/shared';
 import { formatBytes, keyValues, table } from '../output.js';
 
 /** A length of time in its largest whole unit: "400d", "3h", "5m", "12s". */
@@ -38,18 +38,6 @@ function configText(c: NonNullable<DeviceInfo['reported']>['config']): string {
   return `refused${e ? ` ${e.sha256.slice(0, 12)}: [${e.code}] ${e.message}${e.field ? ` (field ${e.field})` : ''}` : ''}; runs ${running}`;
 }
 
-/**
- * Per model: the version the device reported active (GET /devices gives it the model's status; every other
- * version it holds reads `installed`) and the others it has installed.
- */
-export function modelsOf(models: DeviceInfo['models']): Array<{ name: string; active: DeviceInfo['models'][number] | undefined; others: string[] }> {
-  return [...new Set(models.map((m) => m.name))].map((name) => {
-    const rows = models.filter((m) => m.name === name);
-    const active = rows.find((m) => m.status !== 'installed');
-    return { name, active, others: rows.filter((m) => m !== active).map((m) => m.version) };
-  });
-}
-
 /** One row per model: its active version, the one a rollback returns to, its status and its other installed versions. */
 function modelRows(models: DeviceInfo['models']): string[][] {
   return modelsOf(models).map(({ name, active, others }) => [name, active?.version ?? '-', active?.previous ?? '-', active?.status ?? 'installed', others.join(',') || '-']);
@@ -60,10 +48,8 @@ function modelRows(models: DeviceInfo['models']): string[][] {
  * `active`, e.g. `m@1.0.0 (downloading)` while the next one comes), then the other versions installed.
  */
 export function modelCells(models: DeviceInfo['models']): [string, string] {
-  const by = modelsOf(models);
-  const active = by.flatMap(({ name, active: a }) => (a ? [`${name}@${a.version}${a.status === 'active' ? '' : ` (${a.status})`}`] : []));
-  const others = by.flatMap(({ name, others: vs }) => vs.map((v) => `${name}@${v}`));
-  return [active.join(',') || '-', others.join(',') || '-'];
+  const v = modelVersions({ models });
+  return [v.active.map((a) => `${a.name}@${a.version}${a.status === 'active' ? '' : ` (${a.status})`}`).join(',') || '-', v.installed.join(',') || '-'];
 }
 
 /** The text of `edgefleet devices show ID`. */
