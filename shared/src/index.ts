@@ -3,6 +3,8 @@ export * from './errors.js';
 export * from './listen-error.js';
 export * from './schema-too-new.js';
 export * from './unreachable.js';
+export * from './fetch-ports.js';
+export { FetchedPort } from './wire/fetched-port.js';
 export * from './error-kinds.js';
 export * from './wire/index.js';
 export * from './canonical.js';
