@@ -6,7 +6,7 @@
 // URL) it returns undefined and the caller validates with the schema, which names the field.
 // config-fast.test.ts holds it to the schema on generated configs.
 import type { AgentConfig } from './config.js';
-import { DEFAULT_GRPC_MAX_CALLS, DEFAULT_OUTBOX_MESSAGE_BYTES, MIN_OUTBOX_MESSAGE_BYTES, bodyBudgetProblem, grpcBufferProblem, MAX_BLOB_GET_BLOCKS, MAX_ORT_THREADS, MIN_SUMMARY_BUDGET_BYTES, MAX_CAPTURE_CHUNK_BYTES, MIN_CAPTURE_CHUNK_BYTES, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC, DEFAULT_KEEPALIVE_SEC, MAX_KEEPALIVE_SEC, SETTING_MAX } from '@edgefleet/shared/core';
+import { DEFAULT_GRPC_MAX_CALLS, DEFAULT_OUTBOX_MESSAGE_BYTES, MIN_OUTBOX_MESSAGE_BYTES, bodyBudgetProblem, grpcBufferProblem, MAX_BLOB_GET_BLOCKS, MAX_ORT_THREADS, MIN_SUMMARY_BUDGET_BYTES, MAX_CAPTURE_CHUNK_BYTES, MIN_CAPTURE_CHUNK_BYTES, MAX_STOP_GRACE_MS, MAX_TIMER_MS, MAX_WINDOW_SEC, MIN_RATE_PER_SEC, DEFAULT_REMOVED_KEEP_SEC, MIN_REMOVED_KEEP_SEC, MAX_REMOVED_KEEP_SEC, DEFAULT_KEEPALIVE_SEC, MAX_KEEPALIVE_SEC, SETTING_MAX, FETCH_BLOCKED_PORTS } from '@edgefleet/shared/core';
 import { MAX_BATCH_SIZE, MAX_QUEUE_DELAY_US } from './runtime/batching.js';
 
 type Obj = Record<string, unknown>;
@@ -75,7 +75,8 @@ function api(o: Obj): AgentConfig['api'] {
   const token = field<string | undefined>(o, 'token', (v) => typeof v === 'string' && v.length >= 8, undefined);
   const out: AgentConfig['api'] = {
     host: field(o, 'host', (v) => typeof v === 'string' && v.length >= 1, d.host),
-    port: field(o, 'port', (v) => int(v, 0, 65535), d.port),
+    // A port fetch refuses goes to the schema, which names it (shared/src/fetch-ports.ts).
+    port: field(o, 'port', (v) => int(v, 0, 65535) && !FETCH_BLOCKED_PORTS.has(v), d.port),
     maxBodyBytes: field(o, 'maxBodyBytes', upTo('api.maxBodyBytes'), d.maxBodyBytes),
     // Host names are left to the schema (string rules): none is the common case.
     allowedHosts: o.allowedHosts === undefined || (Array.isArray(o.allowedHosts) && o.allowedHosts.length === 0) ? [] : no(),

@@ -3,7 +3,7 @@
 // parsed by the shared command line) in config-load.ts; a bad value is a CONFIG_INVALID AppError naming
 // the field, where it came from and what was expected (the program exits 1 with it).
 import { z } from 'zod';
-import { captureMessageBytes, chunkBytesWithin, MAX_CAPTURE_CHUNK_BYTES, MIN_CAPTURE_CHUNK_BYTES, MAX_TIMER_MS, MIN_OUTBOX_MESSAGE_BYTES, RingTags, sealedRowsBytes } from '@edgefleet/shared';
+import { FetchedPort, captureMessageBytes, chunkBytesWithin, MAX_CAPTURE_CHUNK_BYTES, MIN_CAPTURE_CHUNK_BYTES, MAX_TIMER_MS, MIN_OUTBOX_MESSAGE_BYTES, RingTags, sealedRowsBytes } from '@edgefleet/shared';
 import { DEFAULT_EVENTS_DAYS, DEFAULT_HOURLY_ROLLUP_DAYS, DEFAULT_REVOKED_DAYS } from './rollups/retention.js';
 import { MIN_HISTORY_DAYS } from './deployments/history-retention.js';
 import { DEFAULT_STATE_PACING } from './mqtt/state-pacer.js';
@@ -45,7 +45,8 @@ export const HubConfig = z
     databaseStatementTimeoutMs: z.number().int().min(1000, 'expected at least 1000 ms').max(STATEMENT_TIMEOUT_MS, `expected at most ${STATEMENT_TIMEOUT_MS} ms: a statement holds SIGTERM this long, and the hub must be gone within 30 s`).optional(),
     // Empty would listen on every interface (Node's listen("")), not on the loopback default.
     host: z.string().min(1, 'expected an address to listen on, e.g. 127.0.0.1 or 0.0.0.0 (leave it out for 127.0.0.1)').default('127.0.0.1'),
-    httpPort: Port.default(8700),
+    /** Reached by fetch (the CLI, the console): a port fetch refuses is refused here (shared/src/fetch-ports.ts). */
+    httpPort: FetchedPort('the CLI and the console').default(8700),
     mqttPort: Port.default(1883),
     mqttsPort: Port.optional(),
     tlsCert: FilePath.optional(),

@@ -25,6 +25,8 @@ export * from './pages.js';
 export * from './alert-text.js';
 // A rollout gate's condition as the CLI says it.
 export * from './gate-text.js';
+// A device's versions grouped per model, active apart from the others, as `edgefleet devices ls` says them (the fleet table).
+export { modelVersions } from './model-versions.js';
 // What a manual rollout waits for (promote), as `rollout show` says it.
 export { promoteWait, promoteWaitText } from './rollout-wait.js';
 // The console holds a device search the hub would refuse (desktop/src/renderer/fleet-list.ts).

@@ -8,6 +8,7 @@ export * from './errors.js';
 export * from './listen-error.js';
 export * from './schema-too-new.js';
 export * from './unreachable.js';
+export * from './fetch-ports.js';
 export * from './error-kinds.js';
 export * from './canonical.js';
 export * from './semver.js';

@@ -14,7 +14,7 @@ import { heldBack } from '../deployments/backends.js';
 export const deviceRoutes: RouteDef[] = [
   {
     method: 'get', path: '/devices', access: 'viewer',
-    summary: `Devices a page at a time by id (?limit=, default and at most ${DEVICE_PAGE.maxLimit}), filtered by ?q= (id, tag or version containing it), ?tag=KEY=VALUE, ?status=online|offline|revoked and ?version=NAME@VERSION; \`next\` is the ?after= of the following page, null after the last; \`total\` counts the devices matching (\`totalExact\` false: a search alone counted up to ${SEARCH_COUNT_MAX} on a hub of more than ${SHORT_SEARCH_MAX_DEVICES}, at least that many match)`,
+    summary: `Devices a page at a time by id (?limit=, default and at most ${DEVICE_PAGE.maxLimit}), filtered by ?q= (id, tag or version containing it), ?tag=KEY=VALUE, ?status=online|offline|revoked and ?version=NAME@VERSION; \`next\` is the ?after= of the following page, null after the last; \`total\` counts the devices matching (\`totalExact\` false: a search, alone or with filters, counted up to ${SEARCH_COUNT_MAX} on a hub of more than ${SHORT_SEARCH_MAX_DEVICES}, at least that many match)`,
     query: DeviceListQuery, response: DeviceList,
     async handler(c, deps) {
       return deps.store.devices.page(queryOf(c, DeviceListQuery, 'devices query'));

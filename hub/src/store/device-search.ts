@@ -9,6 +9,7 @@ import { AppError } from '@edgefleet/shared';
 import type { Dialect } from './hub-db.js';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
+import type { FilterSql } from './device-filter.js';
 import { SEARCH_COUNT_MAX, SEARCH_INDEXED_FROM, SHORT_SEARCH_MAX_DEVICES, asciiLower, searchTerm, shortSearch } from '@edgefleet/shared';
 
 const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -122,13 +123,20 @@ const countOf = (db: Db, sql: string, ...params: unknown[]): number => Number((d
 const searchRows = (db: Db): number => countOf(db, 'SELECT COALESCE(MAX(n), 0) AS n FROM device_search');
 
 /**
- * How many devices search `s` alone matches (docs/decisions/0123-device-search-count-capped.md): every match on a hub
- * of at most SHORT_SEARCH_MAX_DEVICES devices (a cost bounded by those); on a larger one up to SEARCH_COUNT_MAX, and
- * past it `total` is SEARCH_COUNT_MAX, not exact (at least that many match).
+ * How many devices filter `f`, whose last condition is search `s`, matches (docs/decisions/0123-device-search-count-capped.md):
+ * every match on a hub of at most SHORT_SEARCH_MAX_DEVICES devices (a cost bounded by those); on a larger one up to
+ * SEARCH_COUNT_MAX, and past it `total` is SEARCH_COUNT_MAX, not exact (at least that many match). The search is
+ * counted by its index first (to the cap); with other filters, the devices it finds are each tested when it finds at
+ * most SEARCH_COUNT_MAX (exact), else devices are read in id order, each tested, until the cap (measured in
+ * docs/performance.md "Device search": finding every match of a broad search first cost what an exact count did).
  */
-export function countSearch(db: Db, s: SearchSql): { total: number; totalExact: boolean } {
-  if (searchRows(db) <= SHORT_SEARCH_MAX_DEVICES) return { total: countOf(db, s.count, s.param), totalExact: true };
-  const upTo = countOf(db, s.countUpTo, s.param, SEARCH_COUNT_MAX + 1);
+export function countSearch(db: Db, f: FilterSql, s: SearchSql): { total: number; totalExact: boolean } {
+  const alone = f.where.length === 1;
+  const every = (): number => (alone ? countOf(db, s.count, s.param) : countOf(db, `SELECT COUNT(*) AS n FROM devices WHERE ${f.where.join(' AND ')}`, ...f.params));
+  if (searchRows(db) <= SHORT_SEARCH_MAX_DEVICES) return { total: every(), totalExact: true };
+  let upTo = countOf(db, s.countUpTo, s.param, SEARCH_COUNT_MAX + 1);
+  if (!alone && upTo <= SEARCH_COUNT_MAX) return { total: every(), totalExact: true };
+  if (!alone) upTo = countOf(db, `SELECT COUNT(*) AS n FROM (SELECT 1 FROM devices WHERE ${[...f.where.slice(0, -1), s.each].join(' AND ')} LIMIT ?) AS m`, ...f.params, SEARCH_COUNT_MAX + 1);
   return upTo <= SEARCH_COUNT_MAX ? { total: upTo, totalExact: true } : { total: SEARCH_COUNT_MAX, totalExact: false };
 }
 

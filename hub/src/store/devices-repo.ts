@@ -77,16 +77,16 @@ export class DevicesRepo implements DeviceAuthPort {
    * A page of devices by id (GET /devices, docs/hub.md "REST API"): `limit` after the id `after` (keyset,
    * so each device is listed once whatever is added in between) among those matching the filter, `next`,
    * the page's last id when more follow, and `total`, how many match (docs/decisions/0089-fleet-view-filtered-by-the-hub.md),
-   * at least that many when not `totalExact` (a search alone, docs/decisions/0123-device-search-count-capped.md).
+   * at least that many when not `totalExact` (a search, alone or with filters: docs/decisions/0123-device-search-count-capped.md).
    */
   page(q: DevicePageQuery): DeviceList {
     const dialect = dialectOf(this.db);
     if (q.q !== undefined) refuseUnboundedSearch(this.db, q.q);
     const f = deviceFilterSql(q, dialect);
-    // A search alone is counted in its own table (capped), a tag alone in device_tags (its index only); a page of a
+    // A search is counted up to a cap (alone: in its own table), a tag alone in device_tags (its index only); a page of a
     // search most devices match, or more than the count's cap, is read in id order (device-search.ts).
     const sql = f.count ?? `SELECT COUNT(*) AS n FROM devices${f.where.length ? ` WHERE ${f.where.join(' AND ')}` : ''}`;
-    const count = f.search && f.where.length === 1 ? countSearch(this.db, f.search)
+    const count = f.search ? countSearch(this.db, f, f.search)
       : { total: Number((this.db.prepare(sql).get(...f.params) as { n: number | string }).n), totalExact: true };
     const byId = f.search && (!count.totalExact || denseSearch(this.db, count.total, q.limit));
     const p = this.pageRows<Row>('*', byId ? deviceFilterSql(q, dialect, 'each') : f, q);

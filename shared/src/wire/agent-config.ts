@@ -9,6 +9,7 @@ import {
   assertRemoteKey, bodyBudgetProblem, grpcBufferProblem, overlaySettings, type RemoteSettings,
 } from '../agent-settings.js';
 import { DeviceId, IsoTime, Sha256Hex } from './common.js';
+import { FetchedPort } from './fetched-port.js';
 
 // The bounds the agent can honour (constants in agent-settings.ts, zod-free: the agent's quick start-up
 // check, config-fast.ts, uses them too), so the hub refuses at `config set` what every box would refuse.
@@ -93,7 +94,8 @@ export const AgentConfig = z.object({
   dataDir: z.string().min(1, 'expected a data directory'),
   api: z.object({
     host: z.string().min(1).default('127.0.0.1'),
-    port: z.number().int().min(0).max(65535).default(8701),
+    /** Apps reach it by fetch: a port fetch refuses is refused (fetched-port.ts). */
+    port: FetchedPort('apps using fetch').default(8701),
     /** Required from clients that are not on the loopback interface, when set. */
     token: z.string().min(8, 'expected a bearer token of at least 8 characters').optional(),
     maxBodyBytes: upTo('api.maxBodyBytes', 1, `bytes (${SETTING_MAX['api.maxBodyBytes'] / MiB} MiB) in one request body`).default(16 * 1024 * 1024),

@@ -4,7 +4,7 @@
 // free disk. Updates live from the stream.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { DeviceInfo } from '@edgefleet/shared';
-import { formatCount } from '@edgefleet/shared/browser';
+import { formatCount, modelVersions as versions } from '@edgefleet/shared/browser';
 import { loadDevices, session } from '../store.js';
 import { FLEET_PAGE, devices, devicesNext, devicesStatus, devicesTotal, devicesTotalExact, devicesTotalText, devicesVersion, fleetQuery, fleetSummary, heldSearch, loadMoreDevices, tagProblem, type FleetStatus } from '../fleet-list.js';
 import { errorText } from '../api.js';
@@ -15,15 +15,6 @@ import { DiskCell } from '../ui/disk.js';
 import { background } from '../background.js';
 import { formatTags } from '../../common/tag-text.js';
 
-/**
- * Per model, the version the box reported active (the hub gives it the model's status, every other version it
- * holds reads `installed`) apart from the others it holds, as `edgefleet devices ls` splits ACTIVE from INSTALLED:
- * one list of every version read `m@1.0.0, m@3.0.0` for a box that runs 3.0.0 after a rollout (docs/console.md).
- */
-function versions(d: DeviceInfo): { active: DeviceInfo['models']; installed: string[] } {
-  const active = d.models.filter((m, i) => m.status !== 'installed' && d.models.findIndex((o) => o.name === m.name && o.status !== 'installed') === i);
-  return { active, installed: d.models.filter((m) => !active.includes(m)).map((m) => `${m.name}@${m.version}`) };
-}
 const listed = (xs: string[]): string => xs.length ? xs.join(', ') : '—';
 const active = (d: DeviceInfo): string => listed(versions(d).active.map((m) => `${m.name}@${m.version}`));
 const installed = (d: DeviceInfo): string => listed(versions(d).installed);

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DeviceInfo } from '@edgefleet/shared';
-import { clockCell, deviceText, shortDuration } from './device-text.js';
+import { boxTime, clockCell, deviceText, shortDuration } from './device-text.js';
 
 const NOW = new Date('2026-12-05T12:00:00.000Z');
 const SHA = 'ab'.repeat(32);
@@ -26,8 +26,8 @@ test('a device in trouble: refusal, refused config, expired trust, clock ahead',
     tags: { site: 'north' },
     models: [{ name: 'm', version: '1.0.0', status: 'installed' }, { name: 'm', version: '2.0.0', status: 'failed', previous: '1.0.0' }, { name: 'z', version: '3.0.0', status: 'installed' }],
     reported: {
-      at: '2026-12-05T08:59:00.000Z', agentVersion: '0.2.0', lastAppliedSeq: 4, trustVersion: 3,
-      refusal: { seq: 5, code: 'DOCUMENT_EXPIRED', message: 'expired at 2026-12-04T00:00:00.000Z', at: '2026-12-05T08:58:00.000Z' },
+      at: '2026-12-08T08:59:00.000Z', agentVersion: '0.2.0', lastAppliedSeq: 4, trustVersion: 3,
+      refusal: { seq: 5, code: 'DOCUMENT_EXPIRED', message: 'expired at 2026-12-04T00:00:00.000Z', at: '2026-12-08T08:58:00.000Z' },
       trust: { expires: '2026-12-01T00:00:00.000Z', expired: true },
       config: { sha256: SHA, sources: [], status: 'failed', at: '2026-12-05T08:00:00.000Z', error: { sha256: 'cd'.repeat(32), code: 'CONFIG_INVALID', message: 'expected a number', field: 'infer.maxBatch' } },
       outbox: { items: 1234 }, disk: { free: 512 * 1024 ** 2, total: 2048 * 1024 ** 2 },
@@ -43,13 +43,13 @@ test('a device in trouble: refusal, refused config, expired trust, clock ahead',
     'agent:        0.2.0 (linux arm64, 4 CPUs, 3900 MB), started 3 times',
     'runtime:      wasm backend',
     'capabilities: blob-blocks outbox-v1 backend-wasm',
-    'reported:     2026-12-05T08:59:00.000Z (3h ago), desired seq 4 applied',
+    "reported:     2026-12-05T08:59:00.000Z (3h ago; box's clock: 2026-12-08T08:59:00.000Z), desired seq 4 applied",
     'trust:        version 3, EXPIRED 2026-12-01T00:00:00.000Z',
     'config:       refused cdcdcdcdcdcd: [CONFIG_INVALID] expected a number (field infer.maxBatch); runs sha256 abababababab',
     'outbox:       1234 entries not yet acked by the hub',
     'disk free:    512.0 MiB of 2.0 GiB (25%)',
     "clock:        +3d (ahead of the hub), measured 2026-12-05T08:59:00.000Z (3h ago); 12 windows placed by the hub's clock",
-    'last refusal: desired seq 5, 2026-12-05T08:58:00.000Z (3h ago): [DOCUMENT_EXPIRED] expired at 2026-12-04T00:00:00.000Z',
+    "last refusal: desired seq 5, 2026-12-05T08:58:00.000Z (3h ago; box's clock: 2026-12-08T08:58:00.000Z): [DOCUMENT_EXPIRED] expired at 2026-12-04T00:00:00.000Z",
     '',
     'models:',
     '  NAME  ACTIVE  PREVIOUS  STATUS     ALSO INSTALLED',
@@ -76,4 +76,13 @@ test('windows parked for versions the registry does not hold (a restored hub) ar
   };
   assert.match(deviceText(d, NOW), /^parked: +3 windows \(2\.0 KiB\) of versions the registry does not hold, stored once pushed again: other@1\.0\.0 3 since 2026-12-05T11:00:00\.000Z$/m);
   assert.doesNotMatch(deviceText(base, NOW), /parked/);
+});
+
+test("the times a box stamped are the hub's (by its measured offset), with the box's own beside them once a minute or more apart", () => {
+  const clock = (offsetMs: number): DeviceInfo['clock'] => ({ offsetMs, measuredAt: '2026-12-05T11:59:00.000Z', shiftedWindows: 0 });
+  // A box 400 days behind refused a document 2 minutes ago by the hub's clock.
+  assert.equal(boxTime('2025-10-31T11:58:00.000Z', clock(-400 * 86_400_000), NOW), "2026-12-05T11:58:00.000Z (2m ago; box's clock: 2025-10-31T11:58:00.000Z)");
+  assert.equal(boxTime('2026-12-05T11:58:30.000Z', clock(30_000), NOW), '2026-12-05T11:58:00.000Z (2m ago)', 'under a minute apart: the hub\'s time alone');
+  assert.equal(boxTime('2026-12-05T11:58:00.400Z', clock(400), NOW), '2026-12-05T11:58:00.400Z (2m ago)', 'within a second: as stamped');
+  assert.equal(boxTime('2026-12-05T11:58:00.000Z', null, NOW), "2026-12-05T11:58:00.000Z (2m ago; the box's clock, not measured against the hub's)");
 });

@@ -1,6 +1,6 @@
 // `edgefleet devices show` for people (docs/cli.md "devices show"): what a device runs and how it is
 // doing at a glance, from GET /devices/{id}; `--json` prints that answer as it is.
-import type { DeviceInfo } from '@edgefleet/shared';
+import { modelVersions, modelsOf, type DeviceInfo } from '@edgefleet/shared';
 import { formatBytes, keyValues, table } from '../output.js';
 
 /** A length of time in its largest whole unit: "400d", "3h", "5m", "12s". */
@@ -24,10 +24,27 @@ export function tagsText(tags: DeviceInfo['tags'], sep = ','): string {
   return Object.entries(tags).map(([k, v]) => `${k}=${v}`).join(sep);
 }
 
-/** An ISO time with its age against `now`: "2026-12-05T14:00:00.000Z (12s ago)". */
-function withAge(iso: string, now: Date): string {
+/** An ISO time with its age against `now`: "2026-12-05T14:00:00.000Z (12s ago)", and `more` in the brackets. */
+function withAge(iso: string, now: Date, more = ''): string {
   const ms = now.getTime() - Date.parse(iso);
-  return `${iso} (${ms < 0 ? `${shortDuration(ms)} ahead of this machine's clock` : `${shortDuration(ms)} ago`})`;
+  return `${iso} (${ms < 0 ? `${shortDuration(ms)} ahead of this machine's clock` : `${shortDuration(ms)} ago`}${more})`;
+}
+
+/** The box's own time is printed beside the hub's once they differ by this much (below it, the hub's alone). */
+export const BOX_TIME_SHOWN_MS = 60_000;
+
+/**
+ * A time the box stamped by its own clock (its reported state, a refusal), placed on the hub's clock by the box's
+ * offset (GET /devices/{id} `clock`: device time − hub time, docs/operations.md "Clocks that are wrong"), with its
+ * age; when the two differ by BOX_TIME_SHOWN_MS or more, the box's own time too, labelled. The offset is the one
+ * measured last: a clock put right since moved what it stamped before by as much (its own time says so).
+ * Unmeasured: the box's time, labelled.
+ */
+export function boxTime(iso: string, clock: DeviceInfo['clock'], now: Date): string {
+  if (!clock) return withAge(iso, now, "; the box's clock, not measured against the hub's");
+  if (Math.abs(clock.offsetMs) < 1000) return withAge(iso, now);
+  const hub = new Date(Date.parse(iso) - clock.offsetMs).toISOString();
+  return withAge(hub, now, Math.abs(clock.offsetMs) < BOX_TIME_SHOWN_MS ? '' : `; box's clock: ${iso}`);
 }
 
 function configText(c: NonNullable<DeviceInfo['reported']>['config']): string {
@@ -36,18 +53,6 @@ function configText(c: NonNullable<DeviceInfo['reported']>['config']): string {
   if (c.status !== 'failed') return `${c.status} (${running})`;
   const e = c.error;
   return `refused${e ? ` ${e.sha256.slice(0, 12)}: [${e.code}] ${e.message}${e.field ? ` (field ${e.field})` : ''}` : ''}; runs ${running}`;
-}
-
-/**
- * Per model: the version the device reported active (GET /devices gives it the model's status; every other
- * version it holds reads `installed`) and the others it has installed.
- */
-export function modelsOf(models: DeviceInfo['models']): Array<{ name: string; active: DeviceInfo['models'][number] | undefined; others: string[] }> {
-  return [...new Set(models.map((m) => m.name))].map((name) => {
-    const rows = models.filter((m) => m.name === name);
-    const active = rows.find((m) => m.status !== 'installed');
-    return { name, active, others: rows.filter((m) => m !== active).map((m) => m.version) };
-  });
 }
 
 /** One row per model: its active version, the one a rollback returns to, its status and its other installed versions. */
@@ -60,10 +65,8 @@ function modelRows(models: DeviceInfo['models']): string[][] {
  * `active`, e.g. `m@1.0.0 (downloading)` while the next one comes), then the other versions installed.
  */
 export function modelCells(models: DeviceInfo['models']): [string, string] {
-  const by = modelsOf(models);
-  const active = by.flatMap(({ name, active: a }) => (a ? [`${name}@${a.version}${a.status === 'active' ? '' : ` (${a.status})`}`] : []));
-  const others = by.flatMap(({ name, others: vs }) => vs.map((v) => `${name}@${v}`));
-  return [active.join(',') || '-', others.join(',') || '-'];
+  const v = modelVersions({ models });
+  return [v.active.map((a) => `${a.name}@${a.version}${a.status === 'active' ? '' : ` (${a.status})`}`).join(',') || '-', v.installed.join(',') || '-'];
 }
 
 /** The text of `edgefleet devices show ID`. */
@@ -78,13 +81,13 @@ export function deviceText(d: DeviceInfo, now: Date): string {
     ['agent', r ? `${r.agentVersion}${f ? ` (${f.os} ${f.arch}, ${f.cpus} CPUs, ${f.memoryMb} MB)` : ''}${r.starts !== undefined ? `, started ${r.starts === 1 ? 'once' : `${r.starts} times`}` : ''}` : f ? `${f.agentVersion} at enrollment (no state reported)` : '-'],
     ['runtime', r?.backend ? `${r.backend} backend` : r ? '- (not reported)' : '-'],
     ['capabilities', r ? r.capabilities.join(' ') || '(none)' : '-'],
-    ['reported', r ? `${withAge(r.at, now)}, desired seq ${r.lastAppliedSeq} applied` : 'never'],
+    ['reported', r ? `${boxTime(r.at, d.clock, now)}, desired seq ${r.lastAppliedSeq} applied` : 'never'],
     ['trust', r ? `${r.trustVersion !== undefined ? `version ${r.trustVersion}` : 'version not reported'}${r.trust ? `, ${r.trust.expired ? 'EXPIRED' : 'expires'} ${r.trust.expires}` : ''}` : '-'],
     ['config', r ? configText(r.config) : '-'],
     ['outbox', r?.outbox ? `${r.outbox.items} entries not yet acked by the hub` : '- (not reported)'],
     ['disk free', r?.disk ? `${formatBytes(r.disk.free)} of ${formatBytes(r.disk.total)} (${r.disk.total > 0 ? Math.round((r.disk.free / r.disk.total) * 100) : 0}%)` : '- (not reported)'],
     ['clock', d.clock ? `${clockCell(d.clock)}${Math.abs(d.clock.offsetMs) >= 1000 ? ` (${d.clock.offsetMs > 0 ? 'ahead of' : 'behind'} the hub)` : ''}, measured ${withAge(d.clock.measuredAt, now)}${d.clock.shiftedWindows ? `; ${d.clock.shiftedWindows} windows placed by the hub's clock` : ''}` : '- (not measured)'],
-    ['last refusal', r?.refusal ? `desired seq ${r.refusal.seq}, ${withAge(r.refusal.at, now)}: [${r.refusal.code}] ${r.refusal.message}` : 'none'],
+    ['last refusal', r?.refusal ? `desired seq ${r.refusal.seq}, ${boxTime(r.refusal.at, d.clock, now)}: [${r.refusal.code}] ${r.refusal.message}` : 'none'],
   ];
   // Windows of versions the registry does not hold (hub/src/ingest/parked.ts): stored once their bundles are pushed again.
   const p = d.parkedWindows;

@@ -1,0 +1,27 @@
+// The hub's HTTP port is reached by fetch (the CLI, the console): one fetch refuses ("bad port": the Fetch standard's
+// blocked ports, shared/src/fetch-ports.ts) is refused at start, from a flag or the config file, naming it and why; the
+// MQTT ports, which fetch never dials, are not checked against that list.
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from './config-load.js';
+
+it('an --http-port or httpPort that fetch refuses is CONFIG_INVALID naming the port and why', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-hub-ports-'));
+  try {
+    // An AppError: its code, and its message matching `re` (assert.throws tests a RegExp against the property).
+    const refused = (f: () => unknown, re: RegExp) => assert.throws(f, { name: 'AppError', code: 'CONFIG_INVALID', message: re });
+    for (const port of ['6000', '6665', '10080']) {
+      refused(() => loadConfig({ 'data-dir': 'data', 'http-port': port }, dir),
+        new RegExp(`httpPort \\(--http-port\\): port ${port} is one fetch refuses to connect to \\(the Fetch standard's blocked ports, .*\\), so the CLI and the console could not reach it; expected another port`));
+    }
+    writeFileSync(join(dir, 'hub.json'), JSON.stringify({ dataDir: 'data', httpPort: 6667 }));
+    refused(() => loadConfig({ config: join(dir, 'hub.json') }, dir), /httpPort .*port 6667 is one fetch refuses to connect to/);
+    assert.equal(loadConfig({ 'data-dir': 'data', 'http-port': '0' }, dir).httpPort, 0);
+    assert.equal(loadConfig({ 'data-dir': 'data', 'http-port': '6670', 'mqtt-port': '6000' }, dir).mqttPort, 6000, 'MQTT is not fetched');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
