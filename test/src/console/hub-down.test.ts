@@ -113,6 +113,34 @@ describe('console: the hub unreachable, failing or refusing the token', () => {
     await page.close();
   });
 
+  it('a stream that ends and opens again at once (a proxy\'s idle timeout) raises no banner', async () => {
+    // The hub's own first bytes (its hello), then the end of the answer: as a proxy closing an idle stream.
+    const ac = new AbortController();
+    const res = await fetch(`${hub.http}/api/v1/stream`, { headers: { authorization: `Bearer ${hub.adminToken}` }, signal: ac.signal });
+    const reader = res.body!.getReader();
+    let hello = '';
+    while (!hello.includes('\n\n')) hello += new TextDecoder().decode((await reader.read()).value);
+    ac.abort();
+    let cut = 2; // twice in a row: each time the stream had opened, so the next attempt is the judge
+    let passed: () => void = () => {};
+    const real = new Promise<void>((r) => { passed = r; });
+    const page = await signIn(browser, hub.http, hub.adminToken, {
+      prepare: async (p) => {
+        await p.addInitScript(`new MutationObserver(() => { if (document.querySelector('[data-testid=hub-down]')) globalThis.bannerSeen = true; }).observe(document, { childList: true, subtree: true })`);
+        await p.route('**/api/v1/stream', (r) => {
+          if (cut-- > 0) return r.fulfill({ status: 200, contentType: 'text/event-stream', body: hello.slice(0, hello.indexOf('\n\n') + 2) });
+          passed();
+          return r.continue();
+        });
+      },
+    });
+    await real;
+    await page.getByTestId('live').filter({ hasText: /^● live$/ }).waitFor({ timeout: 15_000 });
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { bannerSeen?: boolean }).bannerSeen ?? false), false);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
   it('a hub answering its own 503 is said to answer with errors, not to be unreachable; a revoked token returns to the login form', async () => {
     const made = await hub.api<{ id: string; token: string }>('POST', '/tokens', { name: 'ops', role: 'operator' });
     const page = await signIn(browser, hub.http, made.token);
