@@ -88,7 +88,11 @@ async function request(url: string, init: RequestInit): Promise<Response> {
   }
 }
 
-export function makeApi(token: string, onUnauthorized: () => void): Api {
+/**
+ * `notNow`: while the console knows the hub is down (hub-health.ts), why a request is not sent: a read fails at
+ * once with the error the hub's stream last got, a write is NOT_SENT (neither waits on a hub that cannot answer).
+ */
+export function makeApi(token: string, onUnauthorized: () => void, notNow: (after: After) => { code: string; message: string } | null = () => null): Api {
   // Empty in the desktop app: its main process adds the profile's token to requests to the hub.
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   async function check(res: Response, after: After = 'read'): Promise<Response> {
@@ -97,11 +101,17 @@ export function makeApi(token: string, onUnauthorized: () => void): Api {
     const r = await refusalOf(res, after);
     throw new ApiError(res.status, r.code, r.message, r.details);
   }
+  function unless(after: After): void {
+    const r = notNow(after);
+    if (r) throw new ApiError(0, r.code, r.message);
+  }
   return {
     async get<T>(path: string) {
+      unless('read');
       return (await (await check(await request(`/api/v1${path}`, { headers }))).json()) as T;
     },
     async send<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown) {
+      unless('write');
       const res = await request(`/api/v1${path}`, body === undefined ? { method, headers } : { method, headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) })
         .catch((err: unknown) => { throw err instanceof ApiError && err.code === 'UNREACHABLE' ? new ApiError(0, 'UNREACHABLE', NO_ANSWER_TO_WRITE) : err; });
       return (await (await check(res, 'write')).json()) as T;

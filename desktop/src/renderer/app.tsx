@@ -8,13 +8,15 @@ import { ROUTES, match } from './routes.js';
 import { liveRefusal, liveState, role, session, signOut } from './store.js';
 import { LoginView } from './views/login.js';
 import { Empty } from './ui/states.js';
+import { HubDownBanner, StaleNote } from './ui/hub-down.js';
+import { hubDown } from './hub-health.js';
 
 const LIVE_TEXT = { live: '● live', connecting: '○ connecting', offline: '○ offline (retrying)', paused: '○ paused (tab hidden)' } as const;
 
 /** The stream's state; when the hub refused it (429 too many streams, 503), its code and message. */
 function liveText(): string {
-  const refused = liveState.value === 'offline' ? liveRefusal.value : null;
-  return refused ? `${LIVE_TEXT.offline}: ${refused.code}: ${refused.message}` : LIVE_TEXT[liveState.value];
+  const why = liveState.value === 'offline' ? liveRefusal.value : null;
+  return why ? `${LIVE_TEXT.offline}: ${why}` : LIVE_TEXT[liveState.value];
 }
 
 function onKey(e: KeyboardEvent): void {
@@ -51,9 +53,11 @@ export function App() {
         <span class="role" data-testid="role">{role.value ?? '…'}</span>
         <button type="button" onClick={() => signOut(null)}>Sign out</button>
       </header>
+      <HubDownBanner retryNow={() => session.value?.live.retryNow()} />
       {/* Keyed by the address: another device (or rollout, ...) is a new view, so no form, typed text or
           shown secret of the one before stays on screen (a `keep` route keys its selected row's panel instead). */}
-      <main>{m ? <Fragment key={m.route.keep ?? hash.value}>{m.route.render(m.params)}</Fragment> : <Empty>No view at {hash.value}. <a href="#/fleet">Fleet</a></Empty>}</main>
+      <StaleNote />
+      <main class={hubDown.value ? 'is-stale' : undefined}>{m ? <Fragment key={m.route.keep ?? hash.value}>{m.route.render(m.params)}</Fragment> : <Empty>No view at {hash.value}. <a href="#/fleet">Fleet</a></Empty>}</main>
     </div>
   );
 }

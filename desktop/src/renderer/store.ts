@@ -6,7 +6,8 @@
 import { batch, signal } from '@preact/signals';
 import type { ApiRole, AuditEntry, Deployment, DeploymentList, ModelVersionInfo, StreamEvent } from '@edgefleet/shared';
 import { ApiError, errorText, makeApi, type Api } from './api.js';
-import { Live, documentVisibility, type LiveState, type Refusal } from './live.js';
+import { Live, documentVisibility, type LiveState } from './live.js';
+import { clearHubDown, noteContact, noteLive, notNow } from './hub-health.js';
 import { background } from './background.js';
 import { desktopBridge, notifyAlertFired } from './desktop.js';
 import { byId, refreshNewest } from './paging.js';
@@ -25,8 +26,8 @@ export const session = signal<Session | null>(null);
 /** Known once the stream says hello (or from the desktop bridge); null: not yet, so no actions are shown. */
 export const role = signal<ApiRole | null>(null);
 export const liveState = signal<LiveState>('offline');
-/** Why the hub refused the stream's last attempt (shown with `offline`), or null. */
-export const liveRefusal = signal<Refusal | null>(null);
+/** Why the stream's last attempt failed, "CODE: message" (shown with `offline`), or null. */
+export const liveRefusal = signal<string | null>(null);
 export const loginError = signal<string | null>(null);
 
 /** A list from the hub: null while loading, {error} when the hub would not give it. */
@@ -65,7 +66,7 @@ const TOKEN_KEY = 'edgefleet.token';
 
 export function signIn(token: string): void {
   signOut(null);
-  const api = makeApi(token, () => signOut('the hub no longer accepts this token (401): sign in again'));
+  const api = makeApi(token, () => signOut('the hub no longer accepts this token (401): sign in again'), notNow);
   // The web console's tabs release their stream while hidden (docs/console.md "Live updates and
   // tabs"); a desktop window keeps it (its own session, so no shared connection limit) to notify of
   // alerts while minimized.
@@ -74,10 +75,17 @@ export function signIn(token: string): void {
     hello: (h) => { role.value = h.role; },
     event: onEvent,
     reset: () => { background(loadAll()); refetchTick.value++; },
-    state: (s, refused) => batch(() => { liveState.value = s; liveRefusal.value = refused ?? null; }),
+    state: (s, off) => batch(() => {
+      liveState.value = s;
+      const why = off?.refused ?? null;
+      liveRefusal.value = why ? `${why.code}: ${why.message}` : off?.trouble?.error ?? null;
+      noteLive(s, off);
+    }),
+    contact: noteContact,
     unauthorized: () => signOut('the hub no longer accepts this token (401): sign in again'),
   }, visibility);
   try { sessionStorage.setItem(TOKEN_KEY, token); } catch { /* storage off */ }
+  clearHubDown();
   session.value = { token, api, live };
   live.start();
   background(loadAll());
@@ -91,6 +99,7 @@ export function signOut(why: string | null): void {
     session.value = null;
     role.value = null;
     liveRefusal.value = null;
+    clearHubDown();
     loginError.value = why;
     clearDevices();
     clearFollows();

@@ -143,14 +143,21 @@ describe('console: behind a reverse proxy', () => {
     // A write the proxy answered for is not sent again by the console.
     await openView(page, '#/devices/dev-a');
     await page.getByRole('button', { name: 'Set tags' }).click();
-    proxy.setDown(true);
-    await live.filter({ hasText: 'offline (retrying)' }).waitFor();
     const form = page.getByRole('form', { name: 'Set tags' });
     await form.getByLabel(/^Tags/).fill('site=east');
+    await page.route('**/api/v1/devices/dev-a/tags', (r) => r.fulfill({ status: 502, contentType: 'text/html', body: NGINX_502 }));
     await form.getByRole('button', { name: 'Set tags' }).click();
     await form.getByRole('status').filter({ hasText: `${GATEWAY}; this was not sent again: send it once the header says live` }).waitFor();
+    await page.unroute('**/api/v1/devices/dev-a/tags');
+    // Known to be down (the stream answered for by the proxy): the write is not sent at all, and says so.
+    proxy.setDown(true);
+    await page.getByTestId('hub-down').filter({ hasText: `The hub is unreachable since` }).filter({ hasText: `Last error: ${GATEWAY}` }).waitFor();
+    assert.equal(await form.getByRole('button', { name: 'Set tags' }).isDisabled(), true);
     proxy.setDown(false);
     await live.filter({ hasText: /^● live$/ }).waitFor();
+    await form.getByRole('button', { name: 'Set tags' }).click();
+    await form.waitFor({ state: 'detached' });
+    await page.locator('.facts, main').getByText('site=east').first().waitFor();
     assert.deepEqual(page.errors, []);
     await page.close();
   });

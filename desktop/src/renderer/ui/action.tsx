@@ -6,6 +6,7 @@ import type { ComponentChildren } from 'preact';
 import { errorText } from '../api.js';
 import { background } from '../background.js';
 import { useActionFocus } from './action-focus.js';
+import { hubDown } from '../hub-health.js';
 
 export function ActionForm(p: {
   label: string;
@@ -42,15 +43,16 @@ export function ActionForm(p: {
       setBusy(false);
     }
   };
+  const down = hubDown.value !== null;
   const id = `reason-${p.label.replace(/\W+/g, '-').toLowerCase()}`;
   return (
     <form class="action" ref={focus.form} onKeyDown={focus.onKeyDown} onSubmit={(e) => background(submit(e))} aria-label={p.label}>
       {p.extra}
       <label for={id}>Reason{p.reasonRequired ? '' : ' (optional)'}</label>
       <input id={id} value={reason} onInput={(e) => setReason((e.currentTarget as HTMLInputElement).value)} />
-      <button type="submit" class={p.danger ? 'danger' : ''} disabled={busy}>{p.label}</button>
+      <button type="submit" class={p.danger ? 'danger' : ''} disabled={busy || down}>{p.label}</button>
       <button type="button" onClick={() => setOpen(false)}>Cancel</button>
-      {busy ? <p class="muted" role="status" aria-busy="true">{p.label}: waiting for the hub…</p> : said}
+      {busy ? <p class="muted" role="status" aria-busy="true">{p.label}: waiting for the hub…</p> : down ? <p class="error" role="status">{p.label}: not sent while the hub is down (the banner at the top says why); it can be sent once the hub is back</p> : said}
     </form>
   );
 }
