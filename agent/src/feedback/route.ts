@@ -94,7 +94,7 @@ export function applyFeedback(body: unknown, memory: PredictionMemory, sink: Lab
       answer.items.push({ id: c.id, row: c.row, status: 'already_labelled', model: e.model, version: e.version });
       continue;
     }
-    e.labelled[c.row] = 1;
+    memory.markLabelled(c.id, e, c.row);
     const predicted = e.predicted[c.row] as number;
     if (e.task.kind === 'classification' ? predicted < 0 : !(Math.abs(predicted) <= MAX_MAGNITUDE)) {
       // The model gave no prediction for this row (NaN scores), or a value no error sum can hold
