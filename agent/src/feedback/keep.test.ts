@@ -8,9 +8,10 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { coreMigration, openDb, type Db } from '../store/db.js';
-import { feedbackMigration, PredictionKeeper } from './keep.js';
+import { feedbackMigration, KEEP_CHUNK, PredictionKeeper } from './keep.js';
 import { entryBytes, PredictionMemory, type MemoryLimits } from './memory.js';
 import type { TaskPlan } from './task.js';
+import { waitFor } from '@edgefleet/examples/fleet';
 
 const binary: TaskPlan = { kind: 'classification', output: 'p', classes: ['no', 'yes'], logits: false, column: 0 };
 const out = (data: number[]) => [{ name: 'p', datatype: 'FP32' as const, shape: [data.length, 1], data: Float32Array.from(data) }];
@@ -96,7 +97,7 @@ test('at maxBytes with the costliest ids (256 characters of 3 UTF-8 bytes): the 
   const before = statSync(path).size;
   for (let round = 0; round < 3; round++) {
     for (let i = 0; i < 2000; i++) memory.remember(idOf(round * 2000 + i), 'm', '1.0.0', binary, out([0.9]));
-    keeper.flush();
+    keeper.flush(Number.POSITIVE_INFINITY);
   }
   assert.equal(memory.bytes, maxBytes, 'exactly at the bound');
   assert.equal((db.prepare('SELECT COUNT(*) AS n FROM feedback_predictions').get() as { n: number }).n, 2000, 'the table holds what the memory holds');
@@ -123,4 +124,31 @@ test('a write that fails keeps its changes for the next one and is reported once
   db.exec('ALTER TABLE moved RENAME TO feedback_predictions');
   keeper.stop();
   assert.deepEqual(ids(db), ['a']);
+});
+
+test('a write takes at most KEEP_CHUNK new rows, oldest first, and every mark; the timer writes the rest', async (t) => {
+  const { open } = fileDb(t);
+  const db = open();
+  const memory = new PredictionMemory({}, () => 0);
+  const keeper = new PredictionKeeper(db, memory, { intervalMs: 3_600_000 });
+  keeper.start();
+  const total = 2 * KEEP_CHUNK + 10;
+  for (let i = 0; i < total; i++) memory.remember(`p${i}`, 'm', '1.0.0', binary, out([0.9]));
+  keeper.flush();
+  assert.equal(ids(db).length, KEEP_CHUNK);
+  assert.equal(ids(db).at(-1), `p${KEEP_CHUNK - 1}`);
+  const late = `p${total - 1}`;
+  memory.markLabelled('p0', memory.get('p0')!, 0); // on disk: its mark goes with the next write
+  memory.markLabelled(late, memory.get(late)!, 0); // not yet: written with its row
+  keeper.flush();
+  const labelled = () => (db.prepare("SELECT COUNT(*) AS n FROM feedback_predictions WHERE labelled = X'01'").get() as { n: number }).n;
+  assert.deepEqual([ids(db).length, labelled()], [2 * KEEP_CHUNK, 1]);
+  keeper.stop();
+  const m2 = new PredictionMemory({}, () => 0);
+  const timed = new PredictionKeeper(db, m2, { intervalMs: 1 });
+  t.after(() => timed.stop());
+  timed.start();
+  for (let i = 0; i < total; i++) m2.remember(`q${i}`, 'm', '1.0.0', binary, out([0.9]));
+  await waitFor('the timer writes every row', () => ids(db).length === 2 * total, { timeoutMs: 15_000, intervalMs: 5 });
+  assert.equal(labelled(), 2);
 });

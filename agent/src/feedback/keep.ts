@@ -11,8 +11,14 @@ import type { MemoryChanges, PredictionMemory, Remembered } from './memory.js';
 import { entryBytes } from './memory.js';
 import type { TaskPlan } from './task.js';
 
-/** How often remembered predictions are written (ms): a kill -9 forgets at most this much of them. */
+/** How often remembered predictions are written (ms): a kill -9 forgets the last second or so of them. */
 export const KEEP_INTERVAL_MS = 1000;
+/**
+ * New rows a transaction writes at most (~4 µs each on the shared test machine): more wait for the next,
+ * after the event loop has run (setImmediate), so 2,000 predictions a second cost a few 1–2 ms writes,
+ * not one 20–60 ms pause of every request.
+ */
+export const KEEP_CHUNK = 256;
 
 const SQL = `
   CREATE TABLE feedback_tasks (
@@ -88,13 +94,14 @@ function readRow(r: Row, tasks: Map<number, { model: string; version: string; ta
     if (m > 1) return undefined;
     l[i] = m;
   }
-  return [id, { model: t.model, version: t.version, task: t.task, at, predicted: p, labelled: l, bytes: entryBytes(id.length, rows), seq }];
+  return [id, { model: t.model, version: t.version, task: t.task, at, predicted: p, labelled: l, bytes: entryBytes(id.length, rows), seq, id, newer: null, older: null }];
 }
 
 const labelledBlob = (e: Remembered) => Buffer.from(e.labelled);
 
 export class PredictionKeeper {
   private timer: NodeJS.Timeout | null = null;
+  private more: NodeJS.Immediate | null = null;
   private failing = false;
   private readonly changes: MemoryChanges = { added: new Map(), labelled: new Set(), dropped: [] };
 
@@ -124,7 +131,7 @@ export class PredictionKeeper {
     this.db.transaction(() => {
       const del = this.db.prepare('DELETE FROM feedback_predictions WHERE seq = ?');
       for (const seq of unreadable) del.run(seq);
-      this.write();
+      this.write(0);
       // Tasks no kept prediction names (a few rows: one a version that served with ids).
       this.db.exec('DELETE FROM feedback_tasks WHERE id NOT IN (SELECT DISTINCT task FROM feedback_predictions)');
     })();
@@ -135,32 +142,39 @@ export class PredictionKeeper {
 
   /**
    * Writes what changed, in one transaction (nested in the caller's when inside one: the summary
-   * checkpoint's, agent.ts). Throws when the write fails; the changes then wait for the next one.
+   * checkpoint's, agent.ts): every deletion and labelled mark, and at most `max` new rows, the oldest
+   * first. A new row left for later is forgotten by a kill -9: a label for it is then `unknown`, never
+   * counted twice. Throws when the write fails; the changes then wait for the next one.
    */
-  flush(): void {
+  flush(max = KEEP_CHUNK): void {
     const c = this.changes;
     if (c.added.size === 0 && c.labelled.size === 0 && c.dropped.length === 0) return;
-    this.db.transaction(() => this.write())();
+    this.db.transaction(() => this.write(max))();
   }
 
-  /** Stops the timer and writes what changed (the stop path: local SQLite only). Idempotent. */
+  /** Stops the timer and writes everything that changed (the stop path: local SQLite only). Idempotent. */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.more) clearImmediate(this.more);
     this.timer = null;
-    this.save();
+    this.more = null;
+    this.save(Number.POSITIVE_INFINITY);
   }
 
-  private save(): void {
+  private save(max = KEEP_CHUNK): void {
+    this.more = null;
     try {
-      this.flush();
+      this.flush(max);
       this.failing = false;
     } catch (err) {
       if (!this.failing) this.opts.onError?.(err);
       this.failing = true;
+      return;
     }
+    if (this.changes.added.size > 0 && this.timer !== null) this.more ??= setImmediate(() => this.save());
   }
 
-  private write(): void {
+  private write(max: number): void {
     const c = this.changes;
     const del = this.db.prepare('DELETE FROM feedback_predictions WHERE seq = ?');
     for (const seq of c.dropped) del.run(seq);
@@ -169,9 +183,14 @@ export class PredictionKeeper {
     const ins = this.db.prepare('INSERT OR REPLACE INTO feedback_predictions (seq, id, task, at, predicted, labelled) VALUES (?, ?, ?, ?, ?, ?)');
     // Task rows looked up once a write, not cached across writes: a rolled-back write leaves no stale id.
     const taskIds = new Map<TaskPlan, Map<string, number>>();
-    for (const [id, e] of c.added) ins.run(e.seq, id, this.taskId(taskIds, e), e.at, Buffer.from(Float64Array.from(e.predicted).buffer), labelledBlob(e));
+    const written: string[] = [];
+    for (const [id, e] of c.added) {
+      if (written.length >= max) break;
+      ins.run(e.seq, id, this.taskId(taskIds, e), e.at, Buffer.from(Float64Array.from(e.predicted).buffer), labelledBlob(e));
+      written.push(id);
+    }
     // Cleared only once written: a throw above leaves every change for the next write.
-    c.added.clear();
+    for (const id of written) c.added.delete(id);
     c.labelled.clear();
     c.dropped.length = 0;
   }

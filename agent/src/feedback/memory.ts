@@ -44,6 +44,10 @@ export interface Remembered {
   bytes: number;
   /** Its place in the order remembered (keep.ts: its row's key on disk). */
   seq: number;
+  /** The request id, and its neighbours in the order the bounds forget in (null: the newest, the oldest). */
+  id: string;
+  newer: Remembered | null;
+  older: Remembered | null;
 }
 
 /** What changed since the last save (keep.ts), when the memory is kept on disk. */
@@ -62,6 +66,10 @@ export interface LabelOutcomes { counted: number; unknown: number; already_label
 export class PredictionMemory {
   readonly outcomes: LabelOutcomes = { counted: 0, unknown: 0, already_labelled: 0, no_prediction: 0 };
   private readonly entries = new Map<string, Remembered>();
+  // Oldest and newest, linked by `newer`: the oldest is found at once. Not by iterating the Map: after
+  // many deletes its first live entry sits behind as many holes (~100 µs a prediction at 100,000 rows).
+  private oldest: Remembered | null = null;
+  private newest: Remembered | null = null;
   private rowsHeld = 0;
   private bytesHeld = 0;
   private nextSeq = 1;
@@ -94,7 +102,7 @@ export class PredictionMemory {
     if (rows <= 0 || rows > this.limits.maxRowsPerRequest || rows > this.limits.maxRows || bytes > this.limits.maxBytes) return;
     const now = this.now();
     // slice: an array of its length, not of the capacity pushes grew
-    const e: Remembered = { model, version, task, at: now, predicted: values.slice(0, rows), labelled: new Array<number>(rows).fill(0), bytes, seq: this.nextSeq++ };
+    const e: Remembered = { model, version, task, at: now, predicted: values.slice(0, rows), labelled: new Array<number>(rows).fill(0), bytes, seq: this.nextSeq++, id, newer: null, older: null };
     this.hold(id, e, now);
     this.changes?.added.set(id, e);
   }
@@ -121,6 +129,11 @@ export class PredictionMemory {
   private hold(id: string, e: Remembered, now: number): void {
     this.forget(id);
     this.entries.set(id, e);
+    e.older = this.newest;
+    e.newer = null;
+    if (this.newest === null) this.oldest = e;
+    else this.newest.newer = e;
+    this.newest = e;
     this.rowsHeld += e.predicted.length;
     this.bytesHeld += e.bytes;
     this.evict(now);
@@ -145,6 +158,7 @@ export class PredictionMemory {
 
   private drop(id: string, e: Remembered): void {
     this.entries.delete(id);
+    this.unlink(e);
     this.rowsHeld -= e.predicted.length;
     this.bytesHeld -= e.bytes;
     const c = this.changes;
@@ -156,10 +170,19 @@ export class PredictionMemory {
     }
   }
 
+  private unlink(e: Remembered): void {
+    if (e.older === null) this.oldest = e.newer;
+    else e.older.newer = e.newer;
+    if (e.newer === null) this.newest = e.older;
+    else e.newer.older = e.older;
+    e.newer = null;
+    e.older = null;
+  }
+
   private evict(now: number): void {
-    for (const [id, e] of this.entries) {
+    for (let e = this.oldest; e !== null; e = this.oldest) {
       if (this.rowsHeld <= this.limits.maxRows && this.bytesHeld <= this.limits.maxBytes && now - e.at <= this.limits.maxAgeMs) break;
-      this.drop(id, e);
+      this.drop(e.id, e);
     }
   }
 }
