@@ -6,6 +6,7 @@ import type { AgentConfig } from './config.js';
 import type { ApiServer } from './api/server.js';
 import { buildApis } from './api/build.js';
 import type { GrpcApi } from './api/grpc/server.js';
+import type { PredictionKeeper } from './feedback/keep.js';
 import { ModelManager } from './install/manager.js';
 import { createLogger } from './log.js';
 import { PolicyGuard, type PolicyEmit } from './policy/guard.js';
@@ -16,6 +17,7 @@ import { removedError } from './store/removals-repo.js';
 import { ShadowRunner } from './shadow/runner.js';
 import { openStore, type Store } from './store/agent-store.js';
 import { WalKeeper } from './store/wal.js';
+import { inTransaction } from './store/statements.js';
 import { SummaryRecorder } from './summaries/recorder.js';
 import { Retention } from './summaries/retention.js';
 import type { BatchScheduler } from './batch/scheduler.js';
@@ -57,6 +59,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
   let manager: ModelManager | undefined;
   let api: ApiServer | undefined;
   let grpc: GrpcApi | undefined;
+  let keeper: PredictionKeeper | undefined;
   let recorder: (PredictionRecorder & Partial<Part>) | undefined;
   let retention: Retention | undefined;
   let wal: WalKeeper | undefined;
@@ -169,8 +172,14 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
               sync?.outboxChanged();
             },
             // Closed windows and the open windows' checkpoint in one transaction (docs/agent-summaries.md "Crashes").
+            // The labelled marks of the remembered predictions too: a label's count and its mark are saved
+            // together, so it counts once after a restart (feedback/keep.ts).
             persist: (closed, open) => {
-              const write = () => s.summaries.persist(closed, open);
+              const write = () => inTransaction(s.db, () => {
+                const bytes = s.summaries.persist(closed, open);
+                keeper?.flush();
+                return bytes;
+              });
               disk.run('summary windows', () => (retention && closed.length ? retention.writeWithin(write) : write()));
               if (closed.length) sync?.outboxChanged();
             },
@@ -214,6 +223,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         feedbackLimits: deps.feedbackLimits, now: deps.clock ? () => deps.clock!.now() : Date.now,
       });
       api = apis.api;
+      keeper = apis.keeper;
       await api.start();
       grpc = apis.grpc;
       if (grpc) await grpc.start();
@@ -263,6 +273,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         ]);
         // Local SQLite only: writes the open summary window (sent on the next connect), so every
         // prediction served before the signal is on disk.
+        keeper?.stop(); // the predictions remembered for labels, and their marks (local SQLite only)
         try {
           await recorder?.stop?.();
         } catch (err) {

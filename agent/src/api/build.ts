@@ -11,6 +11,7 @@ import type { SyncClient } from '../sync/client.js';
 import type { Logger } from '../log.js';
 import { PredictionMemory, type MemoryLimits } from '../feedback/memory.js';
 import { groupedSave } from '../feedback/saver.js';
+import { PredictionKeeper } from '../feedback/keep.js';
 import { feedbackMetrics } from '../feedback/metrics.js';
 import type { LabelSink } from '../feedback/route.js';
 import { agentMetrics } from '../metrics.js';
@@ -46,13 +47,15 @@ export interface ApiParts {
   now: () => number;
 }
 
-export async function buildApis(p: ApiParts): Promise<{ api: ApiServer; grpc: GrpcApi | undefined }> {
+export async function buildApis(p: ApiParts): Promise<{ api: ApiServer; grpc: GrpcApi | undefined; keeper: PredictionKeeper | undefined }> {
   const { config, runtime, logger } = p;
   // A version's request series leave /metrics once it is no longer live (api/metrics.ts).
   const metrics = new ApiMetrics((model, version) => runtime.manifestFor(model, version) !== undefined);
   // Predictions with a request id, for labels posted later.
   const labels = 'recordLabel' in p.summaries ? (p.summaries as unknown as LabelSink) : undefined;
   const memory = labels ? new PredictionMemory(p.feedbackLimits, p.now) : undefined;
+  // Kept in agent.db, so labels after a restart still find them (feedback/keep.ts).
+  const keeper = memory ? startKeeper(p, memory) : undefined;
   // Request bytes held (bodies being read, parsed tensors waiting or running), over REST and gRPC: one
   // api.maxInflightBodyBytes for both (budget.ts).
   const inflight = new RequestBudget(config.api.maxInflightBodyBytes);
@@ -82,12 +85,14 @@ export async function buildApis(p: ApiParts): Promise<{ api: ApiServer; grpc: Gr
     extraMetrics: () => agentMetrics(p.db, p.sync()) + runtimeMetrics(runtime) + shadowMetrics(p.shadow) + (memory ? feedbackMetrics(memory) : '') + inflight.metrics() + deadline.metrics() + caps.metrics() + p.disk.metrics(),
     // /edgefleet/v1/update-lock: a switch waits while the lock holds; a change is looked at at once.
     edgefleet: createLocalRoutes({ lock: p.updateLock, changed: () => p.sync()?.updater.recheck(), deferred: () => p.sync()?.updater.deferred() ?? [] }),
-    ...(memory && labels ? { feedback: { memory, sink: labels, saved: groupedSave(() => labels.checkpoint?.()) } } : {}),
+    // The checkpoint writes the rows' labelled marks in its transaction (agent.ts); the flush after it
+    // writes them for a recorder that does not (nothing left for it otherwise).
+    ...(memory && labels ? { feedback: { memory, sink: labels, saved: groupedSave(() => { labels.checkpoint?.(); keeper?.flush(); }) } } : {}),
   });
   const api = new ApiServer(handler, config.api, deadline, waiting, caps);
   const a = config.api;
   const g = a.grpc;
-  if (!g.enabled) return { api, grpc: undefined };
+  if (!g.enabled) return { api, grpc: undefined, keeper };
   // Loaded only when enabled: grpc-js and the proto loader stay off the default daemon path (docs/performance.md).
   const { GrpcApi } = await import('./grpc/server.js');
   const grpc = new GrpcApi({ core: new InferCore({ runtime, metrics, allowNonFinite: config.allowNonFinite, budget: inflight, feedback: memory, waiting }), inflight, burstGc, isReady: p.isReady, onError, deadline, waiting, caps }, {
@@ -95,5 +100,17 @@ export async function buildApis(p: ApiParts): Promise<{ api: ApiServer; grpc: Gr
     maxCalls: g.maxCalls, maxBodyBytes: a.maxBodyBytes, requestTimeoutMs: a.requestTimeoutMs,
     idleTimeoutMs: Math.max(a.keepAliveTimeoutMs, a.headersTimeoutMs), writeTimeoutMs: a.writeTimeoutMs, stopGraceMs: a.stopGraceMs, token: a.token,
   });
-  return { api, grpc };
+  return { api, grpc, keeper };
+}
+
+function startKeeper(p: ApiParts, memory: PredictionMemory): PredictionKeeper {
+  const keeper = new PredictionKeeper(p.db, memory, { onError: (err) => p.logger.error({ err }, 'saving the predictions remembered for labels failed (kept in memory, written again every second)') });
+  try {
+    const r = keeper.start();
+    if (r.restored + r.unreadable + r.forgotten > 0) p.logger.info(r, 'read back the predictions remembered for labels');
+    if (r.unreadable > 0) p.logger.warn({ unreadable: r.unreadable }, 'deleted rows of feedback_predictions that are not predictions this agent wrote (damaged or foreign)');
+  } catch (err) {
+    p.logger.error({ err }, 'reading back the predictions remembered for labels failed: labels for predictions made before this start are answered unknown');
+  }
+  return keeper;
 }

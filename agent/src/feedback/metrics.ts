@@ -1,6 +1,6 @@
 // The feedback endpoint's Prometheus series (read when /metrics is scraped; docs/agent.md "Feedback"):
 // labels answered by status since start, so an app whose labels come back `unknown` (ids not sent with
-// the predictions, too late, evicted, from before a restart) shows on a dashboard and not only in each
+// the predictions, too late, evicted, made just before a kill -9) shows on a dashboard and not only in each
 // answer; and what the memory of predictions holds against its bounds.
 import type { LabelOutcomes, PredictionMemory } from './memory.js';
 

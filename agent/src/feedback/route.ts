@@ -2,7 +2,7 @@
 // by the OIP request `id` they were made under (docs/agent.md "Feedback"). Every item is checked
 // before any is counted, so a 400 (naming the item) counts nothing. A known id's row is counted
 // once, in the open summary window of the version that predicted it; an id the agent does not
-// remember (never sent, made before a restart, evicted or too old) is answered `unknown` and not
+// remember (never sent, evicted, too old, made just before a kill -9: keep.ts) is answered `unknown` and not
 // counted. Plain checks, no zod: this runs in the daemon (docs/performance.md "Idle RSS").
 import { AppError, MAX_MAGNITUDE } from '@edgefleet/shared/core';
 import { refuseUnknownFields } from '../api/guards.js';
@@ -94,7 +94,7 @@ export function applyFeedback(body: unknown, memory: PredictionMemory, sink: Lab
       answer.items.push({ id: c.id, row: c.row, status: 'already_labelled', model: e.model, version: e.version });
       continue;
     }
-    e.labelled[c.row] = 1;
+    memory.markLabelled(c.id, e, c.row);
     const predicted = e.predicted[c.row] as number;
     if (e.task.kind === 'classification' ? predicted < 0 : !(Math.abs(predicted) <= MAX_MAGNITUDE)) {
       // The model gave no prediction for this row (NaN scores), or a value no error sum can hold

@@ -15,6 +15,7 @@ import { openWindowsMigration, outboxWindowsMigration, summariesMigration } from
 import { SummaryStore } from '../summaries/store.js';
 import { syncMigration, seqFloorsMigration } from '../sync/sync-store.js';
 import { captureMigration } from '../capture/store.js';
+import { feedbackMigration } from '../feedback/keep.js';
 import { ClockMarks } from '../clock-mark.js';
 
 export interface Store {
@@ -41,10 +42,10 @@ export interface Store {
 
 /**
  * Every migration of agent.db, registered here by each part: core (1), summaries/outbox (100), the
- * open windows' checkpoint (101), the outbox windows' index (102), sync state (200, seq floor per hub key 201, model origin and removals 202), the update lock (300), data capture (400) and sealed content keys (500). Ids never change, so
+ * open windows' checkpoint (101), the outbox windows' index (102), sync state (200, seq floor per hub key 201, model origin and removals 202), the update lock (300), data capture (400), sealed content keys (500) and the predictions remembered for labels (600). Ids never change, so
  * a database written by an earlier agent opens unchanged.
  */
-export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, openWindowsMigration, outboxWindowsMigration, syncMigration, seqFloorsMigration, removalsMigration, contentKeysMigration, captureMigration, updateLockMigration];
+export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesMigration, openWindowsMigration, outboxWindowsMigration, syncMigration, seqFloorsMigration, removalsMigration, contentKeysMigration, captureMigration, updateLockMigration, feedbackMigration];
 
 /**
  * Opens the data dir's database and repositories (used by the daemon and the CLI). `monotonic`: the clock

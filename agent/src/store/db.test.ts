@@ -14,7 +14,7 @@ import { AGENT_VERSION } from '../version.js';
 
 type Row = { id: number; name: string; applied_at: string };
 
-test('a database written with the same migrations reopens unchanged; ids stay 1, 100, 101, 102, 200, 201, 202, 300, 400, 500', (t) => {
+test('a database written with the same migrations reopens unchanged; ids stay 1, 100, 101, 102, 200, 201, 202, 300, 400, 500, 600', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ef-agentdb-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'agent.db');
@@ -22,7 +22,7 @@ test('a database written with the same migrations reopens unchanged; ids stay 1,
   const before = first.prepare('SELECT id, name, applied_at FROM migrations ORDER BY id').all() as Row[];
   first.prepare("INSERT INTO kv (key, value) VALUES ('k', 'v')").run();
   first.close();
-  assert.deepEqual(before.map((r) => r.id), [1, 100, 101, 102, 200, 201, 202, 300, 400, 500]);
+  assert.deepEqual(before.map((r) => r.id), [1, 100, 101, 102, 200, 201, 202, 300, 400, 500, 600]);
   const again = openDb(path, AGENT_MIGRATIONS);
   try {
     assert.deepEqual(again.prepare('SELECT id, name, applied_at FROM migrations ORDER BY id').all(), before, 'nothing applied again');
