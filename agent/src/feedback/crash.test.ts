@@ -6,7 +6,7 @@
 // feedback/keep.ts): sent again, they do not count twice.
 // Before, the probe's 100 labels answered `counted` were gone from the hub after a kill -9.
 //
-// Labels after a restart (docs/decisions/0130-remembered-predictions-kept.md): killed with SIGKILL once
+// Labels after a restart (docs/decisions/0135-remembered-predictions-kept.md): killed with SIGKILL once
 // its predictions are written (KEEP_INTERVAL_MS), then stopped with SIGTERM right after its predictions,
 // each time the next process counts the labels posted for them, once. Rows of feedback_predictions that
 // are not the agent's (damaged, foreign) are deleted at start, not served. Before, every label after a

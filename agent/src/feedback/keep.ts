@@ -1,6 +1,6 @@
 // The memory of predictions (memory.ts) kept in agent.db, so a label posted after a restart (an upgrade,
 // a crash, a power cut) still finds the prediction it is for (docs/agent.md "Feedback",
-// docs/decisions/0130-remembered-predictions-kept.md). The request path only notes what changed; the
+// docs/decisions/0135-remembered-predictions-kept.md). The request path only notes what changed; the
 // changes are written in one transaction every KEEP_INTERVAL_MS, with every checkpoint of the open
 // summary windows (so a label's count and its row's mark are saved together: counted once, after a
 // restart too), and on stop. The table holds what the memory holds: the same bounds, the oldest rows

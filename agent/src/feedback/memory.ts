@@ -2,7 +2,7 @@
 // (POST /edgefleet/v1/feedback, docs/agent.md "Feedback"). Bounded by rows, by bytes and by age (oldest
 // first: a Map keeps insertion order), since request ids come from clients: one-row requests with
 // long ids cost far more per row than the rows themselves. Kept in agent.db across restarts by keep.ts
-// (docs/decisions/0130-remembered-predictions-kept.md): the memory only notes what changed
+// (docs/decisions/0135-remembered-predictions-kept.md): the memory only notes what changed
 // (`changes`), the request path never touches SQLite.
 import type { RecordedTensor } from '../runtime/recorder.js';
 import { eachPrediction, type TaskPlan } from './task.js';
