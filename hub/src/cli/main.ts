@@ -16,7 +16,7 @@ import { modelDelete, modelDeprecate, modelLs, modelPush, modelShow, modelTotals
 import { deployCmd, deploymentsLs, deploymentsShow } from './commands/remote-deploy.js';
 import { undeployCmd } from './commands/remote-undeploy.js';
 import { rolloutAbort, rolloutCreate, rolloutLs, rolloutPause, rolloutPromote, rolloutResume, rolloutRollback, rolloutShow } from './commands/remote-rollout.js';
-import { alertsAck, alertsLs, alertsRulesAdd, alertsRulesLs, alertsRulesRm } from './commands/alerts.js';
+import { alertsAck, alertsUnack, alertsLs, alertsRulesAdd, alertsRulesLs, alertsRulesRm } from './commands/alerts.js';
 import { configDiff, configSet, configShow } from './commands/remote-config.js';
 import { driftCmd, driftReportCreate, driftReportLs, driftReportShow, metricsCmd } from './commands/drift.js';
 import { captureFetch, captureKeygen, captureLs, captureShow, captureStart, captureStop, capturePurge } from './commands/capture.js';
@@ -76,6 +76,7 @@ export const commands: CommandTable = {
   'alerts rules rm': alertsRulesRm,
   'alerts ls': alertsLs,
   'alerts ack': alertsAck,
+  'alerts unack': alertsUnack,
   'capture keygen': captureKeygen,
   'capture start': captureStart,
   'capture ls': captureLs,
