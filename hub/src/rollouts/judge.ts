@@ -16,6 +16,7 @@ import { computeConfigWave, restorePrevious } from './config-rollout.js';
 import { replayGate, shadowWaitingForDisk } from './replay-gate.js';
 import { withAccepted } from './accept.js';
 import { PAUSED_WAYS_ON } from './ways-on.js';
+import { movesOn, skipToLast } from './full.js';
 
 export interface Transitioner {
   transition(r: RolloutRecord, action: AuditAction, reason: string | null, details: object, now: Date, actor?: Actor): void;
@@ -155,7 +156,7 @@ function failureOf(r: RolloutRecord): string {
 // step of the lease holder's does.
 async function afterPass(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, now: Date, reason: string | null = null): Promise<void> {
   if (r.waves[r.currentWave]?.shadow) await endShadow(deps, r, true);
-  if (r.advance === 'auto') advance(t, r, now, undefined, reason);
+  if (movesOn(r)) advance(t, r, now, undefined, reason);
 }
 
 async function afterFailure(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, now: Date): Promise<void> {
@@ -178,7 +179,7 @@ async function afterFailure(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, 
 export async function finishVerdict(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, now: Date): Promise<boolean> {
   const p = r.progress[r.currentWave];
   if (r.state !== 'running' || !p) return false;
-  if (p.state === 'passed' && r.advance === 'auto') {
+  if (p.state === 'passed' && movesOn(r)) {
     await afterPass(t, deps, r, now, 'the wave passed before the hub stopped');
     return true;
   }
@@ -201,8 +202,10 @@ export function advance(t: Transitioner, r: RolloutRecord, now: Date, actor: Act
     t.transition(r, 'rollout.completed', r.stateReason, { waves: r.waves.length }, now, actor);
     return;
   }
+  // Promoted to the full fleet: the waves between are skipped, the last opens (full.ts).
+  const full = skipToLast(r);
   r.currentWave++;
-  t.transition(r, 'rollout.wave_next', why(reason), { next: r.waves[r.currentWave]?.name }, now, actor);
+  t.transition(r, 'rollout.wave_next', why(reason ?? (full ? `promoted to the full fleet by ${full.full.by}: ${full.full.reason}` : null)), { next: r.waves[r.currentWave]?.name, ...(full ? { skipped: full.skipped, full: full.full } : {}) }, now, actor);
 }
 
 /**

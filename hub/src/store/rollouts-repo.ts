@@ -91,6 +91,8 @@ export interface WaveProgress {
   leftOut?: string;
   /** Gates an operator accepted for this wave (hub/src/rollouts/accept.ts): they no longer block it. */
   accepted?: Array<{ name: GateName; by: string; reason: string; at: string }>;
+  /** Promoted to the full fleet (`promote --full`, rollouts/full.ts): once this wave passes the last opens, the waves between skipped. */
+  full?: { by: string; reason: string; at: string };
   /** A failed model wave's told devices that did not install its version, as it failed (rollouts/not-installed.ts). */
   notInstalled?: NotInstalled;
 }

@@ -13,7 +13,8 @@ export type RolloutState = z.infer<typeof RolloutState>;
 /** `stopped`: the wave was under way (deploying, baking or evaluating) when its rollout was aborted or rolled back. */
 /**
  * `skipped`: the wave had not started when its rollout was aborted or rolled back, and never will (shown by
- * the hub's view only: stored, it stays `pending`; docs/decisions/0118-a-wave-never-started-reads-skipped.md).
+ * the hub's view only: stored, it stays `pending`; docs/decisions/0118-a-wave-never-started-reads-skipped.md);
+ * also a wave passed over by `promote --full` (stored so: docs/rollouts.md "Promoting to the full fleet").
  */
 export const WaveState = z.enum(['pending', 'deploying', 'baking', 'evaluating', 'passed', 'failed', 'stopped', 'skipped']);
 export type WaveState = z.infer<typeof WaveState>;
@@ -63,6 +64,8 @@ export const RolloutWave = Wave.extend({
    */
   pausesAt: IsoTime.optional(),
   gates: z.array(GateResult),
+  /** Set on a wave an operator promoted to the full fleet (`promote --full`): once it passes, the last wave opens and the waves between read `skipped`. */
+  full: z.object({ by: z.string(), reason: z.string(), at: IsoTime }).optional(),
   /** Set on a wave that failed with told devices not installed: which, and why. */
   notInstalled: NotInstalled.optional(),
 });
