@@ -1,7 +1,7 @@
 // Staged rollouts over REST, served by the rollout engine (hub/src/rollouts/, docs/rollouts.md): create
 // with waves and gates (and preview which devices each wave would take), list, show with per-wave gate
 // results and devices, and the operator actions, each with a reason.
-import { AppError, ConfigRolloutCreate, Rollout, RolloutAction, RolloutCreate, RolloutList, RolloutListQuery, RolloutPreview, RolloutPreviewRequest, RolloutPromote, RolloutUnaccept, RolloutViewQuery } from '@edgefleet/shared';
+import { AppError, ConfigRolloutCreate, Rollout, RolloutAction, RolloutCreate, RolloutList, RolloutListQuery, RolloutPreview, RolloutPreviewRequest, RolloutPromote, RolloutUnaccept, RolloutViewQuery, NotInstalledPage, NotInstalledQuery } from '@edgefleet/shared';
 import type { RolloutEngine } from '../rollouts/engine.js';
 import type { RolloutActionName } from '../rollouts/actions.js';
 import { actor, jsonBody, param, queryOf, type ApiDeps, type RouteDef } from './http.js';
@@ -67,6 +67,16 @@ export const rolloutRoutes: RouteDef[] = [
     async handler(c, deps) {
       const q = queryOf(c, RolloutViewQuery, 'rollout query');
       return engine(deps).view(param(c, 'id'), true, q.devices);
+    },
+  },
+  {
+    method: 'get', path: '/rollouts/:id/not-installed', access: 'viewer', query: NotInstalledQuery, response: NotInstalledPage,
+    summary: 'Every told device of the wave that failed that did not install its version (status, reason), a page at a time by place (?limit=, default 100, at most 1000; ?after= the previous page\'s `next`); empty when no wave failed so',
+    async handler(c, deps) {
+      const q = queryOf(c, NotInstalledQuery, 'not-installed query');
+      const id = param(c, 'id');
+      deps.store.rollouts.get(id); // 404 for an unknown rollout
+      return deps.store.rollouts.notInstalledPage(id, q.after, q.limit ?? 100);
     },
   },
   ...ACTIONS.map(([name, summary]): RouteDef => ({

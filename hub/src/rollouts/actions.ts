@@ -172,8 +172,6 @@ export function view(store: Store, r: RolloutRecord, withDevices: boolean, devic
   const shadowed = inShadowStage(r);
   const listed = devices.slice(0, deviceLimit);
   const back = withDevices ? stillRollingBack(store, r, listed) : new Map<string, string>();
-  // Why a device rolled back had not installed, as its failed wave recorded it (not-installed.ts).
-  const had = new Map(r.progress.flatMap((p) => p.notInstalled?.devices ?? []).map((d) => [d.deviceId, d]));
   const waves = r.waves.map((w, k) => {
     const members = devices.filter((d) => (waveIndex.get(d.deviceId) ?? Infinity) <= k);
     const p = r.progress[k];
@@ -192,7 +190,7 @@ export function view(store: Store, r: RolloutRecord, withDevices: boolean, devic
       ...(deviceLimit !== undefined && devices.length > deviceLimit ? { devicesTotal: devices.length } : {}),
       devices: listed.map((d) => ({
         deviceId: d.deviceId, place: Math.round(d.place * 1000) / 1000, wave: r.waves[waveIndex.get(d.deviceId) ?? 0]?.name ?? '', previous: d.previous,
-        notifiedAt: d.notifiedAt, status: d.notifiedAt ? withHad(back.get(d.deviceId) ?? deviceStatus(r, status.get(d.deviceId), !shadowed && ranBefore(r, d) !== null), had.get(d.deviceId)) : STATUS_OF_PENDING,
+        notifiedAt: d.notifiedAt, status: d.notifiedAt ? withHad(back.get(d.deviceId) ?? deviceStatus(r, status.get(d.deviceId), !shadowed && ranBefore(r, d) !== null), d.notInstalled ?? undefined) : STATUS_OF_PENDING,
       })),
     } : {}),
   };

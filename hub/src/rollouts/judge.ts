@@ -101,11 +101,13 @@ export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutReco
   let deferred = 0;
   let leftOut: string | null = null;
   let notInstalled: WaveGates['notInstalled'];
+  let notInstalledAll: WaveGates['notInstalledAll'];
   if (wave.shadow) p.gates = shadowGates(deps, r, now);
   else {
     const c = (r.config ? computeConfigWave : computeWave)(deps.store, deps.gateData, r, now);
     p.gates = c.gates;
     notInstalled = c.notInstalled;
+    notInstalledAll = c.notInstalledAll;
     deferred = c.install.deferred;
     // A pass without told devices switched off says so where the operator reads it (the audit entry, the
     // state reason once completed): rollout show then lists their status (offline.ts).
@@ -132,6 +134,7 @@ export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutReco
   if (verdict === 'pass') {
     p.state = 'passed';
     delete p.notInstalled; // failed before and resumed: that record is over
+    if (notInstalledAll) deps.store.rollouts.keepNotInstalled(r.id, []);
     if (leftOut) p.leftOut = leftOut;
     else delete p.leftOut;
     t.transition(r, 'rollout.wave_passed', leftOut, numbers, now);
@@ -142,6 +145,8 @@ export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutReco
   // Which told devices did not install and why, kept on the wave: its rollback marks their rows superseded.
   if (notInstalled?.devices.length) p.notInstalled = notInstalled;
   else delete p.notInstalled;
+  // Every one of them, on its row: the summary names the first ones only.
+  if (notInstalledAll) deps.store.rollouts.keepNotInstalled(r.id, notInstalledAll);
   t.transition(r, 'rollout.wave_failed', failureOf(r), { ...numbers, ...(p.notInstalled ? { notInstalled: p.notInstalled } : {}) }, now);
   await afterFailure(t, deps, r, now);
 }
