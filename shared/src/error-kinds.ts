@@ -61,6 +61,7 @@ export const ERROR_KIND: Record<ErrorCode, ErrorKind> = {
   DATABASE_BUSY: 'load',
   ROLLOUT_NOT_COMPLETED: 'input',
   GATE_NOT_ACCEPTABLE: 'input',
+  NOTHING_TO_UNDO: 'input',
   INTERNAL: 'model',
 };
 

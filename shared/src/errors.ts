@@ -65,6 +65,8 @@ export const ErrorCode = {
   /** `edgefleet rollout show --watch` saw the rollout end rolled back or aborted, not completed (docs/rollouts.md "CLI"). */
   ROLLOUT_NOT_COMPLETED: 'ROLLOUT_NOT_COMPLETED',
   GATE_NOT_ACCEPTABLE: 'GATE_NOT_ACCEPTABLE',
+  /** An undo (un-accepting a gate, taking back an alert's acknowledgement) found nothing it may undo now (docs/rollouts.md, docs/drift.md). */
+  NOTHING_TO_UNDO: 'NOTHING_TO_UNDO',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -119,6 +121,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   DATABASE_BUSY: 503,
   ROLLOUT_NOT_COMPLETED: 409,
   GATE_NOT_ACCEPTABLE: 409,
+  NOTHING_TO_UNDO: 409,
   INTERNAL: 500,
 };
 

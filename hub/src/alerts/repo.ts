@@ -52,8 +52,11 @@ export function viewRule(r: StoredRule): AlertRule {
   return { ...rest, actions: actions.map((a) => ({ type: a.type, url: redactUrl(a.url) })) };
 }
 
+/** What the repo announces once committed (the evaluator announces firing and its own resolutions). */
+type CommittedEvent = 'resolved' | 'acknowledged' | 'unacknowledged';
+
 export class AlertsRepo {
-  private readonly listeners = new Set<(a: Alert, event: 'resolved' | 'acknowledged') => void>();
+  private readonly listeners = new Set<(a: Alert, event: CommittedEvent) => void>();
 
   constructor(private readonly db: Db) {}
 
@@ -62,13 +65,13 @@ export class AlertsRepo {
    * acknowledged, once that committed (a change rolled back with its transaction is never reported). The evaluator's own resolutions
    * come from evaluateOnce; Alerts.onChanged joins both for the live stream.
    */
-  onCommitted(fn: (a: Alert, event: 'resolved' | 'acknowledged') => void): () => void {
+  onCommitted(fn: (a: Alert, event: CommittedEvent) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
 
-  /** Announces `ids` once committed: resolved by a rule's removal, or acknowledged (ack). */
-  private announce(ids: number[], event: 'resolved' | 'acknowledged' = 'resolved'): void {
+  /** Announces `ids` once committed: resolved by a rule's removal, acknowledged (ack), or that taken back (unack). */
+  private announce(ids: number[], event: CommittedEvent = 'resolved'): void {
     if (!this.listeners.size || ids.length === 0) return;
     // better-sqlite3 transactions are synchronous: a microtask runs after the outermost one ended.
     queueMicrotask(() => {
@@ -79,7 +82,7 @@ export class AlertsRepo {
         } catch {
           continue; // the store closed meanwhile
         }
-        if (event === 'resolved' ? a.state !== 'resolved' : !a.acknowledged) continue; // rolled back
+        if (event === 'resolved' ? a.state !== 'resolved' : event === 'acknowledged' ? !a.acknowledged : a.acknowledged) continue; // rolled back
         for (const fn of [...this.listeners]) fn(a, event);
       }
     });
@@ -98,6 +101,26 @@ export class AlertsRepo {
     if (n === 0) throw new AppError('CONFLICT', `alert ${id} is already acknowledged by ${a.acknowledged?.by ?? '?'} at ${a.acknowledged?.at ?? '?'}`);
     this.announce([id], 'acknowledged');
     return a;
+  }
+
+  /**
+   * Takes back the acknowledgement of firing alert `id` (an ack by mistake, or the operator handing it on):
+   * 404 for no such alert, 409 NOTHING_TO_UNDO for one not acknowledged, or no longer firing (a resolved
+   * alert keeps who took it, as history). Returns the acknowledgement taken back. Announced once committed.
+   */
+  unack(id: number): { alert: Alert; was: NonNullable<Alert['acknowledged']> } {
+    const before = this.alert(id);
+    const was = before.acknowledged;
+    if (!was) throw new AppError('NOTHING_TO_UNDO', `alert ${id} is not acknowledged: expected an alert an operator acknowledged (alerts ack)`, { details: { alert: id, state: before.state } });
+    if (before.state !== 'firing') {
+      throw new AppError('NOTHING_TO_UNDO', `alert ${id} is ${before.state}: expected a firing alert; a ${before.state} alert keeps who took it (${was.by} at ${was.at})`, { details: { alert: id, state: before.state } });
+    }
+    // Guarded by the acknowledgement read: of two operators taking it back at once, the second is told.
+    const n = this.db.prepare("UPDATE alerts SET acked_at = NULL, acked_by = NULL, ack_reason = NULL WHERE id = ? AND state = 'firing' AND acked_at = ? AND acked_by = ?")
+      .run(id, was.at, was.by).changes;
+    if (n === 0) throw new AppError('NOTHING_TO_UNDO', `alert ${id} changed meanwhile: expected it still acknowledged by ${was.by} at ${was.at}; look again (alerts ls)`, { details: { alert: id } });
+    this.announce([id], 'unacknowledged');
+    return { alert: this.alert(id), was };
   }
 
   addRule(rule: NewRule, by: { actor: string; at: Date }): StoredRule {

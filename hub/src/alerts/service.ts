@@ -51,7 +51,7 @@ export const DEFAULT_ALERTS_OPTIONS: AlertsOptions = {
 
 
 /** What happened to an alert, as the live stream's `alert` event says it. */
-export type AlertEvent = 'fired' | 'resolved' | 'acknowledged';
+export type AlertEvent = 'fired' | 'resolved' | 'acknowledged' | 'unacknowledged';
 
 export interface AlertsDeps {
   store: Store;

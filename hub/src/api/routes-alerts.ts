@@ -89,6 +89,18 @@ export const alertRoutes: RouteDef[] = [
     },
   },
   {
+    method: 'post', path: '/alerts/:id/unack', access: 'operator', summary: 'Take back the acknowledgement of a firing alert {reason} (acknowledged by mistake, or handed on): it reads not taken again (audited with who had taken it); 409 NOTHING_TO_UNDO for an alert not acknowledged or no longer firing', body: AlertAck, response: Alert,
+    async handler(c, deps) {
+      const n = idParam(c, 'id', 'alert');
+      const { reason } = await jsonBody(c, AlertAck, 'taking back an alert acknowledgement');
+      return transact(deps, () => {
+        const { alert, was } = deps.store.alerts.unack(n);
+        audit(c, deps, 'alert.unack', `alert ${n}`, reason, { rule: alert.rule, key: alert.key, was });
+        return alert;
+      });
+    },
+  },
+  {
     method: 'get', path: '/alerts/:id/deliveries', access: 'viewer', summary: 'The webhook deliveries of an alert with every attempt (status, error, time)', response: DeliveryList,
     async handler(c, deps) {
       const n = idParam(c, 'id', 'alert');

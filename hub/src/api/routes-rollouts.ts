@@ -1,7 +1,7 @@
 // Staged rollouts over REST, served by the rollout engine (hub/src/rollouts/, docs/rollouts.md): create
 // with waves and gates (and preview which devices each wave would take), list, show with per-wave gate
 // results and devices, and the operator actions, each with a reason.
-import { AppError, ConfigRolloutCreate, Rollout, RolloutAction, RolloutCreate, RolloutList, RolloutListQuery, RolloutPreview, RolloutPreviewRequest, RolloutPromote, RolloutViewQuery } from '@edgefleet/shared';
+import { AppError, ConfigRolloutCreate, Rollout, RolloutAction, RolloutCreate, RolloutList, RolloutListQuery, RolloutPreview, RolloutPreviewRequest, RolloutPromote, RolloutUnaccept, RolloutViewQuery, NotInstalledPage, NotInstalledQuery } from '@edgefleet/shared';
 import type { RolloutEngine } from '../rollouts/engine.js';
 import type { RolloutActionName } from '../rollouts/actions.js';
 import { actor, jsonBody, param, queryOf, type ApiDeps, type RouteDef } from './http.js';
@@ -12,7 +12,8 @@ function engine(deps: ApiDeps): RolloutEngine {
 }
 
 const ACTIONS: Array<[RolloutActionName, string]> = [
-  ['promote', 'Skip the rest of the current wave\'s bake (its gates still judge), or move a passed wave on under manual advance; with acceptGates, accept those blocking gates of the current wave (pending, or failed on a paused rollout): they no longer block it, and it is judged again (GATE_NOT_ACCEPTABLE names the gates that may be)'],
+  ['promote', 'Skip the rest of the current wave\'s bake (its gates still judge), or move a passed wave on under manual advance; with acceptGates, accept those blocking gates of the current wave (pending, or failed on a paused rollout): they no longer block it, and it is judged again (GATE_NOT_ACCEPTABLE names the gates that may be); with full: true, once the current wave passes the last wave opens at once, the waves between skipped'],
+  ['unaccept', 'Take back acceptances of the current wave\'s gates {reason, gates} while the wave is still judged: they block it again, judged at once (NOTHING_TO_UNDO when a gate is not accepted there or the wave is no longer judged)'],
   ['pause', 'Pause a running rollout: no more devices are told to switch, no wave moves'],
   ['resume', 'Resume a paused rollout; a failed or stuck wave is judged again'],
   ['abort', 'Stop a rollout: devices already switched keep their version, the others never start'],
@@ -68,12 +69,23 @@ export const rolloutRoutes: RouteDef[] = [
       return engine(deps).view(param(c, 'id'), true, q.devices);
     },
   },
-  ...ACTIONS.map(([name, summary]): RouteDef => ({
-    method: 'post', path: `/rollouts/:id/${name}`, access: 'operator', summary, body: name === 'promote' ? RolloutPromote : RolloutAction, response: Rollout,
+  {
+    method: 'get', path: '/rollouts/:id/not-installed', access: 'viewer', query: NotInstalledQuery, response: NotInstalledPage,
+    summary: 'Every told device of the wave that failed that did not install its version (status, reason), a page at a time by place (?limit=, default 100, at most 1000; ?after= the previous page\'s `next`); empty when no wave failed so',
     async handler(c, deps) {
-      const b: RolloutPromote = name === 'promote' ? await jsonBody(c, RolloutPromote, 'promote request') : await jsonBody(c, RolloutAction, `${name} request`);
+      const q = queryOf(c, NotInstalledQuery, 'not-installed query');
+      const id = param(c, 'id');
+      deps.store.rollouts.get(id); // 404 for an unknown rollout
+      return deps.store.rollouts.notInstalledPage(id, q.after, q.limit ?? 100);
+    },
+  },
+  ...ACTIONS.map(([name, summary]): RouteDef => ({
+    method: 'post', path: `/rollouts/:id/${name}`, access: 'operator', summary, body: name === 'promote' ? RolloutPromote : name === 'unaccept' ? RolloutUnaccept : RolloutAction, response: Rollout,
+    async handler(c, deps) {
+      const b: RolloutPromote & Partial<RolloutUnaccept> = name === 'promote' ? await jsonBody(c, RolloutPromote, 'promote request')
+        : name === 'unaccept' ? await jsonBody(c, RolloutUnaccept, 'unaccept request') : await jsonBody(c, RolloutAction, `${name} request`);
       const a = actor(c);
-      const r = await engine(deps).act(param(c, 'id'), name, b.reason, { name: a.name, id: a.id }, b.acceptGates);
+      const r = await engine(deps).act(param(c, 'id'), name, b.reason, { name: a.name, id: a.id }, { acceptGates: b.acceptGates, full: b.full, gates: b.gates });
       return engine(deps).view(r.id);
     },
   })),

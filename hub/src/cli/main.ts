@@ -15,8 +15,9 @@ import { auditCmd } from './commands/remote-audit.js';
 import { modelDelete, modelDeprecate, modelLs, modelPush, modelShow, modelTotals } from './commands/remote-models.js';
 import { deployCmd, deploymentsLs, deploymentsShow } from './commands/remote-deploy.js';
 import { undeployCmd } from './commands/remote-undeploy.js';
-import { rolloutAbort, rolloutCreate, rolloutLs, rolloutPause, rolloutPromote, rolloutResume, rolloutRollback, rolloutShow } from './commands/remote-rollout.js';
-import { alertsAck, alertsLs, alertsRulesAdd, alertsRulesLs, alertsRulesRm } from './commands/alerts.js';
+import { rolloutCreate, rolloutLs, rolloutShow } from './commands/remote-rollout.js';
+import { rolloutAbort, rolloutPause, rolloutPromote, rolloutResume, rolloutRollback, rolloutUnaccept } from './commands/remote-rollout-actions.js';
+import { alertsAck, alertsUnack, alertsLs, alertsRulesAdd, alertsRulesLs, alertsRulesRm } from './commands/alerts.js';
 import { configDiff, configSet, configShow } from './commands/remote-config.js';
 import { driftCmd, driftReportCreate, driftReportLs, driftReportShow, metricsCmd } from './commands/drift.js';
 import { captureFetch, captureKeygen, captureLs, captureShow, captureStart, captureStop, capturePurge } from './commands/capture.js';
@@ -62,6 +63,7 @@ export const commands: CommandTable = {
   'rollout ls': rolloutLs,
   'rollout show': rolloutShow,
   'rollout promote': rolloutPromote,
+  'rollout unaccept': rolloutUnaccept,
   'rollout pause': rolloutPause,
   'rollout resume': rolloutResume,
   'rollout abort': rolloutAbort,
@@ -76,6 +78,7 @@ export const commands: CommandTable = {
   'alerts rules rm': alertsRulesRm,
   'alerts ls': alertsLs,
   'alerts ack': alertsAck,
+  'alerts unack': alertsUnack,
   'capture keygen': captureKeygen,
   'capture start': captureStart,
   'capture ls': captureLs,

@@ -1,7 +1,8 @@
 // Accepting gates of the current wave (docs/rollouts.md "Accepting a gate",
 // docs/decisions/0107-accepting-a-gate-for-a-wave.md): `promote` with `acceptGates` names blocking gates an
 // operator looked at; each stays shown with its numbers, no longer blocks the wave, and the wave is judged
-// again at once (a paused rollout runs again): it passes if its other blocking gates pass.
+// again at once (a paused rollout runs again): it passes if its other blocking gates pass. `unaccept` takes
+// an acceptance back while the wave is still judged.
 import { AppError, type GateName, type GateResult } from '@edgefleet/shared';
 import type { RolloutRecord, WaveProgress } from '../store/rollouts-repo.js';
 import type { Actor, RolloutEngine } from './engine.js';
@@ -50,6 +51,44 @@ export function acceptGates(engine: RolloutEngine, r: RolloutRecord, names: read
   p.state = 'evaluating';
   p.evaluatingSince = now.toISOString();
   engine.transition(r, 'rollout.promote', reason, { acceptedGates: wanted, gates: numbers }, now, actor);
+}
+
+function nothingToUndo(r: RolloutRecord, message: string, details: object = {}): never {
+  const p = r.progress[r.currentWave];
+  throw new AppError('NOTHING_TO_UNDO', `rollout ${r.id}: ${message}`, {
+    details: { rollout: r.id, state: r.state, wave: r.waves[r.currentWave]?.name ?? null, waveState: p?.state ?? null, accepted: (p?.accepted ?? []).map((a) => a.name), ...details },
+  });
+}
+
+/** Where a named gate was accepted on a wave that has passed since: its acceptance has done its work. */
+function earlier(r: RolloutRecord, names: readonly GateName[]): string {
+  const k = r.progress.findIndex((q, i) => i < r.currentWave && q.accepted?.some((a) => names.includes(a.name)));
+  return k < 0 ? '' : ` (${names.join(', ')} was accepted on wave ${r.waves[k]?.name}, which passed: that acceptance has done its work; pause, abort or roll back the rollout instead)`;
+}
+
+/**
+ * Takes back acceptances of the current wave's gates while the wave is still judged (evaluating, or failed on
+ * a paused rollout): each named gate blocks the wave again and the wave is judged at once (act() ticks), so a
+ * failing one fails it. After the wave passed the acceptance has done its work: nothing to undo there.
+ */
+export function unacceptGates(engine: RolloutEngine, r: RolloutRecord, names: readonly GateName[], reason: string, now: Date, actor: Actor): void {
+  const p = r.progress[r.currentWave];
+  const w = r.waves[r.currentWave];
+  const expected = 'expected a running or paused rollout whose current wave is still judged (evaluating, or failed on a paused rollout)';
+  if ((r.state !== 'running' && r.state !== 'paused') || !p || !w) nothingToUndo(r, `is ${r.state}: un-accepting a gate ${expected}`);
+  if (p.state !== 'evaluating' && p.state !== 'failed') nothingToUndo(r, `wave ${w.name} is ${p.state}: un-accepting a gate ${expected}${earlier(r, names)}`);
+  const accepted = p.accepted ?? [];
+  const wanted = [...new Set(names)];
+  for (const name of wanted) {
+    if (accepted.some((a) => a.name === name)) continue;
+    nothingToUndo(r, `gate ${name} is not accepted on wave ${w.name}: expected a gate accepted there (${accepted.map((a) => a.name).join(', ') || 'none is'})`, { gate: name });
+  }
+  const was = accepted.filter((a) => wanted.includes(a.name));
+  p.accepted = accepted.filter((a) => !wanted.includes(a.name));
+  if (!p.accepted.length) delete p.accepted;
+  p.gates = withAccepted(p.gates.map(({ accepted: _, ...g }) => g), p);
+  const numbers = p.gates.filter((g) => wanted.includes(g.name)).map((g) => ({ name: g.name, value: g.value, threshold: g.threshold, verdict: g.verdict, samples: g.samples, note: g.note }));
+  engine.transition(r, 'rollout.unaccept', reason, { unacceptedGates: wanted, was, gates: numbers }, now, actor);
 }
 
 /** The gates with the wave's acceptances on them (each recomputation of the gates keeps them). */

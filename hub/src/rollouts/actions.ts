@@ -9,12 +9,20 @@ import { advance, endShadow, inShadowStage, ranBefore, rollback, computeGates, s
 import type { Actor, RolloutEngine, RolloutEngineDeps } from './engine.js';
 import { ConfigService } from '../config/service.js';
 import { configStatus } from './config-rollout.js';
-import { acceptGates } from './accept.js';
+import { acceptGates, unacceptGates } from './accept.js';
+import { promoteFull } from './full.js';
 import { waysOn } from './ways-on.js';
 import { stillRollingBack } from './rollback-status.js';
 import { withHad } from './not-installed.js';
 
-export type RolloutActionName = 'promote' | 'pause' | 'resume' | 'abort' | 'rollback';
+export type RolloutActionName = 'promote' | 'pause' | 'resume' | 'abort' | 'rollback' | 'unaccept';
+
+/** What an action may carry besides its reason: promote's gates to accept and `full`, unaccept's gates. */
+export interface ActOptions {
+  acceptGates?: readonly GateName[] | undefined;
+  full?: boolean | undefined;
+  gates?: readonly GateName[] | undefined;
+}
 
 function refuse(r: RolloutRecord, action: string, expected: string): never {
   throw new AppError('CONFLICT', `rollout ${r.id} is ${r.state}${r.state === 'running' ? ` (wave ${r.waves[r.currentWave]?.name} ${r.progress[r.currentWave]?.state})` : ''}: ${action} expects ${expected}; ${waysOn(r)}`, {
@@ -42,7 +50,7 @@ function refuseIfMovedOn(store: Store, r: RolloutRecord): void {
   });
 }
 
-export async function act(engine: RolloutEngine, deps: RolloutEngineDeps, id: string, action: RolloutActionName, reason: string, actor: Actor, accept?: readonly GateName[]): Promise<RolloutRecord> {
+export async function act(engine: RolloutEngine, deps: RolloutEngineDeps, id: string, action: RolloutActionName, reason: string, actor: Actor, opts: ActOptions = {}): Promise<RolloutRecord> {
   await engine.settle();
   const now = deps.clock.now();
   const r = deps.store.rollouts.get(id);
@@ -51,10 +59,13 @@ export async function act(engine: RolloutEngine, deps: RolloutEngineDeps, id: st
   switch (action) {
     case 'promote': {
       // With gates to accept: they no longer block the current wave, judged again now (accept.ts).
-      if (accept?.length) {
-        acceptGates(engine, r, accept, reason, now, actor);
+      if (opts.acceptGates?.length) acceptGates(engine, r, opts.acceptGates, reason, now, actor);
+      // The rest of the fleet at once once this wave passes (full.ts).
+      if (opts.full) {
+        promoteFull(engine, r, reason, now, actor);
         break;
       }
+      if (opts.acceptGates?.length) break;
       // Skips the rest of the bake (the gates still judge), or moves a passed wave on under manual advance.
       if (r.state !== 'running' || !p || !w) refuse(r, action, 'a running rollout');
       if (p.state === 'baking') {
@@ -66,6 +77,9 @@ export async function act(engine: RolloutEngine, deps: RolloutEngineDeps, id: st
       } else refuse(r, action, 'its wave baking, or passed under manual advance');
       break;
     }
+    case 'unaccept':
+      unacceptGates(engine, r, opts.gates ?? [], reason, now, actor);
+      break;
     case 'pause':
       if (r.state !== 'running') refuse(r, action, 'a running rollout');
       r.state = 'paused';
@@ -158,8 +172,6 @@ export function view(store: Store, r: RolloutRecord, withDevices: boolean, devic
   const shadowed = inShadowStage(r);
   const listed = devices.slice(0, deviceLimit);
   const back = withDevices ? stillRollingBack(store, r, listed) : new Map<string, string>();
-  // Why a device rolled back had not installed, as its failed wave recorded it (not-installed.ts).
-  const had = new Map(r.progress.flatMap((p) => p.notInstalled?.devices ?? []).map((d) => [d.deviceId, d]));
   const waves = r.waves.map((w, k) => {
     const members = devices.filter((d) => (waveIndex.get(d.deviceId) ?? Infinity) <= k);
     const p = r.progress[k];
@@ -167,7 +179,7 @@ export function view(store: Store, r: RolloutRecord, withDevices: boolean, devic
       ...w, state: waveState(r, p), devices: members.length, notified: members.filter((d) => d.notifiedAt !== null).length,
       active: members.filter((d) => d.notifiedAt !== null && status.get(d.deviceId) === 'active').length,
       startedAt: p?.startedAt ?? null, bakeUntil: p?.bakeUntil ?? null, ...pausesAt(r, k), gates: p?.gates ?? [],
-      ...(p?.notInstalled ? { notInstalled: p.notInstalled } : {}),
+      ...(p?.full ? { full: p.full } : {}), ...(p?.notInstalled ? { notInstalled: p.notInstalled } : {}),
     };
   });
   return {
@@ -178,7 +190,7 @@ export function view(store: Store, r: RolloutRecord, withDevices: boolean, devic
       ...(deviceLimit !== undefined && devices.length > deviceLimit ? { devicesTotal: devices.length } : {}),
       devices: listed.map((d) => ({
         deviceId: d.deviceId, place: Math.round(d.place * 1000) / 1000, wave: r.waves[waveIndex.get(d.deviceId) ?? 0]?.name ?? '', previous: d.previous,
-        notifiedAt: d.notifiedAt, status: d.notifiedAt ? withHad(back.get(d.deviceId) ?? deviceStatus(r, status.get(d.deviceId), !shadowed && ranBefore(r, d) !== null), had.get(d.deviceId)) : STATUS_OF_PENDING,
+        notifiedAt: d.notifiedAt, status: d.notifiedAt ? withHad(back.get(d.deviceId) ?? deviceStatus(r, status.get(d.deviceId), !shadowed && ranBefore(r, d) !== null), d.notInstalled ?? undefined) : STATUS_OF_PENDING,
       })),
     } : {}),
   };

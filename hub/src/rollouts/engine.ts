@@ -5,7 +5,7 @@
 // stored with its audit entry (the numbers that caused it) in one transaction, so a hub killed at any
 // point resumes from hub.db exactly where it was.
 import { LogThrottle } from '../log-throttle.js';
-import type { AuditAction, ConfigRolloutCreate, GateName, RingTags, RolloutCreate, RolloutPreview, RolloutPreviewRequest } from '@edgefleet/shared';
+import type { AuditAction, ConfigRolloutCreate, RingTags, RolloutCreate, RolloutPreview, RolloutPreviewRequest } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { RolloutRecord } from '../store/rollouts-repo.js';
 import type { DeploymentService } from '../deployments/service.js';
@@ -16,7 +16,7 @@ import { heldByOthers, planRollout, placeDevice, previewRollout, ringTagsOf, tar
 import { waveOf } from './cohort.js';
 import { cutTimesAhead } from './clock-step.js';
 import { finishVerdict, judgeWave } from './judge.js';
-import { act, view, type RolloutActionName } from './actions.js';
+import { act, view, type ActOptions, type RolloutActionName } from './actions.js';
 import { type Rollout, type RolloutList, type RolloutListQuery } from '@edgefleet/shared';
 import { ConfigService } from '../config/service.js';
 import { configDevice, planConfigRollout } from './config-rollout.js';
@@ -151,8 +151,8 @@ export class RolloutEngine {
   }
 
   /** An operator action with its reason (actions.ts). */
-  act(id: string, action: RolloutActionName, reason: string, actor: Actor, accept?: readonly GateName[]): Promise<RolloutRecord> {
-    return act(this, this.deps, id, action, reason, actor, accept);
+  act(id: string, action: RolloutActionName, reason: string, actor: Actor, opts?: ActOptions): Promise<RolloutRecord> {
+    return act(this, this.deps, id, action, reason, actor, opts);
   }
 
   /** `deviceLimit`: list at most that many devices, lowest places first (`devicesTotal` then says how many there are). */

@@ -1,7 +1,7 @@
 // The gates of a wave (docs/rollouts.md "Gates"): pure functions from the wave's and the control's merged
 // numbers to one result per gate with value, threshold, sample sizes and verdict. A gate that has too few
 // reports is `pending`, never `pass`; input_drift is shown and never blocks.
-import { MAX_DEVICE_SHARE_DEFAULT, latencyCount, latencyQuantile, outputReferenceNames, psi, type GateConfig, type GateResult, type NotInstalled, type Reference, type ShadowStage } from '@edgefleet/shared';
+import { MAX_DEVICE_SHARE_DEFAULT, latencyCount, latencyQuantile, outputReferenceNames, psi, type GateConfig, type GateResult, type NotInstalled, type NotInstalledDevice, type Reference, type ShadowStage } from '@edgefleet/shared';
 import type { GroupStats, ShadowStats } from './gate-data.js';
 import { leftOutNote } from './device-share.js';
 
@@ -29,6 +29,8 @@ export interface WaveGates {
   offlineNote: string | null;
   /** A model wave's told devices that did not install its version (not-installed.ts). */
   notInstalled?: NotInstalled;
+  /** Every one of them (kept on their rollout rows when the wave fails). */
+  notInstalledAll?: NotInstalledDevice[];
 }
 
 export interface GateInput {

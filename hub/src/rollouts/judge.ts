@@ -16,6 +16,7 @@ import { computeConfigWave, restorePrevious } from './config-rollout.js';
 import { replayGate, shadowWaitingForDisk } from './replay-gate.js';
 import { withAccepted } from './accept.js';
 import { PAUSED_WAYS_ON } from './ways-on.js';
+import { movesOn, skipToLast } from './full.js';
 
 export interface Transitioner {
   transition(r: RolloutRecord, action: AuditAction, reason: string | null, details: object, now: Date, actor?: Actor): void;
@@ -100,11 +101,13 @@ export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutReco
   let deferred = 0;
   let leftOut: string | null = null;
   let notInstalled: WaveGates['notInstalled'];
+  let notInstalledAll: WaveGates['notInstalledAll'];
   if (wave.shadow) p.gates = shadowGates(deps, r, now);
   else {
     const c = (r.config ? computeConfigWave : computeWave)(deps.store, deps.gateData, r, now);
     p.gates = c.gates;
     notInstalled = c.notInstalled;
+    notInstalledAll = c.notInstalledAll;
     deferred = c.install.deferred;
     // A pass without told devices switched off says so where the operator reads it (the audit entry, the
     // state reason once completed): rollout show then lists their status (offline.ts).
@@ -131,6 +134,7 @@ export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutReco
   if (verdict === 'pass') {
     p.state = 'passed';
     delete p.notInstalled; // failed before and resumed: that record is over
+    if (notInstalledAll) deps.store.rollouts.keepNotInstalled(r.id, []);
     if (leftOut) p.leftOut = leftOut;
     else delete p.leftOut;
     t.transition(r, 'rollout.wave_passed', leftOut, numbers, now);
@@ -141,6 +145,8 @@ export async function judgeWave(t: Transitioner, deps: JudgeDeps, r: RolloutReco
   // Which told devices did not install and why, kept on the wave: its rollback marks their rows superseded.
   if (notInstalled?.devices.length) p.notInstalled = notInstalled;
   else delete p.notInstalled;
+  // Every one of them, on its row: the summary names the first ones only.
+  if (notInstalledAll) deps.store.rollouts.keepNotInstalled(r.id, notInstalledAll);
   t.transition(r, 'rollout.wave_failed', failureOf(r), { ...numbers, ...(p.notInstalled ? { notInstalled: p.notInstalled } : {}) }, now);
   await afterFailure(t, deps, r, now);
 }
@@ -155,7 +161,7 @@ function failureOf(r: RolloutRecord): string {
 // step of the lease holder's does.
 async function afterPass(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, now: Date, reason: string | null = null): Promise<void> {
   if (r.waves[r.currentWave]?.shadow) await endShadow(deps, r, true);
-  if (r.advance === 'auto') advance(t, r, now, undefined, reason);
+  if (movesOn(r)) advance(t, r, now, undefined, reason);
 }
 
 async function afterFailure(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, now: Date): Promise<void> {
@@ -178,7 +184,7 @@ async function afterFailure(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, 
 export async function finishVerdict(t: Transitioner, deps: JudgeDeps, r: RolloutRecord, now: Date): Promise<boolean> {
   const p = r.progress[r.currentWave];
   if (r.state !== 'running' || !p) return false;
-  if (p.state === 'passed' && r.advance === 'auto') {
+  if (p.state === 'passed' && movesOn(r)) {
     await afterPass(t, deps, r, now, 'the wave passed before the hub stopped');
     return true;
   }
@@ -201,8 +207,10 @@ export function advance(t: Transitioner, r: RolloutRecord, now: Date, actor: Act
     t.transition(r, 'rollout.completed', r.stateReason, { waves: r.waves.length }, now, actor);
     return;
   }
+  // Promoted to the full fleet: the waves between are skipped, the last opens (full.ts).
+  const full = skipToLast(r);
   r.currentWave++;
-  t.transition(r, 'rollout.wave_next', why(reason), { next: r.waves[r.currentWave]?.name }, now, actor);
+  t.transition(r, 'rollout.wave_next', why(reason ?? (full ? `promoted to the full fleet by ${full.full.by}: ${full.full.reason}` : null)), { next: r.waves[r.currentWave]?.name, ...(full ? { skipped: full.skipped, full: full.full } : {}) }, now, actor);
 }
 
 /**

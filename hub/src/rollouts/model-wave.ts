@@ -11,7 +11,7 @@ import { DEFER_TIMEOUT_DEFAULT_SEC } from './plan.js';
 import { evaluateGates, type InstallCounts, type WaveGates } from './gates.js';
 import { boundedStats } from './device-share.js';
 import { leaveOutOffline } from './offline.js';
-import { notInstalledNote, notInstalledRecord, notInstalling } from './not-installed.js';
+import { notInstalledNote, notInstalledRecord, notInstalledRows, notInstalling } from './not-installed.js';
 import { heldNote, isHeld } from '../deployments/backends.js';
 const HOUR_MS = 3_600_000;
 
@@ -83,5 +83,5 @@ export function computeWave(store: Store, gateData: GateData, r: RolloutRecord, 
   const notes = [offline.note, heldNote(held), notInstalledNote(notInstalled)].filter((n) => n !== null);
   const gates = evaluateGates({ cfg: r.gates, install, wave, control: ctl, reference, preflightP95, awaitingControl, revoked })
     .map((g) => (g.name === 'install_success' && notes.length ? { ...g, note: [...notes, ...(g.note ? [g.note] : [])].join('; ') } : g));
-  return { gates, install, away: offline.away, offlineNote: offline.note, notInstalled };
+  return { gates, install, away: offline.away, offlineNote: offline.note, notInstalled, notInstalledAll: notInstalledRows(failed) };
 }

@@ -1,9 +1,13 @@
 // The told devices of a model rollout's wave that did not install its version (docs/rollouts.md "Gates"):
 // named with their status and reason on install_success's note, recorded on the wave when it fails, and
-// shown on each device's row after the rollback (which marks their rows superseded, hiding why).
-import type { NotInstalled } from '@edgefleet/shared';
+// shown on each device's row after the rollback (which marks their rows superseded, hiding why), every one of them.
+import type { NotInstalled, NotInstalledDevice } from '@edgefleet/shared';
 
-/** Devices a wave's record keeps, by place; the note names the first NOTE_DEVICES of them. */
+/**
+ * Devices the wave's summary names (view, audit entry), by place; the note names the first NOTE_DEVICES. Every one
+ * is kept on its rollout row (rollouts-repo keepNotInstalled: bounded by the rollout's devices, one each) and
+ * listed a page at a time by GET /rollouts/{id}/not-installed.
+ */
 export const RECORD_DEVICES = 20;
 const NOTE_DEVICES = 5;
 /** A device's reason as recorded: its first REASON_CHARS characters. */
@@ -17,9 +21,13 @@ export const notInstalling = (status: string | undefined): status is Status => s
 
 const cut = (s: string | null) => (s === null || s.length <= REASON_CHARS ? s : `${s.slice(0, REASON_CHARS - 1)}…`);
 
-/** The record of `rows` (the told devices not installed, by place): the first RECORD_DEVICES and how many more. */
+/** Each of `rows` (the told devices not installed, by place) as kept on its rollout row: every one, its reason cut. */
+export const notInstalledRows = (rows: ReadonlyArray<{ deviceId: string; status: Status; reason: string | null }>): NotInstalledDevice[] =>
+  rows.map((d) => ({ deviceId: d.deviceId, status: d.status, reason: cut(d.reason) }));
+
+/** The wave's summary of `rows` (in the view, the audit entry): the first RECORD_DEVICES and how many more. */
 export function notInstalledRecord(rows: ReadonlyArray<{ deviceId: string; status: Status; reason: string | null }>): NotInstalled {
-  return { devices: rows.slice(0, RECORD_DEVICES).map((d) => ({ deviceId: d.deviceId, status: d.status, reason: cut(d.reason) })), more: Math.max(0, rows.length - RECORD_DEVICES) };
+  return { devices: notInstalledRows(rows.slice(0, RECORD_DEVICES)), more: Math.max(0, rows.length - RECORD_DEVICES) };
 }
 
 const one = (d: NotInstalled['devices'][number]) => `${d.deviceId} ${d.status}${d.reason ? ` (${d.reason})` : ''}`;

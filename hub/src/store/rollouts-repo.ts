@@ -2,7 +2,9 @@
 // wave being worked on and each wave's progress and gate results, and one row per device of the target
 // with its place, the version it ran before and when it was told to switch. The rollout engine writes
 // each transition in one transaction with its audit entry, so a hub killed at any point resumes from here.
-import { AppError, HISTORY_PAGE, type RolloutListQuery, type ConfigSubject, type DeployTarget, type GateConfig, type GateName, type GateResult, type MaintenanceWindow, type NotInstalled, type RolloutState, type ShadowStage, type Wave, type WaveState } from '@edgefleet/shared';
+import { AppError, HISTORY_PAGE, type RolloutListQuery, type ConfigSubject, type DeployTarget, type GateConfig, type GateName, type GateResult, type MaintenanceWindow, type NotInstalled, type NotInstalledDevice, type NotInstalledPage, type RolloutState, type ShadowStage, type Wave, type WaveState } from '@edgefleet/shared';
+import { keepNotInstalled, missing, notInstalledPage } from './rollout-not-installed.js';
+export { ROLLOUT_NOT_INSTALLED_MIGRATION } from './rollout-not-installed.js';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
 import { createdPage } from './history-page.js';
@@ -91,6 +93,8 @@ export interface WaveProgress {
   leftOut?: string;
   /** Gates an operator accepted for this wave (hub/src/rollouts/accept.ts): they no longer block it. */
   accepted?: Array<{ name: GateName; by: string; reason: string; at: string }>;
+  /** Promoted to the full fleet (`promote --full`, rollouts/full.ts): once this wave passes the last opens, the waves between skipped. */
+  full?: { by: string; reason: string; at: string };
   /** A failed model wave's told devices that did not install its version, as it failed (rollouts/not-installed.ts). */
   notInstalled?: NotInstalled;
 }
@@ -135,6 +139,8 @@ export interface RolloutDeviceRow {
   notifiedAt: string | null;
   /** Configuration rollouts: the agent's reported start count when it was told (null: it reports none). */
   starts?: number | null;
+  /** Told and did not install the version of the wave that failed (rollouts/not-installed.ts): how and why. */
+  notInstalled?: NotInstalledDevice | null;
 }
 
 interface Row {
@@ -260,10 +266,10 @@ export class RolloutsRepo {
    * not told, not counted in the gates, not listed; docs/rollouts.md "Cohorts"), as planning leaves it out.
    */
   devices(rolloutId: string): RolloutDeviceRow[] {
-    return (this.db.prepare(`SELECT rd.device_id, rd.place, rd.previous, rd.notified_at, rd.starts FROM rollout_devices rd JOIN devices d ON d.id = rd.device_id
+    return (this.db.prepare(`SELECT rd.device_id, rd.place, rd.previous, rd.notified_at, rd.starts, rd.not_installed FROM rollout_devices rd JOIN devices d ON d.id = rd.device_id
        WHERE rd.rollout_id = ? AND d.revoked_at IS NULL ORDER BY rd.place, rd.device_id`).all(rolloutId) as Array<{
-      device_id: string; place: number; previous: string | null; notified_at: string | null; starts: number | null;
-    }>).map((r) => ({ deviceId: r.device_id, place: r.place, previous: r.previous, notifiedAt: r.notified_at, starts: r.starts }));
+      device_id: string; place: number; previous: string | null; notified_at: string | null; starts: number | null; not_installed: string | null;
+    }>).map((r) => ({ deviceId: r.device_id, place: r.place, previous: r.previous, notifiedAt: r.notified_at, starts: r.starts, notInstalled: r.not_installed === null ? null : (JSON.parse(r.not_installed) as NotInstalledDevice) }));
   }
 
   /** One device's row in the rollout (revoked or not), or null when it was never placed in it. */
@@ -295,6 +301,16 @@ export class RolloutsRepo {
   /** The shadow stage passed: its devices are told again, this time to switch. */
   resetNotified(rolloutId: string): void {
     this.db.prepare('UPDATE rollout_devices SET notified_at = NULL WHERE rollout_id = ?').run(rolloutId);
+  }
+
+  /** Keeps every told device of the wave that failed now that did not install (`[]`: a wave passed; rollout-not-installed.ts). */
+  keepNotInstalled(rolloutId: string, rows: readonly NotInstalledDevice[]): void {
+    keepNotInstalled(this.db, rolloutId, rows);
+  }
+
+  /** A page of them by place (rollout-not-installed.ts). */
+  notInstalledPage(rolloutId: string, after: string | undefined, limit: number): NotInstalledPage {
+    return notInstalledPage(this.db, rolloutId, after === undefined ? undefined : this.device(rolloutId, after) ?? missing(rolloutId, after), limit);
   }
 
   markNotified(rolloutId: string, deviceIds: readonly string[], at: Date): void {

@@ -4,7 +4,7 @@
 import { closest } from '../cli/suggest.js';
 
 export const AUDIT_ACTIONS = [
-  'alert.ack', 'alert_rule.create', 'alert_rule.delete', 'drift_report.create', 'drift_settings.update',
+  'alert.ack', 'alert.unack', 'alert_rule.create', 'alert_rule.delete', 'drift_report.create', 'drift_settings.update',
   'capture.create', 'capture.fetch', 'capture.purge', 'capture.stop', 'capture.upload_started', 'capture.upload_ended',
   'config.set',
   'deployment.create', 'deployment.undeploy',
@@ -13,7 +13,7 @@ export const AUDIT_ACTIONS = [
   'enrollment-token.create', 'enrollment-token.revoke',
   'model.push', 'model.repush', 'model.deprecate', 'model.delete', 'model.content_key',
   'retrain.request',
-  'rollout.create', 'rollout.promote', 'rollout.paused', 'rollout.resumed', 'rollout.aborted', 'rollout.rolled_back',
+  'rollout.create', 'rollout.promote', 'rollout.unaccept', 'rollout.paused', 'rollout.resumed', 'rollout.aborted', 'rollout.rolled_back',
   'rollout.completed', 'rollout.wave_deploying', 'rollout.wave_baking', 'rollout.wave_evaluating', 'rollout.wave_passed',
   'rollout.wave_failed', 'rollout.wave_next',
   'token.create', 'token.revoke',

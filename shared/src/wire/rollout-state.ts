@@ -13,7 +13,8 @@ export type RolloutState = z.infer<typeof RolloutState>;
 /** `stopped`: the wave was under way (deploying, baking or evaluating) when its rollout was aborted or rolled back. */
 /**
  * `skipped`: the wave had not started when its rollout was aborted or rolled back, and never will (shown by
- * the hub's view only: stored, it stays `pending`; docs/decisions/0118-a-wave-never-started-reads-skipped.md).
+ * the hub's view only: stored, it stays `pending`; docs/decisions/0118-a-wave-never-started-reads-skipped.md);
+ * also a wave passed over by `promote --full` (stored so: docs/rollouts.md "Promoting to the full fleet").
  */
 export const WaveState = z.enum(['pending', 'deploying', 'baking', 'evaluating', 'passed', 'failed', 'stopped', 'skipped']);
 export type WaveState = z.infer<typeof WaveState>;
@@ -39,11 +40,21 @@ export type GateResult = z.infer<typeof GateResult>;
  * back on the device), recorded when the wave failed so that its rollback does not hide them: the first
  * ones by place, each with its deployment status and reason, and how many more (docs/rollouts.md "Gates").
  */
+export const NotInstalledDevice = z.object({ deviceId: z.string(), status: z.enum(['failed', 'refused', 'rolled_back']), reason: z.string().nullable() });
+export type NotInstalledDevice = z.infer<typeof NotInstalledDevice>;
 export const NotInstalled = z.object({
-  devices: z.array(z.object({ deviceId: z.string(), status: z.enum(['failed', 'refused', 'rolled_back']), reason: z.string().nullable() })),
+  devices: z.array(NotInstalledDevice),
   more: Count,
 });
 export type NotInstalled = z.infer<typeof NotInstalled>;
+
+/** Most devices a page of GET /rollouts/{id}/not-installed holds (?limit=, default 100). */
+export const NOT_INSTALLED_PAGE_MAX = 1000;
+export const NotInstalledQuery = z.object({ limit: QueryCount('limit', NOT_INSTALLED_PAGE_MAX).optional(), after: z.string().min(1).max(200).optional() }).strict();
+export type NotInstalledQuery = z.infer<typeof NotInstalledQuery>;
+/** GET /rollouts/{id}/not-installed: every told device of the wave that failed that did not install, by place; `next` is the ?after= of the following page. */
+export const NotInstalledPage = z.object({ devices: z.array(NotInstalledDevice.extend({ place: z.number() })), next: z.string().nullable() });
+export type NotInstalledPage = z.infer<typeof NotInstalledPage>;
 
 export const RolloutWave = Wave.extend({
   /** Set on the shadow stage: its devices run the new version in shadow, not as active. */
@@ -63,6 +74,8 @@ export const RolloutWave = Wave.extend({
    */
   pausesAt: IsoTime.optional(),
   gates: z.array(GateResult),
+  /** Set on a wave an operator promoted to the full fleet (`promote --full`): once it passes, the last wave opens and the waves between read `skipped`. */
+  full: z.object({ by: z.string(), reason: z.string(), at: IsoTime }).optional(),
   /** Set on a wave that failed with told devices not installed: which, and why. */
   notInstalled: NotInstalled.optional(),
 });

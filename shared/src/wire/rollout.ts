@@ -241,8 +241,16 @@ export type RolloutAction = z.infer<typeof RolloutAction>;
  */
 export const RolloutPromote = RolloutAction.extend({
   acceptGates: z.array(GateName, { message: `expected gate names (${GateName.options.join(', ')})` }).min(1, 'expected at least one gate name to accept').max(GateName.options.length).optional(),
+  /** Once the current wave passes, open the last wave (every remaining device) at once: the waves between are skipped. */
+  full: z.boolean().optional(),
 }).strict();
 export type RolloutPromote = z.infer<typeof RolloutPromote>;
+
+/** POST /rollouts/{id}/unaccept: take back acceptances of the current wave's gates while it is still judged. */
+export const RolloutUnaccept = RolloutAction.extend({
+  gates: z.array(GateName, { message: `expected gate names (${GateName.options.join(', ')})` }).min(1, 'expected at least one gate name to un-accept').max(GateName.options.length),
+}).strict();
+export type RolloutUnaccept = z.infer<typeof RolloutUnaccept>;
 
 /** POST /rollouts/preview: a create request whose reason may still be empty. */
 export const RolloutPreviewRequest = RolloutFields.extend({ reason: z.string().max(1000).optional() }).superRefine(checkWaves);

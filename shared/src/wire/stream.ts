@@ -32,8 +32,8 @@ export const StreamEventSchemas = {
   }),
   /** An audit entry committed (every write through the API, and the hub's own reports). */
   audit: AuditEntry,
-  /** An alert fired or resolved in an evaluation pass, or an operator acknowledged it (hub/src/alerts; docs/drift.md "Alerts"). */
-  alert: z.object({ event: z.enum(['fired', 'resolved', 'acknowledged']), alert: Alert }),
+  /** An alert fired or resolved in an evaluation pass, or an operator acknowledged it or took that back (hub/src/alerts; docs/drift.md "Alerts"). */
+  alert: z.object({ event: z.enum(['fired', 'resolved', 'acknowledged', 'unacknowledged']), alert: Alert }),
   /**
    * A rollout changed (created, devices told, a wave moved, gates recomputed, an operator action;
    * hub/src/rollouts, docs/rollouts.md): where it is now. GET /rollouts/{id} has the rest.

@@ -1,4 +1,4 @@
-// `edgefleet alerts rules add|ls|rm`, `edgefleet alerts ls` and `alerts ack` (docs/drift.md "Alerts").
+// `edgefleet alerts rules add|ls|rm`, `edgefleet alerts ls` and `alerts ack|unack` (docs/drift.md "Alerts").
 import { AlertMetric, AppError, Severity, escapeLines, type Alert, type AlertRule, type AlertRuleCreate } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, parsePositiveInt, reqString, type Command } from '../args.js';
 import { table } from '../output.js';
@@ -132,15 +132,25 @@ export const alertsLs: Command = {
   },
 };
 
-export const alertsAck: Command = {
-  summary: 'Acknowledge a firing alert: say you are on it (who, when and why show in `alerts ls` and the console; nothing is silenced)', usage: 'ID --reason TEXT [--json]',
-  options: { ...HUB_OPTIONS, reason: { type: 'string', required: true, value: 'TEXT', description: 'what you are doing about it (kept on the alert and in the audit log)' } },
-  positionals: [{ name: 'ID', description: 'alert id (from `alerts ls`)', required: true }],
-  async run(args, ctx) {
-    const id = args.positionals[0] as string;
-    if (!/^[1-9]\d*$/.test(id)) throw new UsageError(`ID: expected a positive integer, got "${id}"`);
-    const a = await HubClient.from(args, ctx).request<Alert>('POST', `/alerts/${id}/ack`, { reason: reqString(args, 'reason') });
-    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(a, null, 2)}\n` : escapeLines(`acknowledged alert ${a.id} (${a.rule} ${a.key}) as ${a.acknowledged?.by ?? '?'}\n`));
-    return 0;
-  },
-};
+/** `alerts ack` and its inverse `alerts unack`: one alert, a reason, the alert as the hub answers. */
+function ackCommand(undo: boolean): Command {
+  return {
+    summary: undo
+      ? 'Take back the acknowledgement of a firing alert (acknowledged by mistake, or handed on): it reads not taken again; audited with who had taken it'
+      : 'Acknowledge a firing alert: say you are on it (who, when and why show in `alerts ls` and the console; nothing is silenced)',
+    usage: 'ID --reason TEXT [--json]',
+    options: { ...HUB_OPTIONS, reason: { type: 'string', required: true, value: 'TEXT', description: undo ? 'why it is taken back (kept in the audit log)' : 'what you are doing about it (kept on the alert and in the audit log)' } },
+    positionals: [{ name: 'ID', description: 'alert id (from `alerts ls`)', required: true }],
+    async run(args, ctx) {
+      const id = args.positionals[0] as string;
+      if (!/^[1-9]\d*$/.test(id)) throw new UsageError(`ID: expected a positive integer, got "${id}"`);
+      const a = await HubClient.from(args, ctx).request<Alert>('POST', `/alerts/${id}/${undo ? 'unack' : 'ack'}`, { reason: reqString(args, 'reason') });
+      const line = undo ? `alert ${a.id} (${a.rule} ${a.key}) is not acknowledged now\n` : `acknowledged alert ${a.id} (${a.rule} ${a.key}) as ${a.acknowledged?.by ?? '?'}\n`;
+      ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(a, null, 2)}\n` : escapeLines(line));
+      return 0;
+    },
+  };
+}
+
+export const alertsAck = ackCommand(false);
+export const alertsUnack = ackCommand(true);

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError, type Rollout } from '@edgefleet/shared';
-import { actionLine, namingWaves, policyFrom } from './remote-rollout.js';
+import { namingWaves, policyFrom } from './remote-rollout.js';
+import { actionLine } from './remote-rollout-actions.js';
 
 const rollout = (state: Rollout['state'], stateReason: string | null) => ({
   id: 'ro-1a2b3c4d5e', state, stateReason, currentWave: 0, waves: [{ name: 'canary', state: 'baking' }],

@@ -1,7 +1,7 @@
 // Staged rollout commands (docs/rollouts.md, docs/cli.md): `rollout create` (waves from --wave
 // NAME:PERCENT%[:bake=DURATION][:min=N], or a staging ring NAME:tag=K=V[:tag=K=V]...[:bake=D][:min=N]), `rollout ls`, `rollout show ID [--watch]` (waves, each gate's
 // value against its threshold with sample sizes, device states; redrawn until the rollout ends), and the
-// operator actions promote | pause | resume | abort | rollback, each with --reason.
+// operator actions (remote-rollout-actions.ts).
 import { AppError, GateConfig, RolloutId, ShadowStage, describeWindow, escapeLines, gateCondition, gateValue, gateVerdict, promoteWait, promoteWaitText, waveLabel, type GateResult, type Rollout, type RolloutPreview, type Wave } from '@edgefleet/shared';
 import { UsageError, optBool, optString, optStrings, reqString, type Command, type ParsedArgs } from '../args.js';
 import { table, type CliContext, type Writer } from '../output.js';
@@ -102,9 +102,15 @@ export function waitingForPromote(r: Pick<Rollout, 'id' | 'state' | 'advance' | 
   return p && promoteWaitText(p, `edgefleet rollout promote ${r.id} --reason "..."`);
 }
 
-/** A wave's note: why a skipped wave never ran, when a judged wave pauses if a gate stays pending, else its bake. */
-function waveNote(w: Rollout['waves'][number]): string {
-  if (w.state === 'skipped') return 'never started: the rollout ended before it';
+/**
+ * A wave's note: why a skipped wave never ran (the rollout ended, or an earlier wave was promoted to the full
+ * fleet), who promoted a wave to the full fleet, when a judged wave pauses if a gate stays pending, else its bake.
+ */
+function waveNote(r: Rollout, k: number): string {
+  const w = r.waves[k]!;
+  const full = r.waves.slice(0, k).find((x) => x.full)?.full;
+  if (w.state === 'skipped') return full ? `skipped: promoted to the full fleet by ${full.by} at ${full.at}` : 'never started: the rollout ended before it';
+  if (w.full && k === r.currentWave) return `promoted to the full fleet by ${w.full.by} (${w.full.reason}): once it passes, wave ${r.waves.at(-1)?.name} opens`;
   if (w.pausesAt) return `pauses at ${w.pausesAt} if a gate is still pending (gates.stuckSec)`;
   return w.bakeUntil ? `bake until ${w.bakeUntil}` : `bake ${w.bakeSec} s`;
 }
@@ -117,7 +123,7 @@ export function renderRollout(r: Rollout): string {
     + (r.window ? `switches in the maintenance window ${describeWindow(r.window)}; deferred devices wait ${r.gates.deferTimeoutSec ?? 3600} s\n` : '') + '\n');
   const rows: string[][] = [];
   for (const [k, w] of r.waves.entries()) {
-    rows.push([`${k === r.currentWave && r.state === 'running' ? '>' : ' '} ${waveLabel(w)}`, `${w.notified}/${w.devices} told`, '', '', '', w.state, waveNote(w)]);
+    rows.push([`${k === r.currentWave && r.state === 'running' ? '>' : ' '} ${waveLabel(w)}`, `${w.notified}/${w.devices} told`, '', '', '', w.state, waveNote(r, k)]);
     for (const g of w.gates) rows.push(gateLine(g));
   }
   const waves = table(['WAVE / GATE', 'VALUE', 'THRESHOLD', 'SAMPLES WAVE/CONTROL', 'AGAINST', 'VERDICT', 'NOTE'], rows);
@@ -253,44 +259,3 @@ export const rolloutShow: Command = {
     return 0;
   },
 };
-
-type Action = 'promote' | 'pause' | 'resume' | 'abort' | 'rollback';
-const AIMS: Record<Action, Rollout['state']> = { promote: 'running', pause: 'paused', resume: 'running', abort: 'aborted', rollback: 'rolled_back' };
-
-/**
- * The line an action prints. The hub judges a resumed or promoted wave at once, so the rollout may answer in
- * another state than the action aims at (a failed wave resumed pauses again): then the line says why.
- */
-export function actionLine(action: Action, r: Rollout, given?: string): string {
-  const wave = r.state === 'running' ? `, wave ${r.waves[r.currentWave]?.name} ${r.waves[r.currentWave]?.state}` : '';
-  // A rollback's reason adds the devices it had nothing to return to (hub/src/rollouts/judge.ts).
-  const why = (r.state !== AIMS[action] || (action === 'rollback' && r.stateReason !== given)) && r.stateReason ? ` (${r.stateReason})` : '';
-  return `rollout ${r.id}: ${r.state}${wave}${why}\n`;
-}
-
-function actionCmd(action: Action, summary: string): Command {
-  // promote --accept GATE (repeatable): those gates of the current wave no longer block it (docs/rollouts.md "Accepting a gate").
-  const accept = action === 'promote';
-  return {
-    summary, usage: accept ? 'ID [--accept GATE]... --reason R [--json]' : 'ID --reason R [--json]',
-    positionals: [{ name: 'ID', description: 'rollout id (edgefleet rollout ls)', required: true }],
-    options: {
-      ...HUB_OPTIONS, reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' },
-      ...(accept ? { accept: { type: 'string', multiple: true, value: 'GATE', description: 'accept this blocking gate of the current wave, pending or failed on a paused rollout (repeatable): it no longer blocks the wave, judged again now' } } : {}),
-    },
-    async run(args, ctx) {
-      const id = args.positionals[0] as string;
-      const reason = reqString(args, 'reason');
-      const gates = accept ? optStrings(args, 'accept') : [];
-      const r = await HubClient.from(args, ctx).request<Rollout>('POST', `/rollouts/${encodeURIComponent(id)}/${action}`, { reason, ...(gates.length ? { acceptGates: gates } : {}) });
-      print(ctx.stdout, optBool(args, 'json'), r, () => actionLine(action, r, reason));
-      return 0;
-    },
-  };
-}
-
-export const rolloutPromote = actionCmd('promote', "Skip the rest of the current wave's bake, or move a passed wave on (manual advance); --accept GATE: accept a held or failed gate of the current wave");
-export const rolloutPause = actionCmd('pause', 'Pause a running rollout');
-export const rolloutResume = actionCmd('resume', 'Resume a paused rollout (a failed or stuck wave is judged again)');
-export const rolloutAbort = actionCmd('abort', 'Stop a rollout: switched devices keep their version, the others never start');
-export const rolloutRollback = actionCmd('rollback', 'Give every device the rollout switched its previous version');
