@@ -44,7 +44,7 @@ const unsupported = (...patterns: RegExp[]) => (err: AppError) => {
 for (const backend of backends()) describe(`model backends (${backend.name})`, () => {
   let h: TestHub;
   before(async () => {
-    h = await startHub({ database: backend.database() });
+    h = await startHub({ database: backend.database(), backendCheck: {} });
     const mlp = randomMlp({ inputDim: 4, hidden: [3], outputDim: 2, seed: 7 });
     await pushModel(h, 'both', mlp.onnx, mlp.io);
     const strict = buildStrictShapeModel();

@@ -11,7 +11,7 @@ import { buildMultiBundle, makeKeys, makeTrust, type BundleResult, type Keys } f
 import { DesiredBody, deviceTopic, verifyEnvelope, type DesiredDocument, type TrustBody } from '@edgefleet/shared';
 import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
-import { Registry, bundleVerifier } from '../registry.js';
+import { Registry, bundleVerifier, type BackendCheck } from '../registry.js';
 import { createEmbeddedBroker } from '../mqtt/embedded.js';
 import type { FleetLink } from '../mqtt/ports.js';
 import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mqtt/testing/devices.js';
@@ -65,12 +65,15 @@ export interface TestHub {
 }
 
 let hubN = 0;
-/** `database`: Store.open's (a PostgreSQL URL from testing/backends.ts; default hub.db in the hub's dir). */
-export async function startHub(opts: { database?: string | undefined; ttlMs?: number; renewBeforeMs?: number } = {}): Promise<TestHub> {
+/**
+ * `database`: Store.open's (a PostgreSQL URL from testing/backends.ts; default hub.db in the hub's dir).
+ * `backendCheck`: the Registry's; 'off' unless a test reads the backends a push found (registry.ts BackendCheck).
+ */
+export async function startHub(opts: { database?: string | undefined; ttlMs?: number; renewBeforeMs?: number; backendCheck?: BackendCheck } = {}): Promise<TestHub> {
   const { root, keys, trust, bundles } = fixture();
   const store = Store.open(join(root, `hub-${++hubN}`), HUB_MIGRATIONS, { database: opts.database });
   const clock = new ManualClock();
-  const registry = new Registry(store, bundleVerifier(() => trust));
+  const registry = new Registry(store, bundleVerifier(() => trust), opts.backendCheck ?? 'off');
   const push = async (path: string) => { await registry.push(createReadStream(path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() }); };
   for (const b of Object.values(bundles)) await push(b.path);
   const link = createEmbeddedBroker({

@@ -66,7 +66,7 @@ export async function setup(devices: number, opts: Partial<RolloutOptions> = {},
   const dir = join(root, `hub-${++n}`);
   const clock = new ManualClock();
   let store = Store.open(dir, HUB_MIGRATIONS, { database });
-  const registry = new Registry(store, bundleVerifier(() => trust));
+  const registry = new Registry(store, bundleVerifier(() => trust), 'off'); // the backends a push finds: deployments/backends.test.ts
   for (const b of bundles) await registry.push(createReadStream(b.path), { maxBytes: 64 << 20, pushedBy: 'test', at: clock.now() });
   const link = createEmbeddedBroker({
     tcpPort: 0, host: '127.0.0.1', maxPayloadBytes: 256 * 1024, connectRateLimit: { perAddressPerMinute: 10_000 },
