@@ -12,6 +12,7 @@ import { runInNewContext } from 'node:vm';
 import { randomMlp } from '@edgefleet/examples';
 import { ModelRuntime } from './runtime.js';
 import { fp32, modelFile } from './testing/fixtures.js';
+import { WasmWorkers, type WorkerSlot } from './wasm-workers.js';
 
 const MB = 1024 * 1024;
 setFlagsFromString('--expose-gc');
@@ -51,5 +52,44 @@ it('after a large version is replaced by a small one, the large one\'s heap is g
   } finally {
     await rt.stop();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('with two models, an old worker lives until each of its models was switched, then ends; a new version of a held model starts a worker', async () => {
+  const workers = new WasmWorkers(import.meta.resolve('onnxruntime-web'));
+  const onnx = randomMlp({ inputDim: 4, hidden: [4], outputDim: 2, seed: 1 }).onnx;
+  const create = async (model: string) => {
+    const slot = await workers.take(model);
+    const bytes = new Uint8Array(onnx);
+    const s = await slot.thread.call<{ id: number }>('create', { bytes, graphOptimization: 'all' }, [bytes.buffer]);
+    slot.sessions.set(s.id, model);
+    workers.put(slot);
+    return { slot, id: s.id };
+  };
+  const release = async (x: { slot: WorkerSlot; id: number }) => {
+    await x.slot.thread.call('release', { session: x.id });
+    workers.released(x.slot, x.id);
+  };
+  try {
+    await workers.open();
+    const a1 = await create('a');
+    const b1 = await create('b');
+    assert.equal(b1.slot, a1.slot, 'another model shares the worker');
+    const a2 = await create('a');
+    assert.notEqual(a2.slot, a1.slot, 'a new version of a held model: a new worker');
+    await release(a1);
+    assert.equal(workers.size, 2, 'the old worker still holds b');
+    const b2 = await create('b');
+    assert.equal(b2.slot, a2.slot);
+    await release(b1);
+    assert.equal(workers.size, 1, 'its last session released, the old worker ended');
+    await release(a2);
+    await release(b2);
+    assert.equal(workers.size, 0, 'no session, no worker');
+    const a3 = await create('a');
+    assert.equal(workers.size, 1, 'the next load starts a fresh one');
+    await release(a3);
+  } finally {
+    await workers.close();
   }
 });
