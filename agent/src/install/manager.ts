@@ -5,13 +5,14 @@
 // Every load warms up on the bundle's samples; install also runs preflight
 // (outputs vs expected, sample latency) before the commit (docs/agent.md). Loading the active
 // versions at start and picking up another process's switch: load-active.ts. What it is built from
-// and what an install returns: manager-deps.ts.
-import { AppError, satisfiesMin, toAppError, type LoadedSample, type PreflightResult, type SealedKey } from '@edgefleet/shared/core';
+// and what an install returns: manager-deps.ts. What an install checks
+// of a bundle before copying its files: admit.ts.
+import { AppError, toAppError, type LoadedSample, type PreflightResult, type SealedKey } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import { loadWire } from '../wire.js';
 import { ModelFiles } from './model-files.js';
 import type { ActiveEntry } from '../store/models-repo.js';
-import { assertTrustCurrent } from '../trust-current.js';
+import { admitBundle, storeBundleFiles } from './admit.js';
 import type { LoadedVersion, ModelRuntime } from '../runtime/runtime.js';
 import type { PausePoint } from './pause.js';
 import { pruneVersions } from './prune.js';
@@ -56,43 +57,19 @@ export class ModelManager {
     return this.serial(async () => {
       const activate = opts.activate ?? true;
       // Bundle verification and the trust document need the wire schemas (loaded on first install).
-      const { verifyBundle, openBundleEntry } = await loadWire();
+      const wire = await loadWire();
       const trust = this.d.trust.get();
       if (!trust) throw new AppError('UNTRUSTED_KEY', 'no trust document: provision one first with "edgefleet-agent trust set trust.json"');
       let name: string | undefined;
       let version: string | undefined;
       try {
-        const b = await verifyBundle(bundlePath, trust.signed);
+        const b = await wire.verifyBundle(bundlePath, trust.signed);
         const m = b.manifest;
         name = m.name;
         version = m.version;
-        // Serving never depends on trust expiry; installing does (docs/operations.md "Clocks that are wrong").
-        assertTrustCurrent(trust.signed, this.d.now?.() ?? new Date(), `installing ${m.name}@${m.version}`);
-        if (!satisfiesMin(this.d.agentVersion, m.runtime.minAgentVersion)) {
-          throw new AppError('AGENT_TOO_OLD', `${m.name}@${m.version} needs agent ${m.runtime.minAgentVersion} or newer: this agent is ${this.d.agentVersion}`);
-        }
-        // One version, one content, as in the hub's registry: another bundle under an installed version would
-        // replace its manifest while a running daemon keeps serving the old files.
-        const have = this.d.models.getVersion(m.name, m.version);
-        if (have && have.manifestSha256 !== b.manifestSha256) {
-          throw new AppError('CONFLICT', `${m.name}@${m.version} is installed with other content (manifest ${have.manifestSha256.slice(0, 12)}…, this bundle's ${b.manifestSha256.slice(0, 12)}…): expected the same bundle, or a new version`);
-        }
-        // A box without the key is refused before anything is copied (the signatures are checked above), and
-        // so is a key with a bundle that needs none (the operator took the wrong bundle or the wrong key).
-        if (opts.sealedKey && !m.encryption) {
-          throw new AppError('INVALID_INPUT', `${m.name}@${m.version} is not encrypted: it needs no --key (the sealed key is for content key ${opts.sealedKey.keyId.slice(0, 12)}…); expected the encrypted bundle the key was sealed for`);
-        }
+        admitBundle(this.d, trust.signed, b, opts.sealedKey);
         const key = m.encryption ? this.files.contentKey(m, opts.sealedKey) : undefined;
-        for (const f of b.files) {
-          // A stored file is reused only when it still hashes right, so a reinstall replaces one that rotted
-          // (what activate's HASH_MISMATCH asks for). Marked first: a prune in another process spares it (prune.ts).
-          await this.d.blobs.touch(f.sha256);
-          if (await this.d.blobs.verify(f.sha256, f.size)) continue;
-          await this.d.blobs.write(f.sha256, f.size, `${m.name}@${m.version}: ${f.path}`, async (write) => {
-            const { stream } = await openBundleEntry(bundlePath, f.path);
-            for await (const chunk of stream) await write(chunk as Buffer);
-          }, () => this.pauseAt('install:before-rename'));
-        }
+        await storeBundleFiles(this.d, wire, bundlePath, b, () => this.pauseAt('install:before-rename'));
         const samples = await this.files.samples(m, key);
         const loaded = await this.d.runtime.load(m, await this.files.model(m, key), samples);
         let active: ActiveEntry | undefined;

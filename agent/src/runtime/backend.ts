@@ -47,8 +47,12 @@ export interface Backend {
   readonly name: BackendName;
   /** The onnxruntime version of the package behind it. */
   readonly version: string;
-  /** Creates a session from an .onnx file, or its bytes (a decrypted sealed model); throws what onnxruntime throws. */
-  create(model: string | Uint8Array, settings: SessionSettings): Promise<BackendSession>;
+  /**
+   * Creates a session from an .onnx file, or its bytes (a decrypted sealed model); throws what onnxruntime
+   * throws. `modelName`: the model it is a version of (wasm: a new version of a loaded model goes to a
+   * worker of its own, so the old one's heap goes with it, wasm-workers.ts).
+   */
+  create(model: string | Uint8Array, settings: SessionSettings, modelName?: string): Promise<BackendSession>;
   /** `new ort.Tensor(type, data, dims)` of this backend's package (each package has its own Tensor class). */
   tensor: MakeOrtTensor;
   /** Ends what the backend holds beyond its sessions (wasm: its worker thread, wasm-thread.ts). */

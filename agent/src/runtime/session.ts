@@ -44,7 +44,7 @@ export async function loadSession(backend: Backend, manifest: Manifest, model: s
   const what = `${manifest.name}@${manifest.version}`;
   let session: BackendSession;
   try {
-    session = await backend.create(model, sessionSettings(manifest.runtime, overrides));
+    session = await backend.create(model, sessionSettings(manifest.runtime, overrides), manifest.name);
   } catch (err) {
     throw new AppError('MODEL_LOAD_FAILED', `model ${what} does not load in onnxruntime (${backend.name}): ${(err as Error).message}`, { cause: err });
   } finally {

@@ -1,14 +1,14 @@
 // The WebAssembly backend: onnxruntime-web's Node build (its .wasm files ship inside the npm
 // package; nothing is fetched). For boxes where onnxruntime-node has no binaries (32-bit ARM,
 // musl). Opened only when chosen (backend.ts): the native daemon never pays for it.
-// Sessions live in a worker thread (wasm-thread.ts), so a long run leaves the agent's own thread free
+// Sessions live in worker threads (wasm-thread.ts, one generation at a time: wasm-workers.ts), so a long run leaves the agent's own thread free
 // for signals, probes and the hub link (docs/decisions/0125-wasm-runs-in-a-worker-thread.md).
 // One WebAssembly thread (numThreads is process-wide in onnxruntime-web, and threads would mean
 // worker_threads per process); the intra/inter-op settings have no wasm equivalent.
 import { readFile } from 'node:fs/promises';
 import type { OrtTensorLike, OrtValueMetadata } from '@edgefleet/shared/core';
 import { RUN_BEGAN, type Backend, type BackendSession } from './backend.js';
-import { WasmThread } from './wasm-thread.js';
+import { WasmWorkers } from './wasm-workers.js';
 
 interface Created { id: number; inputNames: string[]; outputNames: string[]; inputMetadata?: OrtValueMetadata[]; outputMetadata?: OrtValueMetadata[] }
 
@@ -23,7 +23,7 @@ function owned(t: OrtTensorLike, transfer: ArrayBuffer[]): OrtTensorLike {
 /**
  * onnxruntime-web's words for a run whose tensors do not fit its WebAssembly heap (4 GiB at most, one for every
  * model of the box) are "memory access out of bounds"; said so, with what to do. The heap it grew stays
- * grown until the agent restarts (docs/agent.md "Runtime").
+ * grown until its worker ends (wasm-workers.ts, docs/agent.md "Runtime").
  */
 function outOfMemory(err: Error): Error {
   if (!/memory access out of bounds/.test(err.message)) return err;
@@ -31,27 +31,28 @@ function outOfMemory(err: Error): Error {
 }
 
 export async function wasmBackend(): Promise<Backend> {
-  const thread = new WasmThread(import.meta.resolve('onnxruntime-web'));
-  let version: string;
-  try {
-    version = await thread.ready;
-  } catch (err) {
-    await thread.close();
-    throw err;
-  }
+  const workers = new WasmWorkers(import.meta.resolve('onnxruntime-web'));
+  const version = await workers.open();
   return {
     name: 'wasm',
     version,
-    async create(model, settings) {
+    async create(model, settings, modelName) {
       // Bytes, not a path: onnxruntime-web would fetch() a path. A copy of its own goes to the worker,
       // which zeroes it once the session has it (the caller zeroes a sealed model's own bytes).
       const bytes = new Uint8Array(typeof model === 'string' ? await readFile(model) : model);
+      const slot = await workers.take(modelName);
       let s: Created;
       try {
-        s = await thread.call<Created>('create', { bytes, graphOptimization: settings.graphOptimization }, [bytes.buffer]);
+        s = await slot.thread.call<Created>('create', { bytes, graphOptimization: settings.graphOptimization }, [bytes.buffer]);
+      } catch (err) {
+        workers.put(slot);
+        throw err;
       } finally {
         if (bytes.byteLength > 0) bytes.fill(0); // the copy when the worker never got it (handed over, it is detached)
       }
+      slot.sessions.set(s.id, modelName);
+      workers.put(slot);
+      const thread = slot.thread;
       const session: BackendSession = {
         inputNames: s.inputNames,
         outputNames: s.outputNames,
@@ -63,12 +64,12 @@ export async function wasmBackend(): Promise<Backend> {
           return thread.call<{ ms: number; outputs: Record<string, OrtTensorLike> }>('run', { session: s.id, feeds: sent, ...(fetches ? { fetches: [...fetches] } : {}) }, transfer)
             .then((r) => Object.assign(r.outputs, { [RUN_BEGAN]: performance.now() - r.ms }), (err: Error) => Promise.reject(outOfMemory(err)));
         },
-        release: () => thread.call('release', { session: s.id }),
+        release: () => thread.call<void>('release', { session: s.id }).finally(() => workers.released(slot, s.id)),
       };
       return session;
     },
     // Plain tensors: the worker makes onnxruntime-web's own of them.
     tensor: (type, data, dims) => ({ type, data, dims }),
-    close: () => thread.close(),
+    close: () => workers.close(),
   };
 }

@@ -16,6 +16,7 @@ import { STOP_STEP_MS, closeLink } from './stop-budget.js';
 import { SyncStore, logIdentityChange } from './sync-store.js';
 import { Updater } from './updater.js';
 import { reportedState } from './reported-state.js';
+import { StateReports } from './state-reports.js';
 import { DiskWatch } from './disk-space.js';
 import { ReconnectBackoff } from './reconnect.js';
 import { keepLinkWhileReceiving } from './keepalive.js';
@@ -34,11 +35,8 @@ export class SyncClient {
   private client: MqttClient | null = null;
   private readonly opts: SyncOptions;
   private readonly id: string;
-  private stateTimer: NodeJS.Timeout | null = null;
-  /** name@version of every version the last state report listed installed. */
-  private reportedInstalled = new Set<string>();
-  /** The order of magnitude of the outbox backlog last reported (-1: none yet). */
-  private outboxMagnitude = -1;
+  /** The reported state: when it goes out, what it last said (state-reports.ts). */
+  private readonly reports: StateReports;
   private connected = false;
   /** Each attempt's limit, from how the last ones went (connect-timeout.ts). */
   private readonly connectTimeout = new ConnectTimeout();
@@ -63,6 +61,10 @@ export class SyncClient {
       d.logger.info({ model: b.name, version: b.version }, `${b.name}@${b.version} failed under another agent version (${b.reason}): tried again with agent ${d.agentVersion}`);
     }
     this.link = new LinkState(d.db, this.brokerUrl, d.logger, () => this.now());
+    this.reports = new StateReports({
+      build: () => this.reportedState(), publish: (payload) => this.publish('state', payload, true), connected: () => this.connected,
+      pending: () => this.outbox.pending(), models: d.models,
+    });
     this.disk = new DiskWatch(d.dataDir, () => this.stateChanged(), d.diskCheckMs);
     d.shadow?.onReplay(() => this.stateChanged());
     const emit: Emit = (e) => {
@@ -208,9 +210,8 @@ export class SyncClient {
     // An install or switch under way finishes before the DB closes, unless it is stuck (then the
     // process exits mid-step, which is crash-safe: docs/agent.md "Stopping").
     await settleWithin(this.updater.idle(), STOP_STEP_MS.updater, 'the install or switch under way', warn);
-    if (this.stateTimer) clearTimeout(this.stateTimer);
+    this.reports.stop();
     this.disk.stop();
-    this.stateTimer = null;
     const c = this.client;
     this.client = null;
     if (c) await closeLink(c, { topic: deviceTopic(this.id, 'presence'), payload: this.presence(false) }, warn);
@@ -230,7 +231,7 @@ export class SyncClient {
     try {
       await c.subscribeAsync([deviceTopic(this.id, 'desired'), deviceTopic(this.id, 'ack'), deviceTopic(this.id, 'blob/data'), deviceTopic(this.id, 'capture/ack'), TRUST_TOPIC], { qos: 1 });
       await this.publish('presence', this.presence(true), true);
-      await this.publishState();
+      await this.reports.publish();
       this.outbox.resume();
       this.capture?.resume((payload) => this.publish('capture', payload));
       this.downloader.resumeAll();
@@ -246,52 +247,25 @@ export class SyncClient {
   reportedState(): ReportedState {
     return reportedState({
       deps: this.d, store: this.store, phases: this.updater.phases, shadowWaits: this.updater.shadowWaits, deviceId: this.id, now: this.now(),
-      starts: this.starts, outboxItems: this.outboxItems(), disk: this.disk.read(),
+      starts: this.starts, outboxItems: this.reports.outboxItems(), disk: this.disk.read(),
     });
-  }
-
-  /** Outbox entries not yet acked; reports the state when the count's order of magnitude changes. */
-  private outboxItems(): number {
-    const n = this.outbox.pending();
-    this.outboxMagnitude = n === 0 ? 0 : Math.floor(Math.log10(n)) + 1;
-    return n;
   }
 
   /** New entries in the outbox (closed windows, events): send them, and report the backlog's size when it moved. */
   outboxChanged(): void {
     this.outbox.kick();
-    this.checkBacklog();
+    this.reports.checkBacklog();
   }
 
-  private checkBacklog(): void {
-    const n = this.outbox.pending();
-    if ((n === 0 ? 0 : Math.floor(Math.log10(n)) + 1) !== this.outboxMagnitude) this.stateChanged();
-  }
-
-  private async publishState(): Promise<void> {
-    const st = this.reportedState();
-    await this.publish('state', JSON.stringify(st), true);
-    this.reportedInstalled = new Set(st.models.flatMap((m) => m.installed.map((v) => `${m.name}@${v}`)));
-  }
-
-  /**
-   * Windows and events name a version, and the hub counts only versions the box has reported installed
-   * (docs/hub.md "What the hub accepts from devices"): a version installed since the last report (by
-   * `edgefleet-agent install` beside the daemon, say) is reported first, not refused and lost.
-   */
+  /** Versions not yet reported installed are reported first (state-reports.ts beforeOutbox). */
   private async publishOutbox(kind: 'telemetry' | 'events', payload: string): Promise<void> {
-    const unreported = this.d.models.listActive().some((a) => this.d.models.listVersions(a.name).some((v) => !this.reportedInstalled.has(`${a.name}@${v.version}`)));
-    if (unreported) await this.publishState();
+    await this.reports.beforeOutbox();
     await this.publish(kind, payload);
   }
 
-  /** Coalesces state reports (at most one per 250 ms). */
+  /** A change the reported state shows: reported, coalesced (state-reports.ts). */
   stateChanged(): void {
-    if (this.stateTimer || !this.connected) return;
-    this.stateTimer = setTimeout(() => {
-      this.stateTimer = null;
-      this.publishState().catch(() => undefined);
-    }, 250);
+    this.reports.changed();
   }
 
   private onMessage(topic: string, payload: Buffer): void {
@@ -306,7 +280,7 @@ export class SyncClient {
         case 'ack': {
           const ack = parseWireJson(Ack, payload, 'ack');
           this.outbox.onAck(ack.ranges as Array<[number, number]>, (ack.known ?? []) as Array<[number, number]>, ack.maxSeq);
-          this.checkBacklog();
+          this.reports.checkBacklog();
           return;
         }
         case 'capture/ack':

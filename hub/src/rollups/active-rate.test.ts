@@ -66,7 +66,7 @@ function suite(): void {
   });
 
   it('rollups stored before the span was recorded read their whole hour', async () => {
-    hub.h.store.db.prepare('UPDATE rollups SET first_ms = NULL, last_ms = NULL').run();
+    hub.h.store.db.prepare('UPDATE rollups SET first_ms = NULL, last_ms = NULL, active_ms = NULL').run();
     hub.h.store.db.prepare('DELETE FROM rollup_fleet').run();
     const byDevice = Object.fromEntries((await metrics('device')).groups.map((g) => [g.key, g.activeSec]));
     assert.deepEqual(byDevice, { 'dev-a': 3600, 'dev-b': 3600 }, 'the hour 11:00-12:00, up to now');
@@ -76,5 +76,23 @@ function suite(): void {
     const all = (await metrics()).groups[0]!;
     assert.equal(all.activeSec, 3600 + 600, '11:00 to 12:10');
     assert.equal(all.activeThroughput, 1800 / 4200);
+  });
+  it('a gap between windows (the box offline or idle) is not counted', async () => {
+    // 12:10 -> 14:00; the hour 13:00-14:00. dev-a at 1 request/s from 13:00 to 13:10 and from 13:40 to
+    // 13:50 (offline between), dev-b at 2/s from 13:20 to 13:30.
+    hub.h.clock.advance(110 * 60_000);
+    const at = (fromMin: number, n: number, perWindow: number, seq: number) => windows(fromMin, n, perWindow).map((w, i) => ({ ...w, seq: seq + i }));
+    await hub.send('dev-a', [...at(60, 10, 60, 200), ...at(20, 10, 60, 300)]);
+    await hub.send('dev-b', at(40, 10, 120, 200));
+    const hour = `since=${new Date(hub.h.clock.now().getTime() - 3600_000).toISOString()}`;
+    const read = async (by: string): Promise<MetricsResponse['groups']> => {
+      const r = await hub.h.req('GET', `/api/v1/models/vib/versions/1.0.0/metrics?${hour}${by}`, { role: 'viewer' });
+      assert.equal(r.status, 200, await r.clone().text());
+      return ((await r.json()) as MetricsResponse).groups;
+    };
+    const byDevice = Object.fromEntries((await read('&by=device')).map((g) => [g.key, [g.latency.count, g.activeSec, g.activeThroughput]]));
+    assert.deepEqual(byDevice, { 'dev-a': [1200, 1200, 1], 'dev-b': [1200, 600, 2] }, 'dev-a served 20 minutes, not the 50 from 13:00 to 13:50');
+    const all = (await read(''))[0]!;
+    assert.deepEqual([all.latency.count, all.activeSec, all.activeThroughput], [2400, 1800, 2400 / 1800], 'the fleet: 30 minutes of windows, not 50 of span');
   });
 }

@@ -54,7 +54,7 @@ const NONE = new Float64Array(0);
 
 /** Values with counts, bins and perf only: moments and latency are not read here (empty vectors). */
 function countsValues(layout: RollupLayout): RollupValues {
-  return { windows: 0, count: 0, errModel: 0, errInput: 0, errLoad: 0, errors: {}, dist: new Float64Array(layout.distLength), mom: NONE, lat: NONE, perf: new Float64Array(perfLength(layout)), firstMs: Infinity, lastMs: -Infinity };
+  return { windows: 0, count: 0, errModel: 0, errInput: 0, errLoad: 0, errors: {}, dist: new Float64Array(layout.distLength), mom: NONE, lat: NONE, perf: new Float64Array(perfLength(layout)), firstMs: Infinity, lastMs: -Infinity, activeMs: 0 };
 }
 
 /**

@@ -96,8 +96,9 @@ export interface MergedSummary {
    */
   throughput: number;
   /**
-   * Seconds from the first window's start to the last window's end in the range (clipped to the range
-   * and `now`): the time the version reported in, 0 without windows (docs/decisions/0117-rate-over-reported-span.md).
+   * Seconds the version served in the range: its windows' summed length, at most the span from the first
+   * window's start to the last one's end (clipped to the range and `now`); a gap between windows (a box
+   * offline or idle) is not counted. 0 without windows (docs/decisions/0117-rate-over-reported-span.md).
    */
   activeSec: number;
   /** Requests (answered or failed) per second of `activeSec`; null without requests or without time. */
@@ -169,7 +170,10 @@ export function summarize(s: Series, plan: Plan, g: Group | undefined, now?: num
   const rate = (n: number) => (requests === 0 ? null : n / requests);
   const end = Math.min(plan.until, now ?? plan.until);
   const elapsedSec = (end - plan.since) / 1000;
-  const activeSec = Math.max(0, Math.min(v.lastMs, end) - Math.max(v.firstMs, plan.since)) / 1000;
+  // The windows' summed length, at most their span: exact for one device (its windows do not overlap;
+  // a gap, offline or idle, sends none), an upper bound of the union for several (docs/drift.md "Metrics").
+  const spanMs = Math.max(0, Math.min(v.lastMs, end) - Math.max(v.firstMs, plan.since));
+  const activeSec = (v.activeMs > 0 ? Math.min(spanMs, v.activeMs) : spanMs) / 1000;
   return {
     model: s.model,
     version: s.version,

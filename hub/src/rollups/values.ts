@@ -27,6 +27,11 @@ export interface RollupValues {
    */
   firstMs: number;
   lastMs: number;
+  /**
+   * The sum of the windows' lengths (ms): the time the version's devices served, a gap between windows
+   * (a box offline or idle sends none) left out (docs/decisions/0117-rate-over-reported-span.md, addendum).
+   */
+  activeMs: number;
 }
 
 export function perfLength(layout: RollupLayout): number {
@@ -40,7 +45,7 @@ export function emptyValues(layout: RollupLayout): RollupValues {
     mom[i * MOMENT_FIELDS + 3] = Number.NaN; // min
     mom[i * MOMENT_FIELDS + 4] = Number.NaN; // max
   }
-  return { windows: 0, count: 0, errModel: 0, errInput: 0, errLoad: 0, errors: {}, dist: new Float64Array(layout.distLength), mom, lat: new Float64Array(LAT_LENGTH), perf: new Float64Array(perfLength(layout)), firstMs: Infinity, lastMs: -Infinity };
+  return { windows: 0, count: 0, errModel: 0, errInput: 0, errLoad: 0, errors: {}, dist: new Float64Array(layout.distLength), mom, lat: new Float64Array(LAT_LENGTH), perf: new Float64Array(perfLength(layout)), firstMs: Infinity, lastMs: -Infinity, activeMs: 0 };
 }
 
 function addOwn(rec: Record<string, number>, key: string, by: number): void {
@@ -96,6 +101,7 @@ export function addWindow(v: RollupValues, layout: RollupLayout, w: SummaryWindo
   v.windows++;
   const t = Date.parse(w.start);
   addSpan(v, t, t + w.lengthSec * 1000);
+  v.activeMs += w.lengthSec * 1000;
   v.count += w.count;
   for (const code in w.errors) {
     if (!Object.hasOwn(w.errors, code)) continue;
@@ -183,6 +189,7 @@ export function addValues(a: RollupValues, b: RollupValues): void {
   addMoments(a.mom, b.mom);
   addVector(a.perf, b.perf);
   addSpan(a, b.firstMs, b.lastMs);
+  a.activeMs += b.activeMs;
 }
 
 /** Widens the reported span of `v` to take in [firstMs, lastMs). */
@@ -224,6 +231,8 @@ export interface StoredRollup {
    */
   firstMs?: number | undefined;
   lastMs?: number | undefined;
+  /** The windows' summed lengths (ms); a row written before they were stored reads its span instead. */
+  activeMs?: number | undefined;
 }
 
 /**
@@ -244,6 +253,7 @@ export function addStored(v: RollupValues, row: StoredRollup, want: { dist?: boo
   if (row.lat && want.lat) addLatBlob(v.lat, row.lat);
   if (row.perf) addVector(v.perf, decodeMom(row.perf), sign);
   if (sign > 0 && row.firstMs !== undefined && row.lastMs !== undefined) addSpan(v, row.firstMs, row.lastMs);
+  if (row.activeMs !== undefined) v.activeMs += sign * row.activeMs;
 }
 
 /** Adds a stored errors object (JSON, errors by code) to `into`. */

@@ -98,6 +98,20 @@ export const ROLLUPS_SPAN_MIGRATION: Migration = {
   `,
 };
 
+/**
+ * The summed length of each rollup's windows (ms): the time its devices served, gaps between windows
+ * left out, which a version's request rate is over (docs/decisions/0117-rate-over-reported-span.md,
+ * addendum). NULL in rows written before: those read their span instead (`SPAN_COLUMNS`).
+ */
+export const ROLLUPS_ACTIVE_MIGRATION: Migration = {
+  version: 100,
+  name: 'rollups: the summed window length of each rollup',
+  sql: `
+    ALTER TABLE rollups ADD COLUMN active_ms INTEGER;
+    ALTER TABLE rollup_fleet ADD COLUMN active_ms INTEGER;
+  `,
+};
+
 /** The part of a stored (already verified) manifest a layout needs. */
 const ManifestLayout = z.object({ features: z.array(Feature).optional(), reference: Reference.optional(), task: Task.optional() });
 
@@ -197,7 +211,7 @@ export class RollupsRepo {
             deviceId: row[0] as string, start: row[1] as number, windows: row[2] as number, count: row[3] as number,
             errModel: row[4] as number, errInput: row[5] as number, errLoad: row[6] as number, errors: row[7] as string,
             dist: row[8] as Uint8Array | null, mom: row[9] as Uint8Array | null, lat: row[10] as Uint8Array | null, perf: row[11] as Uint8Array | null,
-            firstMs: spanIn(row[12]), lastMs: spanIn(row[13]),
+            firstMs: spanIn(row[12]), lastMs: spanIn(row[13]), activeMs: spanIn(row[14]),
           };
         }
       }
@@ -211,7 +225,7 @@ export class RollupsRepo {
    */
   *fleet(s: Series, ranges: readonly ScanRange[]): Generator<RollupRow> {
     const get = this.db.prepare(`SELECT start, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf, ${SPAN_COLUMNS} FROM rollup_fleet WHERE series = ? AND grain = ? AND start >= ? AND start < ?`).raw(true);
-    const put = this.db.prepare('INSERT INTO rollup_fleet (series, grain, start, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf, first_ms, last_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const put = this.db.prepare('INSERT INTO rollup_fleet (series, grain, start, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf, first_ms, last_ms, active_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     const starts = this.db.prepare('SELECT start FROM rollup_fleet WHERE series = ? AND grain = ? AND start >= ? AND start < ?').pluck(true);
     for (const r of ranges) {
       if (r.to <= r.from) continue;
@@ -221,13 +235,13 @@ export class RollupsRepo {
         if (have.has(t)) continue;
         const v = emptyValues(s.layout);
         for (const row of this.scan(s.id, [{ grain: r.grain, from: t, to: t + step }], ALL_BLOBS)) addStored(v, row, ALL_BLOBS);
-        put.run(s.id, r.grain, t, v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), encodeDist(v.dist), encodeMom(v.mom), encodeLat(v.lat), encodePerf(v.perf), spanOut(v.firstMs), spanOut(v.lastMs));
+        put.run(s.id, r.grain, t, v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), encodeDist(v.dist), encodeMom(v.mom), encodeLat(v.lat), encodePerf(v.perf), spanOut(v.firstMs), spanOut(v.lastMs), v.activeMs);
       }
       for (const row of get.iterate(s.id, r.grain, r.from, r.to) as Iterable<unknown[]>) {
         yield {
           deviceId: '', start: row[0] as number, windows: row[1] as number, count: row[2] as number, errModel: row[3] as number, errInput: row[4] as number,
           errLoad: row[5] as number, errors: row[6] as string, dist: row[7] as Uint8Array, mom: row[8] as Uint8Array, lat: row[9] as Uint8Array, perf: row[10] as Uint8Array | null,
-          firstMs: spanIn(row[11]), lastMs: spanIn(row[12]),
+          firstMs: spanIn(row[11]), lastMs: spanIn(row[12]), activeMs: spanIn(row[13]),
         };
       }
     }

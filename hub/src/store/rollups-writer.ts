@@ -17,7 +17,9 @@ import { addLatBlob, BlobScratch, decodeDist, decodeMom } from '../rollups/blobs
  * A row's span as read (`grain` in seconds): a row from before ROLLUPS_SPAN_MIGRATION (rollups-repo.ts)
  * spans its whole hour (day); a row of no windows (a fleet row of an hour no device reported in), none.
  */
-export const SPAN_COLUMNS = 'CASE WHEN windows > 0 THEN COALESCE(first_ms, start) END, CASE WHEN windows > 0 THEN COALESCE(last_ms, start + grain * 1000) END';
+export const SPAN_COLUMNS = 'CASE WHEN windows > 0 THEN COALESCE(first_ms, start) END, CASE WHEN windows > 0 THEN COALESCE(last_ms, start + grain * 1000) END, '
+  // A row from before ROLLUPS_ACTIVE_MIGRATION reads its span as the time it was active.
+  + 'CASE WHEN windows > 0 THEN COALESCE(active_ms, COALESCE(last_ms, start + grain * 1000) - COALESCE(first_ms, start)) END';
 
 /** A span as stored: NULL for none (values without windows). */
 export const spanOut = (ms: number): number | null => (Number.isFinite(ms) ? ms : null);
@@ -49,7 +51,7 @@ interface Scratch {
 }
 
 /** A stored row as `get` reads it (raw): id, then the columns in the order of StoredRollup. */
-type RawRow = [id: number, windows: number, count: number, errModel: number, errInput: number, errLoad: number, errors: string, dist: Uint8Array, mom: Uint8Array, lat: Uint8Array, perf: Uint8Array | null, firstMs: number | null, lastMs: number | null];
+type RawRow = [id: number, windows: number, count: number, errModel: number, errInput: number, errLoad: number, errors: string, dist: Uint8Array, mom: Uint8Array, lat: Uint8Array, perf: Uint8Array | null, firstMs: number | null, lastMs: number | null, activeMs: number | null];
 
 export class RollupWriter {
   private get: HubStatement | null = null;
@@ -100,8 +102,8 @@ export class RollupWriter {
 
   private write(deviceId: string, pending: readonly Pending[], unfleeted: Set<string>): void {
     const get = (this.get ??= this.db.prepare(`SELECT id, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf, ${SPAN_COLUMNS} FROM rollups WHERE series = ? AND grain = ? AND start = ? AND device_id = ?`).raw(true));
-    const ins = (this.ins ??= this.db.prepare('INSERT INTO rollups (series, grain, start, device_id, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf, first_ms, last_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'));
-    const upd = (this.upd ??= this.db.prepare('UPDATE rollups SET windows = ?, count = ?, err_model = ?, err_input = ?, err_load = ?, errors = ?, dist = ?, mom = ?, lat = ?, perf = ?, first_ms = ?, last_ms = ? WHERE id = ?'));
+    const ins = (this.ins ??= this.db.prepare('INSERT INTO rollups (series, grain, start, device_id, windows, count, err_model, err_input, err_load, errors, dist, mom, lat, perf, first_ms, last_ms, active_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'));
+    const upd = (this.upd ??= this.db.prepare('UPDATE rollups SET windows = ?, count = ?, err_model = ?, err_input = ?, err_load = ?, errors = ?, dist = ?, mom = ?, lat = ?, perf = ?, first_ms = ?, last_ms = ?, active_ms = ? WHERE id = ?'));
     const unfleet = (this.unfleet ??= this.db.prepare('DELETE FROM rollup_fleet WHERE series = ? AND grain = ? AND start = ?'));
     for (const { s, grain, start, v } of pending) {
       const fleetKey = `${s.id}|${grain}|${start}`;
@@ -112,17 +114,18 @@ export class RollupWriter {
       const old = get.get(s.id, grain, start, deviceId) as RawRow | undefined;
       if (!old) {
         const b = this.blobs;
-        ins.run(s.id, grain, start, deviceId, v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), b.dist(v.dist), b.mom(v.mom), b.lat(v.lat), b.perf(v.perf), spanOut(v.firstMs), spanOut(v.lastMs));
+        ins.run(s.id, grain, start, deviceId, v.windows, v.count, v.errModel, v.errInput, v.errLoad, JSON.stringify(v.errors), b.dist(v.dist), b.mom(v.mom), b.lat(v.lat), b.perf(v.perf), spanOut(v.firstMs), spanOut(v.lastMs), v.activeMs);
         continue;
       }
       // What addStored(v, old, all blobs) does, in its order, keeping the blobs no window changed.
-      const [id, windows, count, errModel, errInput, errLoad, errors, dist, mom, lat, perf, firstMs, lastMs] = old;
+      const [id, windows, count, errModel, errInput, errLoad, errors, dist, mom, lat, perf, firstMs, lastMs, activeMs] = old;
       v.windows += windows;
       v.count += count;
       v.errModel += errModel;
       v.errInput += errInput;
       v.errLoad += errLoad;
       if (firstMs !== null && lastMs !== null) addSpan(v, Number(firstMs), Number(lastMs));
+      if (activeMs !== null) v.activeMs += Number(activeMs);
       let errorsOut = errors;
       if (hasKeys(v.errors)) {
         addErrorsJson(v.errors, errors);
@@ -137,7 +140,7 @@ export class RollupWriter {
         perfOut = this.blobs.perf(v.perf);
       }
       const b = this.blobs;
-      upd.run(v.windows, v.count, v.errModel, v.errInput, v.errLoad, errorsOut, b.dist(v.dist), b.mom(v.mom), b.lat(v.lat), perfOut, spanOut(v.firstMs), spanOut(v.lastMs), id);
+      upd.run(v.windows, v.count, v.errModel, v.errInput, v.errLoad, errorsOut, b.dist(v.dist), b.mom(v.mom), b.lat(v.lat), perfOut, spanOut(v.firstMs), spanOut(v.lastMs), v.activeMs, id);
     }
   }
 
@@ -164,6 +167,7 @@ export class RollupWriter {
     v.perf.fill(0);
     v.firstMs = Infinity;
     v.lastMs = -Infinity;
+    v.activeMs = 0;
     return v;
   }
 
@@ -182,6 +186,7 @@ export class RollupWriter {
     v.perf.set(from.perf);
     v.firstMs = from.firstMs;
     v.lastMs = from.lastMs;
+    v.activeMs = from.activeMs;
     return v;
   }
 }

@@ -83,7 +83,10 @@ export const MetricsGroup = z.object({
    * all of it or not (a version live for 15 minutes of 6 hours reads 1/24 of its rate): `activeThroughput` is the rate.
    */
   throughput: z.number(),
-  /** Seconds from the group's first window start to its last window end in the range: the time the version reported in. */
+  /**
+   * Seconds the group served in the range: its windows' summed length, at most the span from the first
+   * window's start to the last one's end; a gap (a box offline or idle sends no window) is not counted.
+   */
   activeSec: z.number().min(0),
   /** Requests (answered or failed) per second of `activeSec`; null without requests (a hub from before these two fields sends neither). */
   activeThroughput: z.number().min(0).nullable(),
