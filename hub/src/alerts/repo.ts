@@ -1,10 +1,11 @@
-// Alert rules, alerts (one open alert per rule and key: fire once, update, resolve) and the webhook
-// delivery queue with every attempt logged, in hub.db (migrations 30-32 in migrations.ts; docs/drift.md
+// Alert rules, alerts (one open alert per rule and key: fire once, update, resolve) and the webhook delivery
+// queue with every attempt logged (deliveries.ts), in hub.db (migrations 30-32 in migrations.ts; docs/drift.md
 // "Alerts"). Ended deliveries and resolved alerts are pruned after their retentions (prune.ts).
-import { AppError, type Alert, type AlertAction, type AlertRule, type AlertRuleCreate, type Delivery, type WebhookEvent } from '@edgefleet/shared';
+import { AppError, type Alert, type AlertRule, type AlertRuleCreate, type Delivery } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 import { redactUrl, urlProblem } from './webhooks.js';
 import { pruneDeliveries, pruneResolvedAlerts } from './prune.js';
+import { deliveriesOf, dueDeliveries, enqueueDelivery, queueActions, recordAttempt, type Attempt, type DueDelivery, type NewDelivery } from './deliveries.js';
 import { storedTagKeyProblem } from '../drift/tag-keys.js';
 
 export { ALERTS_MIGRATION } from './migrations.js';
@@ -34,18 +35,6 @@ function storedRule(row: RuleRow): StoredRule {
 
 /** A rule to add: as POST /alert-rules parses it; keepFiringForSec may be left out (0). */
 export type NewRule = Omit<AlertRuleCreate, 'keepFiringForSec'> & { keepFiringForSec?: number | undefined };
-
-export interface DueDelivery {
-  id: number;
-  alertId: number;
-  /** What it tells: firing, resolved or retrain (alert_deliveries.event). */
-  event: string;
-  ruleId: number;
-  actionIndex: number;
-  url: string;
-  body: string;
-  attempts: number;
-}
 
 export function viewRule(r: StoredRule): AlertRule {
   const { actions, ...rest } = r;
@@ -185,23 +174,9 @@ export class AlertsRepo {
     return r;
   }
 
-  /**
-   * Queues one delivery per action of `rule` for `alert` firing or resolving (a retrain action only
-   * on firing, with the drift report `report()` gives). Call in the transaction that changed the alert.
-   */
+  /** Queues one delivery per action of `rule` for `alert` firing or resolving (deliveries.ts queueActions); call in the transaction that changed the alert. */
   queue(rule: StoredRule, alert: Alert, event: 'firing' | 'resolved', now: Date, report?: (id: number) => unknown): void {
-    rule.actions.forEach((action, i) => {
-      if (action.type === 'retrain' && event !== 'firing') return;
-      const body: WebhookEvent = {
-        schema: 'edgefleet.alert/v1',
-        type: action.type === 'retrain' ? 'retrain.requested' : event === 'firing' ? 'alert.firing' : 'alert.resolved',
-        at: now.toISOString(),
-        alert,
-        links: { alert: `/api/v1/alerts?rule=${rule.id}`, ...(alert.reportId ? { report: `/api/v1/drift-reports/${alert.reportId}` } : {}) },
-        ...(action.type === 'retrain' && alert.reportId && report ? { report: report(alert.reportId) } : {}),
-      };
-      this.enqueue({ alertId: alert.id, ruleId: rule.id, actionIndex: i, action: action.type, url: action.url, event, body: JSON.stringify(body), at: now });
-    });
+    queueActions(this.db, rule, alert, event, now, report);
   }
 
   open(ruleId: number, key: string): Alert | null {
@@ -277,33 +252,19 @@ export class AlertsRepo {
     return out;
   }
 
-  enqueue(d: { alertId: number; ruleId: number; actionIndex: number; action: AlertAction['type']; url: string; event: 'firing' | 'resolved'; body: string; at: Date }): number {
-    const res = this.db.prepare(
-      "INSERT INTO alert_deliveries (alert_id, rule_id, action_index, action, url, event, body, state, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
-    ).run(d.alertId, d.ruleId, d.actionIndex, d.action, d.url, d.event, d.body, d.at.toISOString());
-    return Number(res.lastInsertRowid);
+  /** Queues one delivery (deliveries.ts); returns its id. */
+  enqueue(d: NewDelivery): number {
+    return enqueueDelivery(this.db, d);
   }
 
-  /**
-   * Deliveries due at `now`. One still pending before it for the same alert and action (a firing being
-   * retried) holds it back: a receiver gets an alert's events in order and ends on its last state.
-   */
+  /** Deliveries due at `now`, in order per alert and action (deliveries.ts). */
   due(now: Date, limit: number): DueDelivery[] {
-    return (this.db.prepare(
-      `SELECT id, alert_id, event, rule_id, action_index, url, body, attempts FROM alert_deliveries d WHERE state = 'pending' AND next_at <= ?
-         AND NOT EXISTS (SELECT 1 FROM alert_deliveries p WHERE p.state = 'pending' AND p.alert_id = d.alert_id AND p.action_index = d.action_index AND p.id < d.id)
-       ORDER BY next_at, id LIMIT ?`)
-      .all(now.toISOString(), limit) as Array<{ id: number; alert_id: number; event: string; rule_id: number; action_index: number; url: string; body: string; attempts: number }>)
-      .map((r) => ({ id: r.id, alertId: r.alert_id, event: r.event, ruleId: r.rule_id, actionIndex: r.action_index, url: r.url, body: r.body, attempts: r.attempts }));
+    return dueDeliveries(this.db, now, limit);
   }
 
-  /** Records one attempt and the delivery's next state (pending with next_at, or delivered or failed: done at `at`). */
-  attempt(id: number, a: { at: Date; status: number | null; error: string | null; ms: number; state: Delivery['state']; nextAt: Date | null }): void {
-    this.db.transaction(() => {
-      this.db.prepare('INSERT INTO alert_delivery_attempts (delivery_id, at, status, error, ms) VALUES (?, ?, ?, ?, ?)').run(id, a.at.toISOString(), a.status, a.error, a.ms);
-      this.db.prepare('UPDATE alert_deliveries SET attempts = attempts + 1, state = ?, next_at = ?, done_at = ? WHERE id = ?')
-        .run(a.state, a.nextAt?.toISOString() ?? null, a.state === 'pending' ? null : a.at.toISOString(), id);
-    })();
+  /** Records one attempt and the delivery's next state (deliveries.ts). */
+  attempt(id: number, a: Attempt): void {
+    recordAttempt(this.db, id, a);
   }
 
   /** Deletes deliveries ended before `before`, with their attempts (prune.ts); returns how many. */
@@ -316,15 +277,9 @@ export class AlertsRepo {
     return pruneResolvedAlerts(this.db, before);
   }
 
+  /** An alert's deliveries with their attempts, URLs redacted (deliveries.ts). */
   deliveries(alertId: number): Delivery[] {
-    const rows = this.db.prepare('SELECT id, alert_id, event, action, url, state, next_at FROM alert_deliveries WHERE alert_id = ? ORDER BY id').all(alertId) as Array<{
-      id: number; alert_id: number; event: Delivery['event']; action: Delivery['action']; url: string; state: Delivery['state']; next_at: string | null;
-    }>;
-    const attempts = this.db.prepare('SELECT at, status, error, ms FROM alert_delivery_attempts WHERE delivery_id = ? ORDER BY rowid');
-    return rows.map((r) => ({
-      id: r.id, alertId: r.alert_id, event: r.event, action: r.action, url: redactUrl(r.url), state: r.state, nextAt: r.state === 'pending' ? r.next_at : null,
-      attempts: attempts.all(r.id) as Delivery['attempts'],
-    }));
+    return deliveriesOf(this.db, alertId);
   }
 }
 

@@ -7,7 +7,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readAtMost, settleWithin, type AlertAction } from '@edgefleet/shared';
 import type { Clock } from '../clock.js';
 import type { LoggerPort, MetricsPort } from '../mqtt/ports.js';
-import type { AlertsRepo, DueDelivery } from './repo.js';
+import type { AlertsRepo } from './repo.js';
+import type { DueDelivery } from './deliveries.js';
 
 export const SIGNATURE_HEADER = 'x-edgefleet-signature';
 export const MAX_RESPONSE_BYTES = 64 * 1024;

@@ -1,0 +1,87 @@
+// The webhook delivery queue of alerts (docs/drift.md "Alerts"): one row per action of a rule an alert's
+// firing or resolving is told to (alert_deliveries), and every attempt at it (alert_delivery_attempts).
+// repo.ts (AlertsRepo) queues them; webhooks.ts sends what is due and records each attempt; prune.ts
+// deletes ended ones.
+import type { Alert, AlertAction, Delivery, WebhookEvent } from '@edgefleet/shared';
+import type { Db } from '../store/db.js';
+import { redactUrl } from './webhooks.js';
+import type { StoredRule } from './repo.js';
+
+export interface DueDelivery {
+  id: number;
+  alertId: number;
+  /** What it tells: firing, resolved or retrain (alert_deliveries.event). */
+  event: string;
+  ruleId: number;
+  actionIndex: number;
+  url: string;
+  body: string;
+  attempts: number;
+}
+
+/** A delivery to queue: the alert and the action of its rule it tells, what, and from when. */
+export type NewDelivery = { alertId: number; ruleId: number; actionIndex: number; action: AlertAction['type']; url: string; event: 'firing' | 'resolved'; body: string; at: Date };
+
+/** One attempt at a delivery and the state it leaves it in (pending with nextAt, or delivered or failed). */
+export type Attempt = { at: Date; status: number | null; error: string | null; ms: number; state: Delivery['state']; nextAt: Date | null };
+
+/**
+ * Queues one delivery per action of `rule` for `alert` firing or resolving (a retrain action only
+ * on firing, with the drift report `report()` gives). Call in the transaction that changed the alert.
+ */
+export function queueActions(db: Db, rule: StoredRule, alert: Alert, event: 'firing' | 'resolved', now: Date, report?: (id: number) => unknown): void {
+  rule.actions.forEach((action, i) => {
+    if (action.type === 'retrain' && event !== 'firing') return;
+    const body: WebhookEvent = {
+      schema: 'edgefleet.alert/v1',
+      type: action.type === 'retrain' ? 'retrain.requested' : event === 'firing' ? 'alert.firing' : 'alert.resolved',
+      at: now.toISOString(),
+      alert,
+      links: { alert: `/api/v1/alerts?rule=${rule.id}`, ...(alert.reportId ? { report: `/api/v1/drift-reports/${alert.reportId}` } : {}) },
+      ...(action.type === 'retrain' && alert.reportId && report ? { report: report(alert.reportId) } : {}),
+    };
+    enqueueDelivery(db, { alertId: alert.id, ruleId: rule.id, actionIndex: i, action: action.type, url: action.url, event, body: JSON.stringify(body), at: now });
+  });
+}
+
+/** Queues a delivery, pending from `d.at`; returns its id. */
+export function enqueueDelivery(db: Db, d: NewDelivery): number {
+  const res = db.prepare(
+    "INSERT INTO alert_deliveries (alert_id, rule_id, action_index, action, url, event, body, state, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+  ).run(d.alertId, d.ruleId, d.actionIndex, d.action, d.url, d.event, d.body, d.at.toISOString());
+  return Number(res.lastInsertRowid);
+}
+
+/**
+ * Deliveries due at `now`. One still pending before it for the same alert and action (a firing being
+ * retried) holds it back: a receiver gets an alert's events in order and ends on its last state.
+ */
+export function dueDeliveries(db: Db, now: Date, limit: number): DueDelivery[] {
+  return (db.prepare(
+    `SELECT id, alert_id, event, rule_id, action_index, url, body, attempts FROM alert_deliveries d WHERE state = 'pending' AND next_at <= ?
+       AND NOT EXISTS (SELECT 1 FROM alert_deliveries p WHERE p.state = 'pending' AND p.alert_id = d.alert_id AND p.action_index = d.action_index AND p.id < d.id)
+     ORDER BY next_at, id LIMIT ?`)
+    .all(now.toISOString(), limit) as Array<{ id: number; alert_id: number; event: string; rule_id: number; action_index: number; url: string; body: string; attempts: number }>)
+    .map((r) => ({ id: r.id, alertId: r.alert_id, event: r.event, ruleId: r.rule_id, actionIndex: r.action_index, url: r.url, body: r.body, attempts: r.attempts }));
+}
+
+/** Records one attempt and the delivery's next state (pending with next_at, or delivered or failed: done at `at`). */
+export function recordAttempt(db: Db, id: number, a: Attempt): void {
+  db.transaction(() => {
+    db.prepare('INSERT INTO alert_delivery_attempts (delivery_id, at, status, error, ms) VALUES (?, ?, ?, ?, ?)').run(id, a.at.toISOString(), a.status, a.error, a.ms);
+    db.prepare('UPDATE alert_deliveries SET attempts = attempts + 1, state = ?, next_at = ?, done_at = ? WHERE id = ?')
+      .run(a.state, a.nextAt?.toISOString() ?? null, a.state === 'pending' ? null : a.at.toISOString(), id);
+  })();
+}
+
+/** An alert's deliveries, oldest first, each with its attempts; URLs redacted. */
+export function deliveriesOf(db: Db, alertId: number): Delivery[] {
+  const rows = db.prepare('SELECT id, alert_id, event, action, url, state, next_at FROM alert_deliveries WHERE alert_id = ? ORDER BY id').all(alertId) as Array<{
+    id: number; alert_id: number; event: Delivery['event']; action: Delivery['action']; url: string; state: Delivery['state']; next_at: string | null;
+  }>;
+  const attempts = db.prepare('SELECT at, status, error, ms FROM alert_delivery_attempts WHERE delivery_id = ? ORDER BY rowid');
+  return rows.map((r) => ({
+    id: r.id, alertId: r.alert_id, event: r.event, action: r.action, url: redactUrl(r.url), state: r.state, nextAt: r.state === 'pending' ? r.next_at : null,
+    attempts: attempts.all(r.id) as Delivery['attempts'],
+  }));
+}
