@@ -1,7 +1,7 @@
 // Deployments on the hub: a model version assigned to a target becomes a signed desired-state document
 // per device (one growing seq per device, re-signed before it expires). What devices report (through
 // ingest, DeviceReports) drives each deployment's per-device status (status.ts). Building and signing
-// each document: desired.ts.
+// each document: desired.ts; re-signing them before they expire: renewal.ts.
 import { AppError, type ReportedState, type UndeployResult, type DeploymentCreate, type Deployment, type DesiredDocument, type MaintenanceWindow, type TrustBody } from '@edgefleet/shared';
 import type { DeploymentsRepo } from '../store/deployments-repo.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
@@ -12,23 +12,11 @@ import { AheadOfHub, type AheadCounts } from './ahead.js';
 import { assertVersionTrusted, untrustedTargets } from './trusted.js';
 import { leaveTagTargets, undeploy, type UndeployRequest } from './undeploy.js';
 import { BackendWatch, refuseUnloadableBackends } from './backends.js';
+import { DEFAULT_DEPLOYMENT_OPTIONS, DesiredRenewal, type DeploymentOptions } from './renewal.js';
 
 export { SEQ_AHEAD_MAX };
 
-export interface DeploymentOptions {
-  /** Lifetime of a desired document. */
-  desiredTtlMs: number;
-  /** Re-sign documents that expire within this margin. */
-  renewBeforeMs: number;
-  /** How often to look for documents to re-sign. */
-  renewEveryMs: number;
-}
-
-export const DEFAULT_DEPLOYMENT_OPTIONS: DeploymentOptions = {
-  desiredTtlMs: 14 * 24 * 3600_000,
-  renewBeforeMs: 7 * 24 * 3600_000,
-  renewEveryMs: 3600_000,
-};
+export { DEFAULT_DEPLOYMENT_OPTIONS, type DeploymentOptions };
 
 /** DesiredDeps (store, hubKey, clock, reports, sealing, desiredCapture, config) and what publishing and renewal need. */
 export interface DeploymentDeps extends DesiredDeps {
@@ -49,7 +37,7 @@ export class DeploymentService {
   readonly deployments: DeploymentsRepo;
   private readonly opts: DeploymentOptions;
   private readonly unsubs: Array<() => void> = [];
-  private renewTimer: NodeJS.Timeout | null = null;
+  private readonly renewal: DesiredRenewal;
   private readonly ahead: AheadOfHub;
   private readonly backends: BackendWatch;
 
@@ -58,6 +46,7 @@ export class DeploymentService {
     this.ahead = new AheadOfHub(deps.logger);
     this.backends = new BackendWatch(deps.store);
     this.opts = { ...DEFAULT_DEPLOYMENT_OPTIONS, ...deps.options };
+    this.renewal = new DesiredRenewal(deps, this.opts, (ids) => this.issueDesiredMany(ids));
   }
 
   /** Follows device reports (subscribed before the first await, so none is missed once ingest runs) and renews documents. */
@@ -74,25 +63,9 @@ export class DeploymentService {
     if (!this.deps.renewalAsJob) await this.startRenewal();
   }
 
-  /** Re-signs what is due now, then every renewEveryMs (started by start(), or by the lease holder); prunes old documents. */
-  async startRenewal(): Promise<void> {
-    if (this.renewTimer) return;
-    await this.renewExpiring();
-    this.pruneDocuments();
-    this.renewTimer = setInterval(() => {
-      this.renewExpiring().then(() => this.pruneDocuments(), (err: unknown) => this.deps.logger.error({ err }, 'renewing desired documents failed'));
-    }, this.opts.renewEveryMs);
-    this.renewTimer.unref();
-  }
-
-  /** Each device keeps its newest KEEP_DOCUMENTS desired documents (store/desired-repo.ts); never throws. */
-  private pruneDocuments(): void {
-    try {
-      const n = this.deps.store.desired.prune();
-      if (n > 0) this.deps.logger.info({ deleted: n }, 'deleted old desired documents (each device keeps its newest 16)');
-    } catch (err) {
-      this.deps.logger.error({ err }, 'deleting old desired documents failed');
-    }
+  /** Re-signs what is due now, then every renewEveryMs (started by start(), or by the lease holder); prunes old documents (renewal.ts). */
+  startRenewal(): Promise<void> {
+    return this.renewal.start();
   }
 
   /**
@@ -126,8 +99,7 @@ export class DeploymentService {
   }
 
   stopRenewal(): void {
-    if (this.renewTimer) clearInterval(this.renewTimer);
-    this.renewTimer = null;
+    this.renewal.stop();
   }
 
   async stop(): Promise<void> {
@@ -299,17 +271,9 @@ export class DeploymentService {
     }
   }
 
-  /** Re-signs (as a new seq) every latest document that expires within the renewal margin. */
-  async renewExpiring(): Promise<number> {
-    const { store, clock } = this.deps;
-    const limit = clock.now().getTime() + this.opts.renewBeforeMs;
-    const due = store.devices.list().filter((dev) => {
-      if (dev.revoked) return false;
-      const doc = store.desired.latest(dev.id);
-      return !!doc && Date.parse(doc.signed.expires) <= limit;
-    });
-    await this.issueDesiredMany(due.map((d) => d.id));
-    return due.length;
+  /** Re-signs (as a new seq) every latest document that expires within the renewal margin (renewal.ts). */
+  renewExpiring(): Promise<number> {
+    return this.renewal.renewExpiring();
   }
 }
 
