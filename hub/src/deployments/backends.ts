@@ -64,12 +64,17 @@ export function heldWhy(backends: ModelBackends | null | undefined, backend: Run
     + `Deploy a version that loads on ${backend}, or run the box on another backend (docs/decisions/0129-model-backends-checked.md)`;
 }
 
+/** Why the hub holds shadow candidate `c` back from the device (its backend cannot load it), or null; the backend is read only for a version refused somewhere. */
+export function shadowHeldWhy(store: Store, deviceId: string, c: { name: string; version: string; backends?: ModelBackends | null | undefined }): string | null {
+  return Object.keys(c.backends?.refused ?? {}).length ? heldWhy(c.backends, deviceBackend(store, deviceId), c.name, c.version) : null;
+}
+
 /** Whether a deployment row's status and reason are the hub's hold (heldWhy), not the box's own refusal. */
 export const isHeld = (status: string | undefined, reason: string | null | undefined): boolean => status === 'refused' && !!reason?.startsWith(`${HELD_CODE}: `);
 
 /**
  * Follows each device's reported backend (DeploymentService's state listener): `changed` says when the device's next
- * document would hold back, or send again, a version its backend now cannot load, or can (the first report after the
+ * document would hold back, or send again, a version (or a shadow candidate) its backend now cannot load, or can (the first report after the
  * hub starts is looked at too: the backend may have changed while it was down). One entry per device that reported
  * since the hub started (at most the enrolled devices).
  */
@@ -81,9 +86,15 @@ export class BackendWatch {
     const backend = runtimeBackendOf(state.capabilities ?? []);
     if (this.last.has(deviceId) && this.last.get(deviceId) === backend) return false;
     this.last.set(deviceId, backend);
+    const latest = this.store.desired.latest(deviceId)?.signed.models;
     return this.store.deployments.effectiveFor(deviceId).some((e) => {
       const hold = !e.allowBackendMismatch && heldWhy(this.store.models.get(e.model, e.version).backends, backend, e.model, e.version) !== null;
-      return hold !== isHeld(e.status, e.reason);
+      if (hold !== isHeld(e.status, e.reason)) return true;
+      // A shadow candidate beside it (desired.ts shadowOf): held back now but in the last document, or the other way.
+      const row = this.store.shadows.get(deviceId, e.model);
+      if (hold || !row || row.version === e.version) return false;
+      const shadowHold = heldWhy(this.store.models.get(e.model, row.version).backends, backend, e.model, row.version) !== null;
+      return shadowHold === (latest?.find((m) => m.name === e.model)?.shadow?.version === row.version);
     });
   }
 }

@@ -9,7 +9,7 @@ import type { Clock } from '../clock.js';
 import type { DeviceReports } from '../ingest/service.js';
 import type { Sealing } from '../sealing/service.js';
 import type { ConfigService } from '../config/service.js';
-import { deviceBackend, heldWhy, isHeld } from './backends.js';
+import { deviceBackend, heldWhy, isHeld, shadowHeldWhy } from './backends.js';
 
 /** What building a document needs (a part of DeploymentDeps). */
 export interface DesiredDeps {
@@ -104,11 +104,16 @@ export function storeDesired(deps: DesiredDeps, desiredTtlMs: number, deviceIds:
   }))();
 }
 
-/** `{shadow}` for a model entry when the device runs a candidate of it in shadow (none beside the same version). */
+/**
+ * `{shadow}` for a model entry when the device runs a candidate of it in shadow (none beside the same version). A
+ * candidate the device's backend is known not to load is left out, as an assignment is (backends.ts heldWhy): the
+ * row stays, so the stage counts the box held back (rollouts/shadow-held.ts), and a backend that loads it sends it.
+ */
 function shadowOf(deps: DesiredDeps, deviceId: string, model: string, running: string, version: (name: string, v: string) => StoredVersion): { shadow?: DesiredShadow } {
   const row = deps.store.shadows.get(deviceId, model);
   if (!row || row.version === running) return {};
   const c = version(model, row.version);
+  if (shadowHeldWhy(deps.store, deviceId, c) !== null) return {};
   const contentKey = c.manifest.encryption ? deps.sealing?.sealedFor(deviceId, c.manifest) : undefined;
   return {
     shadow: {

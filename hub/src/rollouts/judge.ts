@@ -14,6 +14,7 @@ import { computeWave } from './model-wave.js';
 import type { Actor } from './engine.js';
 import { computeConfigWave, restorePrevious } from './config-rollout.js';
 import { replayGate, shadowWaitingForDisk } from './replay-gate.js';
+import { shadowHeldBack, withHeldNote } from './shadow-held.js';
 import { withAccepted } from './accept.js';
 import { PAUSED_WAYS_ON } from './ways-on.js';
 import { movesOn, skipToLast } from './full.js';
@@ -47,10 +48,11 @@ function shadowGates(deps: JudgeDeps, r: RolloutRecord, now: Date) {
   if (stage.replay !== undefined) return [replayGate(deps.store, r, stage)];
   const p = r.progress[r.currentWave];
   const byVersion = new Map<string, string[]>();
-  for (const d of deps.store.rollouts.devices(r.id)) {
-    const before = ranBefore(r, d);
-    if (before !== null) byVersion.set(before, [...(byVersion.get(before) ?? []), d.deviceId]);
-  }
+  const told = deps.store.rollouts.devices(r.id).flatMap((d) => { const v = ranBefore(r, d); return v === null ? [] : [{ id: d.deviceId, v }]; });
+  // Devices whose backend cannot load the candidate run no shadow: left out, named (shadow-held.ts).
+  const { sent, held } = shadowHeldBack(deps.store, told.map((d) => d.id), r.model, r.version);
+  const kept = new Set(sent);
+  for (const d of told) if (kept.has(d.id)) byVersion.set(d.v, [...(byVersion.get(d.v) ?? []), d.id]);
   const from = p?.startedAt ?? r.createdAt;
   const to = new Date(now.getTime() + 1).toISOString();
   const total: ShadowStats = emptyStats().shadow;
@@ -67,7 +69,7 @@ function shadowGates(deps: JudgeDeps, r: RolloutRecord, now: Date) {
     if (s.latency) total.latency = total.latency ? { counts: total.latency.counts.map((c, i) => c + (s.latency!.counts[i] ?? 0)), sumMs: total.latency.sumMs + s.latency.sumMs } : s.latency;
   }
   const ids = [...byVersion.values()].flat();
-  return [shadowGate(stage, total, devices, shadowWaitingForDisk(deps.store, ids, r.model, r.version))];
+  return [withHeldNote(shadowGate(stage, total, devices, shadowWaitingForDisk(deps.store, ids, r.model, r.version)), held)];
 }
 
 /**

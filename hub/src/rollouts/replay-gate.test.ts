@@ -77,6 +77,30 @@ describe('replay check stage', () => {
     }
   });
 
+  it('leaves out a ring device whose backend cannot load the candidate (named; not waited for), and judges the others', async () => {
+    const e = await setup(4);
+    try {
+      await v1Everywhere(e);
+      const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: WAVES, shadow: { ...SHADOW }, gates: { minPredictions: 10 }, advance: 'manual', onFailure: 'rollback', reason: 'try' }, { name: 'op' });
+      const [box, ...rest] = notified(e, r.id);
+      assert.ok(box && rest.length === 3);
+      // 2.0.0 refused on wasm (docs/decisions/0129-model-backends-checked.md), and the box reports running wasm.
+      e.store.db.prepare("UPDATE model_versions SET backends = ? WHERE name = 'audio-energy' AND version = '2.0.0'")
+        .run(JSON.stringify({ loads: ['native'], refused: { wasm: '[ShapeInferenceError] merging shape' } }));
+      reportReplay(e, rest, {});
+      e.store.devices.setReported(box, {
+        schema: 'edgefleet.state/v1', deviceId: box, at: e.clock.now().toISOString(), agentVersion: '0.1.0', lastAppliedSeq: 1, trustVersion: 1, capabilities: ['backend-wasm'],
+        models: [{ name: 'audio-energy', active: '1.0.0', previous: null, installed: ['1.0.0'], status: 'active', target: null }],
+      });
+      await e.engine.tick();
+      const gate = e.engine.view(r.id).waves[0]?.gates.find((g) => g.name === 'replay_agreement');
+      assert.equal(gate?.verdict, 'pass', JSON.stringify(gate));
+      assert.match(gate?.note ?? '', new RegExp(`on 3 of 3 ring devices; max abs diff 0; 1 held back, left out: their backend cannot load the version \\(BACKEND_UNSUPPORTED\\): ${box}$`));
+    } finally {
+      await e.close();
+    }
+  });
+
   it('a replay check needs a staging ring first', () => {
     const bad = RolloutCreate.safeParse({ model: 'm', version: '2.0.0', target: { all: true }, shadow: { replay: 10 }, reason: 'x' });
     assert.equal(bad.success, false);

@@ -8,6 +8,7 @@ import type { GateResult, ReportedModel, ShadowStage } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { RolloutRecord } from '../store/rollouts-repo.js';
 import { diskWaitNote } from './gates.js';
+import { shadowHeldBack, withHeldNote } from './shadow-held.js';
 
 const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
 /** The first three ids of a note's list, and `...` when there are more. */
@@ -34,7 +35,10 @@ export function shadowWaitingForDisk(store: Store, deviceIds: readonly string[],
 
 export function replayGate(store: Store, r: RolloutRecord, stage: ShadowStage): GateResult {
   const startedAt = Date.parse(r.progress[r.currentWave]?.startedAt ?? r.createdAt) - SKEW_MS;
-  const eligible = store.rollouts.devices(r.id).filter((d) => d.notifiedAt !== null && d.previous !== null && d.previous !== r.version);
+  const ring = store.rollouts.devices(r.id).filter((d) => d.notifiedAt !== null && d.previous !== null && d.previous !== r.version);
+  // A box whose backend cannot load the candidate is sent no shadow to replay with: left out, named (shadow-held.ts).
+  const { sent, held } = shadowHeldBack(store, ring.map((d) => d.deviceId), r.model, r.version);
+  const eligible = ring.filter((d) => sent.includes(d.deviceId));
   let samples = 0;
   let agree = 0;
   let errors = 0;
@@ -70,5 +74,5 @@ export function replayGate(store: Store, r: RolloutRecord, stage: ShadowStage): 
     + `${settled && samples < min ? `; needs ${min} replayed requests (send traffic to the ring, or lower minSamples)` : ''}`
     + `${over.length ? `; left out: ${firstIds(over)} reported more than the ${stage.replay} replayed requests asked` : ''}`
     + diskWaitNote(shadowWaitingForDisk(store, waiting, r.model, r.version));
-  return { name: 'replay_agreement', value: value === null ? null : round(value), threshold: stage.minAgreement, verdict, blocking: true, samples: { wave: samples, control: 0 }, against: 'absolute', note };
+  return withHeldNote({ name: 'replay_agreement', value: value === null ? null : round(value), threshold: stage.minAgreement, verdict, blocking: true, samples: { wave: samples, control: 0 }, against: 'absolute', note }, held);
 }

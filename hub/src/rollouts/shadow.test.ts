@@ -4,7 +4,7 @@
 // device switched; a good one passes and the canary then switches as usual.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { RolloutCreate, addLatency, emptyLatency, type ShadowSummary } from '@edgefleet/shared';
+import { RolloutCreate, STATE_SCHEMA, addLatency, emptyLatency, type ShadowSummary } from '@edgefleet/shared';
 import { GATES, WAVES, actions, cleanup, notified, others, prepare, report, setup, v1Everywhere, win, type Env } from './testing.js';
 
 before(prepare);
@@ -33,6 +33,19 @@ async function goodShadowRollout(e: Env, advance: 'auto' | 'manual') {
   const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: WAVES, gates: GATES, shadow: SHADOW, advance, onFailure: 'rollback', reason: 'v2' }, { name: 'op' });
   return { r, told: notified(e, r.id) };
 }
+
+/** A shadow rollout of 2.0.0, v1 everywhere before, 2.0.0 stored as refused on wasm (docs/decisions/0129-model-backends-checked.md). */
+async function wasmRefusedShadowRollout(e: Env) {
+  await v1Everywhere(e);
+  e.store.db.prepare("UPDATE model_versions SET backends = ? WHERE name = 'audio-energy' AND version = '2.0.0'")
+    .run(JSON.stringify({ loads: ['native'], refused: { wasm: '[ShapeInferenceError] merging shape' } }));
+  return e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: WAVES, gates: GATES, shadow: SHADOW, advance: 'auto', onFailure: 'rollback', reason: 'v2' }, { name: 'op' });
+}
+
+/** The box reports running the `backend` backend (its capabilities), as after a restart on it. */
+const onBackend = (e: Env, box: string, backend: string) => e.parts.ingest.handleState(box, {
+  schema: STATE_SCHEMA, deviceId: box, at: e.clock.now().toISOString(), agentVersion: '0.1.0', lastAppliedSeq: 0, trustVersion: 1, models: [], capabilities: [`backend-${backend}`],
+});
 
 /** The canary (the shadow stage's devices) is told again, now to switch; no shadow remains. */
 function assertCanarySwitching(e: Env, rolloutId: string, told: readonly string[]): void {
@@ -129,6 +142,45 @@ describe('rollout shadow stage', () => {
       const v = e.engine.view(r.id);
       assert.equal(v.waves[1]?.state, 'passed', JSON.stringify(v.waves[1]?.gates));
       assert.equal(v.waves[1]?.gates.find((g) => g.name === 'install_success')?.value, 1);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('a candidate a box\'s backend cannot load is held back from it: no shadow sent, the gate leaves it out (named), not disagreeing', async () => {
+    const e = await setup(20);
+    try {
+      const r = await wasmRefusedShadowRollout(e);
+      const [box, ...rest] = notified(e, r.id);
+      assert.ok(box && rest.length >= 1);
+      // The told box restarts on the wasm backend: its next document keeps 1.0.0 and names no shadow.
+      await onBackend(e, box, 'wasm');
+      assert.deepEqual([desired(e, box)?.version, desired(e, box)?.shadow], ['1.0.0', undefined], 'no 2.0.0 shadow for a wasm box');
+      for (const id of rest) assert.equal(desired(e, id)?.shadow?.version, '2.0.0');
+      assert.equal(e.store.shadows.byRollout(r.id).length, rest.length + 1, 'still one of the stage');
+
+      e.clock.advance(61_000);
+      reportShadow(e, rest, '2.0.0', 60, 60);
+      await e.engine.tick();
+      const gate = e.engine.view(r.id).waves[0]?.gates.find((g) => g.name === 'shadow_agreement');
+      assert.equal(gate?.verdict, 'pass', JSON.stringify(gate));
+      assert.match(gate?.note ?? '', new RegExp(`from ${rest.length} of ${rest.length} devices.*; 1 held back, left out: their backend cannot load the version \\(BACKEND_UNSUPPORTED\\): ${box}$`));
+      assert.notEqual(e.engine.view(r.id).state, 'rolled_back');
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('a box back on a backend that loads the candidate is sent the shadow again', async () => {
+    const e = await setup(6);
+    try {
+      const r = await wasmRefusedShadowRollout(e);
+      const [box] = notified(e, r.id);
+      assert.ok(box);
+      await onBackend(e, box, 'wasm');
+      assert.equal(desired(e, box)?.shadow, undefined);
+      await onBackend(e, box, 'native');
+      assert.equal(desired(e, box)?.shadow?.version, '2.0.0', 'sent again');
     } finally {
       await e.close();
     }
