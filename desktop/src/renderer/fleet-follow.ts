@@ -61,9 +61,10 @@ function apply(p: DeviceList, id: string, f: FleetQuery, online: boolean | undef
   // Not in an answer that went past it: it does not match (or the hub no longer has it).
   if (decided && !p.devices.some((d) => d.id === id)) devices.delete(id);
   batch(() => {
-    // The hub's count, unless this device's status was decided here: then the count moves by its own change.
+    // The hub's count, unless this device's status was decided here: then an exact count moves by its own
+    // change; a capped lower bound ("1,000+", decision 0123) stays as it is (one less than "at least 1,000" is not "999+").
     if (!localStatus) { devicesTotal.value = p.total; devicesTotalExact.value = p.totalExact !== false; }
-    else if (wasHeld !== devices.has(id)) devicesTotal.value = Math.max(0, devicesTotal.value + (wasHeld ? -1 : 1));
+    else if (devicesTotalExact.value && wasHeld !== devices.has(id)) devicesTotal.value = Math.max(0, devicesTotal.value + (wasHeld ? -1 : 1));
     devicesVersion.value++;
   });
 }

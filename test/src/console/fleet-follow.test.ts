@@ -72,6 +72,26 @@ describe('console: the fleet view follows devices in and out of its filters', { 
     assert.deepEqual(page.errors, []);
     await page.close();
   });
+
+  it('a capped count ("1,000+", decision 0123) is not moved by one device\'s status', async () => {
+    const page = await signIn(h.browser, h.http, h.token);
+    // The hub's first page under "online" answers with a count capped at 1,000 (a search over a large fleet).
+    await page.route((url) => url.pathname === '/api/v1/devices' && url.searchParams.get('status') === 'online' && url.searchParams.get('limit') !== '20', async (route) => {
+      const res = await route.fetch();
+      await route.fulfill({ response: res, json: { ...(await res.json() as object), total: 1000, totalExact: false } });
+    });
+    await page.getByLabel('Status').selectOption('online');
+    await page.getByTestId('device-count').filter({ hasText: /^\d+ of 1,000\+ devices matching$/ }).waitFor();
+    const online = (await shown(page)).length;
+    const b = await connectDevice(h, 'dev-b');
+    clients.push(b);
+    await page.getByTestId('device-count').filter({ hasText: `${online + 1} of 1,000+ devices matching` }).waitFor();
+    await b.endAsync();
+    await page.getByTestId('device-count').filter({ hasText: `${online} of 1,000+ devices matching` }).waitFor();
+    assert.ok(!(await shown(page)).includes('dev-b'), 'dev-b left the table');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
 });
 
 describe('console: the fleet view\'s questions about changed devices are bounded', { timeout: 180_000 }, () => {

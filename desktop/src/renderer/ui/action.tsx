@@ -1,6 +1,8 @@
 // A write action behind a button: opens a small form asking for a reason (and any other fields),
 // sends it, says it is waiting for the hub meanwhile, and shows the hub's answer or error (its code and message; the reason stays typed for a retry,
 // the focus in it). Done, the form closes with the answer beside its button, which has the focus. Only rendered for roles that may perform it.
+// An action with `confirm` asks once more before it is sent: the first submit shows what it does and turns the
+// button into "Confirm …"; typing in the reason again or Cancel takes the confirmation back.
 import { useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
 import { errorText } from '../api.js';
@@ -14,21 +16,25 @@ export function ActionForm(p: {
   reasonRequired?: boolean;
   danger?: boolean;
   extra?: ComponentChildren;
+  /** What the action does, shown to be confirmed before it is sent (promote to the full fleet). */
+  confirm?: ComponentChildren;
   run(reason: string): Promise<string | void>;
 }) {
   const [open, setOpen] = useState(false);
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState(false);
+  const [confirming, setConfirming] = useState(false);
   const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
   const focus = useActionFocus(open, () => setOpen(false));
   const said = msg ? <p class={msg.ok ? 'ok' : 'error'} role="status">{msg.text}</p> : null;
   if (!open) {
     // Done: the form closes and the focus is back on this button (ui/action-focus.ts), the hub's answer beside it.
-    return <><button type="button" ref={focus.opener} class={p.danger ? 'danger' : ''} onClick={() => { setOpen(true); setMsg(null); }}>{p.label}</button>{said}</>;
+    return <><button type="button" ref={focus.opener} class={p.danger ? 'danger' : ''} onClick={() => { setOpen(true); setMsg(null); setConfirming(false); }}>{p.label}</button>{said}</>;
   }
   const submit = async (e: Event) => {
     e.preventDefault();
     if (p.reasonRequired && reason.trim() === '') { setMsg({ ok: false, text: 'a reason is required' }); return; }
+    if (p.confirm && !confirming) { setConfirming(true); setMsg(null); return; }
     setBusy(true);
     setMsg(null); // the answer before this one is not this one's
     try {
@@ -38,6 +44,7 @@ export function ActionForm(p: {
       setOpen(false);
     } catch (err) {
       setMsg({ ok: false, text: errorText(err) }); // the hub's code and message (CONFLICT: …)
+      setConfirming(false);
       focus.form.current?.querySelector<HTMLElement>('input:not([disabled])')?.focus(); // the reason kept, to send again
     } finally {
       setBusy(false);
@@ -49,9 +56,10 @@ export function ActionForm(p: {
     <form class="action" ref={focus.form} onKeyDown={focus.onKeyDown} onSubmit={(e) => background(submit(e))} aria-label={p.label}>
       {p.extra}
       <label for={id}>Reason{p.reasonRequired ? '' : ' (optional)'}</label>
-      <input id={id} value={reason} onInput={(e) => setReason((e.currentTarget as HTMLInputElement).value)} />
-      <button type="submit" class={p.danger ? 'danger' : ''} disabled={busy || down}>{p.label}</button>
-      <button type="button" onClick={() => setOpen(false)}>Cancel</button>
+      <input id={id} value={reason} onInput={(e) => { setReason((e.currentTarget as HTMLInputElement).value); setConfirming(false); }} />
+      {confirming ? <p class="warn" role="alert" data-testid="confirm">{p.confirm}</p> : null}
+      <button type="submit" class={p.danger ? 'danger' : ''} disabled={busy || down}>{confirming ? `Confirm: ${p.label}` : p.label}</button>
+      <button type="button" onClick={() => { setOpen(false); setConfirming(false); }}>Cancel</button>
       {busy ? <p class="muted" role="status" aria-busy="true">{p.label}: waiting for the hub…</p> : down ? <p class="error" role="status">{p.label}: not sent while the hub is down (the banner at the top says why); it can be sent once the hub is back</p> : said}
     </form>
   );

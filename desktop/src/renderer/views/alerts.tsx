@@ -1,5 +1,5 @@
 // Alerts (docs/drift.md "Alerts", docs/console.md): firing, pending and resolved alerts with a state
-// filter and who acknowledged each (an operator acknowledges a firing one with a reason), one alert's webhook deliveries with every attempt, and the rules; an operator adds a rule
+// filter and who acknowledged each (an operator acknowledges a firing one with a reason, or takes that back: POST /alerts/{id}/unack), one alert's webhook deliveries with every attempt, and the rules; an operator adds a rule
 // or removes one with a reason (a viewer sees no write action). Refreshed on the stream's `alert`
 // events and on a modest interval (evaluation happens on the hub's schedule, not on a click).
 import { useEffect, useState } from 'preact/hooks';
@@ -53,7 +53,11 @@ export function AlertsView({ id }: { id?: string }) {
                 <td><span class={`pill al-${a.state}`}>{a.state}</span></td><td><span class={`pill sev-${a.severity}`}>{a.severity}</span></td>
                 <td class="mono">{a.value === null ? '—' : alertValueText(a.metric, a.value)} / {alertCondition(a.metric, a.threshold)}</td><td title={time(a.startedAt)}>{ago(a.startedAt)}</td>
                 <td>{time(a.firedAt)}</td><td>{time(a.resolvedAt)}</td><td>{a.reportId ?? ''}</td>
-                <td>{a.acknowledged ? <span title={`${time(a.acknowledged.at)}: ${a.acknowledged.reason}`}>acknowledged by {a.acknowledged.by} {ago(a.acknowledged.at)}</span>
+                <td>{a.acknowledged ? <><span title={`${time(a.acknowledged.at)}: ${a.acknowledged.reason}`}>acknowledged by {a.acknowledged.by} {ago(a.acknowledged.at)}</span>
+                  {a.state === 'firing' && can('operator') ? <ActionForm label={`Un-acknowledge alert ${a.id}`} reasonRequired run={async (reason) => {
+                    await api?.send('POST', `/alerts/${a.id}/unack`, { reason });
+                    return 'not taken again';
+                  }} /> : null}</>
                   : a.state === 'firing' && can('operator') ? <ActionForm label={`Acknowledge alert ${a.id}`} reasonRequired run={async (reason) => {
                     await api?.send('POST', `/alerts/${a.id}/ack`, { reason });
                     return 'acknowledged';

@@ -11,6 +11,7 @@ import { LOW_DISK_SHARE, describeClockOffset, diskShare, diskText, formatCount }
 import { DeviceMetrics } from './device-metrics.js';
 import { useRefetched } from '../ui/refetched.js';
 import { formatTags, parseTags } from '../../common/tag-text.js';
+import { inert } from '../ui/inert.js';
 
 /** `fleet v3, tag/site=north v1`: the documents a configuration is layered from. */
 const sourcesText = (sources: ReadonlyArray<{ scope: string; version: number }>): string => sources.map((x) => `${x.scope} v${x.version}`).join(', ') || 'no remote settings';
@@ -25,7 +26,7 @@ function ConfigFact({ c }: { c: NonNullable<DeviceInfo['reported']>['config'] })
   const runs = sourcesText(c.sources);
   if (c.status !== 'failed') return <dd data-testid="device-config">{c.status === 'applied' ? `applied: ${runs}` : `restarting to apply it (runs ${runs})`}</dd>;
   const e = c.error;
-  return <dd class="error" data-testid="device-config">refused{e ? `: ${e.code}: ${e.message}${e.field ? ` (field ${e.field})` : ''}` : ''}; runs {runs}</dd>;
+  return <dd class="error" data-testid="device-config">refused{e ? `: ${e.code}: ${inert(e.message)}${e.field ? ` (field ${inert(e.field)})` : ''}` : ''}; runs {runs}</dd>;
 }
 
 /** The timeline shows the device's latest events, this many. */
@@ -60,13 +61,13 @@ export function DeviceView({ id }: { id: string }) {
             {d.facts ? <><dt>System</dt><dd>{d.facts.os} / {d.facts.arch}, {d.facts.cpus} CPUs, {d.facts.memoryMb} MB</dd></> : null}
             {d.reported || d.facts ? <><dt>Agent</dt><dd data-testid="device-agent">{d.reported?.agentVersion ?? d.facts?.agentVersion}{d.reported?.starts !== undefined ? `, started ${d.reported.starts === 1 ? 'once' : `${formatCount(d.reported.starts)} times`}` : ''}</dd></> : null}
             {d.reported ? <><dt>Runtime</dt><dd data-testid="device-runtime">{d.reported.backend ? `${d.reported.backend} backend` : 'not reported'}</dd>
-              <dt>Capabilities</dt><dd class="mono" data-testid="device-capabilities">{d.reported.capabilities.join(' ') || '—'}</dd></> : null}
+              <dt>Capabilities</dt><dd class="mono" data-testid="device-capabilities">{inert(d.reported.capabilities.join(' ')) || '—'}</dd></> : null}
             <dt>Tags</dt><dd class="mono">{tags || '—'}</dd>
             {d.clock ? <><dt>Clock</dt><dd data-testid="device-clock">{describeClockOffset(d.clock.offsetMs)} the hub ({d.clock.offsetMs > 0 ? '+' : ''}{d.clock.offsetMs} ms, measured {time(d.clock.measuredAt)}){d.clock.shiftedWindows > 0 ? `; ${formatCount(d.clock.shiftedWindows)} windows placed by the hub's clock` : ''}</dd></> : null}
             {d.reported?.disk ? <><dt>Disk</dt><dd class={diskShare(d.reported.disk) < LOW_DISK_SHARE ? 'warn' : undefined}>{diskText(d.reported.disk)}</dd></> : null}
             {d.reported?.trust ? <><dt>Trust expires</dt><dd>{time(d.reported.trust.expires)}{d.reported.trust.expired ? ' (expired)' : ''}</dd></> : null}
             {d.reported ? <><dt>Configuration</dt><ConfigFact c={d.reported.config} /></> : null}
-            {d.reported?.refusal ? <><dt>Last refusal</dt><dd class="error">{d.reported.refusal.code}: {d.reported.refusal.message}</dd></> : null}
+            {d.reported?.refusal ? <><dt>Last refusal</dt><dd class="error">{d.reported.refusal.code}: {inert(d.reported.refusal.message)}</dd></> : null}
             {d.revokedAt ? <><dt>Revoked</dt><dd>{time(d.revokedAt)}</dd></> : null}
           </dl>
         </div>
@@ -110,7 +111,7 @@ export function DeviceView({ id }: { id: string }) {
             <ol class="timeline" aria-label="Events timeline">
               {events.map((e) => (
                 <li key={e.seq} class={/fail|refused|rolled|breach|error/.test(e.kind) ? 'bad' : ''}>
-                  <time>{time(e.at)}</time> <b>{e.kind}</b> {e.model ? <span class="mono">{e.model}@{e.version}</span> : null} <span>{e.code ? `${e.code}: ` : ''}{e.message}</span>
+                  <time>{time(e.at)}</time> <b>{e.kind}</b> {e.model ? <span class="mono">{e.model}@{e.version}</span> : null} <span>{e.code ? `${e.code}: ` : ''}{inert(e.message)}</span>
                 </li>
               ))}
             </ol>

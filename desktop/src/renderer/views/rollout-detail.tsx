@@ -9,10 +9,16 @@ import { can, deviceTick, liveAudit, refetchTick, rolloutTick, session } from '.
 import { ActionForm } from '../ui/action.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { StatePill, targetText } from './rollouts.js';
+import { inert } from '../ui/inert.js';
 
-/** The actions the hub takes in the rollout's state (hub/src/rollouts/actions.ts): Promote only while the current wave bakes (it skips the rest of the bake) or has passed under manual advance (it moves on). */
-const ACTIONS: ReadonlyArray<{ name: string; label: string; danger: boolean; allowed(r: Rollout): boolean }> = [
+/**
+ * The actions the hub takes in the rollout's state (hub/src/rollouts/actions.ts): Promote only while the current wave bakes (it skips the rest of the bake) or has passed under manual advance (it moves on);
+ * Full fleet, `promote --full` (hub/src/rollouts/full.ts, docs/rollouts.md "Promoting to the full fleet") on a running rollout's wave before the last, not promoted so already, deploying, baking, judged or passed.
+ */
+const ACTIONS: ReadonlyArray<{ name: string; label: string; danger: boolean; allowed(r: Rollout): boolean; full?: true }> = [
   { name: 'promote', label: 'Promote', danger: false, allowed: (r) => r.state === 'running' && ['baking', 'passed'].includes(r.waves[r.currentWave]?.state ?? '') },
+  { name: 'promote', label: 'Full fleet', danger: true, full: true, allowed: (r) => r.state === 'running' && r.currentWave < r.waves.length - 1
+    && !r.waves[r.currentWave]?.full && ['deploying', 'baking', 'evaluating', 'passed'].includes(r.waves[r.currentWave]?.state ?? '') },
   { name: 'pause', label: 'Pause', danger: false, allowed: (r) => r.state === 'running' },
   { name: 'resume', label: 'Resume', danger: false, allowed: (r) => r.state === 'paused' },
   { name: 'abort', label: 'Abort', danger: true, allowed: (r) => r.state === 'running' || r.state === 'paused' },
@@ -23,6 +29,7 @@ const ACTIONS: ReadonlyArray<{ name: string; label: string; danger: boolean; all
 export function actionNote(name: string, r: Rollout): string | null {
   const w = r.waves[r.currentWave];
   if (name === 'promote' && w) return w.state === 'baking' ? `skips the rest of wave ${w.name}'s bake; its gates still judge it` : `moves on from wave ${w.name}, which passed`;
+  if (name === 'promote-full' && w) return `promote --full: wave ${w.name} is still judged; once it passes, the last wave opens at once and the waves between are skipped`;
   if (name === 'abort' && r.config) return `a configuration rollout is not left half way: abort writes v${r.config.fromVersion} of ${r.config.scope} back to every device told, as a rollback`;
   return null;
 }
@@ -94,7 +101,10 @@ export function RolloutDetail({ id }: { id: string }) {
   const wait = promoteWait(r);
   // Gates of the current wave an operator may accept (hub/src/rollouts/accept.ts): blocking, pending or failed, its gates judged.
   const cw = r.waves[r.currentWave];
-  const accept = (r.state === 'running' || r.state === 'paused') && (cw?.state === 'evaluating' || cw?.state === 'failed') ? cw.gates.filter((g) => g.blocking && !g.accepted && g.verdict !== 'pass') : [];
+  const judged = (r.state === 'running' || r.state === 'paused') && (cw?.state === 'evaluating' || cw?.state === 'failed');
+  const accept = judged ? cw.gates.filter((g) => g.blocking && !g.accepted && g.verdict !== 'pass') : [];
+  // Acceptances of the current wave an operator may take back while it is judged (POST /rollouts/{id}/unaccept, docs/rollouts.md "Accepting a gate").
+  const unaccept = judged ? cw.gates.filter((g) => g.accepted) : [];
   const act = async (name: string, label: string, body: object) => {
     const next = await api?.send<Rollout>('POST', `/rollouts/${encodeURIComponent(r.id)}/${name}`, body);
     if (next) setR(next);
@@ -106,7 +116,8 @@ export function RolloutDetail({ id }: { id: string }) {
       {shown.error ? <ErrorBox error={`could not refresh the rollout (shown as of ${time(r.updated)}): ${shown.error}`} retry={retry} /> : null}
       <div class="panel">
         <h2><span class="mono">{r.id}</span>: <span class="mono">{r.config ? `config ${r.config.scope} v${r.config.fromVersion} → v${r.config.version}` : `${r.model} ${r.fromVersion ?? '(none)'} → ${r.version}`}</span> <StatePill state={r.state} /></h2>
-        {r.stateReason ? <p class={reasonClass(r)} data-testid="rollout-reason">{r.stateReason}</p> : null}
+        {r.stateReason ? <p class={reasonClass(r)} data-testid="rollout-reason">{inert(r.stateReason)}</p> : null}
+        {cw?.full ? <p data-testid="rollout-full">Promoted to the full fleet by {cw.full.by} at {time(cw.full.at)}: {cw.full.reason}; once wave {cw.name} passes, wave {r.waves[r.waves.length - 1]?.name} opens (every remaining device)</p> : null}
         {wait ? <p data-testid="rollout-waiting">{promoteWaitText(wait, can('operator') ? 'Promote' : 'an operator\'s Promote')}</p> : null}
         <dl class="stats">
           <dt>Target</dt><dd>{targetText(r.target)}</dd><dt>Advance</dt><dd>{r.advance}</dd>
@@ -117,11 +128,16 @@ export function RolloutDetail({ id }: { id: string }) {
         </dl>
         {can('operator') && actions.length ? (
           <div class="actions row" aria-label="Rollout actions">
-            {actions.map((a) => (
-              <ActionForm key={a.name} label={a.label} danger={a.danger} reasonRequired extra={actionNote(a.name, r) ? <p class="muted" data-testid={`note-${a.name}`}>{actionNote(a.name, r)}</p> : undefined} run={(reason) => act(a.name, a.label, { reason })} />
-            ))}
+            {actions.map((a) => {
+              const note = actionNote(a.full ? 'promote-full' : a.name, r);
+              return <ActionForm key={a.label} label={a.label} danger={a.danger} reasonRequired confirm={a.full ? <FullConfirm r={r} /> : undefined}
+                extra={note ? <p class="muted" data-testid={`note-${a.full ? 'promote-full' : a.name}`}>{note}</p> : undefined} run={(reason) => act(a.name, a.label, a.full ? { reason, full: true } : { reason })} />;
+            })}
             {accept.map((g) => (
               <ActionForm key={g.name} label={`Accept ${g.name}`} reasonRequired extra={<p class="muted">{g.name} stops blocking wave {cw?.name}, judged again now</p>} run={(reason) => act('promote', `Accept ${g.name}`, { reason, acceptGates: [g.name] })} />
+            ))}
+            {unaccept.map((g) => (
+              <ActionForm key={`un-${g.name}`} label={`Un-accept ${g.name}`} reasonRequired extra={<p class="muted">{g.name} blocks wave {cw?.name} again, judged at once (accepted by {g.accepted?.by}: {g.accepted?.reason})</p>} run={(reason) => act('unaccept', `Un-accept ${g.name}`, { reason, gates: [g.name] })} />
             ))}
           </div>
         ) : null}
@@ -148,17 +164,24 @@ export function RolloutDetail({ id }: { id: string }) {
   );
 }
 
+/** What promote to the full fleet does, to be confirmed: it tells every remaining device of the target. */
+function FullConfirm({ r }: { r: Rollout }) {
+  const last = r.waves[r.waves.length - 1];
+  const between = r.waves.slice(r.currentWave + 1, -1).map((w) => w.name);
+  return <>Once wave {r.waves[r.currentWave]?.name} passes, wave {last?.name} tells every remaining device of the target ({formatCount(last?.devices ?? 0)} devices in all) at once{between.length ? `; skipped: ${between.join(', ')}` : ''}.</>;
+}
+
 function Gates({ wave }: { wave: RolloutWave }) {
   return (
     <table class="plain gates" aria-label={`Gates of wave ${wave.name}`}>
       <caption>Gates of wave {wave.name}</caption>
       <thead><tr><th>Gate</th><th>Value</th><th>Passes when</th><th>Samples (wave / control)</th><th>Against</th><th>Verdict</th></tr></thead>
       <tbody>{wave.gates.map((g: GateResult) => (
-        <tr key={g.name} data-gate={g.name} title={g.note ?? ''}>
+        <tr key={g.name} data-gate={g.name} title={inert(g.note ?? '')}>
           <td class="mono">{g.name}{g.blocking ? '' : ' (shown only)'}</td><td class="mono">{g.value === null ? fmt(null) : gateValue(g, fmt)}</td>
           <td class="mono">{gateCondition(g, fmt, { atLeast: '≥', atMost: '≤' })}</td>
           <td>{formatCount(g.samples.wave)} / {formatCount(g.samples.control)}</td><td>{g.against}</td>
-          <td><span class={`pill vd-${g.accepted ? 'accepted' : gateVerdict(g).replace(' ', '_')}`} title={g.accepted ? `${g.accepted.at}: ${g.accepted.reason}` : undefined}>{gateVerdict(g)}</span>{g.note ? <span class="muted"> {g.note}</span> : null}</td>
+          <td><span class={`pill vd-${g.accepted ? 'accepted' : gateVerdict(g).replace(' ', '_')}`} title={g.accepted ? `${g.accepted.at}: ${g.accepted.reason}` : undefined}>{gateVerdict(g)}</span>{g.note ? <span class="muted"> {inert(g.note)}</span> : null}</td>
         </tr>
       ))}</tbody>
     </table>
