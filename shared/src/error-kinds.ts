@@ -61,6 +61,8 @@ export const ERROR_KIND: Record<ErrorCode, ErrorKind> = {
   DATABASE_BUSY: 'load',
   ROLLOUT_NOT_COMPLETED: 'input',
   GATE_NOT_ACCEPTABLE: 'input',
+  BUNDLE_IN_USE: 'input',
+  BUNDLE_DROPPED: 'input',
   INTERNAL: 'model',
 };
 
