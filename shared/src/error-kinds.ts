@@ -62,6 +62,8 @@ export const ERROR_KIND: Record<ErrorCode, ErrorKind> = {
   ROLLOUT_NOT_COMPLETED: 'input',
   GATE_NOT_ACCEPTABLE: 'input',
   NOTHING_TO_UNDO: 'input',
+  BUNDLE_IN_USE: 'input',
+  BUNDLE_DROPPED: 'input',
   INTERNAL: 'model',
 };
 

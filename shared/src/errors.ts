@@ -38,6 +38,10 @@ export const ErrorCode = {
   BACKEND_UNSUPPORTED: 'BACKEND_UNSUPPORTED',
   /** Ciphertext or a sealed key that does not open with the key given. */
   DECRYPT_FAILED: 'DECRYPT_FAILED',
+  /** A version's bundle cannot be dropped: a device runs it or is told to, a rollout or shadow moves to or from it, or it is a rollback target (docs/hub.md "Dropping old bundles"). */
+  BUNDLE_IN_USE: 'BUNDLE_IN_USE',
+  /** A version whose bundle was dropped (its history kept): not deployable or downloadable until the same bundle is pushed again. */
+  BUNDLE_DROPPED: 'BUNDLE_DROPPED',
   DOCUMENT_EXPIRED: 'DOCUMENT_EXPIRED',
   DOCUMENT_REPLAYED: 'DOCUMENT_REPLAYED',
   DOCUMENT_WRONG_DEVICE: 'DOCUMENT_WRONG_DEVICE',
@@ -122,6 +126,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   ROLLOUT_NOT_COMPLETED: 409,
   GATE_NOT_ACCEPTABLE: 409,
   NOTHING_TO_UNDO: 409,
+  BUNDLE_IN_USE: 409,
+  BUNDLE_DROPPED: 409,
   INTERNAL: 500,
 };
 

@@ -2,10 +2,12 @@
 // before anything is stored), list, show, download, deprecate and delete versions.
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { AppError, ModelDeleteQuery, ModelDeleted, ModelDeprecate, ModelVersionDetail, ModelVersionInfo, ModelVersionList, ModelVersionQuery } from '@edgefleet/shared';
+import { AppError, BundleDropped, ModelDeleteQuery, ModelDeleted, ModelDeprecate, ModelVersionDetail, ModelVersionInfo, ModelVersionList, ModelVersionQuery } from '@edgefleet/shared';
 import { Registry, type BundleVerifier } from '../registry.js';
 import { actor, audit, jsonBody, param, queryOf, transact, type ApiDeps, type Ctx, type RouteDef } from './http.js';
 import { deleteVersion } from '../store/model-delete.js';
+import { bundleWanted, dropBundle } from '../store/bundle-drop.js';
+import { bundleDropped } from '../store/models-repo.js';
 import { withTrusted } from '../deployments/trusted.js';
 import { HUB_WASM_CHECK_MAX_BYTES } from '../model-backends.js';
 
@@ -36,6 +38,11 @@ async function push(c: Ctx, deps: ApiDeps, verify: BundleVerifier): Promise<Resp
   });
   const { name, version } = r.manifest;
   return c.json(deps.store.models.list(name).find((v) => v.version === version), r.outcome === 'created' ? 201 : 200);
+}
+
+/** The version a DELETE names and its ?reason=. */
+function removal(c: Ctx, what: string): { name: string; version: string; reason: string } {
+  return { name: param(c, 'name'), version: param(c, 'version'), reason: queryOf(c, ModelDeleteQuery, what).reason };
 }
 
 export function modelRoutes(verify: BundleVerifier): RouteDef[] {
@@ -75,6 +82,7 @@ export function modelRoutes(verify: BundleVerifier): RouteDef[] {
       summary: 'Download the bundle file',
       async handler(c, deps) {
         const v = deps.store.models.get(param(c, 'name'), param(c, 'version'));
+        if (v.bundleDropped) throw bundleDropped(v);
         const stream = deps.store.blobs.open(v.bundle.sha256);
         return new Response(Readable.toWeb(stream) as ReadableStream, {
           status: 200,
@@ -106,17 +114,32 @@ export function modelRoutes(verify: BundleVerifier): RouteDef[] {
       method: 'delete', path: '/models/:name/versions/:version', access: 'admin', query: ModelDeleteQuery, response: ModelDeleted,
       summary: 'Delete a version nothing refers to (?reason=): one pushed by mistake, never deployed, reported or measured; else 409 naming what refers to it (deprecate it instead)',
       async handler(c, deps) {
-        const name = param(c, 'name');
-        const version = param(c, 'version');
-        const q = queryOf(c, ModelDeleteQuery, 'delete query');
+        const { name, version, reason } = removal(c, 'delete query');
         const { orphanBlob } = transact(deps, () => {
           const r = deleteVersion(deps.store.db, name, version);
-          audit(c, deps, 'model.delete', `${name}@${version}`, q.reason, { bundleDeleted: r.orphanBlob !== null });
+          audit(c, deps, 'model.delete', `${name}@${version}`, reason, { bundleDeleted: r.orphanBlob !== null });
           return r;
         });
         deps.store.rollups.forget(name, version);
         if (orphanBlob) deps.store.blobs.removeFile(orphanBlob);
         return { name, version, bundleDeleted: orphanBlob !== null };
+      },
+    },
+    {
+      method: 'delete', path: '/models/:name/versions/:version/bundle', access: 'admin', query: ModelDeleteQuery, response: BundleDropped,
+      summary: 'Drop a version\'s bundle, keeping its history (?reason=); 409 BUNDLE_IN_USE naming the devices, deployments, rollouts or shadows that run, are told to run or may roll back to it. Pushing the same bundle again restores it',
+      async handler(c, deps) {
+        const { name, version, reason } = removal(c, 'drop query');
+        const by = actor(c).name;
+        const at = deps.clock.now();
+        const r = transact(deps, () => {
+          const d = dropBundle(deps.store.db, deps.store.deployments, name, version, by, at);
+          audit(c, deps, 'model.bundle_drop', `${name}@${version}`, reason, { bundleSha256: deps.store.models.get(name, version).bundle.sha256, freedBytes: d.freedBytes });
+          return d;
+        });
+        // Another hub sharing the data dir may have pushed the same bytes again since the commit (docs/hub.md "Several hubs"): a whole version keeps the file.
+        if (r.orphanBlob && !bundleWanted(deps.store.db, r.orphanBlob)) deps.store.blobs.removeFile(r.orphanBlob);
+        return { name, version, freedBytes: r.freedBytes, at: at.toISOString(), by };
       },
     },
   ];

@@ -197,6 +197,26 @@ describe('BlobServer', () => {
     }
   });
 
+  it('a blob whose version\'s bundle was dropped (store/bundle-drop.ts) is BUNDLE_DROPPED, saying how to restore it', async () => {
+    const env = await setup({});
+    try {
+      const sha = env.addBlob(randomBytes(2000));
+      const at = new Date().toISOString();
+      env.store.db.prepare(`INSERT INTO model_versions (name, version, manifest, manifest_sha256, signatures, bundle_sha256, bundle_size, created_at, pushed_by, bundle_dropped_at, bundle_dropped_by)
+        VALUES ('m', '1.0.0', '{}', ?, '[]', ?, 2000, ?, 'op', ?, 'admin')`).run('c'.repeat(64), sha, at, at);
+      env.store.blobs.removeFile(sha);
+      env.entitle('dev-1', [sha]);
+      const d = await env.device('dev-1');
+      await d.get(sha, 0, 1024, 1);
+      await waitFor('error frame', () => d.frames.length === 1, { intervalMs: 10 });
+      const f = d.frames[0] as Frame;
+      assert.equal(f.header.error?.code, 'BUNDLE_DROPPED');
+      assert.match(f.header.error?.message ?? '', /the bundle of m 1\.0\.0 was dropped at .* by admin .*push the same bundle again/);
+    } finally {
+      await env.close();
+    }
+  });
+
   it('paces a device at its bandwidth cap: beyond the bucket requests wait until the (injected) clock refills it', async () => {
     // 4 KiB/s with a 4 KiB burst; 1 KiB blocks.
     const env = await setup({ maxTransfers: 0, perDeviceBytesPerSec: 4096, totalBytesPerSec: 0 });

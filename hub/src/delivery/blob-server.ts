@@ -7,6 +7,7 @@ import { open } from 'node:fs/promises';
 import { DeadlineError, TokenBucket, encodeBlobData, withDeadline, type BlobGet } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
+import { bundleDropped } from '../store/models-repo.js';
 
 export interface BlobServerOptions {
   /** Distinct (device, blob) transfers served at once; 0 = no cap. */
@@ -104,8 +105,15 @@ export class BlobServer {
 
   onRequest(deviceId: string, req: BlobGet): void {
     if (this.stopped) return;
-    if (!this.entitled(deviceId, req.sha256) || !this.deps.store.blobs.has(req.sha256)) {
+    if (!this.entitled(deviceId, req.sha256)) {
       this.sendError(deviceId, req, 'NOT_FOUND', `blob ${req.sha256} is not assigned to device ${deviceId}`);
+      return;
+    }
+    if (!this.deps.store.blobs.has(req.sha256)) {
+      // A bundle dropped, history kept (docs/hub.md "Dropping old bundles"), is said apart from a missing one.
+      const dropped = this.deps.store.models.droppedBundle(req.sha256);
+      if (dropped) this.sendError(deviceId, req, 'BUNDLE_DROPPED', bundleDropped(dropped).message);
+      else this.sendError(deviceId, req, 'NOT_FOUND', `blob ${req.sha256} is not on the hub`);
       return;
     }
     const size = this.deps.store.blobs.size(req.sha256);

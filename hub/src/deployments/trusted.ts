@@ -5,6 +5,7 @@
 // an agent does (shared/src/crypto/threshold.ts) before it sends the version to any device.
 import { AppError, checkThreshold, manifestSigningBytes, readBundle, type ModelVersionInfo, type TrustBody } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
+import { bundleDropped } from '../store/models-repo.js';
 
 const short = (keyId: string) => `${keyId.slice(0, 12)}…`;
 const list = (ids: readonly string[]) => (ids.length ? ids.map(short).join(', ') : 'none');
@@ -33,6 +34,7 @@ const CACHE_MAX = 10_000;
 /** Reads the version's manifest and signatures from its stored bundle (files not hashed) and checks them against `trust`. */
 export async function versionTrust(store: Store, trust: TrustBody, model: string, version: string): Promise<VersionTrust> {
   const v = store.models.get(model, version);
+  if (v.bundleDropped) throw bundleDropped(v); // no bundle to read (store/bundle-drop.ts): deploys and rollouts get BUNDLE_DROPPED
   const key = `${v.bundle.sha256}|${trust.version}|${JSON.stringify(trust.roles.release)}|${JSON.stringify(trust.keys)}`;
   const known = verdicts.get(key);
   // A stored bundle that is gone is NOT_FOUND naming its file (readBundle), cached verdict or not.

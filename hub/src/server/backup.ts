@@ -14,6 +14,7 @@ import { ProgressBar } from '../cli/output.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { unknownMigrations } from '../store/db.js';
 import { HUB_VERSION } from '../version.js';
+import { KEPT_BLOBS_SQL } from '../store/bundle-drop.js';
 
 export const BACKUP_FORMAT = 1;
 const DB_FILES = new Set(['hub.db', 'hub.db-wal', 'hub.db-shm', 'hub.db-journal']);
@@ -189,7 +190,8 @@ async function writeBackup(dataDir: string, out: string, now: Date, progress: Pr
     // (docs/decisions/0074-one-hub-per-database.md).
     if (snap.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hub_leases'").get()) snap.exec('DELETE FROM hub_leases');
     schema = schemaOf(snap).map((r) => r.version);
-    blobs = snap.prepare('SELECT sha256, size FROM blobs ORDER BY sha256').all() as Array<{ sha256: string; size: number }>;
+    // A dropped bundle's row stays without its file (store/bundle-drop.ts): not copied.
+    blobs = snap.prepare(KEPT_BLOBS_SQL).all() as Array<{ sha256: string; size: number }>;
   } finally {
     snap.close();
   }

@@ -42,7 +42,7 @@ export function deleteVersion(db: Db, name: string, version: string): { orphanBl
   const row = db.prepare('SELECT bundle_sha256 FROM model_versions WHERE name = ? AND version = ?').get(name, version) as { bundle_sha256: string } | undefined;
   if (!row) throw new AppError('NOT_FOUND', `no model version ${name} ${version}`);
   const ref = versionReference(db, name, version);
-  if (ref) throw new AppError('CONFLICT', `${name} ${version} cannot be deleted: ${ref}. Only a version nothing refers to can be deleted; deprecate it instead (kept, not assignable)`);
+  if (ref) throw new AppError('CONFLICT', `${name} ${version} cannot be deleted: ${ref}. Only a version nothing refers to can be deleted; deprecate it instead (kept, not assignable), or free its disk space while keeping its history: edgefleet model delete ${name} ${version} --keep-history --reason TEXT`);
   for (const k of db.prepare('SELECT key_id FROM content_keys WHERE model = ? AND version = ?').pluck(true).all(name, version) as string[]) {
     db.prepare('DELETE FROM sealed_keys WHERE key_id = ?').run(k);
     db.prepare('DELETE FROM content_keys WHERE key_id = ?').run(k);

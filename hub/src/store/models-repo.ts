@@ -25,6 +25,8 @@ interface Row {
   deprecated_at: string | null;
   deprecated_reason: string | null;
   backends: string | null;
+  bundle_dropped_at?: string | null;
+  bundle_dropped_by?: string | null;
 }
 
 export interface StoredVersion extends ModelVersionInfo {
@@ -50,7 +52,11 @@ export class ModelsRepo {
   /** Inserts a version; the same bundle again is a no-op ('exists'); other content under the same version is CONFLICT. */
   insert(v: NewVersion): 'created' | 'exists' {
     const { name, version } = v.manifest;
-    if (this.check(name, version, v.bundleSha256, v.manifestSha256) === 'exists') return 'exists';
+    if (this.check(name, version, v.bundleSha256, v.manifestSha256) === 'exists') {
+      // The same bundle again makes a version whose bundle was dropped whole (store/bundle-drop.ts): the push placed its blob.
+      this.db.prepare('UPDATE model_versions SET bundle_dropped_at = NULL, bundle_dropped_by = NULL WHERE name = ? AND version = ? AND bundle_dropped_at IS NOT NULL').run(name, version);
+      return 'exists';
+    }
     this.db
       .prepare(`INSERT INTO model_versions (name, version, manifest, manifest_sha256, signatures, bundle_sha256, bundle_size, created_at, pushed_by, backends)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -97,6 +103,12 @@ export class ModelsRepo {
     return rows.map((r) => toInfo(r));
   }
 
+  /** A version whose bundle (by hash) was dropped and is not whole under another version, if any. */
+  droppedBundle(sha256: string): ModelVersionInfo | undefined {
+    const rows = this.db.prepare('SELECT * FROM model_versions WHERE bundle_sha256 = ? ORDER BY name, version').all(sha256) as Row[];
+    return rows.every((r) => r.bundle_dropped_at) ? rows.map(toInfo)[0] : undefined;
+  }
+
   deprecate(name: string, version: string, reason: string, at: Date): void {
     const v = this.get(name, version);
     if (v.deprecated) throw new AppError('CONFLICT', `${name} ${version} is already deprecated`);
@@ -107,6 +119,7 @@ export class ModelsRepo {
   assignable(name: string, version: string): StoredVersion {
     const v = this.get(name, version);
     if (v.deprecated) throw new AppError('CONFLICT', `${name} ${version} is deprecated (${v.deprecatedReason ?? 'no reason'}) and cannot be assigned`);
+    if (v.bundleDropped) throw bundleDropped(v);
     return v;
   }
 }
@@ -122,7 +135,14 @@ function toInfo(r: Row): ModelVersionInfo {
     deprecated: r.deprecated_at !== null,
     deprecatedReason: r.deprecated_reason,
     backends: r.backends ? JSON.parse(r.backends) as ModelBackends : null,
+    bundleDropped: r.bundle_dropped_at ? { at: r.bundle_dropped_at, by: r.bundle_dropped_by ?? '' } : null,
   };
+}
+
+/** BUNDLE_DROPPED for a version whose bundle was dropped: what to do to deploy or download it again. */
+export function bundleDropped(v: ModelVersionInfo): AppError {
+  return new AppError('BUNDLE_DROPPED', `the bundle of ${v.name} ${v.version} was dropped at ${v.bundleDropped?.at ?? '?'} by ${v.bundleDropped?.by ?? '?'} (its history is kept): `
+    + `push the same bundle again (sha256 ${v.bundle.sha256.slice(0, 12)}…) to deploy or download it, or use a newer version`);
 }
 
 function toStored(r: Row): StoredVersion {

@@ -273,6 +273,8 @@ export const ModelVersionInfo = z.object({
    * rollouts of it are refused (VERSION_NOT_TRUSTED, docs/security.md "Key rotation and stored versions").
    */
   trusted: z.boolean().optional(),
+  /** Set when its bundle was dropped (history kept; docs/hub.md "Dropping old bundles"): not deployable or downloadable until pushed again. */
+  bundleDropped: z.object({ at: IsoTime, by: z.string() }).nullable().optional(),
 });
 export type ModelVersionInfo = z.infer<typeof ModelVersionInfo>;
 export const ModelVersionList = z.object({ versions: z.array(ModelVersionInfo) });
@@ -298,6 +300,16 @@ export const ModelDeleted = z.object({
   bundleDeleted: z.boolean(),
 });
 export type ModelDeleted = z.infer<typeof ModelDeleted>;
+/** DELETE /models/{name}/versions/{version}/bundle?reason=: the bundle goes, the version's history stays. */
+export const BundleDropped = z.object({
+  name: z.string(),
+  version: z.string(),
+  /** Bytes freed on disk: 0 when another version is the same file. */
+  freedBytes: Count,
+  at: IsoTime,
+  by: z.string(),
+});
+export type BundleDropped = z.infer<typeof BundleDropped>;
 
 // --- audit --------------------------------------------------------------------
 export const AuditEntry = z.object({

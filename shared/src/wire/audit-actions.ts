@@ -11,7 +11,7 @@ export const AUDIT_ACTIONS = [
   'device.add', 'device.enroll', 'device.revoke', 'device.rotate-secret', 'device.tags', 'device.key', 'device.key_changed',
   'device.clock_skewed', 'device.clock_ok', 'device.quota_exceeded', 'device.credentials_in_use_twice',
   'enrollment-token.create', 'enrollment-token.revoke',
-  'model.push', 'model.repush', 'model.deprecate', 'model.delete', 'model.content_key',
+  'model.push', 'model.repush', 'model.deprecate', 'model.delete', 'model.bundle_drop', 'model.content_key',
   'retrain.request',
   'rollout.create', 'rollout.promote', 'rollout.unaccept', 'rollout.paused', 'rollout.resumed', 'rollout.aborted', 'rollout.rolled_back',
   'rollout.completed', 'rollout.wave_deploying', 'rollout.wave_baking', 'rollout.wave_evaluating', 'rollout.wave_passed',

@@ -1,7 +1,7 @@
 // Remote registry commands: push, list, show, deprecate, delete. push streams the bundle (it may be larger
 // than 2 GiB) with a progress bar on a terminal.
 import { resolve } from 'node:path';
-import { AppError, escapeLines, formatErrorKinds, readBundle, readContentKeyFile, type ContentKeyStored, type ModelDeleted, type ModelTotals, type ModelVersionDetail, type ModelVersionInfo } from '@edgefleet/shared';
+import { AppError, escapeLines, formatErrorKinds, readBundle, readContentKeyFile, type ContentKeyStored, type BundleDropped, type ModelDeleted, type ModelTotals, type ModelVersionDetail, type ModelVersionInfo } from '@edgefleet/shared';
 import { optBool, optString, reqString, type Command } from '../args.js';
 import { ProgressBar, formatBytes, table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
@@ -57,9 +57,10 @@ export const modelLs: Command = {
       return 0;
     }
     ctx.stdout.write(table(['NAME', 'VERSION', 'SIZE', 'PUSHED', 'BY', 'DEPRECATED', 'TRUSTED', 'BACKENDS'],
-      r.versions.map((v) => [v.name, v.version, formatBytes(v.bundle.size), v.created, v.pushedBy, v.deprecated ? 'yes' : '', v.trusted === undefined ? '' : v.trusted ? 'yes' : 'no', backendsCell(v.backends)])));
+      r.versions.map((v) => [v.name, v.version, v.bundleDropped ? `dropped (${formatBytes(v.bundle.size)})` : formatBytes(v.bundle.size), v.created, v.pushedBy, v.deprecated ? 'yes' : '', v.trusted === undefined ? '' : v.trusted ? 'yes' : 'no', backendsCell(v.backends)])));
     // docs/cli.md "model ls": "-" is a version whose backends were not checked (pushed before the check, or encrypted).
     // docs/security.md "Key rotation and stored versions"
+    if (r.versions.some((v) => v.bundleDropped)) ctx.stdout.write('SIZE dropped: its bundle was dropped, its history kept; deploys and downloads of it are refused (BUNDLE_DROPPED) until the same bundle is pushed again (docs/cli.md "model delete")\n');
     if (r.versions.some((v) => v.trusted === false)) ctx.stdout.write('TRUSTED no: no threshold of the hub\'s current release keys signed it; deploys and rollouts of it are refused (VERSION_NOT_TRUSTED): sign it with a current release key and push it as a new version (or "edgefleet model delete NAME VERSION" first, if nothing refers to it)\n');
     return 0;
   },
@@ -72,7 +73,7 @@ export const modelShow: Command = {
     const [n, v] = args.positionals as [string, string];
     const d = await HubClient.from(args, ctx).request<ModelVersionDetail>('GET', `/models/${encodeURIComponent(n)}/versions/${encodeURIComponent(v)}`);
     ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(d, null, 2)}\n`
-      : escapeLines(`${d.name} ${d.version}${d.deprecated ? ` (deprecated: ${d.deprecatedReason ?? ''})` : ''}\nbundle: ${d.bundle.sha256} ${formatBytes(d.bundle.size)}\nbackends: ${d.backends ? describeBackends(d.backends) : 'not checked (pushed before the hub checked backends, or encrypted)'}\nsigned by: ${d.signatures.map((s) => s.keyId.slice(0, 12)).join(', ')}\ndevices: ${d.devices.map((x) => `${x.id} (${x.status})`).join(', ') || 'none'}\nprovenance: ${JSON.stringify(d.provenance, null, 2)}\n`));
+      : escapeLines(`${d.name} ${d.version}${d.deprecated ? ` (deprecated: ${d.deprecatedReason ?? ''})` : ''}\nbundle: ${d.bundle.sha256} ${formatBytes(d.bundle.size)}${d.bundleDropped ? ` (dropped at ${d.bundleDropped.at} by ${d.bundleDropped.by}; history kept; push the same bundle again to restore it)` : ''}\nbackends: ${d.backends ? describeBackends(d.backends) : 'not checked (pushed before the hub checked backends, or encrypted)'}\nsigned by: ${d.signatures.map((s) => s.keyId.slice(0, 12)).join(', ')}\ndevices: ${d.devices.map((x) => `${x.id} (${x.status})`).join(', ') || 'none'}\nprovenance: ${JSON.stringify(d.provenance, null, 2)}\n`));
     return 0;
   },
 };
@@ -90,13 +91,24 @@ export const modelDeprecate: Command = {
 };
 
 export const modelDelete: Command = {
-  summary: 'Delete a model version nothing refers to (pushed by mistake: never deployed, reported or measured); admin', usage: 'NAME VERSION --reason TEXT [--json]',
-  options: { ...HUB_OPTIONS, reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' } },
+  summary: 'Delete a model version nothing refers to (pushed by mistake); with --keep-history, drop only its bundle and keep its history; admin', usage: 'NAME VERSION --reason TEXT [--keep-history] [--json]',
+  options: {
+    ...HUB_OPTIONS, reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' },
+    'keep-history': { type: 'boolean', description: 'drop the bundle file only; the version, its windows, rollups and audit entries stay (refused while a device runs, is told to run or may roll back to it)' },
+  },
   positionals: [{ name: 'NAME', description: 'model name', required: true }, { name: 'VERSION', description: 'version', required: true }],
   async run(args, ctx) {
     const [n, v] = args.positionals as [string, string];
     const q = new URLSearchParams({ reason: reqString(args, 'reason') });
-    const r = await HubClient.from(args, ctx).request<ModelDeleted>('DELETE', `/models/${encodeURIComponent(n)}/versions/${encodeURIComponent(v)}?${q}`);
+    const path = `/models/${encodeURIComponent(n)}/versions/${encodeURIComponent(v)}`;
+    const client = HubClient.from(args, ctx);
+    if (optBool(args, 'keep-history')) {
+      const d = await client.request<BundleDropped>('DELETE', `${path}/bundle?${q}`);
+      ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(d, null, 2)}\n`
+        : `dropped the bundle of ${n} ${v} (${d.freedBytes ? `${formatBytes(d.freedBytes)} freed` : 'its file stays: another version is the same file'}); its history is kept; push the same bundle again to restore it\n`);
+      return 0;
+    }
+    const r = await client.request<ModelDeleted>('DELETE', `${path}?${q}`);
     if (optBool(args, 'json')) ctx.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
     else ctx.stdout.write(`deleted ${n} ${v}${r.bundleDeleted ? ' and its bundle' : ' (its bundle stays: another version is the same file)'}\n`);
     return 0;
