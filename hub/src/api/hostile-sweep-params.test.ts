@@ -66,7 +66,7 @@ forEachBackend((b) => { backend = b; }, () => {
       for (const r of s.routes.filter((x) => x.query && !x.events)) {
         const op = s.doc.paths[`/api/v1${r.path.replace(/:([A-Za-z]+)/g, '{$1}')}`]![r.method]!;
         // A DELETE (a write) is swept on an id that names nothing: a value that passes is answered 404.
-        const base = r.method === 'delete' ? pathOf(r, s.model).replace(/\/1\.0\.0$/, '/9.9.9').replace(/\/1$/, '/999') : pathOf(r, s.model);
+        const base = r.method === 'delete' ? pathOf(r, s.model).replace(/\/1\.0\.0(\/bundle)?$/, '/9.9.9$1').replace(/\/1$/, '/999') : pathOf(r, s.model);
         const before = await snapshot(s);
         for (const q of op.parameters.filter((x) => x.in === 'query')) {
           const other = r.method === 'delete' && q.name !== 'reason' ? '&reason=sweep' : '';
