@@ -18,14 +18,14 @@ const H10 = Date.parse('2026-03-01T10:00:00.000Z');
 const AS_REFERENCE = [100, 200, 300, 400];
 const RANGE = { since: '2026-03-01T00:00:00.000Z', until: '2026-03-01T12:00:00.000Z', timeline: false };
 
-/** `n` answered requests of 1 ms in one window of 60 s, the output binned as `bins` (summing to `n`). */
-function win(seq: number, n: number, bins: number[]): SeqWindow {
+/** `n` answered requests of 1 ms in one window of 60 s, the output binned as `bins` (summing to `n`), of mean `mean`. */
+function win(seq: number, n: number, bins: number[], mean = 0.5): SeqWindow {
   const latency = emptyLatency();
   latency.counts[40] = n;
   return {
     seq, model: 'vib', version: '1.0.0', start: new Date(H10 + seq * 60_000).toISOString(), lengthSec: 60, count: n,
     errors: {}, latency: { ...latency, sumMs: n }, features: [],
-    outputs: [{ name: 'score', index: 0, hist: { counts: bins, under: 0, over: 0 }, moments: { n, mean: 0.5, m2: 0, min: 0.1, max: 0.9 } }],
+    outputs: [{ name: 'score', index: 0, hist: { counts: bins, under: 0, over: 0 }, moments: { n, mean, m2: 0, min: 0.05, max: 0.9 } }],
     inputs: [],
   };
 }
@@ -46,7 +46,7 @@ forEachBackend((b) => { backend = b; }, () => {
       // Site b: two honest devices of 1,000 and one holding exactly half of the site's 4,000 (at the share: kept), shifted.
       for (const id of ['b1', 'b2']) await hub.send(id, [win(1, 1000, AS_REFERENCE)]);
       await hub.send('b3', [win(1, 2000, [1000, 400, 300, 300])]);
-      await hub.send('rogue', [win(1, 60_000_000, [60_000_000, 0, 0, 0])]);
+      await hub.send('rogue', [win(1, 60_000_000, [60_000_000, 0, 0, 0], 0.05)]);
       assert.equal(hub.parts.ingest.guard.refusals('rogue'), undefined, 'the box\'s window was stored');
       for (const [ids, site] of [[['h1', 'h2', 'h3', 'rogue'], 'a'], [['b1', 'b2', 'b3'], 'b']] as const) {
         for (const id of ids) hub.h.store.db.prepare('UPDATE devices SET tags = ? WHERE id = ?').run(JSON.stringify({ site }), id);
@@ -70,6 +70,7 @@ forEachBackend((b) => { backend = b; }, () => {
         // under 0.2 (0.1); with the box's 60,000,000 in the first bin it read 9.309 (JS 0.870).
         assert.ok(Math.abs((outputPsi(g) as number) - 0.035248) < 1e-5, `psi ${outputPsi(g)}`);
         assert.equal(g.drifted, false);
+        assert.ok(Math.abs((g.outputs[0]?.mean as number) - 0.5) < 1e-9, `mean ${g.outputs[0]?.mean}: the box's (0.05) taken out`);
         assert.ok(formatDrift(d).includes(`7 devices, 13000 predictions\n  ${rogue.note}\n`), 'edgefleet drift prints the note under the group');
       }
     });

@@ -6,7 +6,7 @@
 // predictions from one box otherwise turned three honest devices' output PSI of 0 into 9.3.
 import { MAX_DEVICE_SHARE_DEFAULT, type DriftGroup } from '@edgefleet/shared';
 import type { Group } from '../rollups/query.js';
-import type { RollupLayout } from '../rollups/layout.js';
+import { MOMENT_FIELDS, type RollupLayout } from '../rollups/layout.js';
 import type { RollupValues } from '../rollups/values.js';
 import { dominant, type DeviceVolume } from '../rollouts/device-share.js';
 
@@ -41,4 +41,22 @@ export function dominantDevice(layout: RollupLayout, perDevice: ReadonlyMap<stri
     deviceId: d.deviceId, predictions: d.count, groupPredictions: d.groupCount, outputValues: d.values, groupOutputValues: d.groupValues, maxShare,
     note: `${d.deviceId} left out of the group's statistics: it reported ${told.join(' and ')}, more than the share ${maxShare} one device may hold`,
   };
+}
+
+/**
+ * `group` without `device` (part of it), in place: counts and bins subtract exactly; the moments' n and
+ * mean (all drift reads of them) by Chan's formula backwards; m2, min and max are left as they were
+ * (drift shows none of them). Cheaper than reading the rest again: the fleet's rest is every other device.
+ */
+export function takeOut(group: RollupValues, device: RollupValues, deviceMoments: Float64Array | undefined): void {
+  group.count -= device.count;
+  for (let i = 0; i < group.dist.length; i++) group.dist[i] = (group.dist[i] as number) - (device.dist[i] as number);
+  if (!deviceMoments) return;
+  for (let b = 0; b + MOMENT_FIELDS <= Math.min(group.mom.length, deviceMoments.length); b += MOMENT_FIELDS) {
+    const n = group.mom[b] as number;
+    const nb = deviceMoments[b] as number;
+    const rest = n - nb;
+    group.mom[b] = rest;
+    group.mom[b + 1] = rest > 0 ? (n * (group.mom[b + 1] as number) - nb * (deviceMoments[b + 1] as number)) / rest : 0;
+  }
 }

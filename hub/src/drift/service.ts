@@ -13,7 +13,7 @@ import { addValues, emptyValues, type RollupValues } from '../rollups/values.js'
 import { deviceCounts } from '../rollups/day-minus-hours.js';
 import { tagKeyProblem } from './tag-keys.js';
 import { driftOf, expectedFromReference, expectedFromValues, worstFeature, type Expected } from './compute.js';
-import { dominantDevice, type LeftOut } from './device-share.js';
+import { dominantDevice, takeOut, type LeftOut } from './device-share.js';
 
 export interface RangeQuery {
   since?: string | undefined;
@@ -135,8 +135,8 @@ export class FleetAnalytics {
       const d = dominantDevice(s.layout, perDevice, g.devices);
       if (!d) continue;
       leftOut.set(k, d);
-      const rest = [...g.devices].filter((id) => id !== d.deviceId);
-      g.values = collect(this.rollups, s, plan, { dist: true, mom: true, errors: false, devices: rest, keyOf: () => k }).get(k)?.values ?? emptyValues(s.layout);
+      const own = collect(this.rollups, s, plan, { mom: true, errors: false, devices: [d.deviceId], keyOf: () => k }).get(k)?.values.mom;
+      takeOut(g.values, (perDevice.get(d.deviceId) as Group).values, own);
     }
 
     let baseline: DriftResponse['baseline'];
