@@ -13,6 +13,7 @@ import { addValues, emptyValues, type RollupValues } from '../rollups/values.js'
 import { deviceCounts } from '../rollups/day-minus-hours.js';
 import { tagKeyProblem } from './tag-keys.js';
 import { driftOf, expectedFromReference, expectedFromValues, worstFeature, type Expected } from './compute.js';
+import { dominantDevice, takeOut, type LeftOut } from './device-share.js';
 
 export interface RangeQuery {
   since?: string | undefined;
@@ -104,15 +105,16 @@ export class FleetAnalytics {
     const fleetOnly = !q.by && !q.devices;
     const moments = new Map<string, Float64Array>();
     const skipDevices = fleetOnly && q.worst === false;
-    // The fleet's worst devices need each device's bins only: days minus hours (rollups/day-minus-hours.ts).
-    const perDevice = skipDevices ? new Map<string, Group>() : fleetOnly ? deviceCounts(this.rollups, s, plan) : collect(this.rollups, s, plan, {
+    // The fleet's worst devices and each device's share (device-share.ts) need each device's bins only:
+    // days minus hours (rollups/day-minus-hours.ts).
+    const perDevice = fleetOnly ? deviceCounts(this.rollups, s, plan) : collect(this.rollups, s, plan, {
       dist: true, errors: false, keyOf: (r) => r.deviceId, mom: true, momInto: { keyOf: (r: RollupRow) => keyOf(r.deviceId), groups: moments },
       ...(q.devices ? { devices: q.devices } : {}),
     });
     const groups = new Map<string, Group>();
     if (fleetOnly) {
-      const fleet = collect(this.rollups, s, plan, { dist: true, mom: true, errors: false, fleet: true, countDevices: skipDevices, keyOf: () => ALL }).get(ALL);
-      groups.set(ALL, { values: fleet?.values ?? emptyValues(s.layout), devices: new Set(perDevice.keys()), ...(skipDevices ? { deviceCount: fleet?.deviceCount ?? 0 } : {}) });
+      const fleet = collect(this.rollups, s, plan, { dist: true, mom: true, errors: false, fleet: true, countDevices: false, keyOf: () => ALL }).get(ALL);
+      groups.set(ALL, { values: fleet?.values ?? emptyValues(s.layout), devices: new Set(perDevice.keys()) });
     } else {
       for (const [id, g] of perDevice) {
         const k = keyOf(id);
@@ -126,6 +128,15 @@ export class FleetAnalytics {
         const m = moments.get(k);
         if (m) g.values.mom = m;
       }
+    }
+    // A device holding more than its share of a group's predictions or output values is left out of them.
+    const leftOut = new Map<string, LeftOut>();
+    for (const [k, g] of groups) {
+      const d = dominantDevice(s.layout, perDevice, g.devices);
+      if (!d) continue;
+      leftOut.set(k, d);
+      const own = collect(this.rollups, s, plan, { mom: true, errors: false, devices: [d.deviceId], keyOf: () => k }).get(k)?.values.mom;
+      takeOut(g.values, (perDevice.get(d.deviceId) as Group).values, own);
     }
 
     let baseline: DriftResponse['baseline'];
@@ -174,7 +185,7 @@ export class FleetAnalytics {
       const enough = g.values.count >= thresholds.minPredictions;
       const d = driftOf(s.layout, g.values, exp, thresholds, enough);
       const worst: DriftGroup['worstDevices'] = [];
-      for (const id of g.devices) {
+      for (const id of skipDevices ? [] : g.devices) {
         const v = (perDevice.get(id) as Group).values;
         if (v.count < thresholds.minPredictions) continue;
         const w = worstFeature(s.layout, v, exp, thresholds.minPredictions);
@@ -182,7 +193,7 @@ export class FleetAnalytics {
       }
       worst.sort((a, b) => b.psi - a.psi || a.deviceId.localeCompare(b.deviceId));
       return {
-        key, devices: g.deviceCount ?? g.devices.size, predictions: g.values.count,
+        key, devices: g.devices.size, predictions: g.values.count, leftOut: leftOut.get(key) ?? null,
         insufficient: noVerdict ?? thinBaseline(key) ?? (enough ? null : `${g.values.count} predictions: expected at least ${thresholds.minPredictions} for a drift verdict`),
         drifted: d.drifted, features: d.features, outputs: d.outputs, worstDevices: worst.slice(0, WORST),
       };

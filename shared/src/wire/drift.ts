@@ -163,6 +163,15 @@ export const DriftGroup = z.object({
   outputs: z.array(FeatureDrift),
   /** Devices of the group with the highest PSI on any feature (at most 5; devices with enough predictions). */
   worstDevices: z.array(WorstDevice),
+  /**
+   * A device left out of the group's statistics: it held more than `maxShare` of the group's predictions
+   * or binned output values in the range (hub/src/drift/device-share.ts); null when none; absent in
+   * reports stored before it existed.
+   */
+  leftOut: z.object({
+    deviceId: z.string(), predictions: Count, groupPredictions: Count, outputValues: z.number().nonnegative(), groupOutputValues: z.number().nonnegative(),
+    maxShare: z.number(), note: z.string(),
+  }).nullable().optional(),
 });
 export type DriftGroup = z.infer<typeof DriftGroup>;
 

@@ -61,6 +61,8 @@ export function formatDrift(r: DriftResponse): string {
   if (r.groups.length === 0) out += `\n${noPredictions(r)}`;
   for (const g of r.groups) {
     out += `\n${r.by ? `${r.by} = ${g.key}: ` : ''}${g.devices} devices, ${g.predictions} predictions${g.drifted ? ' - DRIFT' : ''}\n`;
+    // A device over its share of the group's predictions or output values (hub/src/drift/device-share.ts).
+    if (g.leftOut) out += `  ${g.leftOut.note}\n`;
     if (g.insufficient) {
       out += `  no verdict: ${g.insufficient}\n`;
       continue;
