@@ -1,5 +1,5 @@
 // No one device carries a fleet's drift (docs/drift.md "No one device carries a group",
-// docs/decisions/0138-no-one-device-carries-fleet-drift.md). A fourth enrolled box sends one window of
+// docs/decisions/0139-no-one-device-carries-fleet-drift.md). A fourth enrolled box sends one window of
 // 60 million predictions in a minute, plausible (ingest.maxPredictionsPerSec is 1,000,000), through the
 // real ingest path (the embedded aedes broker on 127.0.0.1:0, mqtt.js devices, a real Store and its
 // rollups) on SQLite and PostgreSQL. Before, three honest devices whose output matched the reference

@@ -1,5 +1,5 @@
 // No one device carries a fleet's drift (docs/drift.md "No one device carries a group",
-// docs/decisions/0138-no-one-device-carries-fleet-drift.md). The rollout gates' rule (rollouts/device-share.ts,
+// docs/decisions/0139-no-one-device-carries-fleet-drift.md). The rollout gates' rule (rollouts/device-share.ts,
 // decisions 0079 and 0130) applied to a drift group: in a group of at least MIN_DEVICES_FOR_SHARE devices,
 // a device holding more than the share of the group's predictions or binned output values in the range
 // is left out of the group's statistics, and the group names it. One plausible window of 60 million
