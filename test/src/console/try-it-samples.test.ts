@@ -116,14 +116,20 @@ describe('console: Try it with odd samples', () => {
 
   it('a bundle over 64 MiB is not downloaded: the page says why', async () => {
     const page = await signIn(h.browser, h.http, h.token);
+    // The version page reads the bundle's head once per load of its detail (models.tsx), and loads again when
+    // the model list changes or the views refetch: Try it itself reading the bundle would be a GET more.
     let bundleGets = 0;
-    page.on('request', (r) => { if (r.url().endsWith('/echo/versions/2.0.0/bundle')) bundleGets++; });
+    let detailGets = 0;
+    page.on('request', (r) => {
+      if (r.url().endsWith('/echo/versions/2.0.0/bundle')) bundleGets++;
+      if (/\/echo\/versions\/2\.0\.0\?devices=/.test(r.url())) detailGets++;
+    });
     await page.goto(`${h.http}/#/models/echo/2.0.0`);
     await page.getByTestId('signature-status').filter({ hasText: /Signed/ }).waitFor();
     const tryIt = page.getByTestId('try-it');
     assert.ok(await tryIt.getByRole('button', { name: /Try it/ }).isDisabled(), 'the button is disabled');
     assert.equal(await tryIt.getByTestId('try-it-why').textContent(), 'Not run here: PAYLOAD_TOO_LARGE: the bundle is over 64 MiB: too large to try in the console (a device\'s preflight runs its samples).');
-    assert.equal(bundleGets, 1, 'only the signature check read the bundle (its head)');
+    assert.ok(bundleGets >= 1 && bundleGets <= detailGets, `only the signature check read the bundle (its head), once per load of the page: ${bundleGets} reads, ${detailGets} loads`);
     await page.close();
   });
 });
