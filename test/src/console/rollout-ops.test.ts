@@ -41,9 +41,11 @@ describe('console: un-accept, promote to the full fleet, un-acknowledge', { time
 
   it('an acceptance taken back on the rollout page; promote to the full fleet asks for a confirmation; refusals carry their code', async () => {
     // Three waves; the boxes never report the version, so the canary's gates wait (judged, gates.stuckSec far off).
+    // Each device's place is drawn from the rollout's random id (decision 0105): small percents with minimums make
+    // the canary one box and mid a second whatever the draw (at 34 % / 67 % the canary took two now and then, mid none).
     const r = await h.api<Rollout>('POST', '/rollouts', {
       model: 'audio-energy', version: '1.0.0', target: { all: true }, reason: 'console ops test', advance: 'manual', gates: { stuckSec: 3600 },
-      waves: [{ name: 'canary', percent: 34, minDevices: 1, bakeSec: 0 }, { name: 'mid', percent: 67, minDevices: 2, bakeSec: 0 }, { name: 'all', percent: 100, bakeSec: 0 }],
+      waves: [{ name: 'canary', percent: 1, minDevices: 1, bakeSec: 0 }, { name: 'mid', percent: 2, minDevices: 2, bakeSec: 0 }, { name: 'all', percent: 100, bakeSec: 0 }],
     });
     const view = () => h.api<Rollout>('GET', `/rollouts/${r.id}`);
     const judged = await waitFor('the canary judged', async () => { const x = await view(); return x.waves[0]?.state === 'evaluating' ? x : undefined; }, { timeoutMs: 30_000 });
