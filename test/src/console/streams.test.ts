@@ -33,21 +33,35 @@ describe('console: the live stream, refused and shared between tabs', () => {
 
   it('a refused stream shows the hub\'s code and message, then goes live when a slot frees', async () => {
     // The hub allows 8 streams per token (hub/src/api/stream.ts): hold them all from here.
+    // Each held stream is read up to its hello (the hub has counted it) and its reader kept, so none is
+    // let go before the test ends.
     const held = await Promise.all(Array.from({ length: 8 }, async () => {
       const ac = new AbortController();
       const res = await fetch(`${h.http}/api/v1/stream`, { headers: { authorization: `Bearer ${h.token}` }, signal: ac.signal });
       assert.equal(res.status, 200);
-      return ac;
+      const reader = res.body!.getReader();
+      const first = await reader.read();
+      assert.match(new TextDecoder().decode(first.value), /event: hello/);
+      return { ac, reader };
     }));
     const ctx = await h.browser.newContext({ viewport: { width: 1280, height: 800 } });
     try {
       const page = await tab(ctx);
       const live = page.getByTestId('live');
-      await live.filter({ hasText: /^○ offline \(retrying\): RATE_LIMITED: too many open streams for this token: at most 8; close one/ }).waitFor({ timeout: 10_000 });
-      held.pop()?.abort();
+      // Every state the header shows until the refusal, so a failure says what was seen instead.
+      const seen = new Set<string>();
+      const refused = /^○ offline \(retrying\): RATE_LIMITED: too many open streams for this token: at most 8; close one/;
+      for (const until = Date.now() + 25_000; ;) {
+        const text = (await live.textContent({ timeout: 5_000 }).catch(() => null)) ?? '(no live indicator)';
+        seen.add(text);
+        if (refused.test(text)) break;
+        assert.ok(Date.now() < until, `the refusal was never shown; the header showed: ${[...seen].join(' | ')}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      held.pop()?.ac.abort();
       await live.filter({ hasText: '● live' }).waitFor({ timeout: 15_000 });
     } finally {
-      for (const ac of held) ac.abort();
+      for (const { ac } of held) ac.abort();
       await ctx.close();
     }
   });
