@@ -9,8 +9,8 @@
 // of that file's time each. The last three run their tests once per backend (forEachBackend), which the
 // figures credit to hub/src/testing/backends.ts. The arm64 tarball comes third whatever this machine
 // measured: its cross-compiled addon is cached here (4 s), but CI's clean machine compiles it (28 s), and
-// started late it ran last there. The files that mostly wait (WAIT_LANE below) run in a lane of their own
-// and are not listed here.
+// started late it ran last there. The files that mostly wait (WAIT_LANE below) come next and are not
+// listed here; scripts/test-schedule.mjs also adds them first over the two while the machine idles.
 export const SLOW_FIRST = [
   'test/src/scenarios/package-arm64.test.ts',
   'test/src/scenarios/example-loop.test.ts',
@@ -66,7 +66,7 @@ export const SLOW_FIRST = [
 
 /**
  * `files` (paths relative to the repo root) with SLOW_FIRST's files first, in its order, then
- * WAIT_LANE's (first in their lane), then the rest sorted.
+ * WAIT_LANE's, then the rest sorted.
  */
 export function orderTestFiles(files) {
   const rank = new Map([...SLOW_FIRST, ...WAIT_LANE].map((f, i) => [f, i]));
@@ -74,16 +74,12 @@ export function orderTestFiles(files) {
   return [...files].sort((a, b) => at(a) - at(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
-// The files that mostly wait on real timers (keepalives, a CONNACK held 12 s, reconnect backoffs), run one
-// at a time in a lane of their own beside the two above (scripts/test-run.mjs; docs/development.md "Test
-// run time"; docs/decisions/0124-a-lane-for-the-tests-that-wait.md). A file belongs here when its CPU
-// time (user + sys of its whole process tree: TEST_DURATIONS, or run alone under /usr/bin/time) is under
-// a third of its wall time in a full run, so beside the two CPU lanes it adds a third of a core at most,
-// and when nothing it checks is a deadline of 2 s or less: such a test needs the CPU the moment its
-// deadline runs, and the third lane is the one that waits for a core. The write-deadline test (a slow
-// reader against a 1.5 s write deadline, 3.3 s of CPU in 20.4 s) failed there once beside two CPU files
-// on the shared VM and passed alone at the same load; it, answer-deadline, pg/reconnect, external-wait,
-// claim, config-stop-grace and webhook-timeout (bounds of 0.4 to 1.5 s) stay in the CPU lanes.
+// The files that mostly wait on real timers (keepalives, a CONNACK held 12 s, reconnect backoffs): added
+// first over the two files that always run, while the machine idles (scripts/test-schedule.mjs;
+// docs/development.md "Test run time"; docs/decisions/0140-test-files-started-when-the-cpu-idles.md; they
+// had a lane of their own before, decision 0124). A file belongs here when its CPU time (user + sys of its
+// whole process tree: TEST_DURATIONS, or run alone under /usr/bin/time) is under a third of its wall time
+// in a full run, and when nothing it checks is a deadline of 2 s or less (DEADLINE_BOUND below).
 // Measured 2026-12-06 11:36-11:55 (CPU; the machine shared, load 6 to 19) against the full run of
 // 2026-12-06 04:11 (wall), longest first:
 export const WAIT_LANE = [
@@ -93,4 +89,19 @@ export const WAIT_LANE = [
   'test/src/scenarios/half-open.test.ts', // 5.5 s in 18.5 s
   'agent/src/api/budget.test.ts', // 2.5 s in 10.7 s
   'agent/src/sync/outbox.test.ts', // 0.6 s in 4.7 s
+];
+
+// The files whose tests hold a deadline of 2 s or less (bounds of 0.4 to 1.5 s): such a test needs the CPU
+// the moment its deadline runs. scripts/test-schedule.mjs starts one only in one of the two base slots
+// and adds no file over those two while one runs, so it runs beside one other file at most. The
+// write-deadline test (a slow reader against a 1.5 s write deadline) failed beside two CPU files on the
+// shared VM and passed alone at the same load.
+export const DEADLINE_BOUND = [
+  'agent/src/api/write-deadline.test.ts',
+  'agent/src/api/grpc/answer-deadline.test.ts',
+  'hub/src/store/pg/reconnect.test.ts',
+  'hub/src/mqtt/external-wait.test.ts',
+  'hub/src/cluster/claim.test.ts',
+  'agent/src/config-stop-grace.test.ts',
+  'hub/src/alerts/webhook-timeout.test.ts',
 ];

@@ -1,42 +1,68 @@
-// The test run itself, started by scripts/test.mjs with the test files in the order to start them:
-// node:test's run() with --test-concurrency=2 (TEST_CONCURRENCY) and a 5-minute limit per file, its
-// report on stdout (spec on a terminal, TAP otherwise, as `node --test` does) and exit code 1 on any
-// failure. The files of WAIT_LANE (test-order.mjs), which mostly wait on real timers, run in a second
-// run() beside it, one at a time (TEST_WAIT_LANE=0 puts them back with the rest), reported as one run
-// (test-merge.mjs; docs/development.md "Test run time"). TEST_DURATIONS=FILE also writes each file's
-// time (its top-level tests' durations added up), CPU time (test-cpu.mjs) and outcome to FILE, longest
-// first: the figures test-order.mjs is kept from.
+// The test run itself, started by scripts/test.mjs with the test files in the order to start them: a
+// node:test run() per file, started as scripts/test-schedule.mjs says (two files at all times,
+// TEST_CONCURRENCY; up to TEST_MAX_CONCURRENCY, four, while the CPU idles; docs/development.md "Test run
+// time"), with a 5-minute limit per file, reported as one run (test-merge.mjs) on stdout (spec on a
+// terminal, TAP otherwise, as `node --test` does) and exit code 1 on any failure. TEST_DURATIONS=FILE
+// also writes each file's time (its top-level tests' durations added up), CPU time (test-cpu.mjs) and
+// outcome to FILE, longest first: the figures test-order.mjs is kept from.
 import { run } from 'node:test';
 import { spec, tap } from 'node:test/reporters';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, finished } from 'node:stream';
 import { mergeRuns } from './test-merge.mjs';
-import { WAIT_LANE } from './test-order.mjs';
+import { DEADLINE_BOUND, WAIT_LANE } from './test-order.mjs';
+import { idleMeter, schedule } from './test-schedule.mjs';
 
 const files = process.argv.slice(2).map((f) => resolve(f));
 // A built test file is named by its source (<pkg>/dist/x.test.js is <pkg>/src/x.test.ts) in what this prints.
 const named = (file) => relative(process.cwd(), file).replace(/^([^/]+)\/dist\/(.*)\.test\.js$/, '$1/src/$2.test.ts');
-const waitLane = Number(process.env.TEST_WAIT_LANE ?? 1) > 0 ? new Set(WAIT_LANE) : new Set();
-const waiting = files.filter((f) => waitLane.has(named(f)));
-// Per test file (each file is one test of this run): a hung file fails after 5 minutes. The longest
-// files (the arm64 tarball's cross-compile, each two-hub scenario) take 1.5-2.5 minutes on a busy box.
+// Per test file: a hung file fails after 5 minutes. The longest files (the arm64 tarball's
+// cross-compile, each two-hub scenario) take 1.5-2.5 minutes on a busy box.
 const timeout = 300_000;
-const lanes = [
-  { files: files.filter((f) => !waiting.includes(f)), concurrency: Number(process.env.TEST_CONCURRENCY ?? 2) },
-  { files: waiting, concurrency: Number(process.env.TEST_WAIT_LANE ?? 1) },
-].filter((l) => l.files.length > 0);
+const base = Number(process.env.TEST_CONCURRENCY ?? 2);
+const max = Math.max(base, Number(process.env.TEST_MAX_CONCURRENCY ?? base + 2));
 // Where each file's process writes its CPU time at exit under TEST_DURATIONS (scripts/test-cpu.mjs).
 const cpuDir = process.env.TEST_DURATIONS ? mkdtempSync(join(tmpdir(), 'test-cpu-')) : null;
 if (cpuDir) process.env.TEST_CPU_DIR = cpuDir;
-const streams = lanes.map((l) => run({ ...l, timeout }));
-const stream = streams.length === 1 ? streams[0] : Readable.from(mergeRuns(streams));
-const onEach = (event, listener) => { for (const s of streams) s.on(event, listener); };
-onEach('test:fail', () => { process.exitCode = 1; });
-const report = stream.compose(process.stdout.isTTY ? new spec() : tap);
-report.pipe(process.stdout);
 
+// The runs as they start, for mergeRuns: an async iterable that ends once the last file has started.
+const startedRuns = [];
+let wakeMerge = null;
+let allStarted = false;
+const runs = {
+  async *[Symbol.asyncIterator]() {
+    for (;;) {
+      while (startedRuns.length > 0) yield startedRuns.shift();
+      if (allStarted) return;
+      await new Promise((r) => { wakeMerge = r; });
+      wakeMerge = null;
+    }
+  },
+};
+const listeners = [];
+const onEach = (event, listener) => { listeners.push([event, listener]); };
+const startFile = (file) => {
+  const s = run({ files: [file], timeout });
+  for (const [event, listener] of listeners) s.on(event, listener);
+  startedRuns.push(s);
+  wakeMerge?.();
+  return new Promise((resolve) => { finished(s, () => resolve()); });
+};
+const cpuTimes = () => {
+  let idle = 0;
+  let total = 0;
+  for (const { times: t } of cpus()) {
+    idle += t.idle;
+    total += t.user + t.nice + t.sys + t.idle + t.irq;
+  }
+  return { idle, total };
+};
+const byName = (list) => new Set(files.filter((f) => list.includes(named(f))));
+onEach('test:fail', () => { process.exitCode = 1; });
+const report = Readable.from(mergeRuns(runs)).compose(process.stdout.isTTY ? new spec() : tap);
+report.pipe(process.stdout);
 // Failures again at the very end, one line each with the file and the first line of the error: a
 // report's tail (all that CI shows of a long run) then names what failed, not only how many did.
 const failures = [];
@@ -78,3 +104,13 @@ if (process.env.TEST_DURATIONS) {
     writeFileSync(process.env.TEST_DURATIONS, `# ${rows.length} files, ${((Date.now() - started) / 1000).toFixed(0)} s in all; per file: its top-level tests' time (s), without the process's start; the CPU time (s) of its process and the processes it started and waited for, and that as a share of its time (WAIT_LANE in scripts/test-order.mjs: under a third)\n${text}\n`);
   });
 }
+
+// A third of the 2-core VM idle over 3 s adds a file; the one added has 5 s to start up first.
+// The files start once every listener above is on (each run gets them as it starts).
+schedule({
+  files, start: startFile, meter: idleMeter(cpuTimes, 3), base, max,
+  waiting: byName(WAIT_LANE), deadline: byName(DEADLINE_BOUND), idleAtLeast: 0.33, settleMs: 5000,
+}).then(() => {
+  allStarted = true;
+  wakeMerge?.();
+});

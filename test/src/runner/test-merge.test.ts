@@ -1,7 +1,8 @@
-// scripts/test-merge.mjs: the two node:test runs of `npm test` (the CPU lanes and the waiting lane,
-// docs/development.md "Test run time") reported as one. A top-level test's events must not be cut into by
-// the other run's (the spec reporter asserts each pass matches the start before it; TAP nests by order),
-// top-level tests are numbered once across both, and the closing plan and counts are given once, added up.
+// scripts/test-merge.mjs: the node:test runs of `npm test` (one per test file, started as
+// scripts/test-schedule.mjs says; docs/development.md "Test run time") reported as one. A top-level test's
+// events must not be cut into by another run's (the spec reporter asserts each pass matches the start
+// before it; TAP nests by order), top-level tests are numbered once across all, and the closing plan and
+// counts are given once, added up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { promisify } from 'node:util';
 import { repoRoot } from '@edgefleet/examples';
 
 interface TestEvent { type: string; data: Record<string, unknown> }
-type Merge = (runs: AsyncIterable<TestEvent>[]) => AsyncGenerator<TestEvent>;
+type Merge = (runs: AsyncIterable<TestEvent>[] | AsyncIterable<AsyncIterable<TestEvent>>) => AsyncGenerator<TestEvent>;
 const { mergeRuns } = await import(pathToFileURL(join(repoRoot(), 'scripts', 'test-merge.mjs')).href) as { mergeRuns: Merge };
 
 const execFileP = promisify(execFile);
@@ -67,6 +68,26 @@ test('a top-level test of one run is not cut into by the other, whose test ends 
   const text = await report(source(merged), 'spec');
   assert.match(text, /✖ other/);
   assert.match(text, /▶ suite[\s\S]*✔ inner/);
+});
+
+test('runs given as they start, one after the other has ended: all merged, counts added, the time the whole', async () => {
+  const one = (name: string) => source([
+    ev('test:start', 0, name), ev('test:pass', 0, name, { testNumber: 1, details: { duration_ms: 1 } }),
+    ev('test:plan', 0, undefined, { count: 1 }), ev('test:diagnostic', 0, undefined, { message: 'tests 1' }),
+    ev('test:diagnostic', 0, undefined, { message: 'duration_ms 5' }),
+  ]);
+  async function* starts(): AsyncGenerator<AsyncIterable<TestEvent>> {
+    yield one('first');
+    await new Promise((r) => setTimeout(r, 50)); // the first run ends meanwhile
+    yield one('second');
+  }
+  const merged: TestEvent[] = [];
+  for await (const e of mergeRuns(starts())) merged.push(e);
+  assert.deepEqual(merged.filter((e) => e.type === 'test:pass').map((e) => [e.data.name, e.data.testNumber]), [['first', 1], ['second', 2]]);
+  const tail = merged.slice(-3).map((e) => String(e.data.count ?? e.data.message));
+  assert.deepEqual(tail.slice(0, 2), ['2', 'tests 2']);
+  const ms = Number(/^duration_ms (\d+)$/.exec(tail[2]!)?.[1]);
+  assert.ok(ms >= 50, `the whole merge's time, not a run's 5 ms: ${tail[2]}`);
 });
 
 test('two real runs read as one by spec and tap: every file reported, numbered once, counts added up', async () => {
