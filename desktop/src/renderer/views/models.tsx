@@ -4,7 +4,7 @@
 // signatures (checked here against the trust document, not taken from the hub), the devices running
 // it, its samples run in this browser ("Try it", views/try-it.tsx), and (operator) deprecate with a reason;
 // (admin) delete a version nothing refers to.
-import type { ComponentChildren } from 'preact';
+import { Fragment, type ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
 import type { Manifest, ModelBackends, ModelVersionDetail, ModelVersionInfo, TrustDocument } from '@edgefleet/shared';
@@ -83,7 +83,7 @@ function VersionState({ v }: { v: ModelVersionInfo }) {
   const dropped = v.bundleDropped ? <span data-testid="version-dropped"><span class="pill offline" title={droppedText(v) ?? ''}>bundle dropped</span> <span class="muted">{time(v.bundleDropped.at)} by {v.bundleDropped.by}</span></span> : null;
   const deprecated = v.deprecated ? <span class="pill revoked" title={v.deprecatedReason ?? ''}>deprecated</span> : null;
   const all = [deprecated, untrusted, dropped].filter((x) => x !== null);
-  return all.length ? <>{all.map((x, i) => <>{i ? ' ' : ''}{x}</>)}</> : <>assignable</>;
+  return all.length ? <>{all.map((x, i) => <Fragment key={i}>{i ? ' ' : ''}{x}</Fragment>)}</> : <>assignable</>;
 }
 
 /** Why a version was not checked on a backend: pushed before the hub checked (decision 0129), or encrypted. */
