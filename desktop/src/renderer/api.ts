@@ -2,6 +2,7 @@
 // (token revoked or wrong) ends the session and returns to the login form; other errors carry the
 // hub's {error: {code, message}} so views can show them.
 import { AppError } from '@edgefleet/shared/browser';
+import { noteHubDate } from './hub-clock.js';
 
 export class ApiError extends Error {
   /** The hub's `details` (for SCHEMA_INVALID: the failing fields as zod issues with their paths). */
@@ -77,8 +78,11 @@ export async function refusalOf(res: Response, after: After): Promise<{ code: st
 async function request(url: string, init: RequestInit): Promise<Response> {
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), ANSWER_DEADLINE_MS);
+  const sent = Date.now();
   try {
-    return await fetch(url, { ...init, signal: init.signal ? AbortSignal.any([init.signal, deadline.signal]) : deadline.signal });
+    const res = await fetch(url, { ...init, signal: init.signal ? AbortSignal.any([init.signal, deadline.signal]) : deadline.signal });
+    noteHubDate(res.headers.get('date'), sent, Date.now());
+    return res;
   } catch (err) {
     if (deadline.signal.aborted && !init.signal?.aborted) throw new ApiError(0, 'TIMEOUT', init.method ? NO_ANSWER_IN_TIME : NO_READ_IN_TIME);
     if ((err as Error).name === 'AbortError') throw err;

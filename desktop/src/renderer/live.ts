@@ -13,6 +13,7 @@
 // seventh tab would otherwise never load.
 import { SseParser } from '@edgefleet/shared/browser';
 import { refusalOf } from './api.js';
+import { noteHubDate } from './hub-clock.js';
 import type { StreamEvent, StreamEventType, StreamHello } from '@edgefleet/shared';
 
 export type LiveState = 'connecting' | 'live' | 'offline' | 'paused';
@@ -148,6 +149,7 @@ export class Live {
     const ac = new AbortController();
     this.abort = ac;
     const deadline = setTimeout(() => ac.abort('deadline'), STREAM_CONNECT_MS);
+    const sent = Date.now();
     try {
       const res = await fetch('/api/v1/stream', {
         headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(resumeFrom ? { 'last-event-id': resumeFrom } : {}) },
@@ -155,6 +157,7 @@ export class Live {
         cache: 'no-store',
       });
       clearTimeout(deadline);
+      noteHubDate(res.headers.get('date'), sent, Date.now());
       if (res.status === 401) return 'unauthorized';
       if (res.ok && res.body) {
         opened();

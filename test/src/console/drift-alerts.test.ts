@@ -117,6 +117,11 @@ describe('console: drift and alerts views', () => {
     const alerts = page.getByRole('table', { name: 'Alerts', exact: true });
     await alerts.locator('tbody tr').locator('.al-firing', { hasText: 'firing' }).first().waitFor({ timeout: 5000 });
     await page.getByTestId('firing-count').filter({ hasText: '1 firing' }).waitFor();
+    // When it fired is an age by the hub's clock, the exact time as its title (docs/console.md "Ages").
+    const fired = (await api<{ alerts: Array<{ firedAt: string | null }> }>('GET', '/alerts?state=firing')).alerts[0]?.firedAt ?? '';
+    const firedCell = alerts.locator('tbody tr', { has: page.locator('.al-firing') }).first().getByTestId('alert-fired').locator('time');
+    assert.match(await firedCell.textContent() ?? '', /^(\d+s ago|just now)$/);
+    assert.equal(await firedCell.getAttribute('title'), fired.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC'));
     await waitFor('the webhook', () => hooks.length > 0, { timeoutMs: 10_000 });
     await alerts.getByRole('link', { name: /deliveries/ }).first().click();
     await page.getByTestId('alert-deliveries').getByText('delivered').waitFor({ timeout: 10_000 });

@@ -42,7 +42,8 @@ export interface DriftFleet {
   stop(): Promise<void>;
 }
 
-export async function startDriftFleet(prefix: string, sites: Record<string, string> = DRIFT_SITES): Promise<DriftFleet> {
+/** `predictions`: a device's predictions per window when not 200 (east's are 50, in its one window). */
+export async function startDriftFleet(prefix: string, sites: Record<string, string> = DRIFT_SITES, predictions: Record<string, number> = {}): Promise<DriftFleet> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   let hub: Hub | null = null;
   let sim: FleetSimulator | null = null;
@@ -76,7 +77,7 @@ export async function startDriftFleet(prefix: string, sites: Record<string, stri
       const few = sites[d.id] === 'east';
       const ws: SummaryWindow[] = [];
       for (let i = 0; i < (few ? 1 : HOURS * PER_HOUR); i++) {
-        const w = sampleWindow(m, hour0 + (i * 3600_000) / PER_HOUR, 3600 / PER_HOUR, few ? 50 : 200, sites[d.id] === 'north' ? { mean: shifted } : {}, rand);
+        const w = sampleWindow(m, hour0 + (i * 3600_000) / PER_HOUR, 3600 / PER_HOUR, few ? 50 : predictions[d.id] ?? 200, sites[d.id] === 'north' ? { mean: shifted } : {}, rand);
         const labels = LABELS[sites[d.id] as string];
         ws.push(labels ? { ...w, feedback: labels, confidence: { n: w.count, sum: w.count * EXPECTED } } : w);
       }

@@ -1,8 +1,8 @@
 // The fleet table's cells as an operator reads them, in a real Chromium against a real hub (docs/console.md
-// "Fleet"): "Last seen" keeps counting while nothing about the device changes (the view renders again every
+// "Fleet", "Ages"): "Last seen" is measured against the hub's clock (the browser's 2 h ahead), keeps counting while nothing about the device changes (the view renders again every
 // few seconds) and its title is the time in UTC; a cell cut short (a 128-character device id) says all of it
-// in its title; "Active version" is the one a box runs, what it only holds is under "Installed", and its version page does not list it as running one it only holds; the versions card says how many it leaves out (counts with thousands separators); an audit entry's target is a link to what it names; a device's clock offset says which way against the hub; a model version's size is in binary units with its bytes in the title. The browser's clock is Playwright's fake one; the device's last-seen time is set to it in the
-// hub's answer (the hub's devices here never connected).
+// in its title; "Active version" is the one a box runs, what it only holds is under "Installed", and its version page does not list it as running one it only holds; the versions card says how many it leaves out (counts with thousands separators); an audit entry's target is a link to what it names; a device's clock offset says which way against the hub; a model version's size is in binary units with its bytes in the title. The browser's clock is Playwright's fake one; the device's last-seen time is set
+// in the hub's answer (the hub's devices here never connected).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '@edgefleet/examples';
@@ -11,28 +11,32 @@ import { signIn } from './helpers.js';
 import { connectDevice, pushExampleBundle, reportState, startSmallHub, type SmallHub } from './small-hub.js';
 
 const LONG = `${'x'.repeat(100)}-a-very-long-device-name-end`;
-const T0 = Date.parse('2026-12-05T10:00:00Z');
 
 describe('console: how the fleet table and a device page read', () => {
   let h: SmallHub;
   before(async () => { h = await startSmallHub('ef-console-fleet-cells-', ['dev-a', LONG]); });
   after(() => h?.stop());
 
-  it('"Last seen" keeps counting, with the time in UTC as its title; a long id is in its cell\'s title', async () => {
+  it('"Last seen" counts by the hub\'s clock, not the browser\'s, and keeps counting, with the time in UTC as its title; a long id is in its cell\'s title', async () => {
     const page = await signIn(h.browser, h.http, h.token);
-    await page.clock.install({ time: T0 });
+    // The browser's clock 2 h ahead of the hub's (this process's): an age by the browser's clock would read "2h ago".
+    await page.clock.install({ time: Date.now() + 2 * 3600_000 });
+    let seenAt = '';
     await page.route('**/api/v1/devices?*', async (route) => {
       const res = await route.fetch();
       const body = (await res.json()) as { devices: Array<{ id: string; lastSeen: string | null }> };
-      for (const d of body.devices) if (d.id === 'dev-a') d.lastSeen = new Date(T0 - 5000).toISOString();
+      seenAt = new Date(Date.now() - 5000).toISOString(); // 5 s before now on the hub's clock
+      for (const d of body.devices) if (d.id === 'dev-a') d.lastSeen = seenAt;
       await route.fulfill({ response: res, json: body });
     });
     await page.reload(); // the tab keeps its token: the session starts again under the fake clock
-    const seen = page.locator('.vbody [data-key="dev-a"] [role="gridcell"]').nth(2).locator('span');
+    const seen = page.locator('.vbody [data-key="dev-a"] [role="gridcell"]').nth(2).locator('time');
     // The fake clock also runs at the real pace: read the seconds shown rather than expect one value.
     const secs = async () => Number(/^(\d+)s ago$/.exec((await seen.textContent()) ?? '')?.[1] ?? NaN);
-    await seen.filter({ hasText: /^\d+s ago$/ }).waitFor();
-    assert.equal(await seen.getAttribute('title'), '2026-12-05 09:59:55 UTC');
+    await seen.filter({ hasText: /ago$/ }).waitFor();
+    assert.match((await seen.textContent()) ?? '', /^\d+s ago$/, 'measured against the hub\'s clock (the Date of its answers)');
+    assert.ok((await secs()) < 60, await seen.textContent() ?? '');
+    assert.equal(await seen.getAttribute('title'), seenAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'));
     const before = await secs();
     await page.clock.runFor(30_000); // within the stream's heartbeat: nothing else renders the view again
     // The view renders every 10 s: within 30 s the last render is at least 20 s after the one `before` was read
@@ -81,17 +85,23 @@ describe('console: how the fleet table and a device page read', () => {
     await page.close();
   });
 
-  it('a device\'s clock offset says which way, against the hub, and when it was measured', async () => {
+  it('a device\'s clock offset says which way, against the hub, and when it was measured; its last report is an age', async () => {
     const page = await signIn(h.browser, h.http, h.token);
-    // The hub's answer with the offset a box 3 minutes behind would have (these devices never connected).
+    // The hub's answer with the offset a box 3 minutes behind would have (these devices never connected), and
+    // its last state report (dev-a reported one above) 3 min 10 s before now on the hub's clock.
+    const reportedAt = new Date(Date.now() - 190_000).toISOString();
     await page.route('**/api/v1/devices/dev-a', async (route) => {
       const res = await route.fetch();
-      await route.fulfill({ response: res, json: { ...(await res.json() as object), clock: { offsetMs: -183_000, measuredAt: '2026-12-05T10:00:00.000Z', shiftedWindows: 12 } } });
+      const body = await res.json() as { reported: object };
+      await route.fulfill({ response: res, json: { ...body, reported: { ...body.reported, at: reportedAt }, clock: { offsetMs: -183_000, measuredAt: '2026-12-05T10:00:00.000Z', shiftedWindows: 12 } } });
     });
     await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, '#/devices/dev-a');
     const clock = page.getByTestId('device-clock');
     await clock.waitFor();
     assert.equal(await clock.textContent(), "3 min behind the hub (-183000 ms, measured 2026-12-05 10:00:00 UTC); 12 windows placed by the hub's clock");
+    const report = page.getByTestId('device-last-report').locator('time');
+    assert.equal(await report.textContent(), '3m ago');
+    assert.equal(await report.getAttribute('title'), reportedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'));
     assert.deepEqual(page.errors, []);
     await page.close();
   });

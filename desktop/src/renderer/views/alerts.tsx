@@ -8,7 +8,8 @@ import type { Alert, AlertRule, Delivery } from '@edgefleet/shared';
 import { alertCondition, alertValueText } from '@edgefleet/shared/browser';
 import { alertTick, can, refetchTick, session, refetchAll } from '../store.js';
 import { ActionForm } from '../ui/action.js';
-import { Empty, ErrorBox, Loading, ago, time } from '../ui/states.js';
+import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
+import { Age } from '../ui/age.js';
 import { AddRule } from './alerts-rule.js';
 import { useRefetched, type Refetched } from '../ui/refetched.js';
 
@@ -51,9 +52,9 @@ export function AlertsView({ id }: { id?: string }) {
               <tr key={a.id} class={String(a.id) === id ? 'selected' : ''} data-alert={a.id}>
                 <td><a href={`#/alerts/${a.id}`} aria-label={`alert ${a.id} deliveries`}>{a.id}</a></td><td>{a.rule}</td><td class="mono">{a.key}</td>
                 <td><span class={`pill al-${a.state}`}>{a.state}</span></td><td><span class={`pill sev-${a.severity}`}>{a.severity}</span></td>
-                <td class="mono">{a.value === null ? '—' : alertValueText(a.metric, a.value)} / {alertCondition(a.metric, a.threshold)}</td><td title={time(a.startedAt)}>{ago(a.startedAt)}</td>
-                <td>{time(a.firedAt)}</td><td>{time(a.resolvedAt)}</td><td>{a.reportId ?? ''}</td>
-                <td>{a.acknowledged ? <><span title={`${time(a.acknowledged.at)}: ${a.acknowledged.reason}`}>acknowledged by {a.acknowledged.by} {ago(a.acknowledged.at)}</span>
+                <td class="mono">{a.value === null ? '—' : alertValueText(a.metric, a.value)} / {alertCondition(a.metric, a.threshold)}</td><td><Age at={a.startedAt} /></td>
+                <td data-testid="alert-fired">{a.firedAt ? <Age at={a.firedAt} /> : '—'}</td><td>{time(a.resolvedAt)}</td><td>{a.reportId ?? ''}</td>
+                <td>{a.acknowledged ? <><span title={`${time(a.acknowledged.at)}: ${a.acknowledged.reason}`}>acknowledged by {a.acknowledged.by} <Age at={a.acknowledged.at} /></span>
                   {a.state === 'firing' && can('operator') ? <ActionForm label={`Un-acknowledge alert ${a.id}`} reasonRequired run={async (reason) => {
                     await api?.send('POST', `/alerts/${a.id}/unack`, { reason });
                     return 'not taken again';

@@ -9,6 +9,7 @@ import { can, refetchTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
 import { targetText as target } from './rollouts.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
+import { Age } from '../ui/age.js';
 import { OlderNote, usePaged } from '../ui/older.js';
 import { byId } from '../paging.js';
 import { formatCount } from '@edgefleet/shared/browser';
@@ -92,7 +93,7 @@ function CaptureDetail({ id, changed }: { id: string; changed: (c: Capture | und
       <table class="plain" aria-label="Capture devices"><thead><tr><th>Device</th><th>Status</th><th>Rows</th><th>Chunks</th><th>Bytes</th><th>Reason</th><th>Updated</th></tr></thead>
         <tbody>{c.devices.map((d) => (
           <tr key={d.deviceId}><td><a class="mono" href={`#/devices/${encodeURIComponent(d.deviceId)}`}>{d.deviceId}</a></td><td><span class={`pill st-${d.status}`}>{d.status}</span></td>
-            <td>{formatCount(d.rows)}</td><td>{formatCount(d.chunks)}</td><td>{formatCount(d.bytes)}</td><td>{inert(d.reason ?? '')}</td><td>{time(d.updated)}</td></tr>
+            <td>{formatCount(d.rows)}</td><td>{formatCount(d.chunks)}</td><td>{formatCount(d.bytes)}</td><td>{inert(d.reason ?? '')}</td><td><Age at={d.updated} /></td></tr>
         ))}</tbody></table>
     </div>
   );

@@ -7,6 +7,7 @@ import { UndeployAction } from './undeploy.js';
 import { targetText } from './rollouts.js';
 import { OlderNote } from '../ui/older.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
+import { Age } from '../ui/age.js';
 import { background } from '../background.js';
 import { useRefetched } from '../ui/refetched.js';
 import { formatCount } from '@edgefleet/shared/browser';
@@ -60,7 +61,7 @@ function DeploymentDetail({ id }: { id: string }) {
       <table class="plain" aria-label="Deployment devices"><thead><tr><th>Device</th><th>Status</th><th>Progress</th><th>Reason</th><th>Updated</th></tr></thead>
         <tbody>{d.devices.map((x) => (
           <tr key={x.deviceId}><td><a class="mono" href={`#/devices/${encodeURIComponent(x.deviceId)}`}>{x.deviceId}</a></td><td><span class={`pill st-${x.status}`}>{x.status}</span></td>
-            <td>{x.progress !== null ? <progress max={1} value={x.progress}>{Math.round(x.progress * 100)}%</progress> : '—'}</td><td>{inert(x.reason ?? '')}</td><td>{time(x.updated)}</td></tr>
+            <td>{x.progress !== null ? <progress max={1} value={x.progress}>{Math.round(x.progress * 100)}%</progress> : '—'}</td><td>{inert(x.reason ?? '')}</td><td><Age at={x.updated} /></td></tr>
         ))}</tbody>
         {d.devicesTotal !== undefined && d.devicesTotal > d.devices.length ? <caption data-testid="deployment-devices-shown">first {d.devices.length} of {d.devicesTotal}, those needing attention first</caption> : null}
       </table>

@@ -6,7 +6,8 @@ import { useState } from 'preact/hooks';
 import type { DeviceEvent, DeviceInfo } from '@edgefleet/shared';
 import { can, deviceTick, refetchTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
-import { Empty, ErrorBox, Loading, ago, time, useClock } from '../ui/states.js';
+import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
+import { Age } from '../ui/age.js';
 import { LOW_DISK_SHARE, describeClockOffset, diskShare, diskText, formatCount } from '@edgefleet/shared/browser';
 import { DeviceMetrics } from './device-metrics.js';
 import { useRefetched } from '../ui/refetched.js';
@@ -36,7 +37,6 @@ export function DeviceView({ id }: { id: string }) {
   const [tagText, setTagText] = useState<string | null>(null);
   const api = session.value?.api;
   const tick = deviceTick.value.id === id ? deviceTick.value.n : 0;
-  useClock(); // "Last seen 5s ago" stays true between refetches
   // A refetch that fails keeps the device shown, marked, with Retry (ui/refetched.ts).
   const data = useRefetched(async () => {
     const device = await api!.get<DeviceInfo>(`/devices/${encodeURIComponent(id)}`);
@@ -56,7 +56,8 @@ export function DeviceView({ id }: { id: string }) {
         <div class="panel">
           <h2>Facts</h2>
           <dl>
-            <dt>Last seen</dt><dd title={time(d.lastSeen)}>{ago(d.lastSeen)}</dd>
+            <dt>Last seen</dt><dd data-testid="device-last-seen"><Age at={d.lastSeen} /></dd>
+            {d.reported ? <><dt>Last report</dt><dd data-testid="device-last-report"><Age at={d.reported.at} /></dd></> : null}
             <dt>Enrolled</dt><dd>{time(d.created)}</dd>
             {d.facts ? <><dt>System</dt><dd>{d.facts.os} / {d.facts.arch}, {d.facts.cpus} CPUs, {d.facts.memoryMb} MB</dd></> : null}
             {d.reported || d.facts ? <><dt>Agent</dt><dd data-testid="device-agent">{d.reported?.agentVersion ?? d.facts?.agentVersion}{d.reported?.starts !== undefined ? `, started ${d.reported.starts === 1 ? 'once' : `${formatCount(d.reported.starts)} times`}` : ''}</dd></> : null}

@@ -1,8 +1,9 @@
 // Drift of a model version (docs/drift.md, docs/console.md): the PSI heat map (feature × hour, from
 // the drift route's timeline), the selected feature's statistics and PSI per hour, the groups (all
 // devices, or one per value of a tag with `by=tag:KEY`) with their verdicts or "too few predictions",
-// the worst devices, the accuracy per group (drift-accuracy.tsx), and the stored drift reports (an operator stores a new one with a note;
+// a device left out of a group's statistics for holding more than half of it (decision 0139), the worst devices, the accuracy per group (drift-accuracy.tsx), and the stored drift reports (an operator stores a new one with a note;
 // one opened shows its groups and how many devices it left out).
+import { Fragment } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
 import type { z } from 'zod';
@@ -159,7 +160,7 @@ function Groups({ groups, noReference }: { groups: DriftResponse['groups']; noRe
       <table class="plain" aria-label="Drift groups">
         <thead><tr><th>Group</th><th>Devices</th><th>Predictions</th><th>Verdict</th><th>Drifted features</th><th>Worst devices (PSI, feature)</th></tr></thead>
         <tbody>{groups.map((g) => (
-          <tr key={g.key} data-group={g.key}>
+          <Fragment key={g.key}><tr data-group={g.key}>
             <td class="mono">{g.key}</td><td>{formatCount(g.devices)}</td><td>{formatCount(g.predictions)}</td>
             <td>{g.insufficient ? <span class="pill offline" title={g.insufficient}>{noReference ? 'no reference' : 'too few predictions'}</span> : g.drifted ? <span class="pill revoked">drift</span> : <span class="pill online">ok</span>}</td>
             <td class="mono">{[...g.features, ...g.outputs].filter((f) => f.drifted).map((f) => f.name).join(', ') || (g.insufficient ? g.insufficient : '—')}</td>
@@ -167,9 +168,23 @@ function Groups({ groups, noReference }: { groups: DriftResponse['groups']; noRe
               <div key={w.deviceId}><a class="mono" href={`#/devices/${enc(w.deviceId)}`}>{w.deviceId}</a> <span class="muted">{w.psi.toFixed(2)} {w.feature}</span></div>
             ))}</td>
           </tr>
+          {g.leftOut ? <LeftOut group={g.key} l={g.leftOut} /> : null}</Fragment>
         ))}</tbody>
       </table>
     </div>
+  );
+}
+
+const share = (part: number, whole: number, what: string) => `${formatCount(Math.round(part))} of the group's ${formatCount(Math.round(whole))} ${what} (${whole > 0 ? Math.round((100 * part) / whole) : 0} %)`;
+
+/** A device the hub left out of the group's statistics for holding more than its share (docs/drift.md "No one device carries a group"). */
+function LeftOut({ group, l }: { group: string; l: NonNullable<DriftResponse['groups'][number]['leftOut']> }) {
+  return (
+    <tr class="left-out" data-left-out={group}>
+      <td colSpan={6} class="warn">⚠ Left out of {group}'s statistics: <a class="mono" href={`#/devices/${enc(l.deviceId)}`}>{l.deviceId}</a>, which reported {share(l.predictions, l.groupPredictions, 'predictions')} and
+        {' '}{share(l.outputValues, l.groupOutputValues, 'output values')}, more than the share {l.maxShare} one device may
+        hold: the group's verdict is without it; investigate the box (group by <span class="mono">device</span> for its own drift).</td>
+    </tr>
   );
 }
 

@@ -9,7 +9,8 @@ import { loadDevices, session } from '../store.js';
 import { FLEET_PAGE, devices, devicesNext, devicesStatus, devicesTotal, devicesTotalExact, devicesTotalText, devicesVersion, fleetQuery, fleetSummary, heldSearch, loadMoreDevices, tagProblem, type FleetStatus } from '../fleet-list.js';
 import { errorText } from '../api.js';
 import { VirtualTable, type Column } from '../ui/table.js';
-import { ErrorBox, Empty, Loading, ago, time, useClock } from '../ui/states.js';
+import { ErrorBox, Empty, Loading } from '../ui/states.js';
+import { Age } from '../ui/age.js';
 import { go } from '../nav.js';
 import { DiskCell } from '../ui/disk.js';
 import { background } from '../background.js';
@@ -27,7 +28,7 @@ const columns: Column<DeviceInfo>[] = [
   // A cell cut short (a long id, many versions or tags) says all of it in its title.
   { title: 'Device', width: 'minmax(10rem, 1.4fr)', cell: (d) => <span class="mono" title={d.id}>{d.id}</span> },
   { title: 'Status', width: '6.5rem', cell: (d) => d.revoked ? <span class="pill revoked">revoked</span> : <span class={`pill ${d.online ? 'online' : 'offline'}`}>{d.online ? 'online' : 'offline'}</span> },
-  { title: 'Last seen', width: '7rem', cell: (d) => <span title={time(d.lastSeen)}>{ago(d.lastSeen)}</span> },
+  { title: 'Last seen', width: '7rem', cell: (d) => <Age at={d.lastSeen} /> },
   { title: 'Active version', width: 'minmax(10rem, 1.3fr)', cell: (d) => <span class="mono" title={active(d)}>{active(d)}</span> },
   { title: 'Deployment', width: '8rem', cell: states },
   { title: 'Installed', width: 'minmax(8rem, 1fr)', cell: (d) => <span class="mono muted" title={installed(d)}>{installed(d)}</span> },
@@ -61,7 +62,6 @@ function Cards() {
 
 export function FleetView() {
   const version = devicesVersion.value; // re-render on any device change
-  useClock(); // and every few seconds: "Last seen 5s ago" does not stay 5s
   const query = fleetQuery.value;
   const [q, setQ] = useState(query.q);
   const [tag, setTag] = useState(query.tag);

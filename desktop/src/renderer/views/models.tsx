@@ -1,9 +1,10 @@
-// Models: every version with who pushed it and whether it is deprecated or not trusted (signed by
-// rotated-out keys: the hub refuses deploys and rollouts of it); a version's provenance,
+// Models: every version with who pushed it and whether it is deprecated, not trusted (signed by
+// rotated-out keys: the hub refuses deploys and rollouts of it) or its bundle dropped (history kept, decision
+// 0138: refused too, and not downloadable, so neither checked nor tried here); a version's provenance,
 // signatures (checked here against the trust document, not taken from the hub), the devices running
 // it, its samples run in this browser ("Try it", views/try-it.tsx), and (operator) deprecate with a reason;
 // (admin) delete a version nothing refers to.
-import type { ComponentChildren } from 'preact';
+import { Fragment, type ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
 import type { Manifest, ModelBackends, ModelVersionDetail, ModelVersionInfo, TrustDocument } from '@edgefleet/shared';
@@ -20,6 +21,14 @@ const short = (k: string) => k.slice(0, 12);
 /** A version no threshold of the hub's current release keys signed (`trusted: false` in GET /models; docs/security.md "Key rotation and stored versions"). */
 export const SIGNED_BY_ROTATED_OUT = 'signed by rotated-out keys: sign it with a current release key and push it as a new version';
 export const NOT_TRUSTED = `Not deployable: the hub refuses deploys and rollouts of it (VERSION_NOT_TRUSTED): ${SIGNED_BY_ROTATED_OUT}`;
+/** Said of a version whose bundle was dropped (`bundleDropped` in GET /models), as the hub's BUNDLE_DROPPED refusal says it. */
+export function droppedText(v: Pick<ModelVersionInfo, 'bundleDropped' | 'bundle'>): string | null {
+  const d = v.bundleDropped;
+  return d ? `bundle dropped at ${time(d.at)} by ${d.by} (its history is kept): the hub refuses deploys, rollouts and downloads of it (BUNDLE_DROPPED); `
+    + `push the same bundle again (sha256 ${short(v.bundle.sha256)}…) to use it, or use a newer version` : null;
+}
+/** Why the hub refuses to deploy or roll out a version (not trusted, bundle dropped), or null. */
+export const notDeployable = (v: ModelVersionInfo): string | null => droppedText(v) ?? (v.trusted === false ? NOT_TRUSTED : null);
 const roleOf = (t: TrustCheck, keyId: string) => (['root', 'release', 'hub'] as const).filter((r) => t.body.roles[r].keyIds.includes(keyId)).join(', ') || 'not in the trust document';
 
 type VersionDevice = { id: string; status: string };
@@ -68,11 +77,13 @@ function pickText(list: ModelVersionInfo[], name: string | undefined): string {
   return n ? `Select a version of ${name} (${n} shown highlighted) to see its provenance and signatures.` : `No model ${name} in the registry: select one of the versions above.`;
 }
 
-/** Deprecated and/or not trusted (with what to do), else assignable. */
+/** Deprecated, not trusted and/or its bundle dropped (with what to do), else assignable. */
 function VersionState({ v }: { v: ModelVersionInfo }) {
   const untrusted = v.trusted === false ? <><span class="pill revoked" title={NOT_TRUSTED}>not trusted</span> <span class="muted">{SIGNED_BY_ROTATED_OUT}</span></> : null;
-  if (!v.deprecated) return untrusted ?? <>assignable</>;
-  return <><span class="pill revoked" title={v.deprecatedReason ?? ''}>deprecated</span>{untrusted ? <> {untrusted}</> : null}</>;
+  const dropped = v.bundleDropped ? <span data-testid="version-dropped"><span class="pill offline" title={droppedText(v) ?? ''}>bundle dropped</span> <span class="muted">{time(v.bundleDropped.at)} by {v.bundleDropped.by}</span></span> : null;
+  const deprecated = v.deprecated ? <span class="pill revoked" title={v.deprecatedReason ?? ''}>deprecated</span> : null;
+  const all = [deprecated, untrusted, dropped].filter((x) => x !== null);
+  return all.length ? <>{all.map((x, i) => <Fragment key={i}>{i ? ' ' : ''}{x}</Fragment>)}</> : <>assignable</>;
 }
 
 /** Why a version was not checked on a backend: pushed before the hub checked (decision 0129), or encrypted. */
@@ -125,6 +136,8 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
     setDetail(null);
     setVerified(null);
     api.get<ModelVersionDetail>(`${path}?devices=${VERSION_DEVICES}`).then(setDetail, (e: unknown) => setDetail({ error: errorText(e) }));
+    // No bundle to read: its signatures are not checked here, and Try it has nothing to run.
+    if (modelList().find((v) => v.name === name && v.version === version)?.bundleDropped) return;
     const ac = new AbortController();
     (async () => {
       const trust = checkTrust(await api.get<TrustDocument>('/trust'));
@@ -146,8 +159,10 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
       <div class="panel">
         <h2><span class="mono">{name}@{version}</span></h2>
         {trusted === false ? <p class="error" role="alert" data-testid="version-not-trusted">✘ {NOT_TRUSTED}</p> : null}
+        {detail.bundleDropped ? <p class="error" role="alert" data-testid="version-bundle-dropped">✘ Not deployable: {droppedText(detail)}</p> : null}
         <Backends b={detail.backends !== undefined ? detail.backends : modelList().find((v) => v.name === name && v.version === version)?.backends} />
-        <Signatures detail={detail} verified={verified} retry={() => setChecks((n) => n + 1)} />
+        {detail.bundleDropped ? <p class="muted" data-testid="signature-status">Signatures not checked here: the hub no longer holds the bundle.</p>
+          : <Signatures detail={detail} verified={verified} retry={() => setChecks((n) => n + 1)} />}
         {can('operator') ? (
           <div class="actions" aria-label="Model actions">
             {!detail.deprecated ? (
@@ -180,7 +195,7 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
         {verified && !('error' in verified)
           ? <TryIt key={`${name}@${version}`} name={name} version={version} bundlePath={`${path}/bundle`} size={detail.bundle.size} manifest={verified.manifest as unknown as Manifest}
             signed={verified.trust.root.ok && !verified.trust.rootChanged && verified.bundle.ok} />
-          : <Empty>Available once the signatures are checked.</Empty>}
+          : <Empty>{detail.bundleDropped ? 'Not available: the bundle was dropped.' : 'Available once the signatures are checked.'}</Empty>}
         <h2>Provenance</h2>
         {prov ? <Provenance p={prov} /> : <Empty>This bundle declares no provenance.</Empty>}
       </div>

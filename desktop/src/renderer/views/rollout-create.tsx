@@ -1,5 +1,5 @@
 // The operator's "New rollout" form (docs/rollouts.md "The rollout resource"): model and version (a version
-// not trusted, signed by rotated-out keys, is listed disabled: the hub refuses it), a
+// not trusted, signed by rotated-out keys, or whose bundle was dropped, is listed disabled: the hub refuses it), a
 // target (all, tags or devices), the waves (percents or staging rings), gate overrides, an optional shadow stage, a
 // maintenance window, advance, on
 // failure and the reason. Preview asks the hub which devices each wave would take (POST /rollouts/preview, the same code as create);
@@ -13,7 +13,7 @@ import { can, loadModels, models, session } from '../store.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
 import { Empty, ErrorBox, Loading } from '../ui/states.js';
-import { NOT_TRUSTED, SIGNED_BY_ROTATED_OUT } from './models.js';
+import { SIGNED_BY_ROTATED_OUT, notDeployable } from './models.js';
 import { formatCount } from '@edgefleet/shared/browser';
 
 export function RolloutCreateView() {
@@ -37,8 +37,9 @@ export function RolloutCreateView() {
   if (list === null) return page(<Loading what="models" />);
   if ('error' in list) return page(<ErrorBox error={`could not load models: ${list.error}`} retry={() => background(loadModels())} />);
   const assignable = list.filter((v) => !v.deprecated);
-  // A version no current release key signed is listed but cannot be picked: the hub refuses it (VERSION_NOT_TRUSTED).
-  const trusted = assignable.filter((v) => v.trusted !== false);
+  // A version no current release key signed, or whose bundle was dropped, is listed but cannot be picked: the hub
+  // refuses it (VERSION_NOT_TRUSTED, BUNDLE_DROPPED).
+  const trusted = assignable.filter((v) => notDeployable(v) === null);
   const names = [...new Set([...trusted, ...assignable].map((v) => v.name))];
   if (!names.length) {
     return page(<Empty>No version to roll out: {list.length ? `each of the hub's ${list.length} version(s) is deprecated` : 'the hub holds no model'}.
@@ -85,10 +86,10 @@ export function RolloutCreateView() {
         <div class="fields">
           {field('model', 'Model', <select id="ro-model" value={model} onChange={(e) => set({ model: e.currentTarget.value, version: '' })}>{names.map((n) => <option key={n}>{n}</option>)}</select>)}
           {field('version', 'Version', <select id="ro-version" value={draft.version} onChange={(e) => set({ version: e.currentTarget.value })}>
-            {versions.map((v) => (v.trusted === false
-              ? <option key={v.version} value={v.version} disabled title={NOT_TRUSTED}>{v.version} (not trusted: {SIGNED_BY_ROTATED_OUT})</option>
+            {versions.map((v) => (notDeployable(v)
+              ? <option key={v.version} value={v.version} disabled title={notDeployable(v) ?? ''}>{v.version} ({v.bundleDropped ? 'bundle dropped' : `not trusted: ${SIGNED_BY_ROTATED_OUT}`})</option>
               : <option key={v.version} value={v.version}>{v.version}</option>))}</select>)}
-          {model && !pickable.length && versions.length ? <p class="error" role="alert" data-testid="no-trusted-version">No version of {model} can be rolled out: each is {SIGNED_BY_ROTATED_OUT}.</p> : null}
+          {model && !pickable.length && versions.length ? <p class="error" role="alert" data-testid="no-trusted-version">No version of {model} can be rolled out: each is {SIGNED_BY_ROTATED_OUT} or its bundle was dropped.</p> : null}
           {field('target', 'Target', <select id="ro-target" value={draft.target} onChange={(e) => set({ target: e.currentTarget.value as Draft['target'] })}>
             <option value="all">all devices</option><option value="tags">devices with tags</option><option value="devices">listed devices</option></select>, 'target', true)}
           {draft.target === 'tags' ? field('tags', 'Tags', <input id="ro-tags" placeholder="site=north ring=a" value={draft.tags} onInput={(e) => set({ tags: e.currentTarget.value })} />, 'target.tags') : null}
