@@ -11,7 +11,6 @@ import { CREDENTIALS_SCHEMA } from '@edgefleet/shared';
 import { dispatch, StringWriter } from '@edgefleet/shared/cli';
 import { bundleFromOnnx, GraphBuilder, makeKeys, makeTrust, randomMlp, type BundleFromOnnxOptions, type Keys, type Trust } from '@edgefleet/examples';
 import { createAgent, type Agent, type AgentDeps } from './agent.js';
-import { agentCli } from './cli/table.js';
 import { AgentConfig, type AgentConfigInput } from './config.js';
 
 export interface Kit {
@@ -40,6 +39,8 @@ export function mlpBundle(kit: Kit, version: string, extra: Partial<BundleFromOn
  * ~0.5 s of CPU. A test of the commands themselves runs them as processes (runCli).
  */
 export async function provision(dataDir: string, trustPath: string, bundles: string[] = []): Promise<void> {
+  // Loaded here: the command table costs each of the many files importing this module ~25 ms of CPU.
+  const { agentCli } = await import('./cli/table.js');
   for (const args of [['trust', 'set', trustPath], ...bundles.map((b) => ['install', b])]) {
     const err = new StringWriter();
     const code = await dispatch(agentCli, [...args, '--data-dir', dataDir], { stdout: new StringWriter(), stderr: err, env: {}, cwd: process.cwd(), now: () => new Date() });
