@@ -13,7 +13,7 @@ import { buildStrictShapeModel, bundleFromOnnx, randomMlp, runCli, startProcess 
 import { waitFor } from '@edgefleet/examples/fleet';
 import { settingsHash } from '@edgefleet/shared/core';
 import { confirmRemoteConfig, readFailedRemoteConfig, readRemoteConfig, writeRemoteConfig, type StoredRemoteConfig } from './config-remote.js';
-import { makeKit } from './testing.js';
+import { makeKit, provision } from './testing.js';
 
 const CLI = 'agent/src/cli/main.ts';
 const rec = (settings: Record<string, unknown>): StoredRemoteConfig =>
@@ -26,10 +26,7 @@ async function box(t: { after(fn: () => void): void }, next: Record<string, unkn
   const data = join(kit.dir, 'data');
   mkdirSync(data, { mode: 0o700 });
   const bundle = await bundleFromOnnx({ dir: join(kit.dir, 'bundles'), onnx: m.onnx, name: 'strict', version: '1.0.0', io: m.io, keys: kit.keys });
-  for (const args of [['trust', 'set', kit.trust.path], ['install', bundle.path]]) {
-    const r = await runCli(CLI, [...args, '--data-dir', data]);
-    assert.equal(r.code, 0, r.stderr);
-  }
+  await provision(data, kit.trust.path, [bundle.path]);
   const good = { ...rec({ 'summaries.windowSec': 10 }), confirmed: false };
   writeRemoteConfig(data, good);
   confirmRemoteConfig(data, good);

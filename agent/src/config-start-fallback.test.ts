@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { buildStrictShapeModel, bundleFromOnnx, randomMlp, runCli, startProcess } from '@edgefleet/examples';
 import { settingsHash } from '@edgefleet/shared/core';
 import { confirmRemoteConfig, readFailedRemoteConfig, readRemoteConfig, writeRemoteConfig } from './config-remote.js';
-import { makeKit } from './testing.js';
+import { makeKit, provision } from './testing.js';
 
 const CLI = 'agent/src/cli/main.ts';
 
@@ -26,10 +26,11 @@ test('runtime.backend=wasm breaks the active version and the previous one loads:
     assert.equal(r.code, 0, r.stderr);
     return r;
   };
-  await cli(['trust', 'set', kit.trust.path]);
+  const bundles: string[] = [];
   for (const [version, m] of [['1.0.0', randomMlp({ inputDim: 4, hidden: [8], outputDim: 3 })], ['2.0.0', buildStrictShapeModel()]] as const) {
-    await cli(['install', (await bundleFromOnnx({ dir: join(kit.dir, 'bundles'), onnx: m.onnx, name: 'strict', version, io: m.io, keys: kit.keys })).path]);
+    bundles.push((await bundleFromOnnx({ dir: join(kit.dir, 'bundles'), onnx: m.onnx, name: 'strict', version, io: m.io, keys: kit.keys })).path);
   }
+  await provision(data, kit.trust.path, bundles);
   const rec = (settings: Record<string, unknown>) => ({ sha256: settingsHash(settings), sources: [{ scope: 'fleet', version: 1 }], settings, at: '2026-03-01T12:00:00.000Z' });
   const good = { ...rec({ 'summaries.windowSec': 10 }), confirmed: false };
   writeRemoteConfig(data, good);

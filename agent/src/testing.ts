@@ -8,6 +8,7 @@ import type { TestContext } from 'node:test';
 import type { Aedes } from 'aedes';
 import { pino, type Logger } from 'pino';
 import { CREDENTIALS_SCHEMA } from '@edgefleet/shared';
+import { dispatch, StringWriter } from '@edgefleet/shared/cli';
 import { bundleFromOnnx, GraphBuilder, makeKeys, makeTrust, randomMlp, type BundleFromOnnxOptions, type Keys, type Trust } from '@edgefleet/examples';
 import { createAgent, type Agent, type AgentDeps } from './agent.js';
 import { AgentConfig, type AgentConfigInput } from './config.js';
@@ -30,6 +31,21 @@ export function makeKit(prefix = 'ef-agent-'): Kit {
 export function mlpBundle(kit: Kit, version: string, extra: Partial<BundleFromOnnxOptions> & { seed?: number } = {}) {
   const m = randomMlp({ inputDim: 4, hidden: [8], outputDim: 3, seed: extra.seed ?? 1 });
   return bundleFromOnnx({ dir: join(kit.dir, 'bundles'), onnx: m.onnx, name: 'mlp', version, io: m.io, keys: kit.keys, ...extra });
+}
+
+/**
+ * Trust and then each of `bundles` installed in `dataDir` by the agent's own commands (`trust set`,
+ * `install`) run in this process: setup for a test about something else, where a CLI process each cost
+ * ~0.5 s of CPU. A test of the commands themselves runs them as processes (runCli).
+ */
+export async function provision(dataDir: string, trustPath: string, bundles: string[] = []): Promise<void> {
+  // Loaded here: the command table costs each of the many files importing this module ~25 ms of CPU.
+  const { agentCli } = await import('./cli/table.js');
+  for (const args of [['trust', 'set', trustPath], ...bundles.map((b) => ['install', b])]) {
+    const err = new StringWriter();
+    const code = await dispatch(agentCli, [...args, '--data-dir', dataDir], { stdout: new StringWriter(), stderr: err, env: {}, cwd: process.cwd(), now: () => new Date() });
+    if (code !== 0) throw new Error(`edgefleet-agent ${args.join(' ')} --data-dir ${dataDir}: exit ${code}: ${err.text}`);
+  }
 }
 
 export function testConfig(dataDir: string, over: Partial<AgentConfigInput> = {}): AgentConfig {

@@ -4,9 +4,9 @@
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { runCli, startProcess } from '@edgefleet/examples';
+import { startProcess } from '@edgefleet/examples';
 import { waitFor } from '@edgefleet/examples/fleet';
-import { makeKit, mlpBundle, type Kit } from '../testing.js';
+import { makeKit, mlpBundle, provision, type Kit } from '../testing.js';
 import { openRaw } from './raw-client.js';
 
 const CLI = 'agent/src/cli/main.ts';
@@ -16,10 +16,7 @@ after(() => kit.cleanup());
 
 it('SIGTERM with a drip-fed request open: exits 0 within 10 s and closes the connection', async () => {
   const d = ['--data-dir', join(kit.dir, 'data')];
-  assert.equal((await runCli(CLI, ['trust', 'set', kit.trust.path, ...d])).code, 0);
-  const b = await mlpBundle(kit, '1.0.0');
-  const i = await runCli(CLI, ['install', b.path, ...d]);
-  assert.equal(i.code, 0, i.stderr);
+  await provision(d[1]!, kit.trust.path, [(await mlpBundle(kit, '1.0.0')).path]);
   const p = startProcess(CLI, ['run', ...d, '--api-port', '0']);
   try {
     const base = (JSON.parse(await p.waitForLine(/"msg":"ready"/)) as { api: string }).api;

@@ -16,10 +16,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { runCli, startProcess, type RunningProcess } from '@edgefleet/examples';
+import { startProcess, type RunningProcess } from '@edgefleet/examples';
 import { waitFor } from '@edgefleet/examples/fleet';
 import type { SummaryWindow } from '@edgefleet/shared';
-import { makeKit, mlpBundle, row, type Kit } from '../testing.js';
+import { makeKit, mlpBundle, provision, row, type Kit } from '../testing.js';
 
 const CLI = 'agent/src/cli/main.ts';
 const LABELS = 20;
@@ -32,11 +32,8 @@ describe('labels across a kill -9 and restarts', () => {
   before(async () => {
     kit = makeKit('ef-labels-crash-');
     dataDir = join(kit.dir, 'data');
-    const d = ['--data-dir', dataDir];
-    assert.equal((await runCli(CLI, ['trust', 'set', kit.trust.path, ...d])).code, 0);
     const b = await mlpBundle(kit, '1.0.0', { task: { kind: 'classification', output: 'output', classes: ['a', 'b', 'c'] } });
-    const i = await runCli(CLI, ['install', b.path, ...d]);
-    assert.equal(i.code, 0, i.stderr);
+    await provision(dataDir, kit.trust.path, [b.path]);
     cfg = join(kit.dir, 'agent.json');
     // One window a day and a checkpoint an hour: nothing but the feedback endpoint saves the labels.
     writeFileSync(cfg, JSON.stringify({ dataDir, summaries: { windowSec: 86_400, checkpointSec: 3600 } }));

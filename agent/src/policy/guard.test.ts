@@ -11,7 +11,7 @@ import { waitFor } from '@edgefleet/examples/fleet';
 import { pino } from 'pino';
 import type { Agent } from '../agent.js';
 import { PolicyGuard } from './guard.js';
-import { makeKit, mlpBundle, req, row, startAgent, type Kit } from '../testing.js';
+import { makeKit, mlpBundle, provision, req, row, startAgent, type Kit } from '../testing.js';
 
 const CLI = 'agent/src/cli/main.ts';
 const SLOW = { maxP95LatencyMs: 0.001, minRequests: 5, observationWindowSec: 3600 };
@@ -34,12 +34,10 @@ describe('policy rollback on a standalone box', () => {
     kit.cleanup();
   });
 
-  /** A data dir with trust and 1.0.0 installed by the CLI. */
+  /** A data dir with trust and 1.0.0 installed by the agent's commands (in this process: setup). */
   async function dataDir(): Promise<string[]> {
     const d = ['--data-dir', join(kit.dir, `data-${++n}`)];
-    assert.equal((await runCli(CLI, ['trust', 'set', kit.trust.path, ...d])).code, 0);
-    const r = await runCli(CLI, ['install', v1, ...d]);
-    assert.equal(r.code, 0, r.stderr);
+    await provision(d[1]!, kit.trust.path, [v1]);
     return d;
   }
   async function start(d: string[]): Promise<Agent> {

@@ -4,8 +4,8 @@
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { runCli, startProcess } from '@edgefleet/examples';
-import { makeKit, req, reshapeBundle, type Kit } from '../testing.js';
+import { startProcess } from '@edgefleet/examples';
+import { makeKit, provision, req, reshapeBundle, type Kit } from '../testing.js';
 
 const CLI = 'agent/src/cli/main.ts';
 let kit: Kit;
@@ -14,9 +14,7 @@ after(() => kit.cleanup());
 
 it('keeps stderr to JSON lines when onnxruntime fails a run (the native backend)', async () => {
   const d = ['--data-dir', join(kit.dir, 'data')];
-  assert.equal((await runCli(CLI, ['trust', 'set', kit.trust.path, ...d])).code, 0);
-  const i = await runCli(CLI, ['install', (await reshapeBundle(kit)).path, ...d]);
-  assert.equal(i.code, 0, i.stderr);
+  await provision(d[1]!, kit.trust.path, [(await reshapeBundle(kit)).path]);
   const p = startProcess(CLI, ['run', ...d, '--api-port', '0']);
   try {
     const base = (JSON.parse(await p.waitForLine(/"msg":"ready"/)) as { api: string }).api;

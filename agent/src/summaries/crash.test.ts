@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { runCli, startProcess, type RunningProcess } from '@edgefleet/examples';
+import { startProcess, type RunningProcess } from '@edgefleet/examples';
 import { waitFor } from '@edgefleet/examples/fleet';
-import { makeKit, mlpBundle, row, type Kit } from '../testing.js';
+import { makeKit, mlpBundle, provision, row, type Kit } from '../testing.js';
 
 const CLI = 'agent/src/cli/main.ts';
 const CHECKPOINT_SEC = 1;
@@ -73,10 +73,7 @@ describe('repeated kill -9 of the agent under traffic', () => {
   before(async () => {
     kit = makeKit('ef-crash-');
     dataDir = join(kit.dir, 'data');
-    const d = ['--data-dir', dataDir];
-    assert.equal((await runCli(CLI, ['trust', 'set', kit.trust.path, ...d])).code, 0);
-    const i = await runCli(CLI, ['install', (await mlpBundle(kit, '1.0.0')).path, ...d]);
-    assert.equal(i.code, 0, i.stderr);
+    await provision(dataDir, kit.trust.path, [(await mlpBundle(kit, '1.0.0')).path]);
     cfg = join(kit.dir, 'agent.json');
     writeFileSync(cfg, JSON.stringify({ dataDir, summaries: { windowSec: 60, checkpointSec: CHECKPOINT_SEC } }));
   });
