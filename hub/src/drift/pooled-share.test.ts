@@ -6,7 +6,8 @@
 // devices matching the reference and failing one request in five. Before, the box turned the timeline's
 // hour to output PSI 9.3, made a period it dominated a baseline against which the honest hour after it
 // drifted (PSI 9.3), and diluted the fleet's model_error_rate to 2.5e-5 (the honest 0.2: a
-// model_error_rate rule at 0.1 stayed quiet). Now each leaves it out, and fleet metrics name it.
+// model_error_rate rule at 0.1 stayed quiet); 6 million failed requests beside 10 answered made an honest hour's
+// rate 0.9995. Now each leaves it out, and fleet metrics name it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { emptyLatency, type SeqWindow } from '@edgefleet/shared';
@@ -19,16 +20,17 @@ import { FleetAnalytics } from './service.js';
 
 const H10 = Date.parse('2026-03-01T10:00:00.000Z');
 const H11 = H10 + 3600_000;
+const H08 = H10 - 2 * 3600_000;
 /** The reference's output `score` is binned [1, 2, 3, 4] (rollups/testing.ts tempModeReference). */
 const AS_REFERENCE = [100, 200, 300, 400];
 const HONEST = ['h1', 'h2', 'h3'];
 
-/** `n` answered and `failed` failed requests of 1 ms in one window of 60 s from `hour`, the output binned as `bins`. */
-function win(seq: number, hour: number, n: number, bins: number[], failed = 0): SeqWindow {
+/** `n` answered and `failed` failed requests of 1 ms in one window of 60 s from `start`, the output binned as `bins`. */
+function win(seq: number, start: number, n: number, bins: number[], failed = 0): SeqWindow {
   const latency = emptyLatency();
   latency.counts[40] = n + failed;
   return {
-    seq, model: 'vib', version: '1.0.0', start: new Date(hour + seq * 60_000).toISOString(), lengthSec: 60, count: n,
+    seq, model: 'vib', version: '1.0.0', start: new Date(start).toISOString(), lengthSec: 60, count: n,
     errors: failed ? { INFERENCE_FAILED: failed } : {}, latency: { ...latency, sumMs: n + failed }, features: [],
     outputs: [{ name: 'score', index: 0, hist: { counts: bins, under: 0, over: 0 }, moments: { n, mean: 0.5, m2: 0, min: 0.05, max: 0.9 } }],
     inputs: [],
@@ -45,10 +47,13 @@ forEachBackend((b) => { backend = b; }, () => {
     before(async () => {
       hub = await startVibIngestHub('ef-driftpool-', [...HONEST, 'rogue'], backend.database(), true);
       analytics = new FleetAnalytics(hub.h.store.db, hub.h.store.rollups);
+      // 08:00: each honest device 1,000 answered requests; the box 10 answered and 6 million failed (100,000 a second).
+      for (const id of HONEST) await hub.send(id, [win(1, H08, 1000, AS_REFERENCE)]);
+      await hub.send('rogue', [win(1, H08, 10, [10, 0, 0, 0], 6_000_000)]);
       // 10:00 and 11:00: each honest device 1,000 answered and 250 failed requests an hour, output as the reference.
-      for (const id of HONEST) await hub.send(id, [win(1, H10, 1000, AS_REFERENCE, 250), win(61, H10, 1000, AS_REFERENCE, 250)]);
+      for (const id of HONEST) await hub.send(id, [win(2, H10, 1000, AS_REFERENCE, 250), win(3, H11, 1000, AS_REFERENCE, 250)]);
       // 10:00: the box, 60 million answered predictions in one minute, all in the first output bin.
-      await hub.send('rogue', [win(2, H10, 60_000_000, [60_000_000, 0, 0, 0])]);
+      await hub.send('rogue', [win(2, H10 + 60_000, 60_000_000, [60_000_000, 0, 0, 0])]);
       assert.equal(hub.parts.ingest.guard.refusals('rogue'), undefined, 'the box\'s window was stored');
     });
     after(() => hub.stop());
@@ -82,6 +87,12 @@ forEachBackend((b) => { backend = b; }, () => {
       assert.deepEqual([m?.predictions, m?.modelErrorRate, m?.errors.byCode], [6000, 0.2, { INFERENCE_FAILED: 1500 }]);
       assert.deepEqual(m?.latency, honest.latency);
       assert.equal(m?.outputs[0]?.moments.mean, 0.5);
+    });
+
+    it('fleet metrics leave out a box holding most of the requests, not of the predictions (error rate 0; with it 0.9995)', () => {
+      const m = analytics.metrics('vib', '1.0.0', { since: new Date(H08).toISOString(), until: new Date(H08 + 3600_000).toISOString() }, now()).groups[0];
+      assert.match(m?.leftOut?.note ?? '', /^rogue left out of the group's statistics: it reported 10 of its 3010 predictions \(0\.3 %\) and 6000010 of its 6003010 requests \(100 %\), more than/);
+      assert.deepEqual([m?.predictions, m?.modelErrorRate, m?.errors.model], [3000, 0, 0]);
     });
 
     it('the alert metrics read the honest devices\' figures (a model_error_rate rule at 0.1 fires; with the box 2.5e-5)', () => {
