@@ -94,7 +94,8 @@ export class FleetAnalytics {
 
   /**
    * Drift per group. `worst: false` leaves the worst devices out (empty lists): for the whole fleet
-   * the answer then reads only the fleet rows (24 for a day) instead of every device's bins.
+   * the answer then reads the fleet rows (24 for a day) and each device's volumes (device-share.ts),
+   * not every device's bins.
    */
   drift(model: string, version: string, q: RangeQuery & { baseline?: string | undefined; timeline?: boolean; devices?: readonly string[]; worst?: boolean }, now: Date, thresholds: DriftThresholds = DEFAULT_DRIFT_THRESHOLDS): DriftResponse {
     const s = this.rollups.requireSeries(model, version);
