@@ -16,6 +16,7 @@ import { forEachBackend, type Backend } from '../testing/backends.js';
 import { mergeRollups } from '../rollups/query.js';
 import { AlertEvaluator } from '../alerts/evaluator.js';
 import { noopLogger } from '../mqtt/ports.js';
+import { cliOver } from '../testing/cli.js';
 import { FleetAnalytics } from './service.js';
 
 const H10 = Date.parse('2026-03-01T10:00:00.000Z');
@@ -76,7 +77,7 @@ forEachBackend((b) => { backend = b; }, () => {
       assert.equal(g?.drifted, false);
     });
 
-    it('fleet metrics read the honest devices\' figures and name the box', () => {
+    it('fleet metrics read the honest devices\' figures and name the box', async () => {
       const range = { model: 'vib', version: '1.0.0', since: H10, until: now() };
       const honest = mergeRollups(hub.h.store.rollups, { ...range, devices: HONEST });
       assert.equal(honest.modelErrorRate, 0.2, 'the oracle: the three honest devices alone');
@@ -87,6 +88,16 @@ forEachBackend((b) => { backend = b; }, () => {
       assert.deepEqual([m?.predictions, m?.modelErrorRate, m?.errors.byCode], [6000, 0.2, { INFERENCE_FAILED: 1500 }]);
       assert.deepEqual(m?.latency, honest.latency);
       assert.equal(m?.outputs[0]?.moments.mean, 0.5);
+      // Over REST, edgefleet metrics prints the note under its table.
+      const cli = await cliOver(hub.h.app, hub.h.tokens.viewer, hub.h.dir);
+      try {
+        const r = await cli.run('metrics', 'vib', '1.0.0', '--since', new Date(H10).toISOString(), '--until', now().toISOString());
+        assert.equal(r.code, 0, r.err);
+        assert.ok(r.out.endsWith(`\nall: ${m?.leftOut?.note}\n`), r.out);
+        assert.match(r.out, /\n(all +4 +6000 .*20\.00%)/, 'the honest error rate');
+      } finally {
+        cli.close();
+      }
     });
 
     it('fleet metrics leave out a box holding most of the requests, not of the predictions (error rate 0; with it 0.9995)', () => {
