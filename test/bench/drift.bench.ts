@@ -121,8 +121,10 @@ function benchDrift(): void {
     const hourly = best.wall;
     console.log(`drift over 24 hourly rollups per device (fleet group + worst devices): ${show(best)} (target < 1,000 ms = ${fmt(1000 / hourly, 2)}x headroom; CPU ${fmt(1000 / best.cpu, 2)}x)`);
     if (best.cpu >= 1000) failures.push(`drift over ${fmt(DEVICES)} devices × 24 hourly rollups took ${fmt(best.cpu)} ms of CPU, target < 1 s`);
-    const verdict = time(() => a.drift('bench', '1.0.0', { ...q, worst: false }, now));
-    console.log(`  the fleet verdict without worst devices (fleet rows only, as an alert on drift.psi needs): ${show(verdict)}`);
+    // Best of 5: a single run of ~150 ms swings by half on the shared machine.
+    const verdicts = Array.from({ length: 5 }, () => time(() => a.drift('bench', '1.0.0', { ...q, worst: false }, now)));
+    const verdict = { wall: Math.min(...verdicts.map((r) => r.wall)), cpu: Math.min(...verdicts.map((r) => r.cpu)) };
+    console.log(`  the fleet verdict without worst devices (the fleet rows and each device's predictions and output values, as an alert on drift.psi reads them; best of 5): ${show(verdict)}`);
     const wq = { ...q, worst: false };
     const withTimeline = time(() => a.drift('bench', '1.0.0', { ...wq, timeline: true }, now));
     console.log(`  the same with the per-hour PSI timeline: ${show(withTimeline)}`);

@@ -10,9 +10,10 @@ import { LOWER_IS_WORSE, MIN_ACCURACY_LABELS, diskShare, nextRun, parseCron, typ
 import type { Store } from '../store/index.js';
 import type { Clock } from '../clock.js';
 import type { LoggerPort } from '../mqtt/ports.js';
-import { mergeRollups } from '../rollups/query.js';
+import { mergeRollups, planRanges } from '../rollups/query.js';
 import { FleetAnalytics } from '../drift/service.js';
 import { boundDevices } from '../drift/report-devices.js';
+import { boundedSummary } from '../drift/device-share.js';
 import type { AlertsRepo, StoredRule } from './repo.js';
 import { requestRetrain, retrainReport } from './retrain.js';
 import { decide, gapToleranceMs, type Hold } from './hold.js';
@@ -99,7 +100,8 @@ export class AlertEvaluator {
         const psis = (d.groups[0] ? [...d.groups[0].features, ...d.groups[0].outputs] : []).flatMap((f) => (f.psi === null ? [] : [f.psi]));
         return { key, value: psis.length ? Math.max(...psis) : null };
       }
-      const m = mergeRollups(store.rollups, q);
+      // A device over its share of the scope's predictions, requests or output values is left out (decision 0139).
+      const m = boundedSummary(store.rollups, store.rollups.requireSeries(q.model, version), planRanges(since, now, store.rollups.horizon()), devices).summary;
       if (rule.metric === 'model_error_rate') return { key, value: m.modelErrorRate };
       if (rule.metric === 'invalid_input_rate') return { key, value: m.invalidInputRate };
       if (rule.metric === 'accuracy') return { key, value: m.accuracy.labelled >= MIN_ACCURACY_LABELS ? m.accuracy.observed : null };

@@ -13,7 +13,7 @@ import { addValues, emptyValues, type RollupValues } from '../rollups/values.js'
 import { deviceCounts } from '../rollups/day-minus-hours.js';
 import { tagKeyProblem } from './tag-keys.js';
 import { driftOf, expectedFromReference, expectedFromValues, worstFeature, type Expected } from './compute.js';
-import { dominantDevice, takeOut, type LeftOut } from './device-share.js';
+import { METRICS_READ, deviceVolumes, dominantDevice, leaveOutDominant, takeOut, volumesOf } from './device-share.js';
 
 export interface RangeQuery {
   since?: string | undefined;
@@ -66,6 +66,8 @@ export class FleetAnalytics {
     const s = this.rollups.requireSeries(model, version);
     const plan = rangeOf(q, now, this.rollups.horizon());
     const groups = collect(this.rollups, s, plan, { dist: true, mom: true, lat: true, keyOf: keyFn(grouper(this.db, q.by)), ...(q.by ? {} : { fleet: true }) });
+    const volumes = deviceVolumes(this.rollups, s, plan);
+    const leftOut = leaveOutDominant(this.rollups, s, plan, groups, volumes, (_k, g) => (q.by ? g.devices : volumes.keys()), METRICS_READ);
     const keys = [...groups.keys()].sort();
     if (!q.by && keys.length === 0) keys.push(ALL);
     return {
@@ -76,7 +78,7 @@ export class FleetAnalytics {
           key, devices: m.devices, windows: m.windows, predictions: m.predictions, errors: m.errors, modelErrorRate: m.modelErrorRate,
           invalidInputRate: m.invalidInputRate, shedLoadRate: m.shedLoadRate, throughput: m.throughput,
           activeSec: m.activeSec, activeThroughput: m.activeThroughput, latency: m.latency,
-          answeredLatency: m.answeredLatency, outputs: m.outputs, accuracy: m.accuracy,
+          answeredLatency: m.answeredLatency, outputs: m.outputs, accuracy: m.accuracy, leftOut: leftOut.get(key) ?? null,
         };
       }),
     };
@@ -92,7 +94,8 @@ export class FleetAnalytics {
 
   /**
    * Drift per group. `worst: false` leaves the worst devices out (empty lists): for the whole fleet
-   * the answer then reads only the fleet rows (24 for a day) instead of every device's bins.
+   * the answer then reads the fleet rows (24 for a day) and each device's volumes (device-share.ts),
+   * not every device's bins.
    */
   drift(model: string, version: string, q: RangeQuery & { baseline?: string | undefined; timeline?: boolean; devices?: readonly string[]; worst?: boolean }, now: Date, thresholds: DriftThresholds = DEFAULT_DRIFT_THRESHOLDS): DriftResponse {
     const s = this.rollups.requireSeries(model, version);
@@ -105,16 +108,17 @@ export class FleetAnalytics {
     const fleetOnly = !q.by && !q.devices;
     const moments = new Map<string, Float64Array>();
     const skipDevices = fleetOnly && q.worst === false;
-    // The fleet's worst devices and each device's share (device-share.ts) need each device's bins only:
-    // days minus hours (rollups/day-minus-hours.ts).
-    const perDevice = fleetOnly ? deviceCounts(this.rollups, s, plan) : collect(this.rollups, s, plan, {
+    // The fleet's worst devices need each device's bins, its share (device-share.ts) only each device's
+    // predictions and output values: both days minus hours (rollups/day-minus-hours.ts).
+    const perDevice = skipDevices ? new Map<string, Group>() : fleetOnly ? deviceCounts(this.rollups, s, plan) : collect(this.rollups, s, plan, {
       dist: true, errors: false, keyOf: (r) => r.deviceId, mom: true, momInto: { keyOf: (r: RollupRow) => keyOf(r.deviceId), groups: moments },
       ...(q.devices ? { devices: q.devices } : {}),
     });
+    const volumes = skipDevices ? deviceVolumes(this.rollups, s, plan) : volumesOf(s.layout, perDevice);
     const groups = new Map<string, Group>();
     if (fleetOnly) {
       const fleet = collect(this.rollups, s, plan, { dist: true, mom: true, errors: false, fleet: true, countDevices: false, keyOf: () => ALL }).get(ALL);
-      groups.set(ALL, { values: fleet?.values ?? emptyValues(s.layout), devices: new Set(perDevice.keys()) });
+      groups.set(ALL, { values: fleet?.values ?? emptyValues(s.layout), devices: new Set(volumes.keys()) });
     } else {
       for (const [id, g] of perDevice) {
         const k = keyOf(id);
@@ -130,14 +134,9 @@ export class FleetAnalytics {
       }
     }
     // A device holding more than its share of a group's predictions or output values is left out of them.
-    const leftOut = new Map<string, LeftOut>();
-    for (const [k, g] of groups) {
-      const d = dominantDevice(s.layout, perDevice, g.devices);
-      if (!d) continue;
-      leftOut.set(k, d);
-      const own = collect(this.rollups, s, plan, { mom: true, errors: false, devices: [d.deviceId], keyOf: () => k }).get(k)?.values.mom;
-      takeOut(g.values, (perDevice.get(d.deviceId) as Group).values, own);
-    }
+    const leftOut = leaveOutDominant(this.rollups, s, plan, groups, volumes, (_k, g) => g.devices);
+    // The timeline pools the fleet: the device over the fleet's share is left out of it too.
+    const fleetLeftOut = leftOut.get(ALL) ?? (q.by ? dominantDevice(volumes, volumes.keys()) : null);
 
     let baseline: DriftResponse['baseline'];
     let expectedOf: (key: string) => Expected;
@@ -159,6 +158,9 @@ export class FleetAnalytics {
       const bplan = planRanges(from, to, this.rollups.horizon());
       baseline = { kind: 'range', since: new Date(bplan.since).toISOString(), until: new Date(bplan.until).toISOString() };
       const base = collect(this.rollups, s, bplan, { dist: true, mom: true, errors: false, keyOf: keyFn(group), ...(group ? {} : { fleet: true, countDevices: false }) });
+      // A period a box dominated is not the fleet's either (decision 0139, addendum).
+      const baseVolumes = deviceVolumes(this.rollups, s, bplan);
+      leaveOutDominant(this.rollups, s, bplan, base, baseVolumes, (k, g) => (group ? g.devices : baseVolumes.keys()));
       const all = emptyValues(s.layout);
       for (const g of base.values()) addValues(all, g.values);
       const allExp = expectedFromValues(s.layout, all, thresholds.minPredictions);
@@ -200,7 +202,7 @@ export class FleetAnalytics {
     });
     return {
       model, version, since: new Date(plan.since).toISOString(), until: new Date(plan.until).toISOString(), by: q.by ?? null,
-      baseline, thresholds, groups: out, timeline: q.timeline === false ? null : this.timeline(s, plan, expectedOf(ALL), thresholds),
+      baseline, thresholds, groups: out, timeline: q.timeline === false ? null : this.timeline(s, plan, expectedOf(ALL), thresholds, fleetLeftOut?.deviceId),
     };
   }
 
@@ -208,14 +210,22 @@ export class FleetAnalytics {
    * PSI of every feature and output over all devices, per bucket of whole hours (at most 24 buckets);
    * of whole days when the range reaches before the hourly rollups' horizon (rollups/expiry.ts).
    */
-  private timeline(s: Series, rangePlan: Plan, exp: Expected, th: DriftThresholds): DriftResponse['timeline'] {
+  private timeline(s: Series, rangePlan: Plan, exp: Expected, th: DriftThresholds, leftOut: string | undefined): DriftResponse['timeline'] {
     const daily = rangePlan.since < this.rollups.horizon().hourlyFrom;
     const unit = daily ? DAY_MS : HOUR_MS;
     const plan = daily ? dailyPlan(rangePlan) : rangePlan;
     const units = Math.round((plan.until - plan.since) / unit);
     const bucketMs = Math.ceil(units / TIMELINE_BUCKETS) * unit;
     const n = Math.ceil((plan.until - plan.since) / bucketMs);
-    const buckets = collect(this.rollups, s, plan, { dist: true, hourly: !daily, errors: false, fleet: true, countDevices: false, keyOf: (r) => String(Math.floor((r.start - plan.since) / bucketMs)) });
+    const keyOf = (r: RollupRow) => String(Math.floor((r.start - plan.since) / bucketMs));
+    const buckets = collect(this.rollups, s, plan, { dist: true, hourly: !daily, errors: false, fleet: true, countDevices: false, keyOf });
+    if (leftOut) {
+      // The device left out of the fleet's verdict, out of each bucket (its own rows only).
+      for (const [k, own] of collect(this.rollups, s, plan, { dist: true, hourly: !daily, errors: false, devices: [leftOut], keyOf })) {
+        const b = buckets.get(k);
+        if (b) takeOut(b.values, own.values);
+      }
+    }
     const psi: Record<string, Array<number | null>> = {};
     const names = [...s.layout.features.map((f) => f.name), ...s.layout.outputs.map((o) => `output:${o.name}`)];
     for (const name of names) Object.defineProperty(psi, name, { value: new Array<number | null>(n).fill(null), enumerable: true, writable: true, configurable: true });

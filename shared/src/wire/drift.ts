@@ -68,6 +68,16 @@ export const AccuracyMetrics = z.object({
 });
 export type AccuracyMetrics = z.infer<typeof AccuracyMetrics>;
 
+/**
+ * A device left out of a group's figures: it held more than `maxShare` of the group's predictions or
+ * binned output values (fleet metrics: or requests) in the range (hub/src/drift/device-share.ts); null
+ * when none; absent in reports stored before it existed.
+ */
+export const DeviceLeftOut = z.object({
+  deviceId: z.string(), predictions: Count, groupPredictions: Count, outputValues: z.number().nonnegative(), groupOutputValues: z.number().nonnegative(),
+  maxShare: z.number(), note: z.string(),
+}).nullable().optional();
+
 export const MetricsGroup = z.object({
   /** "all", a tag value (`(none)` for devices without the tag), or a device id. */
   key: z.string(),
@@ -94,6 +104,8 @@ export const MetricsGroup = z.object({
   answeredLatency: LatencyStats,
   outputs: z.array(OutputMetrics),
   accuracy: AccuracyMetrics,
+  /** The device left out of these figures (DeviceLeftOut); its m2, min and max of features and outputs stay in. */
+  leftOut: DeviceLeftOut,
 });
 export type MetricsGroup = z.infer<typeof MetricsGroup>;
 
@@ -168,10 +180,7 @@ export const DriftGroup = z.object({
    * or binned output values in the range (hub/src/drift/device-share.ts); null when none; absent in
    * reports stored before it existed.
    */
-  leftOut: z.object({
-    deviceId: z.string(), predictions: Count, groupPredictions: Count, outputValues: z.number().nonnegative(), groupOutputValues: z.number().nonnegative(),
-    maxShare: z.number(), note: z.string(),
-  }).nullable().optional(),
+  leftOut: DeviceLeftOut,
 });
 export type DriftGroup = z.infer<typeof DriftGroup>;
 

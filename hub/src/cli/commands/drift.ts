@@ -121,7 +121,7 @@ export const metricsCmd: Command = {
       ['GROUP', 'DEVICES', 'PREDICTIONS', 'REQ/S', 'MODEL ERR', 'INVALID IN', 'SHED', 'P50 MS', 'P95 MS', 'P99 MS', 'ACCURACY (N)', 'EXPECTED'],
       r.groups.map((g) => [g.key, String(g.devices), String(g.predictions), reqPerSec(g), pct(g.modelErrorRate), pct(g.invalidInputRate), pct(g.shedLoadRate),
         ms(g.answeredLatency.p50), ms(g.answeredLatency.p95), ms(g.answeredLatency.p99), acc(g), pct(g.accuracy.expected)]),
-    ));
+    ) + escapeLines(r.groups.flatMap((g) => (g.leftOut ? [`${g.key}: ${g.leftOut.note}\n`] : [])).join('')));
     return 0;
   },
 };
