@@ -116,6 +116,35 @@ for (const backend of backends()) describe(`model backends (${backend.name})`, (
     assert.equal(h.store.desired.lastSeq('late-wasm'), seq, 'the same backend again issues nothing');
   });
 
+  it('a box that never reported waits for its first report: sent on native or no backend said, held on wasm', async () => {
+    const dep = h.store.db.transaction(() => h.parts.deployments.createDeployment({ model: 'strict', version: '1.0.0', target: { tags: { site: 'new' } }, reason: 'r' }, 'op'))();
+    const rowOf = (id: string) => h.store.deployments.get(dep.id).devices.find((d) => d.deviceId === id);
+    const boxes = { 'new-nat': 'native', 'new-wasm': 'wasm', 'new-old': null } as const;
+    for (const id of Object.keys(boxes)) {
+      addDevice(h, id);
+      h.store.devices.setTags(id, { site: 'new' });
+      h.parts.deployments.joinDeployments(id);
+      assert.deepEqual(named(h, id), [], 'not sent before its first report');
+      assert.equal(rowOf(id)?.status, 'pending');
+      assert.match(rowOf(id)?.reason ?? '', /^waiting for the box's first state report \(its backend\): strict 1\.0\.0 does not load on the wasm backend \(.+\); the hub sends it with the report if the box runs another backend/);
+    }
+    for (const [id, backend] of Object.entries(boxes)) {
+      const seq = h.store.desired.lastSeq(id);
+      // An older agent says no backend: it is sent the version, as at create.
+      await h.parts.ingest.handleState(id, { ...state(h, id, 'native'), capabilities: backend ? [`backend-${backend}`] : [] });
+      for (let i = 0; i < 3000 && h.store.desired.lastSeq(id) === seq; i++) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.deepEqual([named(h, 'new-nat'), rowOf('new-nat')?.status, rowOf('new-nat')?.reason], [['strict@1.0.0'], 'pending', null]);
+    assert.deepEqual([named(h, 'new-old'), rowOf('new-old')?.status, rowOf('new-old')?.reason], [['strict@1.0.0'], 'pending', null]);
+    assert.deepEqual([named(h, 'new-wasm'), rowOf('new-wasm')?.status], [[], 'refused']);
+    assert.match(rowOf('new-wasm')?.reason ?? '', /^BACKEND_UNSUPPORTED: the box runs the wasm backend/);
+    // A version both backends load is sent at once, and allowBackendMismatch does not wait.
+    addDevice(h, 'new-both');
+    await h.parts.deployments.deploy({ model: 'both', version: '1.0.0', target: { devices: ['new-both'] }, reason: 'r' }, 'op');
+    await h.parts.deployments.deploy({ model: 'strict', version: '1.0.0', target: { devices: ['new-both'] }, reason: 'r', allowBackendMismatch: true }, 'op');
+    assert.deepEqual(named(h, 'new-both').sort(), ['both@1.0.0', 'strict@1.0.0']);
+  });
+
   it('allowBackendMismatch: not refused, sent to the wasm box, never held; the deployment says so', async () => {
     const d = await h.parts.deployments.deploy({ model: 'strict', version: '1.0.0', target: { devices: ['wasm-2'] }, reason: 'r', allowBackendMismatch: true }, 'op');
     assert.equal(d.allowBackendMismatch, true);

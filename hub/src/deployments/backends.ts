@@ -47,22 +47,50 @@ export function refuseUnloadableBackends(store: Store, model: string, version: s
  */
 export const HELD_CODE = 'BACKEND_UNSUPPORTED';
 
-/** The backend a device last reported (its capabilities), or null: it never said. */
-export function deviceBackend(store: Store, deviceId: string): RuntimeBackend | null {
+/** The backend a device last reported (its capabilities), or null: it never said; undefined: it never reported at all (a new box). */
+export function deviceBackend(store: Store, deviceId: string): RuntimeBackend | null | undefined {
   const st = store.devices.reportedState(deviceId) as Partial<ReportedState> | null;
-  return runtimeBackendOf(st?.capabilities ?? []);
+  return st ? runtimeBackendOf(st.capabilities ?? []) : undefined;
 }
 
 /**
  * Why the hub holds `model` `version` back from a device running `backend` (the reason its row shows), or null: the version
  * is not known to be refused there (not checked, loads there, or the device never said its backend).
  */
-export function heldWhy(backends: ModelBackends | null | undefined, backend: RuntimeBackend | null, model: string, version: string): string | null {
+export function heldWhy(backends: ModelBackends | null | undefined, backend: RuntimeBackend | null | undefined, model: string, version: string): string | null {
   const why = backend ? backends?.refused[backend] : undefined;
   if (why === undefined || !backend) return null;
   return `${HELD_CODE}: the box runs the ${backend} backend, which cannot load ${model} ${version} (${why}); the hub does not send it and the box keeps what it runs. `
     + `Deploy a version that loads on ${backend}, or run the box on another backend (docs/decisions/0129-model-backends-checked.md)`;
 }
+
+/** How the reason of a row waiting for the box's first state report starts (its status stays `pending`). */
+const WAITING = "waiting for the box's first state report (its backend): ";
+
+/**
+ * A device's row the hub holds (docs/decisions/0129-model-backends-checked.md, addendum): `refused` when its backend is
+ * known not to load the version (heldWhy), `pending` with a reason when the device never reported at all (a new box,
+ * `backend` undefined) and the version is known refused on some backend: sent with its first report, which says its
+ * backend; null when the version is sent.
+ */
+export function holdOf(backends: ModelBackends | null | undefined, backend: RuntimeBackend | null | undefined, model: string, version: string): { status: 'refused' | 'pending'; reason: string } | null {
+  const refused = Object.entries(backends?.refused ?? {});
+  if (backend !== undefined || refused.length === 0) {
+    const why = heldWhy(backends, backend, model, version);
+    return why === null ? null : { status: 'refused', reason: why };
+  }
+  return {
+    status: 'pending',
+    reason: `${WAITING}${refused.map(([k, why]) => `${model} ${version} does not load on the ${k} backend (${why})`).join('; ')}; `
+      + 'the hub sends it with the report if the box runs another backend (docs/decisions/0129-model-backends-checked.md)',
+  };
+}
+
+/** Whether a row waits for the box's first state report (holdOf). */
+export const isWaiting = (status: string | undefined, reason: string | null | undefined): boolean => status === 'pending' && !!reason?.startsWith(WAITING);
+
+/** Whether a row is held by the hub (holdOf): refused for its backend (isHeld) or waiting for the box's first report. */
+export const isHubHold = (status: string | undefined, reason: string | null | undefined): boolean => isHeld(status, reason) || isWaiting(status, reason);
 
 /** Why the hub holds shadow candidate `c` back from the device (its backend cannot load it), or null; the backend is read only for a version refused somewhere. */
 export function shadowHeldWhy(store: Store, deviceId: string, c: { name: string; version: string; backends?: ModelBackends | null | undefined }): string | null {
@@ -70,7 +98,9 @@ export function shadowHeldWhy(store: Store, deviceId: string, c: { name: string;
 }
 
 /** Whether a deployment row's status and reason are the hub's hold (heldWhy), not the box's own refusal. */
-export const isHeld = (status: string | undefined, reason: string | null | undefined): boolean => status === 'refused' && !!reason?.startsWith(`${HELD_CODE}: `);
+export function isHeld(status: string | undefined, reason: string | null | undefined): boolean {
+  return status === 'refused' && !!reason?.startsWith(`${HELD_CODE}: `);
+}
 
 /**
  * Follows each device's reported backend (DeploymentService's state listener): `changed` says when the device's next
@@ -89,7 +119,8 @@ export class BackendWatch {
     const latest = this.store.desired.latest(deviceId)?.signed.models;
     return this.store.deployments.effectiveFor(deviceId).some((e) => {
       const hold = !e.allowBackendMismatch && heldWhy(this.store.models.get(e.model, e.version).backends, backend, e.model, e.version) !== null;
-      if (hold !== isHeld(e.status, e.reason)) return true;
+      // A row waiting for the box's first report (holdOf): this is it, so the row is decided now.
+      if (hold !== isHeld(e.status, e.reason) || isWaiting(e.status, e.reason)) return true;
       // A shadow candidate beside it (desired.ts shadowOf): held back now but in the last document, or the other way.
       const row = this.store.shadows.get(deviceId, e.model);
       if (hold || !row || row.version === e.version) return false;
