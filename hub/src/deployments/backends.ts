@@ -13,6 +13,16 @@ export const BACKEND_MISMATCH_MIGRATION: Migration = {
   sql: 'ALTER TABLE deployments ADD COLUMN backend_mismatch INTEGER NOT NULL DEFAULT 0;',
 };
 
+/** hub.db migration 105: a rollout created with allowBackendMismatch (its deployment is, and no create is refused for the backend). */
+export const ROLLOUT_BACKEND_MISMATCH_MIGRATION: Migration = {
+  version: 105,
+  name: 'rollouts sent whatever the backend',
+  sql: 'ALTER TABLE rollouts ADD COLUMN backend_mismatch INTEGER NOT NULL DEFAULT 0;',
+};
+
+/** What a refusal adds (deploy's and rollout create's): the override, for an operator who knows those boxes load it. */
+export const overrideHint = (command: string): string => `; or, if those boxes do load it, ${command} with --allow-backend-mismatch (allowBackendMismatch: true)`;
+
 /** How many devices the refusal names in its message (all of them in details, up to 100). */
 const NAMED = 3;
 
@@ -92,9 +102,13 @@ export const isWaiting = (status: string | undefined, reason: string | null | un
 /** Whether a row is held by the hub (holdOf): refused for its backend (isHeld) or waiting for the box's first report. */
 export const isHubHold = (status: string | undefined, reason: string | null | undefined): boolean => isHeld(status, reason) || isWaiting(status, reason);
 
-/** Why the hub holds shadow candidate `c` back from the device (its backend cannot load it), or null; the backend is read only for a version refused somewhere. */
-export function shadowHeldWhy(store: Store, deviceId: string, c: { name: string; version: string; backends?: ModelBackends | null | undefined }): string | null {
-  return Object.keys(c.backends?.refused ?? {}).length ? heldWhy(c.backends, deviceBackend(store, deviceId), c.name, c.version) : null;
+/**
+ * Why the hub holds shadow candidate `c` of rollout `rolloutId` back from the device (its backend cannot load it), or null
+ * (also for a rollout created with allowBackendMismatch); the backend and the rollout are read only for a version refused somewhere.
+ */
+export function shadowHeldWhy(store: Store, deviceId: string, c: { name: string; version: string; backends?: ModelBackends | null | undefined }, rolloutId: string): string | null {
+  if (!Object.keys(c.backends?.refused ?? {}).length || store.rollouts.get(rolloutId).allowBackendMismatch) return null;
+  return heldWhy(c.backends, deviceBackend(store, deviceId), c.name, c.version);
 }
 
 /** Whether a deployment row's status and reason are the hub's hold (heldWhy), not the box's own refusal. */
@@ -124,7 +138,8 @@ export class BackendWatch {
       // A shadow candidate beside it (desired.ts shadowOf): held back now but in the last document, or the other way.
       const row = this.store.shadows.get(deviceId, e.model);
       if (hold || !row || row.version === e.version) return false;
-      const shadowHold = heldWhy(this.store.models.get(e.model, row.version).backends, backend, e.model, row.version) !== null;
+      const c = this.store.models.get(e.model, row.version);
+      const shadowHold = heldWhy(c.backends, backend, e.model, row.version) !== null && !this.store.rollouts.get(row.rolloutId).allowBackendMismatch;
       return shadowHold === (latest?.find((m) => m.name === e.model)?.shadow?.version === row.version);
     });
   }

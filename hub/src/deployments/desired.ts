@@ -114,7 +114,7 @@ function shadowOf(deps: DesiredDeps, deviceId: string, model: string, running: s
   const row = deps.store.shadows.get(deviceId, model);
   if (!row || row.version === running) return {};
   const c = version(model, row.version);
-  if (shadowHeldWhy(deps.store, deviceId, c) !== null) return {};
+  if (shadowHeldWhy(deps.store, deviceId, c, row.rolloutId) !== null) return {};
   const contentKey = c.manifest.encryption ? deps.sealing?.sealedFor(deviceId, c.manifest) : undefined;
   return {
     shadow: {

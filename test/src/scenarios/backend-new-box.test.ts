@@ -3,7 +3,8 @@
 // box's first state report the hub does not know its backend, so it leaves the version out of the box's document
 // (its row `pending`, the reason saying it waits for the box's first report). A real hub and two real agent processes
 // started afterwards, on a fresh data dir each: the native one reports, is sent 1.0.0 and serves it; the wasm one
-// reports, is held back (`refused` BACKEND_UNSUPPORTED) and never downloads or loads 1.0.0.
+// reports, is held back (`refused` BACKEND_UNSUPPORTED) and never downloads or loads 1.0.0. Then `rollout create` of
+// another such version over the wasm box is refused naming --allow-backend-mismatch, and created with it (shown so).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -69,5 +70,19 @@ describe('a newly enrolled box is sent a version wasm refuses only once it said 
     const events = await s.hub.api<EventPage>('GET', `/devices/${wasm.deviceId}/events?limit=1000`);
     assert.deepEqual(events.events.filter((e) => e.version === '1.0.0').map((e) => `${e.kind} ${e.code ?? ''}`), [], 'no download or load of 1.0.0 on the wasm box');
     assert.equal((await rowOf(dep.id, nat.deviceId))?.status, 'active');
+  });
+
+  it('rollout create over the wasm box is refused naming --allow-backend-mismatch, and created with it', async () => {
+    const strict = buildStrictShapeModel(INPUT_NAME, N_FEATURES);
+    await pushBundle(s.hub, (await bundleFromOnnx({ dir: join(dir, 'bundles'), onnx: strict.onnx, name: MODEL, version: '1.1.0', io: strict.io, keys: s.fx.keys })).path);
+    const args = ['rollout', 'create', MODEL, '1.1.0', '--devices', 'new-wasm', '--wave', 'all:100%', '--manual', '--reason', 'these boxes load it'];
+    const refused = await cli(args);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /BACKEND_UNSUPPORTED.*new-wasm \(wasm\).*create the rollout with --allow-backend-mismatch/s);
+    const made = await cli([...args, '--allow-backend-mismatch', '--json']);
+    assert.equal(made.code, 0, made.stderr);
+    const id = (JSON.parse(made.stdout) as { id: string }).id;
+    const shown = await cli(['rollout', 'show', id]);
+    assert.match(shown.stdout, /^sent whatever the backend \(--allow-backend-mismatch\)$/m);
   });
 });
