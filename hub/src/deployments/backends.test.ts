@@ -10,6 +10,7 @@ import { GraphBuilder, buildStrictShapeModel, bundleFromOnnx, randomMlp } from '
 import { RolloutPreviewRequest, STATE_SCHEMA, type AppError } from '@edgefleet/shared';
 import { addDevice, cleanup, fixture, prepare, startHub, type TestHub } from './testing.js';
 import { Registry, bundleVerifier } from '../registry.js';
+import { BackendWatch } from './backends.js';
 import { previewRollout } from '../rollouts/plan.js';
 import { backends } from '../testing/backends.js';
 
@@ -150,6 +151,24 @@ for (const backend of backends()) describe(`model backends (${backend.name})`, (
     assert.equal(d.allowBackendMismatch, true);
     assert.deepEqual(named(h, 'wasm-2'), ['strict@1.0.0']);
     assert.deepEqual(d.devices.map((x) => x.status), ['pending']);
+  });
+
+  it('the watch remembers at most its bound of devices: at bound+1 the least recent is forgotten, and its next report looked at as a first one', () => {
+    // late-wasm is held back (wasm) in the tag deployment above: a native report would send it again (changed: true).
+    const w = new BackendWatch(h.store, 2);
+    const st = (id: string, b: 'native' | 'wasm') => state(h, id, b);
+    assert.equal(w.changed('late-wasm', st('late-wasm', 'native')), true);
+    assert.equal(w.changed('late-wasm', st('late-wasm', 'native')), false, 'remembered: the same backend again is not looked at');
+    assert.equal(w.changed('nat-1', st('nat-1', 'native')), false);
+    assert.equal(w.size, 2, 'at the bound');
+    assert.equal(w.changed('late-wasm', st('late-wasm', 'native')), false, 'still remembered at the bound');
+    assert.equal(w.changed('wasm-1', st('wasm-1', 'wasm')), false);
+    assert.equal(w.size, 2, 'bound+1: the least recent (nat-1) forgotten');
+    assert.equal(w.changed('late-wasm', st('late-wasm', 'native')), false, 'the more recent kept');
+    assert.equal(w.changed('wasm-2', st('wasm-2', 'wasm')), false); // forgets wasm-1
+    assert.equal(w.changed('nat-1', st('nat-1', 'native')), false); // forgets late-wasm
+    assert.equal(w.size, 2);
+    assert.equal(w.changed('late-wasm', st('late-wasm', 'native')), true, 'forgotten: looked at as a first report, its hold out of step');
   });
 
   it('a model neither backend loads is refused at push (MODEL_LOAD_FAILED saying so); nothing is stored', async () => {

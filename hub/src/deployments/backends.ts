@@ -23,6 +23,9 @@ export const ROLLOUT_BACKEND_MISMATCH_MIGRATION: Migration = {
 /** What a refusal adds (deploy's and rollout create's): the override, for an operator who knows those boxes load it. */
 export const overrideHint = (command: string): string => `; or, if those boxes do load it, ${command} with --allow-backend-mismatch (allowBackendMismatch: true)`;
 
+/** The devices BackendWatch remembers (the MQTT quota's bound on tracked devices, hub/src/mqtt/quota.ts). */
+export const BACKEND_WATCH_MAX = 100_000;
+
 /** How many devices the refusal names in its message (all of them in details, up to 100). */
 const NAMED = 3;
 
@@ -120,16 +123,26 @@ export function isHeld(status: string | undefined, reason: string | null | undef
  * Follows each device's reported backend (DeploymentService's state listener): `changed` says when the device's next
  * document would hold back, or send again, a version (or a shadow candidate) its backend now cannot load, or can (the first report after the
  * hub starts is looked at too: the backend may have changed while it was down). One entry per device that reported
- * since the hub started (at most the enrolled devices).
+ * since the hub started, at most `max` (BACKEND_WATCH_MAX): past it the least recently reporting device is forgotten, so
+ * its next report is looked at as a first one (a query, nothing missed; docs/decisions/0129-model-backends-checked.md).
  */
 export class BackendWatch {
   private readonly last = new Map<string, RuntimeBackend | null>();
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Store, private readonly max = BACKEND_WATCH_MAX) {}
+
+  /** Devices remembered (at most `max`). */
+  get size(): number {
+    return this.last.size;
+  }
 
   changed(deviceId: string, state: ReportedState): boolean {
     const backend = runtimeBackendOf(state.capabilities ?? []);
-    if (this.last.has(deviceId) && this.last.get(deviceId) === backend) return false;
+    const seen = this.last.has(deviceId);
+    const before = this.last.get(deviceId);
+    this.last.delete(deviceId); // set again below: the Map's order is the order of the last reports
     this.last.set(deviceId, backend);
+    if (this.last.size > this.max) this.last.delete(this.last.keys().next().value as string);
+    if (seen && before === backend) return false;
     const latest = this.store.desired.latest(deviceId)?.signed.models;
     return this.store.deployments.effectiveFor(deviceId).some((e) => {
       const hold = !e.allowBackendMismatch && heldWhy(this.store.models.get(e.model, e.version).backends, backend, e.model, e.version) !== null;
