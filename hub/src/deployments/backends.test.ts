@@ -10,6 +10,7 @@ import { GraphBuilder, buildStrictShapeModel, bundleFromOnnx, randomMlp } from '
 import { RolloutPreviewRequest, STATE_SCHEMA, type AppError } from '@edgefleet/shared';
 import { addDevice, cleanup, fixture, prepare, startHub, type TestHub } from './testing.js';
 import { Registry, bundleVerifier } from '../registry.js';
+import { BackendWatch } from './backends.js';
 import { previewRollout } from '../rollouts/plan.js';
 import { backends } from '../testing/backends.js';
 
@@ -116,11 +117,58 @@ for (const backend of backends()) describe(`model backends (${backend.name})`, (
     assert.equal(h.store.desired.lastSeq('late-wasm'), seq, 'the same backend again issues nothing');
   });
 
+  it('a box that never reported waits for its first report: sent on native or no backend said, held on wasm', async () => {
+    const dep = h.store.db.transaction(() => h.parts.deployments.createDeployment({ model: 'strict', version: '1.0.0', target: { tags: { site: 'new' } }, reason: 'r' }, 'op'))();
+    const rowOf = (id: string) => h.store.deployments.get(dep.id).devices.find((d) => d.deviceId === id);
+    const boxes = { 'new-nat': 'native', 'new-wasm': 'wasm', 'new-old': null } as const;
+    for (const id of Object.keys(boxes)) {
+      addDevice(h, id);
+      h.store.devices.setTags(id, { site: 'new' });
+      h.parts.deployments.joinDeployments(id);
+      assert.deepEqual(named(h, id), [], 'not sent before its first report');
+      assert.equal(rowOf(id)?.status, 'pending');
+      assert.match(rowOf(id)?.reason ?? '', /^waiting for the box's first state report \(its backend\): strict 1\.0\.0 does not load on the wasm backend \(.+\); the hub sends it with the report if the box runs another backend/);
+    }
+    for (const [id, backend] of Object.entries(boxes)) {
+      const seq = h.store.desired.lastSeq(id);
+      // An older agent says no backend: it is sent the version, as at create.
+      await h.parts.ingest.handleState(id, { ...state(h, id, 'native'), capabilities: backend ? [`backend-${backend}`] : [] });
+      for (let i = 0; i < 3000 && h.store.desired.lastSeq(id) === seq; i++) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.deepEqual([named(h, 'new-nat'), rowOf('new-nat')?.status, rowOf('new-nat')?.reason], [['strict@1.0.0'], 'pending', null]);
+    assert.deepEqual([named(h, 'new-old'), rowOf('new-old')?.status, rowOf('new-old')?.reason], [['strict@1.0.0'], 'pending', null]);
+    assert.deepEqual([named(h, 'new-wasm'), rowOf('new-wasm')?.status], [[], 'refused']);
+    assert.match(rowOf('new-wasm')?.reason ?? '', /^BACKEND_UNSUPPORTED: the box runs the wasm backend/);
+    // A version both backends load is sent at once, and allowBackendMismatch does not wait.
+    addDevice(h, 'new-both');
+    await h.parts.deployments.deploy({ model: 'both', version: '1.0.0', target: { devices: ['new-both'] }, reason: 'r' }, 'op');
+    await h.parts.deployments.deploy({ model: 'strict', version: '1.0.0', target: { devices: ['new-both'] }, reason: 'r', allowBackendMismatch: true }, 'op');
+    assert.deepEqual(named(h, 'new-both').sort(), ['both@1.0.0', 'strict@1.0.0']);
+  });
+
   it('allowBackendMismatch: not refused, sent to the wasm box, never held; the deployment says so', async () => {
     const d = await h.parts.deployments.deploy({ model: 'strict', version: '1.0.0', target: { devices: ['wasm-2'] }, reason: 'r', allowBackendMismatch: true }, 'op');
     assert.equal(d.allowBackendMismatch, true);
     assert.deepEqual(named(h, 'wasm-2'), ['strict@1.0.0']);
     assert.deepEqual(d.devices.map((x) => x.status), ['pending']);
+  });
+
+  it('the watch remembers at most its bound of devices: at bound+1 the least recent is forgotten, and its next report looked at as a first one', () => {
+    // late-wasm is held back (wasm) in the tag deployment above: a native report would send it again (changed: true).
+    const w = new BackendWatch(h.store, 2);
+    const st = (id: string, b: 'native' | 'wasm') => state(h, id, b);
+    assert.equal(w.changed('late-wasm', st('late-wasm', 'native')), true);
+    assert.equal(w.changed('late-wasm', st('late-wasm', 'native')), false, 'remembered: the same backend again is not looked at');
+    assert.equal(w.changed('nat-1', st('nat-1', 'native')), false);
+    assert.equal(w.size, 2, 'at the bound');
+    assert.equal(w.changed('late-wasm', st('late-wasm', 'native')), false, 'still remembered at the bound');
+    assert.equal(w.changed('wasm-1', st('wasm-1', 'wasm')), false);
+    assert.equal(w.size, 2, 'bound+1: the least recent (nat-1) forgotten');
+    assert.equal(w.changed('late-wasm', st('late-wasm', 'native')), false, 'the more recent kept');
+    assert.equal(w.changed('wasm-2', st('wasm-2', 'wasm')), false); // forgets wasm-1
+    assert.equal(w.changed('nat-1', st('nat-1', 'native')), false); // forgets late-wasm
+    assert.equal(w.size, 2);
+    assert.equal(w.changed('late-wasm', st('late-wasm', 'native')), true, 'forgotten: looked at as a first report, its hold out of step');
   });
 
   it('a model neither backend loads is refused at push (MODEL_LOAD_FAILED saying so); nothing is stored', async () => {

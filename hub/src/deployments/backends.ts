@@ -13,6 +13,19 @@ export const BACKEND_MISMATCH_MIGRATION: Migration = {
   sql: 'ALTER TABLE deployments ADD COLUMN backend_mismatch INTEGER NOT NULL DEFAULT 0;',
 };
 
+/** hub.db migration 105: a rollout created with allowBackendMismatch (its deployment is, and no create is refused for the backend). */
+export const ROLLOUT_BACKEND_MISMATCH_MIGRATION: Migration = {
+  version: 105,
+  name: 'rollouts sent whatever the backend',
+  sql: 'ALTER TABLE rollouts ADD COLUMN backend_mismatch INTEGER NOT NULL DEFAULT 0;',
+};
+
+/** What a refusal adds (deploy's and rollout create's): the override, for an operator who knows those boxes load it. */
+export const overrideHint = (command: string): string => `; or, if those boxes do load it, ${command} with --allow-backend-mismatch (allowBackendMismatch: true)`;
+
+/** The devices BackendWatch remembers (the MQTT quota's bound on tracked devices, hub/src/mqtt/quota.ts). */
+export const BACKEND_WATCH_MAX = 100_000;
+
 /** How many devices the refusal names in its message (all of them in details, up to 100). */
 const NAMED = 3;
 
@@ -47,53 +60,99 @@ export function refuseUnloadableBackends(store: Store, model: string, version: s
  */
 export const HELD_CODE = 'BACKEND_UNSUPPORTED';
 
-/** The backend a device last reported (its capabilities), or null: it never said. */
-export function deviceBackend(store: Store, deviceId: string): RuntimeBackend | null {
+/** The backend a device last reported (its capabilities), or null: it never said; undefined: it never reported at all (a new box). */
+export function deviceBackend(store: Store, deviceId: string): RuntimeBackend | null | undefined {
   const st = store.devices.reportedState(deviceId) as Partial<ReportedState> | null;
-  return runtimeBackendOf(st?.capabilities ?? []);
+  return st ? runtimeBackendOf(st.capabilities ?? []) : undefined;
 }
 
 /**
  * Why the hub holds `model` `version` back from a device running `backend` (the reason its row shows), or null: the version
  * is not known to be refused there (not checked, loads there, or the device never said its backend).
  */
-export function heldWhy(backends: ModelBackends | null | undefined, backend: RuntimeBackend | null, model: string, version: string): string | null {
+export function heldWhy(backends: ModelBackends | null | undefined, backend: RuntimeBackend | null | undefined, model: string, version: string): string | null {
   const why = backend ? backends?.refused[backend] : undefined;
   if (why === undefined || !backend) return null;
   return `${HELD_CODE}: the box runs the ${backend} backend, which cannot load ${model} ${version} (${why}); the hub does not send it and the box keeps what it runs. `
     + `Deploy a version that loads on ${backend}, or run the box on another backend (docs/decisions/0129-model-backends-checked.md)`;
 }
 
-/** Why the hub holds shadow candidate `c` back from the device (its backend cannot load it), or null; the backend is read only for a version refused somewhere. */
-export function shadowHeldWhy(store: Store, deviceId: string, c: { name: string; version: string; backends?: ModelBackends | null | undefined }): string | null {
-  return Object.keys(c.backends?.refused ?? {}).length ? heldWhy(c.backends, deviceBackend(store, deviceId), c.name, c.version) : null;
+/** How the reason of a row waiting for the box's first state report starts (its status stays `pending`). */
+const WAITING = "waiting for the box's first state report (its backend): ";
+
+/**
+ * A device's row the hub holds (docs/decisions/0129-model-backends-checked.md, addendum): `refused` when its backend is
+ * known not to load the version (heldWhy), `pending` with a reason when the device never reported at all (a new box,
+ * `backend` undefined) and the version is known refused on some backend: sent with its first report, which says its
+ * backend; null when the version is sent.
+ */
+export function holdOf(backends: ModelBackends | null | undefined, backend: RuntimeBackend | null | undefined, model: string, version: string): { status: 'refused' | 'pending'; reason: string } | null {
+  const refused = Object.entries(backends?.refused ?? {});
+  if (backend !== undefined || refused.length === 0) {
+    const why = heldWhy(backends, backend, model, version);
+    return why === null ? null : { status: 'refused', reason: why };
+  }
+  return {
+    status: 'pending',
+    reason: `${WAITING}${refused.map(([k, why]) => `${model} ${version} does not load on the ${k} backend (${why})`).join('; ')}; `
+      + 'the hub sends it with the report if the box runs another backend (docs/decisions/0129-model-backends-checked.md)',
+  };
+}
+
+/** Whether a row waits for the box's first state report (holdOf). */
+export const isWaiting = (status: string | undefined, reason: string | null | undefined): boolean => status === 'pending' && !!reason?.startsWith(WAITING);
+
+/** Whether a row is held by the hub (holdOf): refused for its backend (isHeld) or waiting for the box's first report. */
+export const isHubHold = (status: string | undefined, reason: string | null | undefined): boolean => isHeld(status, reason) || isWaiting(status, reason);
+
+/**
+ * Why the hub holds shadow candidate `c` of rollout `rolloutId` back from the device (its backend cannot load it), or null
+ * (also for a rollout created with allowBackendMismatch); the backend and the rollout are read only for a version refused somewhere.
+ */
+export function shadowHeldWhy(store: Store, deviceId: string, c: { name: string; version: string; backends?: ModelBackends | null | undefined }, rolloutId: string): string | null {
+  if (!Object.keys(c.backends?.refused ?? {}).length || store.rollouts.get(rolloutId).allowBackendMismatch) return null;
+  return heldWhy(c.backends, deviceBackend(store, deviceId), c.name, c.version);
 }
 
 /** Whether a deployment row's status and reason are the hub's hold (heldWhy), not the box's own refusal. */
-export const isHeld = (status: string | undefined, reason: string | null | undefined): boolean => status === 'refused' && !!reason?.startsWith(`${HELD_CODE}: `);
+export function isHeld(status: string | undefined, reason: string | null | undefined): boolean {
+  return status === 'refused' && !!reason?.startsWith(`${HELD_CODE}: `);
+}
 
 /**
  * Follows each device's reported backend (DeploymentService's state listener): `changed` says when the device's next
  * document would hold back, or send again, a version (or a shadow candidate) its backend now cannot load, or can (the first report after the
  * hub starts is looked at too: the backend may have changed while it was down). One entry per device that reported
- * since the hub started (at most the enrolled devices).
+ * since the hub started, at most `max` (BACKEND_WATCH_MAX): past it the least recently reporting device is forgotten, so
+ * its next report is looked at as a first one (a query, nothing missed; docs/decisions/0129-model-backends-checked.md).
  */
 export class BackendWatch {
   private readonly last = new Map<string, RuntimeBackend | null>();
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Store, private readonly max = BACKEND_WATCH_MAX) {}
+
+  /** Devices remembered (at most `max`). */
+  get size(): number {
+    return this.last.size;
+  }
 
   changed(deviceId: string, state: ReportedState): boolean {
     const backend = runtimeBackendOf(state.capabilities ?? []);
-    if (this.last.has(deviceId) && this.last.get(deviceId) === backend) return false;
+    const seen = this.last.has(deviceId);
+    const before = this.last.get(deviceId);
+    this.last.delete(deviceId); // set again below: the Map's order is the order of the last reports
     this.last.set(deviceId, backend);
+    if (this.last.size > this.max) this.last.delete(this.last.keys().next().value as string);
+    if (seen && before === backend) return false;
     const latest = this.store.desired.latest(deviceId)?.signed.models;
     return this.store.deployments.effectiveFor(deviceId).some((e) => {
       const hold = !e.allowBackendMismatch && heldWhy(this.store.models.get(e.model, e.version).backends, backend, e.model, e.version) !== null;
-      if (hold !== isHeld(e.status, e.reason)) return true;
+      // A row waiting for the box's first report (holdOf): this is it, so the row is decided now.
+      if (hold !== isHeld(e.status, e.reason) || isWaiting(e.status, e.reason)) return true;
       // A shadow candidate beside it (desired.ts shadowOf): held back now but in the last document, or the other way.
       const row = this.store.shadows.get(deviceId, e.model);
       if (hold || !row || row.version === e.version) return false;
-      const shadowHold = heldWhy(this.store.models.get(e.model, row.version).backends, backend, e.model, row.version) !== null;
+      const c = this.store.models.get(e.model, row.version);
+      const shadowHold = heldWhy(c.backends, backend, e.model, row.version) !== null && !this.store.rollouts.get(row.rolloutId).allowBackendMismatch;
       return shadowHold === (latest?.find((m) => m.name === e.model)?.shadow?.version === row.version);
     });
   }

@@ -9,7 +9,7 @@ import type { Clock } from '../clock.js';
 import type { DeviceReports } from '../ingest/service.js';
 import type { Sealing } from '../sealing/service.js';
 import type { ConfigService } from '../config/service.js';
-import { deviceBackend, heldWhy, isHeld, shadowHeldWhy } from './backends.js';
+import { deviceBackend, holdOf, isHubHold, shadowHeldWhy } from './backends.js';
 
 /** What building a document needs (a part of DeploymentDeps). */
 export interface DesiredDeps {
@@ -55,13 +55,14 @@ export function storeDesired(deps: DesiredDeps, desiredTtlMs: number, deviceIds:
     const effective = store.deployments.effectiveFor(deviceId);
     // The device's backend is read only when a version it is assigned refuses one (most are not refused anywhere).
     const backend = effective.some((e) => !e.allowBackendMismatch && Object.keys(version(e.model, e.version).backends?.refused ?? {}).length) ? deviceBackend(store, deviceId) : null;
-    // A version the device's backend is known not to load is held back (its row says why, backends.ts): the
-    // document does not name the model, so the box keeps what it runs (decision 0066: omission removes nothing).
+    // A version the device's backend is known not to load is held back (its row says why, backends.ts holdOf), and one
+    // refused on some backend waits for a new box's first report (its backend): the document does not name the model,
+    // so the box keeps what it runs (decision 0066: omission removes nothing).
     const sent = effective.filter((e) => {
-      const why = e.allowBackendMismatch ? null : heldWhy(version(e.model, e.version).backends, backend, e.model, e.version);
-      if (why && (e.status !== 'refused' || e.reason !== why)) store.deployments.setRow({ ...e, deviceId }, 'refused', why, now);
-      if (!why && isHeld(e.status, e.reason)) store.deployments.setRow({ ...e, deviceId }, 'pending', null, now);
-      return why === null;
+      const hold = e.allowBackendMismatch ? null : holdOf(version(e.model, e.version).backends, backend, e.model, e.version);
+      if (hold && (e.status !== hold.status || e.reason !== hold.reason)) store.deployments.setRow({ ...e, deviceId }, hold.status, hold.reason, now);
+      if (!hold && isHubHold(e.status, e.reason)) store.deployments.setRow({ ...e, deviceId }, 'pending', null, now);
+      return hold === null;
     });
     const models = sent.map((e) => {
       const v = version(e.model, e.version);
@@ -113,7 +114,7 @@ function shadowOf(deps: DesiredDeps, deviceId: string, model: string, running: s
   const row = deps.store.shadows.get(deviceId, model);
   if (!row || row.version === running) return {};
   const c = version(model, row.version);
-  if (shadowHeldWhy(deps.store, deviceId, c) !== null) return {};
+  if (shadowHeldWhy(deps.store, deviceId, c, row.rolloutId) !== null) return {};
   const contentKey = c.manifest.encryption ? deps.sealing?.sealedFor(deviceId, c.manifest) : undefined;
   return {
     shadow: {

@@ -11,7 +11,7 @@ import { SEQ_AHEAD_MAX, storeDesired, type DesiredDeps } from './desired.js';
 import { AheadOfHub, type AheadCounts } from './ahead.js';
 import { assertVersionTrusted, untrustedTargets } from './trusted.js';
 import { leaveTagTargets, undeploy, type UndeployRequest } from './undeploy.js';
-import { BackendWatch, refuseUnloadableBackends } from './backends.js';
+import { BackendWatch, overrideHint, refuseUnloadableBackends } from './backends.js';
 import { DEFAULT_DEPLOYMENT_OPTIONS, DesiredRenewal, type DeploymentOptions } from './renewal.js';
 
 export { SEQ_AHEAD_MAX };
@@ -141,7 +141,7 @@ export class DeploymentService {
     store.models.assignable(req.model, req.version); // NOT_FOUND or CONFLICT (deprecated) with a clear message
     this.requireContentKey(req.model, req.version);
     const devices = targetDeviceIds(store.devices.targetable(), req.target);
-    if (!req.allowBackendMismatch) refuseUnloadableBackends(store, req.model, req.version, devices, '; or, if those boxes do load it, deploy with --allow-backend-mismatch (allowBackendMismatch: true)');
+    if (!req.allowBackendMismatch) refuseUnloadableBackends(store, req.model, req.version, devices, overrideHint('deploy'));
     const now = clock.now();
     return store.db.transaction(() => {
       refuseRolloutDevices(store, { model: req.model }, devices);
@@ -158,7 +158,7 @@ export class DeploymentService {
    * rollout's deployment, creating it for the first batch (its target lists that batch, so devices that
    * enroll later join only through the rollout), and stores each device's next document. Publish after commit.
    */
-  assignDevices(a: { deploymentId: number | null; model: string; version: string; reason: string; actor: string; rollback?: boolean; window?: MaintenanceWindow | undefined }, deviceIds: readonly string[]): { id: number; docs: DesiredDocument[] } {
+  assignDevices(a: { deploymentId: number | null; model: string; version: string; reason: string; actor: string; rollback?: boolean; window?: MaintenanceWindow | undefined; allowBackendMismatch?: boolean | undefined }, deviceIds: readonly string[]): { id: number; docs: DesiredDocument[] } {
     const { store, clock } = this.deps;
     const now = clock.now();
     return store.db.transaction(() => {
@@ -167,7 +167,7 @@ export class DeploymentService {
         // A rollback may return devices to a version deprecated since: it is what they ran.
         if (a.rollback) store.models.get(a.model, a.version);
         else store.models.assignable(a.model, a.version);
-        id = this.deployments.create({ model: a.model, version: a.version, target: { devices: [...deviceIds] }, reason: a.reason, createdBy: a.actor, at: now, window: a.window });
+        id = this.deployments.create({ model: a.model, version: a.version, target: { devices: [...deviceIds] }, reason: a.reason, createdBy: a.actor, at: now, window: a.window, allowBackendMismatch: a.allowBackendMismatch });
       }
       this.deployments.addDevices(id, a.model, [...deviceIds], now);
       return { id, docs: this.storeDesired(deviceIds) };

@@ -184,7 +184,7 @@ export function view(store: Store, r: RolloutRecord, withDevices: boolean, devic
   });
   return {
     id: r.id, model: r.model, version: r.version, fromVersion: r.fromVersion, ...(r.config ? { config: r.config } : {}), target: r.target, advance: r.advance, onFailure: r.onFailure,
-    gates: r.gates, ...(r.window ? { window: r.window } : {}), state: r.state, currentWave: r.currentWave, reason: r.reason, stateReason: r.stateReason, stateBy: r.stateBy ?? null, stateAt: r.stateAt ?? null, createdBy: r.createdBy,
+    gates: r.gates, ...(r.window ? { window: r.window } : {}), ...(r.allowBackendMismatch ? { allowBackendMismatch: true as const } : {}), state: r.state, currentWave: r.currentWave, reason: r.reason, stateReason: r.stateReason, stateBy: r.stateBy ?? null, stateAt: r.stateAt ?? null, createdBy: r.createdBy,
     created: r.createdAt, updated: r.updatedAt, waves,
     ...(withDevices ? {
       ...(deviceLimit !== undefined && devices.length > deviceLimit ? { devicesTotal: devices.length } : {}),

@@ -108,7 +108,7 @@ export class RolloutEngine {
       for (const d of devices) store.rollouts.addDevice(record.id, d);
       store.audit.append({
         actor: actor.name, actorId: actor.id ?? null, action: 'rollout.create', target: record.id, reason: req.reason, at: now,
-        details: { model: record.model, version: record.version, fromVersion: record.fromVersion, target: record.target, devices: devices.length, waves: record.waves, gates: record.gates, window: record.window, advance: record.advance, onFailure: record.onFailure },
+        details: { model: record.model, version: record.version, fromVersion: record.fromVersion, target: record.target, devices: devices.length, waves: record.waves, gates: record.gates, window: record.window, advance: record.advance, onFailure: record.onFailure, ...(record.allowBackendMismatch ? { allowBackendMismatch: true } : {}) },
       });
     })();
     await this.tick();

@@ -50,7 +50,7 @@ function shadowGates(deps: JudgeDeps, r: RolloutRecord, now: Date) {
   const byVersion = new Map<string, string[]>();
   const told = deps.store.rollouts.devices(r.id).flatMap((d) => { const v = ranBefore(r, d); return v === null ? [] : [{ id: d.deviceId, v }]; });
   // Devices whose backend cannot load the candidate run no shadow: left out, named (shadow-held.ts).
-  const { sent, held } = shadowHeldBack(deps.store, told.map((d) => d.id), r.model, r.version);
+  const { sent, held } = shadowHeldBack(deps.store, told.map((d) => d.id), r);
   const kept = new Set(sent);
   for (const d of told) if (kept.has(d.id)) byVersion.set(d.v, [...(byVersion.get(d.v) ?? []), d.id]);
   const from = p?.startedAt ?? r.createdAt;

@@ -6,7 +6,7 @@ import type { Store } from '../store/index.js';
 import type { RolloutRecord, RolloutDeviceRow } from '../store/rollouts-repo.js';
 import { rivalRollouts, targetDeviceIds, targetMatches } from '../deployments/target.js';
 import { place, waveOf, type TagsOf } from './cohort.js';
-import { refuseUnloadableBackends } from '../deployments/backends.js';
+import { overrideHint, refuseUnloadableBackends } from '../deployments/backends.js';
 
 /** Devices of a target (not revoked), with their tags. */
 export function targetDevices(store: Store, target: RolloutCreate['target']): string[] {
@@ -116,7 +116,7 @@ export function planRollout(store: Store, req: RolloutCreate | RolloutPreviewReq
   store.models.assignable(req.model, req.version);
   if (req.id && store.rollouts.has(req.id)) throw new AppError('CONFLICT', `id: rollout ${req.id} exists already: preview again for a new id`);
   const ids = targetDeviceIds(store.devices.targetable(), req.target);
-  refuseUnloadableBackends(store, req.model, req.version, ids);
+  if (!req.allowBackendMismatch) refuseUnloadableBackends(store, req.model, req.version, ids, overrideHint('create the rollout'));
   for (const other of store.rollouts.active(req.model)) {
     const overlap = (other.target.all && req.target.all) ? ids : sharedWith(store, other, ids);
     if (overlap.length || (other.target.all && req.target.all)) {
@@ -153,6 +153,7 @@ export function planRollout(store: Store, req: RolloutCreate | RolloutPreviewReq
     advance: req.advance, onFailure: req.onFailure, state: 'running', currentWave: 0,
     progress: waves.map(() => ({ state: 'pending', startedAt: null, bakeUntil: null, evaluatingSince: null, gates: [] })),
     deploymentId: null, reason: req.reason ?? '', stateReason: null, createdBy: actor, createdAt: at, updatedAt: at,
+    ...(req.allowBackendMismatch ? { allowBackendMismatch: true } : {}),
   };
   return { record, devices };
 }

@@ -37,7 +37,7 @@ export function replayGate(store: Store, r: RolloutRecord, stage: ShadowStage): 
   const startedAt = Date.parse(r.progress[r.currentWave]?.startedAt ?? r.createdAt) - SKEW_MS;
   const ring = store.rollouts.devices(r.id).filter((d) => d.notifiedAt !== null && d.previous !== null && d.previous !== r.version);
   // A box whose backend cannot load the candidate is sent no shadow to replay with: left out, named (shadow-held.ts).
-  const { sent, held } = shadowHeldBack(store, ring.map((d) => d.deviceId), r.model, r.version);
+  const { sent, held } = shadowHeldBack(store, ring.map((d) => d.deviceId), r);
   const eligible = ring.filter((d) => sent.includes(d.deviceId));
   let samples = 0;
   let agree = 0;

@@ -6,10 +6,10 @@ import type { GateResult } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import { heldNote, shadowHeldWhy } from '../deployments/backends.js';
 
-/** `deviceIds` split into those the candidate `model` `version` is sent to as a shadow and those held back. */
-export function shadowHeldBack(store: Store, deviceIds: readonly string[], model: string, version: string): { sent: string[]; held: string[] } {
-  const c = store.models.get(model, version);
-  const held = Object.keys(c.backends?.refused ?? {}).length ? deviceIds.filter((id) => shadowHeldWhy(store, id, c) !== null) : [];
+/** `deviceIds` split into those rollout `r`'s candidate (its model and version) is sent to as a shadow and those held back. */
+export function shadowHeldBack(store: Store, deviceIds: readonly string[], r: { id: string; model: string; version: string }): { sent: string[]; held: string[] } {
+  const c = store.models.get(r.model, r.version);
+  const held = Object.keys(c.backends?.refused ?? {}).length ? deviceIds.filter((id) => shadowHeldWhy(store, id, c, r.id) !== null) : [];
   const out = new Set(held);
   return { sent: deviceIds.filter((id) => !out.has(id)), held };
 }

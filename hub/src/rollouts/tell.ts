@@ -45,7 +45,7 @@ export async function tellDevices(deps: TellDeps, r: RolloutRecord, k: number, d
   }
   const docs = store.db.transaction(() => {
     deps.fence?.();
-    const a = deployments.assignDevices({ deploymentId: r.deploymentId, model: r.model, version: r.version, reason: `rollout ${r.id}: ${r.reason}`, actor: r.createdBy, window: r.window ?? undefined }, ids);
+    const a = deployments.assignDevices({ deploymentId: r.deploymentId, model: r.model, version: r.version, reason: `rollout ${r.id}: ${r.reason}`, actor: r.createdBy, window: r.window ?? undefined, ...(r.allowBackendMismatch ? { allowBackendMismatch: true } : {}) }, ids);
     if (r.deploymentId !== a.id) {
       r.deploymentId = a.id;
       r.updatedAt = now.toISOString();

@@ -58,6 +58,8 @@ export interface RolloutRecord {
   revision?: number;
   /** Set on a configuration rollout: `model` is then `config:SCOPE`, `version` and `fromVersion` the document versions. */
   config?: ConfigSubject | null;
+  /** Created with allowBackendMismatch (hub.db migration 105): not refused for the backend, its deployment never holds a device back. */
+  allowBackendMismatch?: boolean;
 }
 
 export interface RolloutDeviceRow {
@@ -77,6 +79,7 @@ interface Row {
   deployment_id: number | null; reason: string; state_reason: string | null; state_by: string | null; state_at: string | null; created_by: string; created_at: string; updated_at: string;
   maintenance: string | null; revision: number;
   config: string | null;
+  backend_mismatch: number;
 }
 
 const ACTIVE: readonly RolloutState[] = ['running', 'paused'];
@@ -133,10 +136,10 @@ export class RolloutsRepo {
 
   create(r: RolloutRecord): void {
     this.db.prepare(
-      `INSERT INTO rollouts (id, model, version, from_version, target, waves, gates, advance, on_failure, state, current_wave, progress, deployment_id, reason, state_reason, created_by, created_at, updated_at, maintenance, config)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO rollouts (id, model, version, from_version, target, waves, gates, advance, on_failure, state, current_wave, progress, deployment_id, reason, state_reason, created_by, created_at, updated_at, maintenance, config, backend_mismatch)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(r.id, r.model, r.version, r.fromVersion, JSON.stringify(r.target), JSON.stringify(r.waves), JSON.stringify(r.gates), r.advance, r.onFailure,
-      r.state, r.currentWave, JSON.stringify(r.progress), r.deploymentId, r.reason, r.stateReason, r.createdBy, r.createdAt, r.updatedAt, r.window ? JSON.stringify(r.window) : null, r.config ? JSON.stringify(r.config) : null);
+      r.state, r.currentWave, JSON.stringify(r.progress), r.deploymentId, r.reason, r.stateReason, r.createdBy, r.createdAt, r.updatedAt, r.window ? JSON.stringify(r.window) : null, r.config ? JSON.stringify(r.config) : null, r.allowBackendMismatch ? 1 : 0);
     this.announce(r.id);
   }
 
@@ -256,5 +259,6 @@ function toRecord(r: Row): RolloutRecord {
     reason: r.reason, stateReason: r.state_reason, stateBy: r.state_by, stateAt: r.state_at, createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at,
     revision: r.revision,
     config: r.config ? (JSON.parse(r.config) as ConfigSubject) : null,
+    ...(r.backend_mismatch ? { allowBackendMismatch: true } : {}),
   };
 }

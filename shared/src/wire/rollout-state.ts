@@ -107,6 +107,8 @@ export const Rollout = z.object({
   onFailure: z.enum(['rollback', 'pause']),
   gates: GateConfig,
   window: MaintenanceWindow.optional(),
+  /** Created with allowBackendMismatch: its devices get the version whatever their backend (RolloutCreate). */
+  allowBackendMismatch: z.literal(true).optional(),
   state: RolloutState,
   /** The wave being worked on (index into waves). */
   currentWave: Count,

@@ -171,6 +171,8 @@ const RolloutFields = z.object({
   reason: z.string().trim().min(1, 'expected a reason').max(1000),
   /** Devices switch only inside this window (docs/rollouts.md "Maintenance windows"). */
   window: MaintenanceWindowInput.optional(),
+  /** Not refused for devices whose backend the hub found cannot load the version, and none held back (decision 0129), as deploy's. */
+  allowBackendMismatch: z.boolean().optional(),
 }).strict();
 
 /** Waves: unique names, cumulative percents, the last at 100. */

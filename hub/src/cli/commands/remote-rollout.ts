@@ -120,7 +120,8 @@ export function renderRollout(r: Rollout): string {
   const head = escapeLines(`rollout ${r.id}: ${subjectOf(r)} over ${describeTarget(r.target)}\n`
     + `${r.state}${r.stateBy ? ` by ${r.stateBy} at ${r.stateAt ?? '?'}` : ''}${r.stateReason ? ` (${r.stateReason})` : ''}; advance ${r.advance}, on failure ${r.onFailure}; created by ${r.createdBy}: ${r.reason}\n`
     + (waitingForPromote(r) !== null ? `${waitingForPromote(r)}\n` : '')
-    + (r.window ? `switches in the maintenance window ${describeWindow(r.window)}; deferred devices wait ${r.gates.deferTimeoutSec ?? 3600} s\n` : '') + '\n');
+    + (r.window ? `switches in the maintenance window ${describeWindow(r.window)}; deferred devices wait ${r.gates.deferTimeoutSec ?? 3600} s\n` : '')
+    + (r.allowBackendMismatch ? 'sent whatever the backend (--allow-backend-mismatch)\n' : '') + '\n');
   const rows: string[][] = [];
   for (const [k, w] of r.waves.entries()) {
     rows.push([`${k === r.currentWave && r.state === 'running' ? '>' : ' '} ${waveLabel(w)}`, `${w.notified}/${w.devices} told`, '', '', '', w.state, waveNote(r, k)]);
@@ -158,7 +159,7 @@ export function renderPreview(p: RolloutPreview): string {
 
 export const rolloutCreate: Command = {
   summary: 'Start a staged rollout: waves of the target, each judged by gates before the next',
-  usage: 'MODEL VERSION (--all | --tag K=V | --devices a,b) [--wave NAME:PCT%[:bake=30m][:min=N] | --wave NAME:tag=K=V[:bake=30m]]... [--gate KEY=N]... [--shadow on|KEY=N]... [--window "CRON DURATION [TZ]"] --reason R [--manual] [--on-failure pause] [--dry-run] [--id ID] [--json]',
+  usage: 'MODEL VERSION (--all | --tag K=V | --devices a,b) [--wave NAME:PCT%[:bake=30m][:min=N] | --wave NAME:tag=K=V[:bake=30m]]... [--gate KEY=N]... [--shadow on|KEY=N]... [--window "CRON DURATION [TZ]"] [--allow-backend-mismatch] --reason R [--manual] [--on-failure pause] [--dry-run] [--id ID] [--json]',
   details: 'Defaults: --wave canary:5%:bake=30m:min=1 --wave all:100%; advance auto; on failure roll back (docs/rollouts.md).\n'
     + '--dry-run shows which devices each wave would take and the id that takes exactly them (--id ID on the same command).\n'
     + 'Follow it with `edgefleet rollout show ID --watch`.',
@@ -169,6 +170,7 @@ export const rolloutCreate: Command = {
     ...POLICY_OPTIONS,
     shadow: { type: 'string', multiple: true, value: 'on|KEY=NUMBER', description: 'start with a shadow stage: "on" for its defaults, or a setting such as sampleRate=0.1, bakeSec=600, minAgreement=0.9, threshold=0.5, replay=200 (repeatable; docs/rollouts.md "Shadow stage", "Replay check")' },
     ...WINDOW_OPTION,
+    'allow-backend-mismatch': { type: 'boolean', description: 'send it also to devices whose backend the hub found cannot load it (audited; docs/decisions/0129-model-backends-checked.md)' },
     reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' },
     'dry-run': { type: 'boolean', description: 'show which devices each wave would take, with the rollout id that takes exactly them; create nothing' },
     id: { type: 'string', value: 'ID', description: 'the id a --dry-run proposed: the waves take exactly the devices it showed' },
@@ -186,6 +188,7 @@ export const rolloutCreate: Command = {
       ...(win !== undefined ? { window: parseWindowOption(win) } : {}),
       ...(shadowArgs.length ? { shadow } : {}),
       ...(id !== undefined ? { id } : {}),
+      ...(optBool(args, 'allow-backend-mismatch') ? { allowBackendMismatch: true } : {}),
     };
     const send = <T>(path: string) => HubClient.from(args, ctx).request<T>('POST', path, body).catch((err: unknown) => { throw namingWaves(err, optStrings(args, 'wave')); });
     if (optBool(args, 'dry-run')) {
