@@ -94,14 +94,22 @@ export function enqueueDelivery(db: Db, d: NewDelivery): Queued {
  * a turn): a receiver that is down with a backlog does not hold every slot while another rule's page waits.
  */
 export function dueDeliveries(db: Db, now: Date, limit: number): DueDelivery[] {
-  return (db.prepare(
-    `SELECT id, alert_id, event, rule_id, action_index, url, body, attempts FROM (
-       SELECT d.*, ROW_NUMBER() OVER (PARTITION BY d.rule_id, d.action_index ORDER BY d.next_at, d.id) AS turn FROM alert_deliveries d
-        WHERE d.state = 'pending' AND d.next_at <= ?
-          AND NOT EXISTS (SELECT 1 FROM alert_deliveries p WHERE p.state = 'pending' AND p.alert_id = d.alert_id AND p.action_index = d.action_index AND p.id < d.id)
-     ) due ORDER BY turn, next_at, id LIMIT ?`)
-    .all(now.toISOString(), limit) as Array<{ id: number; alert_id: number; event: string; rule_id: number; action_index: number; url: string; body: string; attempts: number }>)
-    .map((r) => ({ id: r.id, alertId: r.alert_id, event: r.event, ruleId: r.rule_id, actionIndex: r.action_index, url: r.url, body: r.body, attempts: r.attempts }));
+  const at = now.toISOString();
+  const actions = db.prepare("SELECT DISTINCT rule_id, action_index FROM alert_deliveries WHERE state = 'pending' AND next_at <= ?").all(at) as Array<{ rule_id: number; action_index: number }>;
+  // Each action's first `limit` due, from its index (migration 107) in order: a backlog is not read whole each tick.
+  const firstOf = db.prepare(
+    `SELECT id, alert_id, event, rule_id, action_index, url, body, attempts, next_at FROM alert_deliveries d
+      WHERE d.state = 'pending' AND d.rule_id = ? AND d.action_index = ? AND d.next_at <= ?
+        AND NOT EXISTS (SELECT 1 FROM alert_deliveries p WHERE p.state = 'pending' AND p.alert_id = d.alert_id AND p.action_index = d.action_index AND p.id < d.id)
+      ORDER BY d.next_at, d.id LIMIT ?`);
+  type Row = { id: number; alert_id: number; event: string; rule_id: number; action_index: number; url: string; body: string; attempts: number; next_at: string };
+  const queues = actions.map((a) => firstOf.all(a.rule_id, a.action_index, at, limit) as Row[]);
+  const out: Row[] = [];
+  for (let turn = 0; out.length < limit && queues.some((q) => q.length > turn); turn++) {
+    const round = queues.flatMap((q) => q.slice(turn, turn + 1)).sort((a, b) => (a.next_at < b.next_at ? -1 : a.next_at > b.next_at ? 1 : a.id - b.id));
+    out.push(...round.slice(0, limit - out.length));
+  }
+  return out.map((r) => ({ id: r.id, alertId: r.alert_id, event: r.event, ruleId: r.rule_id, actionIndex: r.action_index, url: r.url, body: r.body, attempts: r.attempts }));
 }
 
 /** Records one attempt and the delivery's next state (pending with next_at, or delivered or failed: done at `at`). */
