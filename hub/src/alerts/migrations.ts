@@ -3,7 +3,8 @@
 // hold state of a firing alert whose breach is over (keepFiringForSec) and when a delivery ended, which
 // the delivery retention prunes by (docs/decisions/0060-alert-hysteresis-pruning-and-query-ids.md). 32:
 // indexes for the retention of resolved alerts (prune.ts). 83: who acknowledged a firing alert, when and
-// why (docs/decisions/0106-alert-acknowledgement.md).
+// why (docs/decisions/0106-alert-acknowledgement.md). 107: an action's pending deliveries by when they fall
+// due, counted at each enqueue against their bound and read in turns (deliveries.ts).
 import type { Migration } from '../store/migrations.js';
 
 export const ALERTS_MIGRATION: Migration = {
@@ -99,5 +100,17 @@ export const ALERTS_ACK_MIGRATION: Migration = {
     ALTER TABLE alerts ADD COLUMN acked_at TEXT;
     ALTER TABLE alerts ADD COLUMN acked_by TEXT;
     ALTER TABLE alerts ADD COLUMN ack_reason TEXT;
+  `,
+};
+
+/**
+ * The pending deliveries of one action of a rule in the order they fall due: counted at each enqueue
+ * against PENDING_PER_ACTION, and read an action's first due ones at a time (deliveries.ts).
+ */
+export const ALERTS_PENDING_MIGRATION: Migration = {
+  version: 107,
+  name: 'alert deliveries pending by action',
+  sql: `
+    CREATE INDEX alert_deliveries_pending_by_action ON alert_deliveries(rule_id, action_index, next_at, id) WHERE state = 'pending';
   `,
 };

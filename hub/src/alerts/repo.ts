@@ -5,7 +5,7 @@ import { AppError, type Alert, type AlertRule, type AlertRuleCreate, type Delive
 import type { Db } from '../store/db.js';
 import { redactUrl, urlProblem } from './webhooks.js';
 import { pruneDeliveries, pruneResolvedAlerts } from './prune.js';
-import { deliveriesOf, dueDeliveries, enqueueDelivery, queueActions, recordAttempt, type Attempt, type DueDelivery, type NewDelivery } from './deliveries.js';
+import { deliveriesOf, dueDeliveries, enqueueDelivery, queueActions, recordAttempt, type Attempt, type DueDelivery, type NewDelivery, type Queued } from './deliveries.js';
 import { storedTagKeyProblem } from '../drift/tag-keys.js';
 
 export { ALERTS_MIGRATION } from './migrations.js';
@@ -41,11 +41,15 @@ export function viewRule(r: StoredRule): AlertRule {
   return { ...rest, actions: actions.map((a) => ({ type: a.type, url: redactUrl(a.url) })) };
 }
 
+/** A delivery recorded as dropped (no room in its action's pending deliveries: deliveries.ts), once committed. */
+export type DroppedDelivery = NewDelivery & { id: number; why: string };
+
 /** What the repo announces once committed (the evaluator announces firing and its own resolutions). */
 type CommittedEvent = 'resolved' | 'acknowledged' | 'unacknowledged';
 
 export class AlertsRepo {
   private readonly listeners = new Set<(a: Alert, event: CommittedEvent) => void>();
+  private readonly dropListeners = new Set<(d: DroppedDelivery) => void>();
 
   constructor(private readonly db: Db) {}
 
@@ -57,6 +61,28 @@ export class AlertsRepo {
   onCommitted(fn: (a: Alert, event: CommittedEvent) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
+  }
+
+  /** Calls `fn` with each delivery recorded as dropped, once that committed; returns the unsubscribe. */
+  onDropped(fn: (d: DroppedDelivery) => void): () => void {
+    this.dropListeners.add(fn);
+    return () => this.dropListeners.delete(fn);
+  }
+
+  /** Announces the deliveries of `queued` that were dropped, once committed (one rolled back is not). */
+  private announceDropped(queued: ReadonlyArray<Queued & NewDelivery>): void {
+    const dropped = queued.filter((q) => q.dropped !== null);
+    if (!this.dropListeners.size || dropped.length === 0) return;
+    queueMicrotask(() => {
+      for (const d of dropped) {
+        try {
+          if (!this.db.prepare("SELECT 1 FROM alert_deliveries WHERE id = ? AND state = 'failed'").get(d.id)) continue; // rolled back
+        } catch {
+          continue; // the store closed meanwhile
+        }
+        for (const fn of [...this.dropListeners]) fn({ ...d, why: d.dropped ?? '' });
+      }
+    });
   }
 
   /** Announces `ids` once committed: resolved by a rule's removal, acknowledged (ack), or that taken back (unack). */
@@ -176,7 +202,7 @@ export class AlertsRepo {
 
   /** Queues one delivery per action of `rule` for `alert` firing or resolving (deliveries.ts queueActions); call in the transaction that changed the alert. */
   queue(rule: StoredRule, alert: Alert, event: 'firing' | 'resolved', now: Date, report?: (id: number) => unknown): void {
-    queueActions(this.db, rule, alert, event, now, report);
+    this.announceDropped(queueActions(this.db, rule, alert, event, now, report));
   }
 
   open(ruleId: number, key: string): Alert | null {
@@ -254,7 +280,14 @@ export class AlertsRepo {
 
   /** Queues one delivery (deliveries.ts); returns its id. */
   enqueue(d: NewDelivery): number {
-    return enqueueDelivery(this.db, d);
+    return this.queueOne(d).id;
+  }
+
+  /** Queues one delivery (deliveries.ts); returns its id and why it was dropped (or null). */
+  queueOne(d: NewDelivery): Queued {
+    const q = enqueueDelivery(this.db, d);
+    this.announceDropped([{ ...d, ...q }]);
+    return q;
   }
 
   /** Deliveries due at `now`, in order per alert and action (deliveries.ts). */

@@ -69,7 +69,9 @@ export function requestRetrain(store: Store, rules: readonly StoredRule[], q: Re
         report: stored,
         request: { kind: q.kind, reason: q.reason, by: q.by, since: report.since, until: report.until },
       };
-      store.alerts.enqueue({ alertId: alert.id, ruleId: rule.id, actionIndex: i, action: 'retrain', url: action.url, event: 'firing', body: JSON.stringify(body), at: q.at });
+      const { dropped } = store.alerts.queueOne({ alertId: alert.id, ruleId: rule.id, actionIndex: i, action: 'retrain', url: action.url, event: 'firing', body: JSON.stringify(body), at: q.at });
+      // A request by hand is refused whole (the transaction rolls back); a scheduled one is recorded as dropped.
+      if (dropped && q.kind === 'manual') throw new AppError('OVERLOADED', `alert rule "${rule.name}": retrain action ${i + 1} was not queued: ${dropped}; try again once its receiver took them (GET /api/v1/alerts?rule=${rule.id})`, { details: { rule: rule.id, action: i + 1 } });
       urls.push(action.url);
     });
     return { rule: rule.name, ruleId: rule.id, alertId: alert.id, urls };

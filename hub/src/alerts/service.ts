@@ -73,6 +73,8 @@ export class Alerts {
   private readonly changeListeners = new Set<(a: Alert, event: AlertEvent) => void>();
   /** Timer failures (a database that is down) logged once a minute while they repeat. */
   private readonly failures: LogThrottle;
+  /** Dropped deliveries logged once a minute per rule and action (at most MAX_RULES x 5 keys). */
+  private readonly drops: LogThrottle;
   /** When start() ran (ms): device presence is known PRESENCE_GRACE_MS later. */
   private startedAt: number | null = null;
 
@@ -80,6 +82,7 @@ export class Alerts {
     checkDays('deliveriesDays', opts.deliveriesDays, DELIVERIES_DAYS);
     checkDays('historyDays', opts.historyDays, HISTORY_DAYS);
     this.failures = new LogThrottle(() => deps.clock.now().getTime());
+    this.drops = new LogThrottle(() => deps.clock.now().getTime(), 60_000, 2500);
     this.repo = deps.store.alerts;
     this.evaluator = new AlertEvaluator({
       store: deps.store, repo: this.repo, clock: deps.clock, logger: deps.logger, rolloutFailed: deps.rolloutFailed, analytics: deps.analytics,
@@ -100,7 +103,17 @@ export class Alerts {
     m.describe('edgefleet_alerts_firing', 'gauge', 'Alerts firing now, by severity');
     m.describe('edgefleet_devices', 'gauge', 'Devices (not revoked) by presence');
     m.describe('edgefleet_alert_webhook_attempts_total', 'counter', 'Alert webhook attempts by result');
-    m.describe('edgefleet_alert_webhook_deliveries_total', 'counter', 'Alert webhook deliveries ended, by result: delivered, or failed (given up: the receiver did not get it)');
+    m.describe('edgefleet_alert_webhook_deliveries_total', 'counter', 'Alert webhook deliveries ended, by result: delivered, failed (given up: the receiver did not get it) or dropped (not queued: its action had too many pending)');
+    m.describe('edgefleet_alert_webhook_pending', 'gauge', 'Alert webhook deliveries pending (queued or being retried)');
+    this.repo.onDropped((d) => {
+      m.inc('edgefleet_alert_webhook_deliveries_total', { result: 'dropped' });
+      // One line a minute per action while its receiver stays down (a flapping rule drops thousands).
+      const unlogged = this.drops.take(`${d.ruleId}:${d.actionIndex}`);
+      if (unlogged !== null) {
+        deps.logger.error({ delivery: d.id, alert: d.alertId, event: d.event, rule: d.ruleId, action: d.actionIndex + 1, why: d.why, unloggedBefore: unlogged },
+          `alert webhook dropped: alert ${d.alertId}'s ${d.event} was not queued (GET /api/v1/alerts/${d.alertId}/deliveries); logged once a minute per action while it repeats`);
+      }
+    });
     m.describe('edgefleet_alert_evaluations_total', 'counter', 'Alert rule evaluation passes');
   }
 
@@ -190,6 +203,7 @@ export class Alerts {
   gauges(): void {
     const m = this.deps.metrics;
     for (const [severity, n] of Object.entries(this.repo.firingBySeverity())) m.set('edgefleet_alerts_firing', n, { severity });
+    m.set('edgefleet_alert_webhook_pending', (this.deps.store.db.prepare("SELECT COUNT(*) AS n FROM alert_deliveries WHERE state = 'pending'").get() as { n: number }).n);
     const r = this.deps.store.db.prepare('SELECT SUM(online) AS online, COUNT(*) AS total FROM devices WHERE revoked_at IS NULL').get() as { online: number | null; total: number };
     m.set('edgefleet_devices', r.online ?? 0, { state: 'online' });
     m.set('edgefleet_devices', r.total - (r.online ?? 0), { state: 'offline' });

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleFromOnnx, findBytes, makeKeys, makeTrust, randomMlp } from '@edgefleet/examples';
 import {
-  AgentConfig, CAPTURE_CHUNK_SCHEMA, newCaptureKeyFile, openRows, parseCaptureKeyFile, sealRows, sealedRowsBytes,
+  AgentConfig, CAPTURE_CHUNK_SCHEMA, CAPTURE_LIMITS, newCaptureKeyFile, openRows, parseCaptureKeyFile, sealRows, sealedRowsBytes,
   type Capture, type CaptureAck, type CaptureChunk, type DesiredDocument, type TrustBody,
 } from '@edgefleet/shared';
 import { Registry, bundleVerifier } from '../registry.js';
@@ -170,7 +170,8 @@ describe('data capture on the hub', () => {
   it('refuses listed devices that are unknown or revoked with 404, as deployments do, and stores nothing', async () => {
     h.store.devices.create('gone', 'secret-of-gone-0123456789', { ring: 'cap' }, null, clock.now());
     h.store.devices.revoke('gone', clock.now());
-    const before = captures.list().captures.length;
+    const count = () => (h.store.db.prepare('SELECT COUNT(*) AS n FROM captures').get() as { n: number | string }).n;
+    const before = count();
     const audited = () => h.store.audit.query({ action: 'capture.create' } as never).length;
     const entries = audited();
     for (const devices of [['a', 'a-typo'], ['gone']]) {
@@ -248,6 +249,29 @@ describe('data capture on the hub', () => {
     const part = captures.view(id).devices[0]!;
     assert.deepEqual([part.status, part.rows, part.chunks], ['done', 2, 2], 'the part still says how it ended, with both chunks counted');
     assert.deepEqual(captures.desiredFor('f'), [], 'an ended part is not asked for again');
+  });
+
+  it('a device takes part in at most CAPTURE_LIMITS.maxActive captures: one more is refused 409 naming it, nothing stored; a stop makes room', async () => {
+    h.store.devices.create('d-bound', 'secret-of-d-bound-0123456789', { ring: 'bound' }, null, clock.now());
+    const one = () => post({ ...ok, target: { devices: ['d-bound'] } });
+    const ids: number[] = [];
+    for (let i = 0; i < CAPTURE_LIMITS.maxActive; i++) {
+      const res = await one();
+      assert.equal(res.status, 201, `capture ${i + 1} of ${CAPTURE_LIMITS.maxActive}`);
+      ids.push(((await res.json()) as Capture).id);
+    }
+    const count = () => (h.store.db.prepare('SELECT COUNT(*) AS n FROM captures').get() as { n: number | string }).n;
+    const before = count();
+    const refused = await one();
+    const body = (await refused.json()) as { error: { code: string; message: string } };
+    assert.deepEqual([refused.status, body.error.code], [409, 'CONFLICT']);
+    assert.equal(body.error.message, `target: device(s) d-bound already take part in ${CAPTURE_LIMITS.maxActive} captures; stop one first`);
+    assert.equal(count(), before, 'nothing stored');
+    assert.equal((await h.req('DELETE', `/api/v1/captures/${ids[0]}?reason=room`, { role: 'operator' })).status, 200);
+    const again = await one();
+    assert.equal(again.status, 201, 'a stopped capture makes room');
+    ids.push(((await again.json()) as Capture).id);
+    for (const id of ids.slice(1)) assert.equal((await h.req('DELETE', `/api/v1/captures/${id}?reason=done`, { role: 'operator' })).status, 200);
   });
 
   it('refuses captures when no capture key is configured', async () => {
