@@ -194,7 +194,7 @@ describe('agent config: the file', () => {
       /concurrency\.perModel: Invalid input: expected number, received string, got "4" \(in /,
       /api\.port: Invalid input: expected number, received string, got "8701" \(in /,
       /api\.allowedHosts: Invalid input: expected array, received string, got "box\.lan" \(in /);
-    refused(() => loadConfig({}, { config: file('zero.json', { dataDir: dir }), apiPort: 70000 }), /api\.port: Too big: expected number to be <=65535, got 70000 \(--api-port\)$/);
+    refused(() => loadConfig({}, { config: file('zero.json', { dataDir: dir }), apiPort: 70000 }), /api\.port: expected a port from 0 to 65535 \(0: any free one\), got 70000 \(--api-port\)$/);
     const long = 'x'.repeat(200);
     refused(() => loadConfig({}, { config: file('long.json', { dataDir: dir, log: { level: long } }) }), new RegExp(`got "${'x'.repeat(76)}\\.\\.\\. \\(in `));
     assert.throws(() => loadConfig({ EDGEFLEET_AGENT_API_TOKEN: 'secret7' }, { config: file('token.json', { dataDir: dir }) }), (e: unknown) => {

@@ -12,7 +12,7 @@ const FLEET_OPTIONS: Record<string, OptionSpec> = {
   agents: { type: 'integer', positive: true, value: 'N', description: 'agents to enroll (default 4: one ring=canary, the rest ring=main)' },
   seconds: { type: 'integer', positive: true, value: 'S', description: 'stop by itself S seconds after the rollouts ended (default: run until Ctrl-C)' },
   'keep-data': { type: 'boolean', description: 'leave the data dir (hub.db, agent stores, logs) in place after stopping' },
-  'data-dir': { type: 'string', value: 'DIR', description: 'where the fleet lives (default .data/fleet; wiped at start)' },
+  'data-dir': { type: 'string', value: 'DIR', description: 'where the fleet lives (default .data/fleet; new, empty or made by an earlier run: wiped at start)' },
   'http-port': { type: 'integer', value: 'P', description: 'hub HTTP port (default 8700, or a free one if taken)' },
   'mqtt-port': { type: 'integer', value: 'P', description: 'hub MQTT port (default 1883, or a free one if taken)' },
   'window-sec': { type: 'integer', positive: true, value: 'S', description: "agents' summary window (default 10 s, so the hub's numbers move)" },
@@ -48,7 +48,7 @@ function parseFleetOptions(args: ParsedArgs): FleetOptions {
 const LOOP_OPTIONS: Record<string, OptionSpec> = {
   agents: { type: 'integer', value: 'N', description: 'agents to enroll, at least 2 (default 3: one ring=canary, the rest ring=main)' },
   'keep-data': { type: 'boolean', description: 'leave the data dir (hub.db, agent stores, logs, the capture key) in place' },
-  'data-dir': { type: 'string', value: 'DIR', description: 'where the fleet lives (default .data/loop; wiped at start)' },
+  'data-dir': { type: 'string', value: 'DIR', description: 'where the fleet lives (default .data/loop; new, empty or made by an earlier run: wiped at start)' },
   out: { type: 'string', value: 'DIR', description: 'example keys and trust.json (default examples/out); bundles go to DIR/loop' },
   rate: { type: 'integer', positive: true, value: 'R', description: 'infer requests per second per agent, 4 rows each (default 10)' },
   'window-sec': { type: 'integer', positive: true, value: 'S', description: "agents' summary window (default 5 s)" },

@@ -7,13 +7,13 @@
 // fleet shown live, until Ctrl-C (or --seconds after the story), then stops agents, then the hub.
 // `npm start` runs this through scripts/start.mjs (its command line checked and the build first, then
 // this module in the same process, so a signal to npm or to the node process stops the fleet).
-import { rmSync, mkdirSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { withDeadline, type Deployment, type Rollout } from '@edgefleet/shared';
 import { FLEET_COMMAND_LINE, type FleetOptions as Options } from './command-lines.js';
 import { exampleMain } from './example-main.js';
 import {
-  canaryThenAll, describeWaves, enrollAgents, fleetView, hubDevices, portOrFree, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor,
+  canaryThenAll, describeWaves, enrollAgents, fleetView, freshFleetDataDir, hubDevices, portOrFree, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor,
   type AgentHandle, type HubHandle, type RunningProcess,
 } from './fleet/index.js';
 import { makeExampleOutputs } from './vibration/make.js';
@@ -66,10 +66,12 @@ async function run(o: Options, stopSignal: Promise<string>): Promise<number> {
   // If this process dies without the orderly stop below, take the (detached) children with it.
   const onExit = () => { for (const p of procs) p.kill(); };
   process.on('exit', onExit);
+  // Removed at stop only once taken as the fleet's (fleet/data-dir.ts): a refused dir is left as it was.
+  let ownDataDir = false;
   try {
     step(`fresh data dir ${o.dataDir}`);
-    rmSync(o.dataDir, { recursive: true, force: true });
-    mkdirSync(join(o.dataDir, 'logs'), { recursive: true });
+    freshFleetDataDir(o.dataDir);
+    ownDataDir = true;
 
     check();
     step('building and signing the example model (three versions; 3.0.0 regressed on purpose) with the example keys');
@@ -174,8 +176,8 @@ async function run(o: Options, stopSignal: Promise<string>): Promise<number> {
     process.off('exit', onExit);
     const clean = codes.every((c) => c === 0) && hubCode === 0;
     say(clean ? `stopped cleanly (${agents.length} agent(s), hub)` : `stopped; exit codes: agents ${codes.join(',')}, hub ${hubCode}`);
-    if (!o.keepData) rmSync(o.dataDir, { recursive: true, force: true });
-    else say(`data kept in ${o.dataDir}`);
+    if (ownDataDir && !o.keepData) rmSync(o.dataDir, { recursive: true, force: true });
+    else if (ownDataDir) say(`data kept in ${o.dataDir}`);
   }
 }
 

@@ -1,6 +1,7 @@
 // The hub's HTTP port is reached by fetch (the CLI, the console): one fetch refuses ("bad port": the Fetch standard's
 // blocked ports, shared/src/fetch-ports.ts) is refused at start, from a flag or the config file, naming it and why; the
-// MQTT ports, which fetch never dials, are not checked against that list.
+// MQTT ports, which fetch never dials, are not checked against that list. A missing data dir or a port out of range
+// says what was expected.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,4 +25,12 @@ it('an --http-port or httpPort that fetch refuses is CONFIG_INVALID naming the p
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+it('a missing data dir or a port out of range is CONFIG_INVALID saying what was expected, not zod\'s words', () => {
+  const refused = (values: Record<string, string>, re: RegExp) => assert.throws(() => loadConfig(values, tmpdir()), { name: 'AppError', code: 'CONFIG_INVALID', message: re });
+  // `edgefleet-hub run` with no --data-dir said "Invalid input: expected string, received undefined".
+  refused({}, /dataDir \(--data-dir\): expected the data directory: --data-dir DIR, or "dataDir" in the config file$/);
+  refused({ 'data-dir': 'data', 'http-port': '70000' }, /httpPort \(--http-port\): expected a port from 0 to 65535 \(0: any free one\)$/);
+  refused({ 'data-dir': 'data', 'mqtt-port': '70000' }, /mqttPort \(--mqtt-port\): expected a port from 0 to 65535 \(0: any free one\)$/);
 });

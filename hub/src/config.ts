@@ -20,7 +20,7 @@ const REVOKED_DAYS = wholeDays(`expected whole days from 1 to 36500 (default ${D
 /** capture.maxChunkBytes at least: the largest chunk an agent seals (capture.chunkBytes at its maximum). */
 const MIN_HUB_CHUNK_BYTES = sealedRowsBytes(MAX_CAPTURE_CHUNK_BYTES);
 
-const Port = z.number().int().min(0).max(65535);
+const Port = z.number().int().min(0).max(65535, 'expected a port from 0 to 65535 (0: any free one)');
 /** A file named in the config or a flag; empty is refused, not read as the directory it is resolved against. */
 const FilePath = z.string().min(1, 'expected a file path');
 /**
@@ -33,7 +33,7 @@ const StartWaitMs = z.number().int().min(0).max(3_600_000, 'expected at most 360
 
 export const HubConfig = z
   .object({
-    dataDir: z.string().min(1, 'expected the data directory (--data-dir DIR)'),
+    dataDir: z.string({ error: 'expected the data directory: --data-dir DIR, or "dataDir" in the config file' }).min(1, 'expected the data directory (--data-dir DIR)'),
     /** The hub's tables in PostgreSQL instead of DATA/hub.db (docs/hub.md "Database"); blobs stay in DATA. */
     database: z.string().regex(/^postgres(ql)?:\/\/\S+$/i, 'expected a PostgreSQL URL, postgres://USER[:PASSWORD]@HOST:PORT/DB (leave it out for hub.db in the data directory)').optional(),
     /** How long a start waits for a PostgreSQL server it cannot reach yet (booting, restarting); 0: not at all. */

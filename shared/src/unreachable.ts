@@ -30,9 +30,23 @@ function blockedPortHint(origin: string, cause: Error | undefined): string | und
     + 'run the hub on another --http-port, e.g. 8700, or put a proxy on another port in front of it';
 }
 
-/** IO_ERROR "cannot reach the hub at ORIGIN: …" with fetch's cause and, for a certificate or a blocked port, the hint. */
-export function hubUnreachable(origin: string, err: unknown): AppError {
+/**
+ * How long the CLIs (`edgefleet`, `edgefleet-agent enroll`) wait for a hub's answer to one request: a program
+ * on that port that accepts connections and never answers held them forever. The hub answers well within
+ * it (its slowest statements are cut at 30 s, docs/hub.md "Stopping"); uploads are not bounded by it.
+ */
+export const HUB_ANSWER_MS = 120_000;
+
+/**
+ * IO_ERROR "cannot reach the hub at ORIGIN: …" with fetch's cause and, for a certificate or a blocked port, the
+ * hint; for a request aborted by AbortSignal.timeout(`waitedMs`), that nothing answered in that time.
+ */
+export function hubUnreachable(origin: string, err: unknown, waitedMs = HUB_ANSWER_MS): AppError {
   const e = err instanceof Error ? err : new Error(String(err));
+  if (e.name === 'TimeoutError') {
+    return new AppError('IO_ERROR', `cannot reach the hub at ${origin}: no answer in ${waitedMs / 1000} s: expected the hub's address `
+      + '(edgefleet-hub run logs it as "http"); a program there takes connections and does not answer, or the hub is stuck', { cause: err });
+  }
   const cause = e.cause instanceof Error ? (e.cause as Error & { code?: unknown }) : undefined;
   let why = e.message;
   // OpenSSL's own words for a plain HTTP answer are a library's error string: the hint says it.

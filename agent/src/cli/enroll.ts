@@ -8,7 +8,7 @@
 import { cpus, arch, platform, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
-  AppError, DeviceCredentials, describeClockOffset, ensurePrivateDir, hubUnreachable, hubUrlProblem, isErrorCode, notAHub, parseWire, verifyTrustDocument, writeFileAtomic, type DeviceFacts, type DevicePublicKey,
+  AppError, DeviceCredentials, describeClockOffset, ensurePrivateDir, HUB_ANSWER_MS, hubUnreachable, hubUrlProblem, isErrorCode, notAHub, parseWire, verifyTrustDocument, writeFileAtomic, type DeviceFacts, type DevicePublicKey,
 } from '@edgefleet/shared';
 import { loadOrCreateDeviceKey, publicPart } from '../keys/device-key.js';
 import { optBool, optString, UsageError, type Command } from '@edgefleet/shared/cli';
@@ -83,7 +83,7 @@ export async function checkClock(hub: string, now: Date, doFetch: typeof fetch, 
   }
   let res: Response;
   try {
-    res = await doFetch(url);
+    res = await doFetch(url, { signal: AbortSignal.timeout(HUB_ANSWER_MS) });
   } catch (err) {
     throw hubUnreachable(url.origin, err);
   }
@@ -111,6 +111,7 @@ export async function enroll(o: { hub: string; token: string; id?: string | unde
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ token: o.token, facts: o.facts, ...(o.id ? { deviceId: o.id } : {}), ...(o.deviceKey ? { deviceKey: o.deviceKey } : {}) }),
+      signal: AbortSignal.timeout(HUB_ANSWER_MS),
     });
   } catch (err) {
     throw hubUnreachable(url.origin, err);

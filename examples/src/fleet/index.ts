@@ -9,3 +9,4 @@ export * from './traffic.js';
 export * from './view.js';
 export * from './wait.js';
 export * from './waves.js';
+export * from './data-dir.js';

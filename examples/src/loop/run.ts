@@ -6,14 +6,14 @@
 // (retrain.ts), and rolls it out canary -> all with gates. Every wait has a deadline; a stop signal
 // ends the current wait and goes to the orderly stop (traffic, agents, hub, receiver).
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   newCaptureKeyFile, parseCaptureKeyFile, withDeadline, writeFileAtomic,
   type AlertRule, type Capture, type DriftResponse, type Rollout, type WebhookEvent,
 } from '@edgefleet/shared';
 import {
-  canaryThenAll, describeWaves, enrollAgents, hubDevices, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor,
+  canaryThenAll, describeWaves, enrollAgents, freshFleetDataDir, hubDevices, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor,
   type AgentHandle, type HubHandle, type RunningProcess, type TrafficLoop,
 } from '../fleet/index.js';
 import { buildExampleBundle, loadOrMakeKeys, makeTrust } from '../testkit/fixtures.js';
@@ -101,10 +101,12 @@ export async function runLoop(o: LoopOptions, stopSignal: Promise<string>): Prom
   let traffic: TrafficLoop | undefined;
   const onExit = () => { for (const p of procs) p.kill(); };
   process.on('exit', onExit);
+  // Removed at stop only once taken as the fleet's (fleet/data-dir.ts): a refused dir is left as it was.
+  let ownDataDir = false;
   try {
     step(`fresh data dir ${o.dataDir}`);
-    rmSync(o.dataDir, { recursive: true, force: true });
-    mkdirSync(join(o.dataDir, 'logs'), { recursive: true });
+    freshFleetDataDir(o.dataDir);
+    ownDataDir = true;
 
     step('keys: the example release keys, and the operators\' capture key (its private half stays here, never on the hub)');
     const keys = await loadOrMakeKeys(join(o.out, 'keys'));
@@ -253,7 +255,7 @@ export async function runLoop(o: LoopOptions, stopSignal: Promise<string>): Prom
     await withDeadline(receiver?.stop() ?? Promise.resolve(), 5000, 'stopping the receiver').catch(() => undefined);
     process.off('exit', onExit);
     say(codes.every((c) => c === 0) && hubCode === 0 ? `stopped cleanly (${agents.length} agent(s), hub)` : `stopped; exit codes: agents ${codes.join(',')}, hub ${hubCode}`);
-    if (!o.keepData) rmSync(o.dataDir, { recursive: true, force: true });
-    else say(`data kept in ${o.dataDir}`);
+    if (ownDataDir && !o.keepData) rmSync(o.dataDir, { recursive: true, force: true });
+    else if (ownDataDir) say(`data kept in ${o.dataDir}`);
   }
 }

@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { AppError, hubUnreachable, hubUrlProblem, isErrorCode, notAHub, pagePath, readPages } from '@edgefleet/shared';
+import { AppError, HUB_ANSWER_MS, hubUnreachable, hubUrlProblem, isErrorCode, notAHub, pagePath, readPages } from '@edgefleet/shared';
 import { UsageError, optString, type OptionSpec, type ParsedArgs } from './args.js';
 import type { CliContext } from './output.js';
 
@@ -17,7 +17,8 @@ export const HUB_OPTIONS: Record<string, OptionSpec> = {
 
 export class HubClient {
   /** `tokenFrom` names where the token came from ("--token" or "EDGEFLEET_TOKEN"), for a refusal of it. */
-  constructor(private readonly base: string, private readonly token: string, private readonly tokenFrom = '--token') {}
+  /** `answerMs`: how long one request waits for the hub's answer (HUB_ANSWER_MS), then IO_ERROR. */
+  constructor(private readonly base: string, private readonly token: string, private readonly tokenFrom = '--token', private readonly answerMs = HUB_ANSWER_MS) {}
 
   static from(args: ParsedArgs, ctx: CliContext): HubClient {
     const hub = optString(args, 'hub') ?? ctx.env['EDGEFLEET_HUB'];
@@ -49,9 +50,10 @@ export class HubClient {
         method,
         headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(this.answerMs),
       });
     } catch (err) {
-      throw hubUnreachable(this.base, err);
+      throw hubUnreachable(this.base, err, this.answerMs);
     }
     return this.result<T>(res.status, res.headers.get('content-type'), await res.text().catch(() => ''), `${method} /api/v1${path}`);
   }
