@@ -74,7 +74,10 @@ onEach('test:fail', (data) => {
   const message = String(cause?.message ?? cause ?? '').split('\n').find((l) => l.trim() !== '') ?? '';
   failures.push(`${data.file ? named(data.file) : '?'}: ${data.name}: ${message.slice(0, 300)}`);
 });
+// How the files were started (scripts/test-schedule.mjs), for tuning it: how many were added over the base.
+const stats = { added: 0, most: 0 };
 report.on('end', () => {
+  process.stdout.write(`# ${files.length} files, ${base} at all times; ${stats.added} added over those while the machine idled, at most ${stats.most} at once\n`);
   if (failures.length === 0) return;
   process.stdout.write(`# ${failures.length} failed:\n${failures.map((f) => `#   ${f}`).join('\n')}\n`);
 });
@@ -109,7 +112,7 @@ if (process.env.TEST_DURATIONS) {
 // The files start once every listener above is on (each run gets them as it starts).
 schedule({
   files, start: startFile, meter: idleMeter(cpuTimes, 3), base, max,
-  waiting: byName(WAIT_LANE), deadline: byName(DEADLINE_BOUND), idleAtLeast: 0.33, settleMs: 5000,
+  waiting: byName(WAIT_LANE), deadline: byName(DEADLINE_BOUND), idleAtLeast: 0.33, settleMs: 5000, stats,
 }).then(() => {
   allStarted = true;
   wakeMerge?.();

@@ -37,9 +37,10 @@ export function idleMeter(times, windowSamples) {
 
 /**
  * Runs `files` through `start(file)` (a promise that settles when the file has ended) as nextFile says,
- * looking again whenever a file ends and every `tickMs`. Resolves when every file has ended.
+ * looking again whenever a file ends and every `tickMs`. Resolves when every file has ended. `stats`, if
+ * given, counts the files added over `base` (`added`) and the most that ran at once (`most`).
  */
-export function schedule({ files, start, meter, now = Date.now, tickMs = 1000, ...limits }) {
+export function schedule({ files, start, meter, now = Date.now, tickMs = 1000, stats = { added: 0, most: 0 }, ...limits }) {
   const pending = [...files];
   const running = new Set();
   let addedAt = -Infinity;
@@ -53,9 +54,13 @@ export function schedule({ files, start, meter, now = Date.now, tickMs = 1000, .
       for (;;) {
         const f = nextFile({ pending, running: [...running], idle, sinceAddedMs: now() - addedAt, ...limits });
         if (f === null) break;
-        if (running.size >= limits.base) addedAt = now();
+        if (running.size >= limits.base) {
+          addedAt = now();
+          stats.added++;
+        }
         pending.splice(pending.indexOf(f), 1);
         running.add(f);
+        stats.most = Math.max(stats.most, running.size);
         const done = () => {
           running.delete(f);
           if (pending.length === 0 && running.size === 0) {

@@ -14,7 +14,7 @@ interface Meter { sample(): number | null }
 interface Schedule {
   nextFile(a: Limits & { pending: string[]; running: string[]; idle: number | null; sinceAddedMs: number }): string | null;
   idleMeter(times: () => { idle: number; total: number }, windowSamples: number): Meter;
-  schedule(a: Limits & { files: string[]; start(f: string): Promise<void>; meter: Meter; now?: () => number; tickMs?: number }): Promise<void>;
+  schedule(a: Limits & { files: string[]; start(f: string): Promise<void>; meter: Meter; now?: () => number; tickMs?: number; stats?: { added: number; most: number } }): Promise<void>;
 }
 const { nextFile, idleMeter, schedule } = await import(pathToFileURL(join(repoRoot(), 'scripts', 'test-schedule.mjs')).href) as Schedule;
 
@@ -70,7 +70,8 @@ test('schedule: every file runs once, two at a time while busy, more once idle, 
     ends.set(f, () => { running.delete(f); resolve(); });
   });
   const tick = () => new Promise((r) => setTimeout(r, 20));
-  const done = schedule({ ...limits, files, start, meter: { sample: () => idle }, now: () => clock, tickMs: 2 });
+  const stats = { added: 0, most: 0 };
+  const done = schedule({ ...limits, files, start, meter: { sample: () => idle }, now: () => clock, tickMs: 2, stats });
   await tick();
   assert.deepEqual([...running], ['a', 'b'], 'busy: the two base slots only');
   idle = 0.8;
@@ -102,6 +103,7 @@ test('schedule: every file runs once, two at a time while busy, more once idle, 
   await watched;
   assert.deepEqual(ran.sort(), [...files].sort());
   assert.equal(most, 4);
+  assert.deepEqual(stats, { added: 2, most: 4 }, 'w1 and c added over the two');
 });
 
 test('schedule of no files ends at once', async () => {
