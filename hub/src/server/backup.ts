@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSy
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError, copyFileHashed, ensurePrivateDir, refuseUnreadableDir, storageError, fsyncPath, fsyncTree, schemaTooNew, sha256File, writeFileAtomic } from '@edgefleet/shared';
-import { optString, reqString, type CliContext, type Command } from '@edgefleet/shared/cli';
+import { optString, reqString, type CliContext, type ParsedArgs } from '@edgefleet/shared/cli';
 import { ProgressBar } from '../cli/output.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { unknownMigrations } from '../store/db.js';
@@ -239,26 +239,15 @@ export function leftOut(m: BackupManifest): string[] {
   return notes;
 }
 
-export const backupCommand: Command = {
-  summary: 'Back up a hub data dir while the hub runs: hub.db (SQLite online backup), blobs, keys and trust',
-  details:
-    'Writes hub.db, the blob files it lists, the other files of the data dir and backup.json (every file\n'
-    + 'with its sha256) into --out, a new or empty directory (0700: it holds the hub key if the data dir does).\n'
-    + 'Restore it with `edgefleet-hub restore`. See docs/operations.md "Backup and restore".',
-  options: {
-    'data-dir': { type: 'string', required: true, value: 'DIR', description: 'the hub\'s data directory (the hub may be running)' },
-    out: { type: 'string', required: true, value: 'DIR', description: 'a new or empty directory for the backup' },
-    database: { type: 'string', value: 'URL', description: 'refused: a hub on PostgreSQL is backed up with pg_dump (docs/operations.md)' },
-  },
-  async run(args, ctx: CliContext) {
-    if (optString(args, 'database') !== undefined) {
-      throw new AppError('INVALID_INPUT', 'backup copies hub.db (SQLite); a hub on PostgreSQL (--database) is backed up with pg_dump -Fc plus a copy of its data dir (blobs, keys, trust): see docs/operations.md "Running on PostgreSQL"');
-    }
-    const out = resolve(ctx.cwd, reqString(args, 'out'));
-    const m = await backupHub(resolve(ctx.cwd, reqString(args, 'data-dir')), out, ctx.now(), (label, total) => new ProgressBar(ctx.stderr, { label, total }));
-    const bytes = m.files.reduce((s, f) => s + f.size, 0);
-    ctx.stdout.write(`backed up ${m.files.length} files (${bytes} bytes, schema ${m.schema.join(',')}) to ${out}\n`);
-    for (const note of leftOut(m)) ctx.stderr.write(`note: ${note}\n`);
-    return 0;
-  },
-};
+/** `edgefleet-hub backup` once parsed (its options and help: main.ts). */
+export async function runBackup(args: ParsedArgs, ctx: CliContext): Promise<number> {
+  if (optString(args, 'database') !== undefined) {
+    throw new AppError('INVALID_INPUT', 'backup copies hub.db (SQLite); a hub on PostgreSQL (--database) is backed up with pg_dump -Fc plus a copy of its data dir (blobs, keys, trust): see docs/operations.md "Running on PostgreSQL"');
+  }
+  const out = resolve(ctx.cwd, reqString(args, 'out'));
+  const m = await backupHub(resolve(ctx.cwd, reqString(args, 'data-dir')), out, ctx.now(), (label, total) => new ProgressBar(ctx.stderr, { label, total }));
+  const bytes = m.files.reduce((s, f) => s + f.size, 0);
+  ctx.stdout.write(`backed up ${m.files.length} files (${bytes} bytes, schema ${m.schema.join(',')}) to ${out}\n`);
+  for (const note of leftOut(m)) ctx.stderr.write(`note: ${note}\n`);
+  return 0;
+}

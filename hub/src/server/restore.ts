@@ -9,7 +9,7 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AppError, copyFileHashed, refuseUnreadableDir, storageError, fsyncPath, fsyncTree, sha256File } from '@edgefleet/shared';
-import { reqString, type CliContext, type Command } from '@edgefleet/shared/cli';
+import { reqString, type CliContext, type ParsedArgs } from '@edgefleet/shared/cli';
 import { ProgressBar } from '../cli/output.js';
 import {
   BACKUP_FORMAT, RESTORE_MARKER, STAGING, checkBackupDb, checkEmptyDir, emptyPrivateDir, mismatch, quiet, type BackupManifest, type Progress,
@@ -110,22 +110,11 @@ export async function restoreHub(from: string, dataDir: string, progress: Progre
   return owner ? { ...m, owner } : m;
 }
 
-export const restoreCommand: Command = {
-  summary: 'Restore a backup into a new or empty data dir, after checking every file and the schema',
-  details:
-    'Checks every file against backup.json, hub.db with SQLite\'s integrity check, and that this hub knows\n'
-    + 'its schema (a backup from a newer hub is refused with SCHEMA_TOO_NEW), then fills --data-dir.\n'
-    + 'Start the hub on it as usual; a backup from an older hub is migrated at that start. Run as root into an\n'
-    + 'existing data dir another user owns (the service\'s), the restored files get that owner.',
-  options: {
-    from: { type: 'string', required: true, value: 'DIR', description: 'a directory written by edgefleet-hub backup' },
-    'data-dir': { type: 'string', required: true, value: 'DIR', description: 'the new or empty data directory to fill' },
-  },
-  async run(args, ctx: CliContext) {
-    const dataDir = resolve(ctx.cwd, reqString(args, 'data-dir'));
-    const m = await restoreHub(resolve(ctx.cwd, reqString(args, 'from')), dataDir, (label, total) => new ProgressBar(ctx.stderr, { label, total }), ctx.now());
-    const owned = m.owner ? `, owned by uid ${m.owner.uid} gid ${m.owner.gid} as the data dir is` : '';
-    ctx.stdout.write(`restored ${m.files.length} files (backup of ${m.createdAt} by hub ${m.hubVersion}, schema ${m.schema.join(',')}) into ${dataDir}${owned}\n`);
-    return 0;
-  },
-};
+/** `edgefleet-hub restore` once parsed (its options and help: main.ts). */
+export async function runRestore(args: ParsedArgs, ctx: CliContext): Promise<number> {
+  const dataDir = resolve(ctx.cwd, reqString(args, 'data-dir'));
+  const m = await restoreHub(resolve(ctx.cwd, reqString(args, 'from')), dataDir, (label, total) => new ProgressBar(ctx.stderr, { label, total }), ctx.now());
+  const owned = m.owner ? `, owned by uid ${m.owner.uid} gid ${m.owner.gid} as the data dir is` : '';
+  ctx.stdout.write(`restored ${m.files.length} files (backup of ${m.createdAt} by hub ${m.hubVersion}, schema ${m.schema.join(',')}) into ${dataDir}${owned}\n`);
+  return 0;
+}
