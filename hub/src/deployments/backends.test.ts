@@ -10,7 +10,7 @@ import { GraphBuilder, buildStrictShapeModel, bundleFromOnnx, randomMlp } from '
 import { RolloutPreviewRequest, STATE_SCHEMA, type AppError } from '@edgefleet/shared';
 import { addDevice, cleanup, fixture, prepare, startHub, type TestHub } from './testing.js';
 import { Registry, bundleVerifier } from '../registry.js';
-import { BackendWatch } from './backends.js';
+import { BackendWatch, heldBack } from './backends.js';
 import { previewRollout } from '../rollouts/plan.js';
 import { backends } from '../testing/backends.js';
 
@@ -128,6 +128,8 @@ for (const backend of backends()) describe(`model backends (${backend.name})`, (
       assert.deepEqual(named(h, id), [], 'not sent before its first report');
       assert.equal(rowOf(id)?.status, 'pending');
       assert.match(rowOf(id)?.reason ?? '', /^waiting for the box's first state report \(its backend\): strict 1\.0\.0 does not load on the wasm backend \(.+\); the hub sends it with the report if the box runs another backend/);
+      // GET /devices/{id} `heldBack`, which `devices show` prints under `held back:`, names the wait too.
+      assert.deepEqual(heldBack(h.store, id).map((x) => [x.deploymentId, `${x.model}@${x.version}`, x.reason]), [[dep.id, 'strict@1.0.0', rowOf(id)?.reason]]);
     }
     for (const [id, backend] of Object.entries(boxes)) {
       const seq = h.store.desired.lastSeq(id);
@@ -139,6 +141,7 @@ for (const backend of backends()) describe(`model backends (${backend.name})`, (
     assert.deepEqual([named(h, 'new-old'), rowOf('new-old')?.status, rowOf('new-old')?.reason], [['strict@1.0.0'], 'pending', null]);
     assert.deepEqual([named(h, 'new-wasm'), rowOf('new-wasm')?.status], [[], 'refused']);
     assert.match(rowOf('new-wasm')?.reason ?? '', /^BACKEND_UNSUPPORTED: the box runs the wasm backend/);
+    assert.deepEqual([heldBack(h.store, 'new-nat'), heldBack(h.store, 'new-wasm').map((x) => x.reason)], [[], [rowOf('new-wasm')?.reason]]);
     // A version both backends load is sent at once, and allowBackendMismatch does not wait.
     addDevice(h, 'new-both');
     await h.parts.deployments.deploy({ model: 'both', version: '1.0.0', target: { devices: ['new-both'] }, reason: 'r' }, 'op');

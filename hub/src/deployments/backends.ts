@@ -168,7 +168,10 @@ export function heldNote(deviceIds: readonly string[]): string | null {
   return `${deviceIds.length} held back, left out: their backend cannot load the version (${HELD_CODE}): ${named}`;
 }
 
-/** The device's assigned versions the hub holds back (GET /devices/{id} `heldBack`; one row per model at most). */
+/**
+ * The device's assigned versions the hub holds back (GET /devices/{id} `heldBack`; one row per model at most): refused
+ * for its backend, or waiting for the box's first state report (isHubHold), each with its row's reason.
+ */
 export function heldBack(store: Store, deviceId: string): Array<{ deploymentId: number; model: string; version: string; reason: string }> {
-  return store.deployments.effectiveFor(deviceId).filter((e) => isHeld(e.status, e.reason)).map((e) => ({ deploymentId: e.deploymentId, model: e.model, version: e.version, reason: e.reason ?? '' }));
+  return store.deployments.effectiveFor(deviceId).filter((e) => isHubHold(e.status, e.reason)).map((e) => ({ deploymentId: e.deploymentId, model: e.model, version: e.version, reason: e.reason ?? '' }));
 }

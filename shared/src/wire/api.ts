@@ -161,8 +161,9 @@ export const DeviceInfo = z.object({
    */
   credentialsInUseTwice: z.object({ at: IsoTime, takeovers: z.number().int().positive() }).optional(),
   /**
-   * Versions the device is assigned that the hub holds back, its backend known not to load them (docs/decisions/0129-model-backends-checked.md):
-   * the deployment and its row's reason (`BACKEND_UNSUPPORTED: …`). Absent: none.
+   * Versions the device is assigned that the hub holds back, its backend known not to load them (docs/decisions/0129-model-backends-checked.md),
+   * or, a version some backend cannot load, until the box's first state report says its backend: the deployment and its row's reason
+   * (`BACKEND_UNSUPPORTED: …`, or `waiting for the box's first state report (its backend): …`). Absent: none.
    */
   heldBack: z.array(z.object({ deploymentId: z.number().int().positive(), model: z.string(), version: z.string(), reason: z.string() })).optional(),
   /** Throttles and disconnects for going over its MQTT quotas since the hub started (hub/src/mqtt/quota.ts). */

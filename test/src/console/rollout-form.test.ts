@@ -277,6 +277,28 @@ describe('console: the rollout form and page when input or the hub is wrong', { 
       assert.equal(await items.getByRole('link', { name: 'box-042' }).getAttribute('href'), '#/devices/box-042');
       assert.ok(await items.evaluate((el) => el.scrollHeight > el.clientHeight), 'the list scrolls, not the page');
       assert.match(await listed.textContent() ?? '', /and 150 more, not listed/);
+
+      // The override (decision 0129): offered under the refusal for the request it refused, gone when the request changes;
+      // checked, preview and create send allowBackendMismatch and the rollout's page says it was created so.
+      await page.unroute('**/api/v1/rollouts/preview');
+      await form.getByRole('button', { name: 'Preview waves' }).click();
+      const box = form.getByRole('checkbox', { name: /^Send it also to the box whose backend cannot load it/ });
+      await box.check();
+      await form.getByLabel('Target').selectOption('tags');
+      assert.equal(await listed.count(), 0, 'the override is the refused request\'s: gone when the request changes');
+      await form.getByLabel('Target').selectOption('all');
+      assert.equal(await box.isChecked(), true);
+      const sent: unknown[] = [];
+      page.on('request', (r) => { if (/\/rollouts(\/preview)?$/.test(r.url()) && r.method() === 'POST') sent.push(r.postDataJSON()); });
+      await form.getByRole('button', { name: 'Preview waves' }).click();
+      await page.getByTestId('rollout-preview').filter({ hasText: 'strict (none) → 1.0.0 over 3 devices' }).waitFor();
+      assert.deepEqual(await listed.getByRole('listitem').allTextContents(), ['dev-c (wasm)'], 'the boxes it sends to stay named');
+      await form.getByRole('button', { name: 'Create rollout' }).click();
+      await page.getByTestId('rollout-backend-mismatch').waitFor();
+      const id = decodeURIComponent((await page.evaluate(() => (globalThis as unknown as { location: { hash: string } }).location.hash)).replace('#/rollouts/', ''));
+      assert.deepEqual(sent.map((b) => (b as { allowBackendMismatch?: boolean }).allowBackendMismatch), [true, true]);
+      assert.equal((await h.api<Rollout>('GET', `/rollouts/${id}`)).allowBackendMismatch, true);
+      assert.equal(await page.getByTestId('rollout-backend-mismatch').textContent(), 'sent also to boxes whose backend cannot load it (allowBackendMismatch)');
       assert.deepEqual(page.errors, []);
       await page.close();
     } finally {

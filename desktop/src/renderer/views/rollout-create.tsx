@@ -4,6 +4,8 @@
 // maintenance window, advance, on
 // failure and the reason. Preview asks the hub which devices each wave would take (POST /rollouts/preview, the same code as create);
 // Create sends the previewed id when nothing changed since, so the waves take exactly those devices.
+// Refused with BACKEND_UNSUPPORTED, the form lists the boxes and offers the override (allowBackendMismatch,
+// docs/decisions/0129-model-backends-checked.md) for that request as it stands: changed, the override is gone.
 // The hub checks everything: its errors are shown next to the field it names (waves[0].percent, ...).
 import { useEffect, useState } from 'preact/hooks';
 import type { Rollout, RolloutPreview } from '@edgefleet/shared';
@@ -27,6 +29,8 @@ export function RolloutCreateView() {
   const [errors, setErrors] = useState<Errors>(NO_ERRORS);
   const [preview, setPreview] = useState<{ for: string; p: RolloutPreview } | null>(null);
   const [busy, setBusy] = useState(false);
+  // The last BACKEND_UNSUPPORTED refusal, for the request it refused (`for`), and whether the operator overrides it.
+  const [override, setOverride] = useState<{ for: string; b: NonNullable<Errors['backend']>; on: boolean } | null>(null);
   if (!can('operator')) return <Empty>Creating a rollout needs the operator role.</Empty>;
   const page = (state: preact.JSX.Element) => (
     <section aria-labelledby="ronew-h">
@@ -51,7 +55,10 @@ export function RolloutCreateView() {
   const draft: Draft = { ...d, model, version: d.version && pickable.includes(d.version) ? d.version : (pickable.at(-1) ?? '') };
   const { body, problems } = rolloutRequest(draft);
   const { reason: _reason, ...shape } = body;
-  const key = JSON.stringify(shape);
+  const refusedKey = JSON.stringify(shape);
+  const over = override?.for === refusedKey ? override : null;
+  const mismatch = over?.on ? { allowBackendMismatch: true } : {};
+  const key = JSON.stringify({ ...shape, ...mismatch });
   const set = (patch: Partial<Draft>) => setD({ ...draft, ...patch });
   // The waves after it move up a row: errors the hub gave by wave index (waves[2].percent) would name another wave now.
   const removeWave = (i: number) => {
@@ -66,15 +73,17 @@ export function RolloutCreateView() {
     setErrors(NO_ERRORS);
     try {
       if (what === 'preview') {
-        const p = await api!.send<RolloutPreview>('POST', '/rollouts/preview', { ...shape, ...(draft.reason.trim() ? { reason: draft.reason } : {}) });
+        const p = await api!.send<RolloutPreview>('POST', '/rollouts/preview', { ...shape, ...mismatch, ...(draft.reason.trim() ? { reason: draft.reason } : {}) });
         setPreview({ for: key, p });
       } else {
         const id = preview?.for === key ? { id: preview.p.id } : {};
-        const r = await api!.send<Rollout>('POST', '/rollouts', { ...id, ...body });
+        const r = await api!.send<Rollout>('POST', '/rollouts', { ...id, ...body, ...mismatch });
         go(`#/rollouts/${r.id}`);
       }
     } catch (e) {
-      setErrors(errorsOf(e));
+      const got = errorsOf(e);
+      setErrors(got);
+      if (got.backend) setOverride({ for: refusedKey, b: got.backend, on: over?.on ?? false });
     } finally {
       setBusy(false);
     }
@@ -117,7 +126,7 @@ export function RolloutCreateView() {
         </fieldset>
         <div class="fields">{field('reason', 'Reason', <input id="ro-reason" class="wide" value={draft.reason} onInput={(e) => set({ reason: e.currentTarget.value })} />)}</div>
         {errors.general.map((m) => <p key={m} class="error" role="alert">{m}</p>)}
-        {errors.backend ? <BackendRefusal b={errors.backend} /> : null}
+        {over ? <BackendRefusal b={over.b} override={{ on: over.on, set: (on) => setOverride({ ...over, on }) }} /> : null}
         {errors.created ? <p class="error" role="alert" data-testid="created-already">This preview's rollout was created already (the answer to that create did not arrive): <a href={`#/rollouts/${errors.created}`}>open rollout {errors.created}</a>, or preview again for another.</p> : null}
         {err('id')}{err('*')}
         <div class="toolbar">

@@ -124,6 +124,7 @@ export function RolloutDetail({ id }: { id: string }) {
           <dt>On failure</dt><dd>{r.onFailure}</dd><dt>Reason</dt><dd>{r.reason}</dd>
           <dt>By</dt><dd>{r.createdBy}</dd><dt>Updated</dt><dd>{time(r.updated)}</dd>
           {r.stateBy ? <><dt>{stateLabel(r.state)}</dt><dd data-testid="rollout-state-by">by {r.stateBy} at {time(r.stateAt)}</dd></> : null}
+          {r.allowBackendMismatch ? <><dt>Backends</dt><dd data-testid="rollout-backend-mismatch">sent also to boxes whose backend cannot load it (allowBackendMismatch)</dd></> : null}
           {r.window ? <><dt>Window</dt><dd data-testid="rollout-window">switches at <span class="mono">{r.window.cron}</span> ({r.window.timeZone}) for {r.window.durationSec} s</dd></> : null}
         </dl>
         {can('operator') && actions.length ? (

@@ -41,17 +41,20 @@ export function errorsOf(err: unknown): Errors {
 
 /**
  * Every device a BACKEND_UNSUPPORTED refusal lists, in a scrolling list under the count (the message names three;
- * docs/decisions/0129-model-backends-checked.md), and how many more the hub did not list.
+ * docs/decisions/0129-model-backends-checked.md), and how many more the hub did not list; with `override`, the
+ * checkbox that sends the request again with allowBackendMismatch (those boxes get the version whatever their backend).
  */
-export function BackendRefusal({ b }: { b: BackendDevices }): ComponentChildren {
+export function BackendRefusal({ b, override }: { b: BackendDevices; override?: { on: boolean; set(on: boolean): void } }): ComponentChildren {
   const more = b.total - b.devices.length;
   return (
-    <div class="error" data-testid="backend-devices">
+    <div class={override?.on ? 'panel' : 'error'} data-testid="backend-devices">
       <p>{b.total.toLocaleString('en-US')} device{b.total === 1 ? '' : 's'} of the target run a backend that cannot load this version{more > 0 ? ` (the hub lists the first ${b.devices.length})` : ''}:</p>
       <ul aria-label="Devices whose backend cannot load it" style={{ maxHeight: '12em', overflowY: 'auto' }}>
         {b.devices.map((x) => <li key={x.device}><a href={`#/devices/${encodeURIComponent(x.device)}`}>{x.device}</a> ({x.backend})</li>)}
       </ul>
       {more > 0 ? <p>and {more.toLocaleString('en-US')} more, not listed: each device's page (and <code>edgefleet devices show ID</code>) says its backend.</p> : null}
+      {override ? <label class="check"><input id="ro-backend-mismatch" type="checkbox" checked={override.on} onChange={(e) => override.set(e.currentTarget.checked)} />
+        {' '}Send it also to the {b.total === 1 ? 'box' : `${b.total.toLocaleString('en-US')} boxes`} whose backend cannot load it (when you know {b.total === 1 ? 'it does' : 'they do'}: allowBackendMismatch)</label> : null}
     </div>
   );
 }

@@ -78,6 +78,12 @@ test('windows parked for versions the registry does not hold (a restored hub) ar
   assert.doesNotMatch(deviceText(base, NOW), /parked/);
 });
 
+test('versions the hub holds back: refused for the box\'s backend, or waiting for its first state report', () => {
+  const waiting = "waiting for the box's first state report (its backend): strict 1.0.0 does not load on the wasm backend (…); the hub sends it with the report if the box runs another backend (docs/decisions/0129-model-backends-checked.md)";
+  const text = deviceText({ ...base, heldBack: [{ deploymentId: 7, model: 'strict', version: '1.0.0', reason: waiting }, { deploymentId: 8, model: 'other', version: '2.0.0', reason: 'BACKEND_UNSUPPORTED: the box runs the wasm backend, …' }] }, NOW);
+  assert.deepEqual(text.match(/^held back: .*$/gm), [`held back:    strict@1.0.0 (deployment 7): ${waiting}`, 'held back:    other@2.0.0 (deployment 8): BACKEND_UNSUPPORTED: the box runs the wasm backend, …']);
+});
+
 test("the times a box stamped are the hub's (by its measured offset), with the box's own beside them once a minute or more apart", () => {
   const clock = (offsetMs: number): DeviceInfo['clock'] => ({ offsetMs, measuredAt: '2026-12-05T11:59:00.000Z', shiftedWindows: 0 });
   // A box 400 days behind refused a document 2 minutes ago by the hub's clock.
