@@ -4,34 +4,21 @@
 // (chunked, no Content-Length).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { join } from 'node:path';
 import type { Agent } from '../agent.js';
-import { makeKit, req, startAgent, type Kit } from '../testing.js';
+import { makeKit, paddedJson, postChunked, req, startAgent, type Kit } from '../testing.js';
 import { MAX_FEEDBACK_BYTES, MAX_FEEDBACK_ITEMS } from './route.js';
 
 const FEEDBACK = '/edgefleet/v1/feedback';
 const items = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `x${i}`, label: 0 }));
 /** A valid feedback body of exactly `bytes` bytes: one item, padded with JSON whitespace. */
-const padded = (bytes: number) => {
-  const body = JSON.stringify({ items: items(1) });
-  return body + ' '.repeat(bytes - body.length);
-};
+const padded = (bytes: number) => paddedJson({ items: items(1) }, bytes);
 
-/** The body sent chunked (no Content-Length), in two writes. */
-function chunked(base: string, body: string): Promise<{ status: number; json: { error?: string; unknown?: number } }> {
-  return new Promise((resolve, reject) => {
-    const r = http.request(`${base}${FEEDBACK}`, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as { error?: string; unknown?: number } }));
-    });
-    r.on('error', reject);
-    r.write(body.slice(0, body.length >> 1));
-    r.end(body.slice(body.length >> 1));
-  });
-}
+/** The body sent chunked (no Content-Length), its answer's JSON. */
+const chunked = async (base: string, body: string) => {
+  const r = await postChunked(base, FEEDBACK, body);
+  return { status: r.status, json: JSON.parse(r.text) as { error?: string; unknown?: number } };
+};
 
 describe('feedback bounds', () => {
   let kit: Kit;
