@@ -3,7 +3,8 @@
 // candidate's first run is held so the samples after it wait. Samples whose tensors come to exactly
 // `queueBytes` all wait (the last a single row that fills it exactly); one request more, even of one
 // row, is dropped and counted, its answer given all the same. /metrics and the window
-// count them as the docs say, and every sample kept runs once the candidate is free.
+// count them as the docs say, and every sample kept runs once the candidate is free. The entry bound
+// (`queue`) likewise: exactly that many wait, one more is dropped.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { EXAMPLE_MODEL_NAME, VIBRATION_IO, buildExampleBundle, bundleFromOnnx, d
 import { SummaryWindow } from '@edgefleet/shared';
 import type { Agent } from '../agent.js';
 import { makeKit, req, startAgent, type Kit } from '../testing.js';
+import type { ShadowLimits } from './runner.js';
 
 const NAME = EXAMPLE_MODEL_NAME;
 /** Rows of a request; a row's tensors are 12 FP32 features and 1 FP32 probability: 52 bytes. */
@@ -45,38 +47,55 @@ async function metric(agent: Agent, name: string): Promise<number> {
   return Number(m[1]);
 }
 
-describe('shadow queue byte bound', () => {
+/**
+ * An agent with 1.0.0 serving and 1.0.1 in shadow at rate 1 whose first run is held at the candidate's
+ * session until `open()`: the samples after it wait. `offer(n, kept)` sends a request of `n` rows and
+ * checks its sample waited (`kept`) or was dropped, counted at once.
+ */
+async function heldShadow(dir: string, limits: Partial<ShadowLimits>, clock?: { now(): number }) {
+  const agent = await startAgent(join(kit.dir, dir), {}, { ...(clock ? { clock } : {}), shadowLimits: limits });
+  try {
+    return await hold(agent);
+  } catch (err) {
+    await agent.stop();
+    throw err;
+  }
+}
+
+async function hold(agent: Agent) {
+  agent.trust.put(kit.trust.doc, 1);
+  await agent.manager.install(paths.v1);
+  await agent.manager.install(paths.same, { activate: false });
+  // The candidate's runs wait for `open` before they reach onnxruntime: the first holds the runner.
+  const runtime = agent.runtime;
+  const real = runtime.runSession.bind(runtime);
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  let held = 0;
+  runtime.runSession = async (v, feeds, wanted) => {
+    if (v.version === '1.0.1') {
+      held++;
+      await gate;
+    }
+    return real(v, feeds, wanted);
+  };
+  await agent.shadow.set(NAME, await agent.manager.loadInstalled(NAME, '1.0.1'), { sampleRate: 1 });
+  await infer(agent, BATCH);
+  await waitFor('the first sample running', () => held === 1);
+  assert.equal(agent.shadow.queued, 0, 'the sample running waits no more');
+  const offer = async (n: number, kept: boolean) => {
+    const before = { ...agent.shadow.stats };
+    await infer(agent, n);
+    assert.deepEqual([agent.shadow.stats.sampled - before.sampled, agent.shadow.stats.dropped - before.dropped], kept ? [1, 0] : [0, 1], `${n} rows ${kept ? 'kept' : 'dropped'}`);
+  };
+  return { agent, open, offer };
+}
+
+describe('shadow queue bounds', () => {
   it(`keeps samples of exactly queueBytes (${QUEUE_BYTES}) waiting and drops one request more, counted in /metrics and the window`, async () => {
     const clock = { t: Date.parse('2026-03-01T12:00:01.000Z'), now() { return this.t; } };
-    const agent = await startAgent(join(kit.dir, 'a'), {}, { clock, shadowLimits: { queue: 32, queueBytes: QUEUE_BYTES } });
+    const { agent, open, offer } = await heldShadow('a', { queue: 32, queueBytes: QUEUE_BYTES }, clock);
     try {
-      agent.trust.put(kit.trust.doc, 1);
-      await agent.manager.install(paths.v1);
-      await agent.manager.install(paths.same, { activate: false });
-      // The candidate's runs wait for `open` before they reach onnxruntime: the first holds the runner.
-      const runtime = agent.runtime;
-      const real = runtime.runSession.bind(runtime);
-      let open!: () => void;
-      const gate = new Promise<void>((resolve) => (open = resolve));
-      let held = 0;
-      runtime.runSession = async (v, feeds, wanted) => {
-        if (v.version === '1.0.1') {
-          held++;
-          await gate;
-        }
-        return real(v, feeds, wanted);
-      };
-      await agent.shadow.set(NAME, await agent.manager.loadInstalled(NAME, '1.0.1'), { sampleRate: 1 });
-
-      await infer(agent, BATCH);
-      await waitFor('the first sample running', () => held === 1);
-      assert.equal(agent.shadow.queued, 0, 'the sample running waits no more');
-      /** One request of `n` rows; its sample waits (`kept`) or is dropped, counted at once. */
-      const offer = async (n: number, kept: boolean) => {
-        const before = { ...agent.shadow.stats };
-        await infer(agent, n);
-        assert.deepEqual([agent.shadow.stats.sampled - before.sampled, agent.shadow.stats.dropped - before.dropped], kept ? [1, 0] : [0, 1], `${n} rows ${kept ? 'kept' : 'dropped'}`);
-      };
       for (let i = 0; i < 3; i++) await offer(BATCH, true); // 3 × 520 bytes wait
       await offer(1, true); // 52 bytes more: exactly the bound
       await offer(1, false); // one row past it
@@ -103,6 +122,22 @@ describe('shadow queue byte bound', () => {
       const w = SummaryWindow.parse(ws[0]!.window);
       assert.equal(w.count, 6 * BATCH + 2, 'every row of the 8 requests answered');
       assert.deepEqual({ ...w.shadow?.[0], latency: undefined }, { version: '1.0.1', sampled: 6, dropped: 2, runs: 6, agree: 6, errors: 0, latency: undefined });
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it('keeps exactly `queue` samples waiting and drops one more', async () => {
+    const { agent, open, offer } = await heldShadow('b', { queue: 3 });
+    try {
+      for (let i = 0; i < 3; i++) await offer(1, true);
+      assert.equal(agent.shadow.queued, 3);
+      await offer(1, false);
+      assert.equal(await metric(agent, 'queued'), 3);
+      assert.equal(await metric(agent, 'dropped_total'), 1);
+      open();
+      await waitFor('every sample kept ran', () => agent.shadow.stats.runs === 4);
+      assert.deepEqual({ ...agent.shadow.stats }, { sampled: 4, dropped: 1, runs: 4, agree: 4, errors: 0, late: 0 });
     } finally {
       await agent.stop();
     }
