@@ -1,6 +1,7 @@
 // Test helpers for the agent's own tests: temp dirs, keys/trust, small signed
 // bundles built from random MLPs, an in-process agent on port 0, JSON requests.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +92,25 @@ export async function req(base: string, method: string, path: string, body?: unk
     json = undefined;
   }
   return { status: res.status, json, text, headers: res.headers };
+}
+
+/** `value` as JSON padded with spaces (JSON whitespace) to exactly `bytes` bytes: a body at a byte bound. */
+export function paddedJson(value: unknown, bytes: number): string {
+  const json = JSON.stringify(value);
+  return json + ' '.repeat(bytes - Buffer.byteLength(json));
+}
+
+/** POSTs a JSON `body` in two chunks with no Content-Length (chunked): a body whose size is known only as it arrives. */
+export function postChunked(base: string, path: string, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const r = httpRequest(base + path, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    r.on('error', reject);
+    r.write(body.slice(0, body.length >> 1));
+    r.end(body.slice(body.length >> 1));
+  });
 }
 
 export const row = (x: number[]) => ({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: x }] });

@@ -3,32 +3,15 @@
 // the lock set; one byte more is a 413 naming the bound, and nothing is set. Real agent on 127.0.0.1:0.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { join } from 'node:path';
-import { makeKit, startAgent, type Kit } from '../testing.js';
+import { makeKit, paddedJson, postChunked, startAgent, type Kit } from '../testing.js';
 import type { Agent } from '../agent.js';
 import { LOCAL_BODY_MAX } from './update-lock.js';
 
 const PATH = '/edgefleet/v1/update-lock';
 
-/** `{"ttlSec": 60, "reason": "..."}` padded with spaces to `bytes` bytes. */
-const padded = (bytes: number) => {
-  const json = JSON.stringify({ ttlSec: 60, reason: 'bound' });
-  return json + ' '.repeat(bytes - json.length);
-};
-
-/** POSTs `body` in two chunks with no Content-Length (chunked). */
-function chunked(url: string, body: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url + PATH, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('error', reject);
-    req.write(body.slice(0, 100));
-    req.end(body.slice(100));
-  });
-}
+/** `{"ttlSec": 60, "reason": "bound"}` padded with spaces to `bytes` bytes. */
+const padded = (bytes: number) => paddedJson({ ttlSec: 60, reason: 'bound' }, bytes);
 
 describe('update lock body bound', () => {
   let kit: Kit;
@@ -44,7 +27,7 @@ describe('update lock body bound', () => {
 
   for (const how of ['with a Content-Length', 'chunked'] as const) {
     it(`${how}: ${LOCAL_BODY_MAX} bytes set the lock, ${LOCAL_BODY_MAX + 1} are a 413 that sets nothing`, async () => {
-      const post = (body: string) => how === 'chunked' ? chunked(agent.url, body)
+      const post = (body: string) => how === 'chunked' ? postChunked(agent.url, PATH, body)
         : fetch(agent.url + PATH, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then(async (r) => ({ status: r.status, text: await r.text() }));
       const del = await fetch(agent.url + PATH, { method: 'DELETE' });
       assert.ok(del.status < 500);

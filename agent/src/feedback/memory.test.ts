@@ -40,6 +40,19 @@ test('the memory holds at most maxRows rows (oldest forgotten first) and nothing
   assert.equal(m.rows, 0);
 });
 
+test('a request of exactly maxRowsPerRequest rows and an id of exactly maxIdLength are remembered, one more of either not', () => {
+  const m = new PredictionMemory({ maxRows: 100, maxIdLength: 8, maxRowsPerRequest: 3 });
+  m.remember('three', 'm', '1.0.0', binary, out([0.1, 0.6, 0.9]));
+  assert.deepEqual(Array.from(m.get('three')!.predicted), [0, 1, 1]);
+  m.remember('four', 'm', '1.0.0', binary, out([0.1, 0.6, 0.9, 0.2]));
+  assert.equal(m.get('four'), undefined);
+  m.remember('x'.repeat(8), 'm', '1.0.0', binary, out([0.9]));
+  assert.ok(m.get('x'.repeat(8)));
+  m.remember('y'.repeat(9), 'm', '1.0.0', binary, out([0.9]));
+  assert.equal(m.get('y'.repeat(9)), undefined);
+  assert.equal(m.rows, 4);
+});
+
 test('predicted class and confidence: one probability column, one column per class, logits', () => {
   const seen: Array<[number, number]> = [];
   const each = (p: number, c: number) => { seen.push([p, Math.round(c * 1e4) / 1e4]); };

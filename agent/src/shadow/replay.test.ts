@@ -1,7 +1,7 @@
 // The replay check's pieces on the box (replay.ts): the buffer of recent requests keeps the newest per
-// model within its entry and byte bounds (oldest dropped first, an over-large request not kept) and hands
-// out only requests another version answered; the largest absolute difference covers float outputs of the
-// same name and length only.
+// model within its entry and byte bounds (at the byte bound kept, oldest dropped first past it, a request
+// over the bound alone not kept) and hands out only requests another version answered; the largest
+// absolute difference covers float outputs of the same name and length only.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RecordedTensor } from '../runtime/recorder.js';
@@ -25,6 +25,23 @@ test('recent requests: the newest per model, within the entry and byte bounds', 
   const off = new RecentRequests({ perModel: 0, bytes: 100 });
   off.add('m', '1.0.0', [t('x', [1])], []);
   assert.equal(off.take('m', 10, 'x').length, 0, 'perModel 0 keeps nothing');
+});
+
+test('recent requests: at the byte bound kept, one byte past it not', () => {
+  const u8 = (n: number): RecordedTensor => ({ name: 'x', datatype: 'UINT8', shape: [n], data: new Uint8Array(n) }) as unknown as RecordedTensor;
+  const r = new RecentRequests({ perModel: 20, bytes: 96 });
+  for (let i = 0; i < 12; i++) r.add('m', '1.0.0', [t('x', [i])], [t('y', [i])]); // 8 bytes each: 96, exactly the bound
+  assert.equal(r.bytes, 96);
+  assert.equal(r.take('m', 20, 'x').length, 12, 'all kept at the bound');
+  r.add('m', '1.0.0', [t('x', [12])], [t('y', [12])]); // 104: the oldest goes
+  assert.equal(r.bytes, 96);
+  assert.deepEqual(r.take('m', 20, 'x').map((x) => (x.feeds[0]!.data as Float32Array)[0]), Array.from({ length: 12 }, (_, i) => i + 1));
+  r.add('m', '1.0.0', [u8(95)], [u8(1)]); // one request of exactly the bound: kept, every other one goes
+  assert.equal(r.bytes, 96);
+  assert.deepEqual(r.take('m', 20, 'x').map((x) => x.bytes), [96]);
+  r.add('m', '1.0.0', [u8(96)], [u8(1)]); // 97 bytes: never kept, nothing else dropped for it
+  assert.equal(r.bytes, 96);
+  assert.deepEqual(r.take('m', 20, 'x').map((x) => x.bytes), [96]);
 });
 
 test('recent requests: a BYTES tensor counts its strings, so large texts meet the byte bound', () => {

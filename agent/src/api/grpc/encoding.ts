@@ -46,15 +46,16 @@ export function messageRefusal(frame: Buffer, encoding: string): AppError | unde
 
 /**
  * The message's bytes, inflated when it is compressed: at most `maxBodyBytes` for the compressed
- * bytes and what they inflate to together (both are held until the inflated message is decoded).
+ * bytes and what they inflate to together (both are held until the inflated message is decoded);
+ * `setting` names that bound in the refusal (a health call's is its own, ./health-calls.ts).
  */
-export async function readMessage(frame: Buffer, encoding: string, maxBodyBytes: number): Promise<Buffer> {
+export async function readMessage(frame: Buffer, encoding: string, maxBodyBytes: number, setting = 'api.maxBodyBytes'): Promise<Buffer> {
   const refusal = messageRefusal(frame, encoding);
   if (refusal) throw refusal;
   const bytes = frame.subarray(5);
   if (frame[0] === 0) return bytes;
   const room = maxBodyBytes - bytes.length;
-  const tooLarge = () => new AppError('PAYLOAD_TOO_LARGE', `${encoding} message of ${bytes.length} bytes inflates past ${Math.max(room, 0)} bytes: expected the message and what it inflates to at most ${maxBodyBytes} bytes together (api.maxBodyBytes)`);
+  const tooLarge = () => new AppError('PAYLOAD_TOO_LARGE', `${encoding} message of ${bytes.length} bytes inflates past ${Math.max(room, 0)} bytes: expected the message and what it inflates to at most ${maxBodyBytes} bytes together (${setting})`);
   if (room <= 0) throw tooLarge();
   try {
     return await INFLATE[encoding]!(bytes, { maxOutputLength: room });
@@ -70,11 +71,11 @@ export async function readMessage(frame: Buffer, encoding: string, maxBodyBytes:
  * without that method (internals change) keeps its own handling: never a broken call
  * (encoding.test.ts holds the behaviour to it).
  */
-export function guardMessages(call: object, maxBodyBytes: number): void {
+export function guardMessages(call: object, maxBodyBytes: number, setting?: string): void {
   const base = call as { decompressMessage?: (frame: Buffer, encoding: string) => Promise<Buffer> | Buffer };
   if (typeof base.decompressMessage !== 'function') return;
   // grpc-js sends what this rejects with as the call's status: the mapped code, the message, the error-code trailer.
-  base.decompressMessage = (frame, encoding) => readMessage(frame, encoding, maxBodyBytes).catch((err: unknown) => {
+  base.decompressMessage = (frame, encoding) => readMessage(frame, encoding, maxBodyBytes, setting).catch((err: unknown) => {
     const e = grpcError(err);
     throw { code: e.code, details: e.details, metadata: e.metadata };
   });

@@ -1,17 +1,26 @@
 // ServerLive and ServerReady on a busy agent (./health-calls.ts, docs/agent.md "Local API"): answered
 // while api.grpc.maxCalls is full, as REST's /v2/health/live is, and held to bounds of their own (calls
-// in progress, message size), through a real grpc-js client on a real agent with a real ONNX session.
+// in progress; message size at the bound and one byte past it, sent as it is and gzipped), through a
+// real grpc-js client on a real agent with a real ONNX session.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
 import { Metadata, status, type ClientWritableStream, type ServiceError } from '@grpc/grpc-js';
 import { waitFor } from '@edgefleet/examples';
 import { mlpBundle, req } from '../../testing.js';
-import { HEALTH_MAX_CALLS } from './health-calls.js';
+import { HEALTH_MAX_CALLS, HEALTH_MAX_MESSAGE_BYTES } from './health-calls.js';
+import { oipClient, type OipGrpcClient } from './client.js';
 import { refused, startGrpcAgent, type GrpcAgent } from './testing.js';
 
 const LIVE = '/inference.GRPCInferenceService/ServerLive';
 const mlpReq = { model_name: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: [1, 2, 3, 4] } }] };
 const raw = (x: Buffer) => x;
+/** One ServerLive call of the message `body` as it is (framed by grpc-js, compressed if the client does). */
+const send = (client: OipGrpcClient, body: Buffer) => new Promise<{ err: ServiceError | null; res?: Buffer }>((resolve) => {
+  client.raw.makeUnaryRequest(LIVE, raw, raw, body, (err, res) => resolve({ err, res }));
+});
+/** A valid ServerLiveRequest of `n` bytes (n >= 131): an unknown bytes field 15, which protobuf skips. */
+const emptyMessage = (n: number) => Buffer.concat([Buffer.from([0x7a, ((n - 3) & 0x7f) | 0x80, (n - 3) >> 7]), Buffer.alloc(n - 3, 1)]);
 
 describe('gRPC health calls on a busy agent', () => {
   let g: GrpcAgent;
@@ -71,11 +80,38 @@ describe('gRPC health calls on a busy agent', () => {
     await waitFor('a cancelled call gives its place back', () => client.call('ServerLive', {}).then((r) => r.live === true, () => undefined));
   });
 
-  it('refuses a health message over 1 KiB from its length prefix, naming its bound', async () => {
-    const err = await new Promise<ServiceError | null>((resolve) => {
-      g.client.raw.makeUnaryRequest(LIVE, raw, raw, Buffer.alloc(2048, 1), (e) => resolve(e));
-    });
+  it(`reads a health message of exactly ${HEALTH_MAX_MESSAGE_BYTES} bytes and refuses one of ${HEALTH_MAX_MESSAGE_BYTES + 1} from its length prefix, naming its bound`, async () => {
+    const atBound = emptyMessage(HEALTH_MAX_MESSAGE_BYTES);
+    assert.equal(atBound.length, HEALTH_MAX_MESSAGE_BYTES);
+    const ok = await send(g.client, atBound);
+    assert.equal(ok.err, null, ok.err?.details);
+    assert.deepEqual(ok.res, Buffer.from([0x08, 0x01]), 'ServerLiveResponse {live: true}');
+    const { err } = await send(g.client, emptyMessage(HEALTH_MAX_MESSAGE_BYTES + 1));
     assert.equal(err?.code, status.RESOURCE_EXHAUSTED);
-    assert.match(err!.details, /request body of 2048 bytes is too large: expected at most 1024 bytes \(ServerLiveRequest is an empty message\)/);
+    assert.equal(err!.details, `request body of ${HEALTH_MAX_MESSAGE_BYTES + 1} bytes is too large: expected at most ${HEALTH_MAX_MESSAGE_BYTES} bytes (ServerLiveRequest is an empty message)`);
+    assert.equal(err!.metadata.get('error-code')[0], 'PAYLOAD_TOO_LARGE');
+  });
+
+  it(`holds a gzip health message and what it inflates to to ${HEALTH_MAX_MESSAGE_BYTES} bytes together: at the bound read, one byte past refused`, async () => {
+    // grpc-js gzips as zlib does by default: the sizes on the wire are gzipSync's.
+    const together = (n: number) => n + gzipSync(emptyMessage(n)).length;
+    const atBound = Array.from({ length: 200 }, (_, i) => HEALTH_MAX_MESSAGE_BYTES - i).find((n) => together(n) === HEALTH_MAX_MESSAGE_BYTES);
+    const over = Array.from({ length: 200 }, (_, i) => HEALTH_MAX_MESSAGE_BYTES - i).find((n) => together(n) === HEALTH_MAX_MESSAGE_BYTES + 1);
+    assert.ok(atBound !== undefined && over !== undefined, 'messages whose gzip and inflated bytes come to the bound and one past it');
+    const gz = oipClient(g.agent.grpcAddress!, { 'grpc.default_compression_algorithm': 2 }); // grpc-js: 2 gzip
+    try {
+      const ok = await send(gz, emptyMessage(atBound));
+      assert.equal(ok.err, null, ok.err?.details);
+      assert.deepEqual(ok.res, Buffer.from([0x08, 0x01]));
+      const { err } = await send(gz, emptyMessage(over));
+      assert.equal(err?.code, status.RESOURCE_EXHAUSTED, err?.details);
+      const gzBytes = gzipSync(emptyMessage(over)).length;
+      assert.equal(err!.details, `gzip message of ${gzBytes} bytes inflates past ${HEALTH_MAX_MESSAGE_BYTES - gzBytes} bytes: expected the message and what it inflates to at most ${HEALTH_MAX_MESSAGE_BYTES} bytes together (ServerLiveRequest is an empty message)`);
+      assert.equal(err!.metadata.get('error-code')[0], 'PAYLOAD_TOO_LARGE');
+      // Before, it inflated up to api.maxBodyBytes (4096 here).
+      assert.equal((await send(gz, emptyMessage(3000))).err?.code, status.RESOURCE_EXHAUSTED);
+    } finally {
+      gz.close();
+    }
   });
 });

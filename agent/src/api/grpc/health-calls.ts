@@ -4,7 +4,9 @@
 // answered. Now ServerLive and ServerReady pass the call gate and the request byte budget, as REST's
 // health GETs do, under bounds of their own: HEALTH_MAX_CALLS in progress at once, and a message of at
 // most HEALTH_MAX_MESSAGE_BYTES (their requests are empty messages; grpc-js would read up to
-// api.maxBodyBytes of any method's message), refused from its length prefix before it is read.
+// api.maxBodyBytes of any method's message), refused from its length prefix before it is read; a
+// compressed one's bytes and what they inflate to are held to it together, as api.maxBodyBytes holds
+// other messages (./encoding.ts; before, a gzip health message inflated to api.maxBodyBytes).
 import { AppError } from '@edgefleet/shared/core';
 import { bodyTooLarge } from '../guards.js';
 
@@ -26,7 +28,12 @@ export function limitHealthMessage(call: object): void {
 
 /** A health call's message over its bound. */
 export function healthTooLarge(path: string, bytes: number): AppError {
-  return bodyTooLarge(HEALTH_MAX_MESSAGE_BYTES, `${path.slice(SERVICE.length)}Request is an empty message`, bytes);
+  return bodyTooLarge(HEALTH_MAX_MESSAGE_BYTES, healthBound(path), bytes);
+}
+
+/** What a refusal of a health call's message names as its bound. */
+export function healthBound(path: string): string {
+  return `${path.slice(SERVICE.length)}Request is an empty message`;
 }
 
 export function healthOverloaded(inProgress: number): AppError {

@@ -19,7 +19,7 @@ import { grpcError } from './status.js';
 import { contentEncodingRefusal, guardMessages } from './encoding.js';
 import { grpcOutputs, prepareGrpcInputs, type GrpcInferRequest } from './tensors.js';
 import { WatchedCall, type AnswerWatch } from './answers.js';
-import { HEALTH_MAX_CALLS, HEALTH_METHODS, healthOverloaded, healthTooLarge, limitHealthMessage } from './health-calls.js';
+import { HEALTH_MAX_CALLS, HEALTH_MAX_MESSAGE_BYTES, HEALTH_METHODS, healthBound, healthOverloaded, healthTooLarge, limitHealthMessage } from './health-calls.js';
 
 export interface GrpcServiceDeps {
   core: InferCore;
@@ -159,8 +159,10 @@ export function callGate(o: CallGateOptions): { interceptor: ServerInterceptor; 
   const interceptor: ServerInterceptor = (method, call) => {
     const health = HEALTH_METHODS.has(method.path);
     if (health) limitHealthMessage(call);
-    // Compressed messages read by ./encoding.ts: refused with a clear status when they cannot be read.
-    guardMessages(call, o.maxBodyBytes);
+    // Compressed messages read by ./encoding.ts: refused with a clear status when they cannot be read;
+    // a health call's inflated to its own bound (before, to api.maxBodyBytes: 16 MiB, not 1 KiB).
+    if (health) guardMessages(call, HEALTH_MAX_MESSAGE_BYTES, healthBound(method.path));
+    else guardMessages(call, o.maxBodyBytes);
     // The write deadline's watch of this call's answers, in this one interceptor (./answers.ts).
     const answers = o.answers?.forCall(call) ?? null;
     let counted = false;
