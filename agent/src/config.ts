@@ -5,7 +5,7 @@
 // variable). The schema carries the bounds the agent can honour (config-bounds.ts).
 // The daemon tries config-fast.ts first and loads this module (and zod) only when
 // that check does not accept the config (docs/performance.md).
-import { AgentConfig, AppError, describePath, parseWire, withUnknownKeyHints, type IssueLike } from '@edgefleet/shared';
+import { AgentConfig, AppError, describePath, givenText, parseWire, plainIssue, withUnknownKeyHints, type IssueLike } from '@edgefleet/shared';
 import { configOrigins, mergeConfig, type ConfigFlags, type ConfigOrigins } from './config-merge.js';
 
 export type { ConfigFlags } from './config-merge.js';
@@ -40,28 +40,13 @@ function where(field: string, o: ConfigOrigins | undefined): string {
 }
 
 /**
- * ", got "wsam"": the refused value, so a setting's error shows what was read (zod's message says what was
- * expected and only the type it received). Not for an unknown key, a missing value, a message that names it
- * already, or a secret (api.token).
- */
-function given(merged: Record<string, unknown>, path: readonly PropertyKey[], message: string): string {
-  if (message.startsWith('unknown field') || /\bgot\b/.test(message)) return '';
-  if (path.some((p) => typeof p === 'string' && /token|secret|password|key/i.test(p))) return ''; // never echoed to a log
-  let v: unknown = merged;
-  for (const p of path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[p] : undefined;
-  if (v === undefined) return '';
-  const text = JSON.stringify(v) ?? String(v);
-  return `, got ${text.length > 80 ? `${text.slice(0, 77)}...` : text}`;
-}
-
-/**
- * The schema's message with where each refused value came from (the issues are parseWire's details), a
- * misspelt key with the one likely meant.
+ * The schema's message (zod's own in plain words, shared/src/wire/issue-words.ts) with the value given and
+ * where it came from (the issues are parseWire's details), a misspelt key with the one likely meant.
  */
 function describe(err: AppError, merged: Record<string, unknown>, o: ConfigOrigins | undefined): string {
   if (!o || !Array.isArray(err.details)) return err.message;
   const issues = withUnknownKeyHints(AgentConfig, merged, err.details as IssueLike[]);
   const parts = issues.slice(0, 8).map(({ path, message }) =>
-    `${describePath(path)}: ${message}${given(merged, path, message)}${where(path.filter((p) => typeof p === 'string').join('.'), o)}`);
+    `${describePath(path)}: ${plainIssue(message)}${givenText(merged, path, message)}${where(path.filter((p) => typeof p === 'string').join('.'), o)}`);
   return `invalid config: ${parts.join('; ')}${issues.length > 8 ? ` (and ${issues.length - 8} more)` : ''}`;
 }

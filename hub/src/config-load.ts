@@ -1,10 +1,11 @@
 // How `edgefleet-hub run` reads its configuration (docs/hub.md "Config"): the optional JSON file
 // (--config, else EDGEFLEET_HUB_CONFIG) with its paths read against the file, then the run flags over it,
 // validated by the HubConfig schema (config.ts). A bad value is a CONFIG_INVALID AppError naming the
-// field, its flag when it has one, where it came from and what was expected.
+// field, its flag when it has one, where it came from, what was expected and the value given (as the
+// agent's: shared/src/wire/issue-words.ts).
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AppError, jsonParseProblem, withUnknownKeyHints } from '@edgefleet/shared';
+import { AppError, givenText, jsonParseProblem, plainIssue, withUnknownKeyHints } from '@edgefleet/shared';
 import { HubConfig } from './config.js';
 
 type FlagKind = 'path' | 'string' | 'int' | 'list';
@@ -90,7 +91,7 @@ export function loadConfig(values: RunValues, cwd = process.cwd()): HubConfig {
     const what = withUnknownKeyHints(HubConfig, merged, r.error.issues).slice(0, 6).map((i) => {
       const field = i.path.map(String).join('.') || '(root)';
       const flag = Object.entries(RUN_FLAGS).find(([, f]) => f.field === i.path[0])?.[0];
-      return `${field}${flag ? ` (--${flag})` : ''}: ${i.message}`;
+      return `${field}${flag ? ` (--${flag})` : ''}: ${plainIssue(i.message)}${givenText(merged, i.path, i.message)}`;
     });
     throw new AppError('CONFIG_INVALID', `invalid hub config${typeof file === 'string' ? ` (${file} and flags)` : ''}: ${what.join('; ')}`);
   }

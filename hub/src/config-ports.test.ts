@@ -1,7 +1,7 @@
 // The hub's HTTP port is reached by fetch (the CLI, the console): one fetch refuses ("bad port": the Fetch standard's
 // blocked ports, shared/src/fetch-ports.ts) is refused at start, from a flag or the config file, naming it and why; the
 // MQTT ports, which fetch never dials, are not checked against that list. A missing data dir or a port out of range
-// says what was expected.
+// says what was expected and what was given (as the agent's config does), never a secret.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +31,28 @@ it('a missing data dir or a port out of range is CONFIG_INVALID saying what was 
   const refused = (values: Record<string, string>, re: RegExp) => assert.throws(() => loadConfig(values, tmpdir()), { name: 'AppError', code: 'CONFIG_INVALID', message: re });
   // `edgefleet-hub run` with no --data-dir said "Invalid input: expected string, received undefined".
   refused({}, /dataDir \(--data-dir\): expected the data directory: --data-dir DIR, or "dataDir" in the config file$/);
-  refused({ 'data-dir': 'data', 'http-port': '70000' }, /httpPort \(--http-port\): expected a port from 0 to 65535 \(0: any free one\)$/);
-  refused({ 'data-dir': 'data', 'mqtt-port': '70000' }, /mqttPort \(--mqtt-port\): expected a port from 0 to 65535 \(0: any free one\)$/);
+  refused({ 'data-dir': 'data', 'http-port': '70000' }, /httpPort \(--http-port\): expected a port from 0 to 65535 \(0: any free one\), got 70000$/);
+  refused({ 'data-dir': 'data', 'mqtt-port': '70000' }, /mqttPort \(--mqtt-port\): expected a port from 0 to 65535 \(0: any free one\), got 70000$/);
+  refused({ 'data-dir': 'data', 'log-level': 'loud' }, /logLevel \(--log-level\): expected one of "trace", "debug", "info", "warn", "error", "fatal", "silent", got "loud"$/);
+});
+
+it('a bad value in the config file names the value given, zod\'s wording in plain words, and never a secret', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-hub-given-'));
+  try {
+    const file = join(dir, 'hub.json');
+    writeFileSync(file, JSON.stringify({ dataDir: 'data', maxBundleBytes: 'lots', ingest: { maxSeqGap: -2 }, database: 'mysql://u:hunter2@h/db', externalBroker: { url: 'tcp://b', username: 'u', password: '' } }));
+    assert.throws(() => loadConfig({ config: file }, dir), (e: unknown) => {
+      const m = (e as Error).message;
+      assert.equal((e as { code?: string }).code, 'CONFIG_INVALID');
+      assert.match(m, /maxBundleBytes \(--max-bundle-bytes\): expected a number, got "lots"/);
+      assert.match(m, /ingest\.maxSeqGap: expected a number above 0, got -2/);
+      assert.match(m, /externalBroker\.url: expected an mqtt:\/\/ or mqtts:\/\/ URL, got "tcp:\/\/b"/);
+      assert.match(m, /database \(--database\): expected a PostgreSQL URL/);
+      assert.match(m, /externalBroker\.password: expected a non-empty string(;|$)/);
+      assert.doesNotMatch(m, /hunter2|Invalid input|Too small/);
+      return true;
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -74,7 +74,7 @@ export const enrollCommand: Command = {
  * header). CLOCK_SKEW past SKEW_MS, before any token is spent: a box far off would refuse its trust
  * and every desired document. Returns the offset in ms (box − hub).
  */
-export async function checkClock(hub: string, now: Date, doFetch: typeof fetch, skewMs = SKEW_MS): Promise<number> {
+export async function checkClock(hub: string, now: Date, doFetch: typeof fetch, skewMs = SKEW_MS, answerMs = HUB_ANSWER_MS): Promise<number> {
   let url: URL;
   try {
     url = new URL('/api/v1/health', hub);
@@ -83,9 +83,9 @@ export async function checkClock(hub: string, now: Date, doFetch: typeof fetch, 
   }
   let res: Response;
   try {
-    res = await doFetch(url, { signal: AbortSignal.timeout(HUB_ANSWER_MS) });
+    res = await doFetch(url, { signal: AbortSignal.timeout(answerMs) });
   } catch (err) {
-    throw hubUnreachable(url.origin, err);
+    throw hubUnreachable(url.origin, err, answerMs);
   }
   const body = (await res.json().catch(() => null)) as { time?: unknown } | null;
   const hubMs = typeof body?.time === 'string' ? Date.parse(body.time) : Date.parse(res.headers.get('date') ?? '');
@@ -97,8 +97,8 @@ export async function checkClock(hub: string, now: Date, doFetch: typeof fetch, 
   return offset;
 }
 
-/** POST /api/v1/enroll; a hub error is rethrown with its code and message. */
-export async function enroll(o: { hub: string; token: string; id?: string | undefined; facts: DeviceFacts; deviceKey?: DevicePublicKey }, doFetch: typeof fetch): Promise<DeviceCredentials> {
+/** POST /api/v1/enroll; a hub error is rethrown with its code and message; no answer in `answerMs` (a test's, else HUB_ANSWER_MS) is IO_ERROR. */
+export async function enroll(o: { hub: string; token: string; id?: string | undefined; facts: DeviceFacts; deviceKey?: DevicePublicKey }, doFetch: typeof fetch, answerMs = HUB_ANSWER_MS): Promise<DeviceCredentials> {
   let url: URL;
   try {
     url = new URL('/api/v1/enroll', o.hub);
@@ -111,10 +111,10 @@ export async function enroll(o: { hub: string; token: string; id?: string | unde
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ token: o.token, facts: o.facts, ...(o.id ? { deviceId: o.id } : {}), ...(o.deviceKey ? { deviceKey: o.deviceKey } : {}) }),
-      signal: AbortSignal.timeout(HUB_ANSWER_MS),
+      signal: AbortSignal.timeout(answerMs),
     });
   } catch (err) {
-    throw hubUnreachable(url.origin, err);
+    throw hubUnreachable(url.origin, err, answerMs);
   }
   const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
   if (!res.ok) {

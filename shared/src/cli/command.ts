@@ -19,6 +19,11 @@ export interface OptionSpec {
   required?: boolean;
   /** Placeholder in --help, e.g. DIR, PUB, role=N. */
   value?: string;
+  /**
+   * What is wrong with one value of a `string` option ("expected a number, got \"abc\""), or undefined: checked by
+   * the parser with the missing options, so one usage error names every problem of the command line.
+   */
+  check?: (value: string) => string | undefined;
 }
 
 export interface PositionalSpec {

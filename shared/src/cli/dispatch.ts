@@ -154,21 +154,23 @@ export function parseCommandArgs(cmd: Command, rest: readonly string[]): ParsedA
     const v = parsed.values[n];
     return o.required && (v === undefined || (Array.isArray(v) && v.length === 0));
   }).map(([n]) => `--${n}`);
-  const missing = [
+  // Then every malformed value, in the same line: `--threshold abc` without --name was told of --name only.
+  const malformed = Object.entries(cmd.options).flatMap(([n, o]) => {
+    const v = parsed.values[n];
+    return (Array.isArray(v) ? v : v === undefined ? [] : [v]).flatMap((x) => {
+      if (o.type === 'integer' && (typeof x !== 'string' || !(o.positive ? /^[1-9]\d*$/ : /^\d+$/).test(x))) {
+        return [`--${n}: expected a ${o.positive ? 'positive' : 'non-negative'} integer, got "${String(x)}"`];
+      }
+      const problem = typeof x === 'string' ? o.check?.(x) : undefined;
+      return problem ? [`--${n}: ${problem}`] : [];
+    });
+  });
+  const problems = [
     ...(args.length ? [`missing ${args.join(', ')}`] : []),
     ...(opts.length ? [`missing required option${opts.length > 1 ? 's' : ''} ${opts.join(', ')}`] : []),
+    ...malformed,
   ];
-  if (missing.length) throw new UsageError(missing.join('; '));
-  for (const [n, o] of Object.entries(cmd.options)) {
-    const v = parsed.values[n];
-    if (o.type === 'integer') {
-      for (const x of Array.isArray(v) ? v : v === undefined ? [] : [v]) {
-        if (typeof x !== 'string' || !(o.positive ? /^[1-9]\d*$/ : /^\d+$/).test(x)) {
-          throw new UsageError(`--${n}: expected a ${o.positive ? 'positive' : 'non-negative'} integer, got "${String(x)}"`);
-        }
-      }
-    }
-  }
+  if (problems.length) throw new UsageError(problems.join('; '));
   if (parsed.positionals.length > specs.length) {
     const extra = parsed.positionals.slice(specs.length);
     throw new UsageError(`unexpected argument${extra.length > 1 ? 's' : ''} ${extra.map((e) => `"${e}"`).join(' ')}`);

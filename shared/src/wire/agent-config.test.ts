@@ -51,3 +51,12 @@ it('refuses every count and size past its upper bound (SETTING_MAX), naming the 
   }
   assert.throws(() => checkRemoteSettings({ 'concurrency.queue': 1e9 }), { message: /^concurrency\.queue: expected 0 to 4096 waiting requests per model \(got 1000000000\)$/ });
 });
+
+it('a value of the wrong kind names the setting, the value given and what is expected, not zod\'s words', () => {
+  // `edgefleet config set fleet --set summaries.windowSec=abc` said "Invalid input: expected number, received string".
+  for (const [settings, message] of [
+    [{ 'summaries.windowSec': 'abc' }, /^summaries\.windowSec: expected a number \(got "abc"\)$/],
+    [{ 'summaries.windowSec': 1.5 }, /^summaries\.windowSec: expected a whole number \(got 1\.5\)$/],
+    [{ 'summaries.windowSec': -3 }, /^summaries\.windowSec: expected a number above 0 \(got -3\)$/],
+  ] as const) assert.throws(() => checkRemoteSettings(settings), { name: 'AppError', code: 'CONFIG_INVALID', message });
+});

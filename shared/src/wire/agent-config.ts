@@ -9,6 +9,7 @@ import {
   assertRemoteKey, bodyBudgetProblem, grpcBufferProblem, overlaySettings, type RemoteSettings,
 } from '../agent-settings.js';
 import { DeviceId, IsoTime, Sha256Hex } from './common.js';
+import { plainIssue } from './issue-words.js';
 import { FetchedPort } from './fetched-port.js';
 
 // The bounds the agent can honour (constants in agent-settings.ts, zod-free: the agent's quick start-up
@@ -278,6 +279,6 @@ export function checkRemoteSettings(flat: RemoteSettings): void {
     const field = issue.path.join('.');
     // A rule over two fields (agent-settings.ts) names both values in its message; the field it is on may be one the document does not set.
     const got = flat[field] === undefined ? '' : ` (got ${JSON.stringify(flat[field])})`;
-    throw new AppError('CONFIG_INVALID', `${field}: ${issue.message}${got}`, { details: { field } });
+    throw new AppError('CONFIG_INVALID', `${field}: ${plainIssue(issue.message)}${got}`, { details: { field } });
   }
 }

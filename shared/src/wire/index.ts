@@ -24,3 +24,4 @@ export * from './agent-config.js';
 export * from './maintenance.js';
 export * from './health.js';
 export { withUnknownKeyHints, type IssueLike } from './unknown-fields.js';
+export { givenText, plainIssue } from './issue-words.js';

@@ -3,7 +3,7 @@ import { AlertMetric, AppError, Severity, escapeLines, type Alert, type AlertRul
 import { UsageError, optBool, optString, optStrings, parsePositiveInt, reqString, type Command } from '../args.js';
 import { table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
-import { parseChoice, parseDuration, parseTagOptions } from './parse.js';
+import { choiceProblem, numberProblem, parseChoice, parseDuration, parseTagOptions } from './parse.js';
 
 
 export const alertsRulesAdd: Command = {
@@ -12,8 +12,8 @@ export const alertsRulesAdd: Command = {
   options: {
     ...HUB_OPTIONS,
     name: { type: 'string', required: true, value: 'N', description: 'rule name (unique)' },
-    metric: { type: 'string', required: true, value: 'M', description: `one of ${AlertMetric.options.join(', ')}` },
-    threshold: { type: 'string', value: 'X', description: 'breached while the value is >= X (rates as fractions, latency in ms; accuracy and disk_free: below X, disk_free a share of the disk); not for schedule' },
+    metric: { type: 'string', required: true, value: 'M', description: `one of ${AlertMetric.options.join(', ')}`, check: choiceProblem(AlertMetric.options) },
+    threshold: { type: 'string', value: 'X', check: numberProblem, description: 'breached while the value is >= X (rates as fractions, latency in ms; accuracy and disk_free: below X, disk_free a share of the disk); not for schedule' },
     schedule: { type: 'string', value: 'CRON', description: 'metric schedule: send the --retrain URL the drift report at these minutes (5 fields, UTC, e.g. "0 3 * * 1")' },
     model: { type: 'string', value: 'NAME', description: 'the model (needed by every metric but devices_offline, disk_free and rollout_failed)' },
     version: { type: 'string', value: 'V', description: 'one version (default: each version that reported)' },
@@ -21,7 +21,7 @@ export const alertsRulesAdd: Command = {
     for: { type: 'string', value: 'DUR', description: 'breached this long before it fires (default 0s)' },
     'keep-firing-for': { type: 'string', value: 'DUR', description: 'a firing alert resolves once the breach has been over this long (default 0s)' },
     window: { type: 'string', value: 'DUR', description: 'range the metric is computed over, whole hours (1h to 744h; default 1h)' },
-    severity: { type: 'string', value: 'S', description: `${Severity.options.join(', ')} (default warning)` },
+    severity: { type: 'string', value: 'S', description: `${Severity.options.join(', ')} (default warning)`, check: choiceProblem(Severity.options) },
     webhook: { type: 'string', value: 'URL', description: 'POST signed alert events to this URL' },
     retrain: { type: 'string', value: 'URL', description: 'POST a signed retraining request with the drift report to this URL' },
     secret: { type: 'string', value: 'S', description: 'HMAC secret for --webhook/--retrain (at least 16 characters)' },
@@ -32,7 +32,6 @@ export const alertsRulesAdd: Command = {
     const schedule = optString(args, 'schedule');
     // A schedule has no value to compare: its threshold is stored as 0 and not used.
     const threshold = metric === 'schedule' && optString(args, 'threshold') === undefined ? 0 : Number(reqString(args, 'threshold'));
-    if (!Number.isFinite(threshold)) throw new UsageError(`--threshold: expected a number, got "${reqString(args, 'threshold')}"`);
     const given = optString(args, 'severity');
     const severity = given === undefined ? undefined : parseChoice(given, Severity.options, '--severity');
     const actions: AlertRuleCreate['actions'] = [];

@@ -53,11 +53,21 @@ function noPredictions(r: { model: string; version: string; by: string | null })
   return `no predictions of ${r.model} ${r.version} from any device in this range${r.by ? `, so no group by ${r.by}` : ''}: expected a range with traffic (--since, --until)\n`;
 }
 
+/** What a response where no group has a verdict ends with: what to try for one. */
+function noVerdict(r: DriftResponse): string {
+  const try_ = r.baseline.kind === 'reference' && !r.baseline.id
+    ? 'the manifest has no reference to compare with: compare with a period (--baseline START/END)'
+    : 'expected more predictions: a longer range (--since 7d, --until), or fewer groups (leave out --by)';
+  return `no drift verdict for ${r.model} ${r.version} in this range (${r.since} .. ${r.until}): ${try_}\n`;
+}
+
 /** The human form of a drift response: one table per group, worst devices, the baseline. */
 export function formatDrift(r: DriftResponse): string {
   const base = r.baseline.kind === 'reference' ? `the manifest's reference${r.baseline.id ? ` ${r.baseline.id.slice(0, 12)}` : ' (it has none)'}` : `${r.baseline.since} .. ${r.baseline.until}`;
   let out = `${r.model} ${r.version}, ${r.since} .. ${r.until}, against ${base} (drift: PSI >= ${r.thresholds.psi} or JS >= ${r.thresholds.js})\n`;
-  if (r.timeline) out += `TREND: PSI of all devices per ${r.timeline.bucketSec / 3600} h, oldest first\n`;
+  // The trend is a column of the verdicts' tables: with no verdict it would head nothing.
+  const verdicts = r.groups.some((g) => !g.insufficient);
+  if (r.timeline && verdicts) out += `TREND: PSI of all devices per ${r.timeline.bucketSec / 3600} h, oldest first\n`;
   if (r.groups.length === 0) out += `\n${noPredictions(r)}`;
   for (const g of r.groups) {
     out += `\n${r.by ? `${r.by} = ${g.key}: ` : ''}${g.devices} devices, ${g.predictions} predictions${g.drifted ? ' - DRIFT' : ''}\n`;
@@ -74,6 +84,7 @@ export function formatDrift(r: DriftResponse): string {
     out += table(['FEATURE', 'KIND', 'PSI', 'JS', 'KS', 'CHI2 P', 'MEAN (BASE)', 'N', 'DRIFT', 'TREND'], rows, '  ');
     if (g.worstDevices.length) out += `  worst devices: ${g.worstDevices.map((w) => `${w.deviceId} (${w.feature} PSI ${w.psi.toFixed(2)})`).join(', ')}\n`;
   }
+  if (r.groups.length && !verdicts) out += `\n${noVerdict(r)}`;
   if (r.leftOut) out += `\n${r.leftOut.devices} more devices left out of this report (${r.leftOut.drifted} of them drifted): it keeps ${r.groups.length}, drifted ones first\n`;
   return escapeLines(out);
 }

@@ -40,7 +40,21 @@ export function parseList(text: string, what: string, expected: string): string[
 
 /** One of `choices`; else `WHAT: expected one of …, got "X"`, with the choice likely meant. */
 export function parseChoice<C extends string>(text: string, choices: readonly C[], what: string): C {
-  if ((choices as readonly string[]).includes(text)) return text as C;
-  const meant = closest(text, choices);
-  throw new UsageError(`${what}: expected one of ${choices.join(', ')}, got "${text}"${meant ? `; did you mean "${meant}"?` : ''}`);
+  const problem = choiceProblem(choices)(text);
+  if (problem) throw new UsageError(`${what}: ${problem}`);
+  return text as C;
+}
+
+/** An option's check (OptionSpec.check) for a word of `choices`: what was expected, what was given, the word likely meant. */
+export function choiceProblem(choices: readonly string[]): (text: string) => string | undefined {
+  return (text) => {
+    if (choices.includes(text)) return undefined;
+    const meant = closest(text, choices);
+    return `expected one of ${choices.join(', ')}, got "${text}"${meant ? `; did you mean "${meant}"?` : ''}`;
+  };
+}
+
+/** An option's check (OptionSpec.check) for a finite number. */
+export function numberProblem(text: string): string | undefined {
+  return text.trim() !== '' && Number.isFinite(Number(text)) ? undefined : `expected a number, got "${text}"`;
 }
