@@ -101,7 +101,12 @@ describe('console: behind a reverse proxy', () => {
   let h: SmallHub;
   let proxy: Proxy;
   before(async () => {
-    h = await startSmallHub('ef-console-proxy-', ['dev-a']);
+    // Heartbeats 10 min apart: the tests below move the page's clock on by up to ~160 s, and the console's
+    // stream watchdog (three heartbeats of silence on that clock, desktop/src/renderer/live.ts) then took the
+    // stream for dead, reconnected and refetched the views; a signature check so started again removed the
+    // TIMEOUT and its Retry button the test was about to click (a CI run, 2026-12-06). The proxy going down
+    // ends the stream's connection itself, so no test here waits on the watchdog.
+    h = await startSmallHub('ef-console-proxy-', ['dev-a'], { stream: { heartbeatMs: 600_000 } });
     proxy = await gatewayProxy(Number(new URL(h.http).port));
   });
   after(async () => {
