@@ -248,10 +248,15 @@ export class Hub {
       const http = this.http;
       this.http = null;
       if (http) {
+        // No new connection; idle keep-alive ones close now, and a request under way gets its answer (one
+        // held by a database that stopped answering fails with DATABASE_UNAVAILABLE) until the step's deadline,
+        // when whatever is left is cut.
+        const server = http as unknown as { closeIdleConnections?: () => void; closeAllConnections?: () => void };
         await step(new Promise<void>((resolve) => {
           http.close(() => resolve());
-          (http as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+          server.closeIdleConnections?.();
         }), HUB_STOP_STEP_MS.http, 'closing the HTTP server');
+        server.closeAllConnections?.();
       }
       // The singleton jobs stop and the lease is released, so another hub takes it (or starts) at once.
       this.claim?.release(); // a start that failed before the lease took over
