@@ -16,7 +16,7 @@ import { DEPLOYMENT_WINDOW_MIGRATION, EMPTY_TAGS_TARGET_MIGRATION, ROLLOUT_BY_DE
 import { ROLLUPS_MIGRATION, ROLLUPS_PERF_MIGRATION, ROLLUPS_SPAN_MIGRATION, ROLLUPS_ACTIVE_MIGRATION } from './store/rollups-repo.js';
 import { ROLLUP_HORIZON_MIGRATION } from './rollups/expiry.js';
 import { DRIFT_MIGRATION, DRIFT_REPORT_INSUFFICIENT_MIGRATION, DRIFT_REPORT_LEFT_OUT_MIGRATION } from './drift/repo.js';
-import { ALERTS_MIGRATION } from './alerts/repo.js';
+import { ALERTS_MIGRATION } from './alerts/migrations.js';
 import { ALERTS_ACK_MIGRATION, ALERTS_HISTORY_MIGRATION, ALERTS_HOLD_MIGRATION, ALERTS_PENDING_MIGRATION } from './alerts/migrations.js';
 import { SEALING_MIGRATION } from './sealing/repo.js';
 import { CAPTURE_MIGRATION, CAPTURE_PURGE_MIGRATION } from './capture/repo.js';

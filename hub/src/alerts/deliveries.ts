@@ -7,7 +7,7 @@
 import type { Alert, AlertAction, Delivery, WebhookEvent } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 import { redactUrl } from './webhooks.js';
-import type { StoredRule } from './repo.js';
+import type { StoredRule } from './rules.js';
 
 export interface DueDelivery {
   id: number;

@@ -14,7 +14,8 @@ import { mergeRollups, planRanges } from '../rollups/query.js';
 import { FleetAnalytics } from '../drift/service.js';
 import { boundDevices } from '../drift/report-devices.js';
 import { boundedSummary } from '../drift/device-share.js';
-import type { AlertsRepo, StoredRule } from './repo.js';
+import type { AlertsRepo } from './repo.js';
+import type { StoredRule } from './rules.js';
 import { requestRetrain, retrainReport } from './retrain.js';
 import { decide, gapToleranceMs, type Hold } from './hold.js';
 

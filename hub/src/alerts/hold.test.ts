@@ -11,7 +11,7 @@ import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { noopLogger } from '../mqtt/ports.js';
 import { Alerts, DEFAULT_ALERTS_OPTIONS } from './service.js';
-import type { NewRule } from './repo.js';
+import type { NewRule } from './rules.js';
 
 const SECRET = 'whsec-0123456789abcdef';
 const EVERY_MS = 60_000;

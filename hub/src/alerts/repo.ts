@@ -1,44 +1,18 @@
 // Alert rules, alerts (one open alert per rule and key: fire once, update, resolve) and the webhook delivery
 // queue with every attempt logged (deliveries.ts), in hub.db (migrations 30-32 in migrations.ts; docs/drift.md
 // "Alerts"). Ended deliveries and resolved alerts are pruned after their retentions (prune.ts).
-import { AppError, type Alert, type AlertRule, type AlertRuleCreate, type Delivery } from '@edgefleet/shared';
+import { AppError, type Alert, type AlertRuleCreate, type Delivery } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
-import { redactUrl, urlProblem } from './webhooks.js';
+import { urlProblem } from './webhooks.js';
+import { MAX_RULES, storedRule, type NewRule, type RuleRow, type StoredRule } from './rules.js';
 import { pruneDeliveries, pruneResolvedAlerts } from './prune.js';
 import { deliveriesOf, dueDeliveries, enqueueDelivery, queueActions, recordAttempt, type Attempt, type DueDelivery, type NewDelivery, type Queued } from './deliveries.js';
 import { storedTagKeyProblem } from '../drift/tag-keys.js';
-
-export { ALERTS_MIGRATION } from './migrations.js';
-
-/** Rules at most (each is evaluated every interval). */
-export const MAX_RULES = 500;
-
-export interface StoredRule extends AlertRuleCreate {
-  id: number;
-  createdAt: string;
-  createdBy: string;
-}
 
 interface AlertRow {
   id: number; rule_id: number; key: string; state: Alert['state']; value: number | null; started_at: string; fired_at: string | null;
   resolved_at: string | null; last_evaluated_at: string; clear_since: string | null; report_id: number | null; rule: string;
   acked_at: string | null; acked_by: string | null; ack_reason: string | null;
-}
-
-type RuleRow = { id: number; rule: string; created_at: string; created_by: string };
-
-/** A stored rule; one stored before keepFiringForSec existed has 0 (resolve at once, as it did). */
-function storedRule(row: RuleRow): StoredRule {
-  const r = JSON.parse(row.rule) as NewRule;
-  return { ...r, keepFiringForSec: r.keepFiringForSec ?? 0, id: row.id, createdAt: row.created_at, createdBy: row.created_by };
-}
-
-/** A rule to add: as POST /alert-rules parses it; keepFiringForSec may be left out (0). */
-export type NewRule = Omit<AlertRuleCreate, 'keepFiringForSec'> & { keepFiringForSec?: number | undefined };
-
-export function viewRule(r: StoredRule): AlertRule {
-  const { actions, ...rest } = r;
-  return { ...rest, actions: actions.map((a) => ({ type: a.type, url: redactUrl(a.url) })) };
 }
 
 /** A delivery recorded as dropped (no room in its action's pending deliveries: deliveries.ts), once committed. */

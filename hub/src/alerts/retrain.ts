@@ -8,7 +8,7 @@ import { AppError, type DriftResponse, type RetrainRequestResult, type WebhookEv
 import type { Store } from '../store/index.js';
 import { FleetAnalytics } from '../drift/service.js';
 import { boundDevices } from '../drift/report-devices.js';
-import type { StoredRule } from './repo.js';
+import type { StoredRule } from './rules.js';
 
 export interface RetrainRequest {
   model: string;

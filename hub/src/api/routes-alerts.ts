@@ -2,7 +2,7 @@
 // write-only: rules come back with each action's type and URL only.
 import { z } from 'zod';
 import { Alert, AlertAck, AlertList, AlertListQuery, AlertRule, AlertRuleList, AlertRuleRequest, AppError, DeliveryList, MODEL_METRICS, RetrainRequestCreate, RetrainRequestResult } from '@edgefleet/shared';
-import { viewRule } from '../alerts/repo.js';
+import { viewRule } from '../alerts/rules.js';
 import { requestRetrain, retrainReport, retrainRules } from '../alerts/retrain.js';
 import { referenceProblem } from '../drift/service.js';
 import { actor, audit, idParam, jsonBody, queryOf, transact, type ApiDeps, type RouteDef } from './http.js';
