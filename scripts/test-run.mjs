@@ -10,14 +10,21 @@ import { spec, tap } from 'node:test/reporters';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Readable, finished } from 'node:stream';
 import { mergeRuns } from './test-merge.mjs';
 import { DEADLINE_BOUND, WAIT_LANE } from './test-order.mjs';
 import { idleMeter, schedule } from './test-schedule.mjs';
 
+// Each argument is a test file, or a module that runs several in one process (scripts/test-groups.mjs).
 const files = process.argv.slice(2).map((f) => resolve(f));
-// A built test file is named by its source (<pkg>/dist/x.test.js is <pkg>/src/x.test.ts) in what this prints.
-const named = (file) => relative(process.cwd(), file).replace(/^([^/]+)\/dist\/(.*)\.test\.js$/, '$1/src/$2.test.ts');
+const members = new Map(files.filter((f) => /\/shared-\d+\.mjs$/.test(f)).map((g) => [g,
+  [...readFileSync(g, 'utf8').matchAll(/^await import\((".*")\);$/gm)].map((m) => fileURLToPath(JSON.parse(m[1])))]));
+const fileCount = files.reduce((n, f) => n + (members.get(f)?.length ?? 1), 0);
+// A built test file is named by its source (<pkg>/dist/x.test.js is <pkg>/src/x.test.ts) in what this
+// prints; a shared process by its files.
+const named = (file) => members.get(file)?.map(named).join(' + ')
+  ?? relative(process.cwd(), file).replace(/^([^/]+)\/dist\/(.*)\.test\.js$/, '$1/src/$2.test.ts');
 // Per test file: a hung file fails after 5 minutes. The longest files (the arm64 tarball's
 // cross-compile, each two-hub scenario) take 1.5-2.5 minutes on a busy box.
 const timeout = 300_000;
@@ -77,7 +84,7 @@ onEach('test:fail', (data) => {
 // How the files were started (scripts/test-schedule.mjs), for tuning it: how many were added over the base.
 const stats = { added: 0, most: 0 };
 report.on('end', () => {
-  process.stdout.write(`# ${files.length} files, ${base} at all times; ${stats.added} added over those while the machine idled, at most ${stats.most} at once\n`);
+  process.stdout.write(`# ${fileCount} files in ${files.length} processes (${fileCount - files.length + members.size} of them share ${members.size}), ${base} at all times; ${stats.added} added over those while the machine idled, at most ${stats.most} at once\n`);
   if (failures.length === 0) return;
   process.stdout.write(`# ${failures.length} failed:\n${failures.map((f) => `#   ${f}`).join('\n')}\n`);
 });
@@ -103,7 +110,9 @@ if (process.env.TEST_DURATIONS) {
     rmSync(cpuDir, { recursive: true, force: true });
     const rows = [...seen].map(([file, f]) => [f.s, f.ok, named(file)]).sort((a, b) => b[0] - a[0]);
     const share = (s, c) => (c === undefined ? '-' : `${c.toFixed(1)}\t${s > 0 ? Math.round((100 * c) / s) : '-'}%`);
-    const text = rows.map(([s, ok, file]) => `${s.toFixed(1)}\t${share(s, cpu.get(file))}\t${ok ? 'ok' : 'FAIL'}\t${file}`).join('\n');
+    const text = rows.map(([s, ok, file]) => `${s.toFixed(1)}\t${share(s, cpu.get(file))}\t${ok ? 'ok' : 'FAIL'}\t${file}`)
+      // A shared process's CPU is its files' together: a row of its own, after the files'.
+      .concat([...members.keys()].map(named).filter((n) => cpu.has(n)).map((n) => `-\t${cpu.get(n).toFixed(1)}\t-\tshared\t${n}`)).join('\n');
     writeFileSync(process.env.TEST_DURATIONS, `# ${rows.length} files, ${((Date.now() - started) / 1000).toFixed(0)} s in all; per file: its top-level tests' time (s), without the process's start; the CPU time (s) of its process and the processes it started and waited for, and that as a share of its time (WAIT_LANE in scripts/test-order.mjs: under a third)\n${text}\n`);
   });
 }

@@ -7,11 +7,12 @@
 // The longest files start first (test-order.mjs; docs/development.md "Test run time"), and trained
 // example models are shared by the run's processes through EDGEFLEET_MODEL_CACHE.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, statfsSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { orderTestFiles } from './test-order.mjs';
+import { groupFiles, groupModule, mayShare } from './test-groups.mjs';
+import { DEADLINE_BOUND, orderTestFiles, SLOW_FIRST, WAIT_LANE } from './test-order.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const packages = ['shared', 'agent', 'hub', 'desktop', 'examples', 'test'];
@@ -120,15 +121,29 @@ const built = (f) => {
   const m = /^([^/]+)\/src\/(.*)\.ts$/.exec(f.split('\\').join('/'));
   return programs === 'built' && m ? join(m[1], 'dist', `${m[2]}.js`) : f;
 };
+// Short files share a process, eight at a time (scripts/test-groups.mjs; docs/development.md "Test run
+// time"): each process's start costs ~0.5 s of CPU. TEST_SHARE_PROCESSES=0 runs every file alone.
+const GROUP_SIZE = 8;
+const sharing = programs === 'built' && process.env.TEST_SHARE_PROCESSES !== '0';
+const listed = new Set([...SLOW_FIRST, ...WAIT_LANE, ...DEADLINE_BOUND]);
+const groupDir = sharing ? mkdtempSync(join(tmpdir(), 'edgefleet-test-groups-')) : null;
+const units = groupFiles(files, (f) => sharing && mayShare(f, readFileSync(join(root, f), 'utf8'), listed), GROUP_SIZE).map((u, i) => {
+  if (typeof u === 'string') return built(u);
+  if (u.length === 1) return built(u[0]);
+  const module = join(groupDir, `shared-${String(i).padStart(3, '0')}.mjs`);
+  writeFileSync(module, groupModule(u.map((f) => pathToFileURL(join(root, built(f))).href)));
+  return module;
+});
 const flags = [...(programs === 'built' ? ['--enable-source-maps', '--import', join(root, 'scripts', 'ts-tests.mjs')] : ['--conditions=source', '--import', 'tsx']),
   // TEST_DURATIONS also gives each file's CPU time (scripts/test-cpu.mjs).
   ...(process.env.TEST_DURATIONS ? ['--import', join(root, 'scripts', 'test-cpu.mjs')] : [])];
-const child = spawn(process.execPath, [...flags, join(root, 'scripts', 'test-run.mjs'), ...files.map(built)], { cwd: root, stdio: 'inherit', env });
+const child = spawn(process.execPath, [...flags, join(root, 'scripts', 'test-run.mjs'), ...units], { cwd: root, stdio: 'inherit', env });
 // Ctrl-C reaches the child with us (one process group); wait for it, then remove the cache.
 process.on('SIGINT', () => {});
 process.on('SIGTERM', () => child.kill('SIGTERM'));
 child.on('exit', (code, signal) => {
   if (cache) rmSync(cache, { recursive: true, force: true });
+  if (groupDir) rmSync(groupDir, { recursive: true, force: true });
   // The cluster's stop has its own deadline (a SIGKILL after 10 s, testing/postgres.ts).
   void (pg?.stop() ?? Promise.resolve()).finally(() => {
     if (runTmp) rmSync(runTmp, { recursive: true, force: true });
