@@ -121,4 +121,26 @@ describe('local API: BYTES tensors are UTF-8 text', () => {
     assert.equal(ok.status, 200, ok.text);
     assert.deepEqual(ok.json.outputs[0].data, ['😀']);
   });
+
+  it('refuses a JSON body or binary header that is not UTF-8, naming the byte, rather than handing the model U+FFFD', async () => {
+    const post = async (body: Buffer, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${agent.url}/v2/models/echo/infer`, { method: 'POST', headers: { 'content-type': 'application/json; charset=latin1', ...headers }, body });
+      return { status: res.status, json: await res.json() as { error?: string; code?: string; id?: string } };
+    };
+    // "café" as latin1: 0xE9 is not UTF-8 here; a U+FFFD the app sent (EF BF BD) before it is text and counted.
+    const latin = (s: string) => Buffer.concat(s.split('\xe9').flatMap((part, i) => (i === 0 ? [Buffer.from(part)] : [Buffer.from([0xe9]), Buffer.from(part)])));
+    const text = latin('{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":["\ufffd caf\xe9"]}]}');
+    const at = text.indexOf(0xe9);
+    const r = await post(text);
+    assert.deepEqual([r.status, r.json], [400, { error: `request body is not valid UTF-8 (byte ${at} is 0xE9): expected JSON text in UTF-8 (convert latin1 or UTF-16 text before sending)`, code: 'BAD_REQUEST' }]);
+    const id = await post(latin('{"id":"caf\xe9","inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":["ok"]}]}'));
+    assert.equal(id.status, 400, JSON.stringify(id.json));
+    const header = latin('{"id":"caf\xe9","inputs":[{"name":"text","datatype":"BYTES","shape":[1],"parameters":{"binary_data_size":6}}]}');
+    const bin = await post(Buffer.concat([header, rawBytes([Buffer.from('ok')])]), { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) });
+    assert.deepEqual([bin.status, bin.json.code], [400, 'BAD_REQUEST']);
+    assert.match(bin.json.error!, /^request header is not valid UTF-8 \(byte 10 is 0xE9\)/);
+    // Binary data after a JSON body sent without Inference-Header-Content-Length is still told to send that header.
+    const unframed = await post(Buffer.concat([Buffer.from('{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"parameters":{"binary_data_size":6}}]}'), Buffer.from([2, 0, 0, 0, 0xff, 0xfe])]));
+    assert.match(unframed.json.error!, /Inference-Header-Content-Length/);
+  });
 });
