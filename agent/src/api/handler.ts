@@ -18,7 +18,7 @@ import { BurstGc, DEFAULT_BURST_GC } from './burst-gc.js';
 import { FEEDBACK_PATH, serveFeedback } from '../feedback/http.js';
 import { REPOSITORY_INDEX_PATH, serveRepositoryIndex } from './repository.js';
 import type { ApiDeps } from './handler-deps.js';
-import { send, sendError, sendMetrics, wantGet } from './reply.js';
+import { isGet, send, sendError, sendMetrics, wantGet } from './reply.js';
 import { sendBinaryOutputs, sendJsonOutputs } from './infer-reply.js';
 
 export type { ApiDeps } from './handler-deps.js';
@@ -208,7 +208,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const method = req.method ?? 'GET';
-    if (path === '/metrics' && method === 'GET') return sendMetrics(res, deps);
+    if (path === '/metrics' && isGet(method)) return sendMetrics(res, deps);
     if (path === FEEDBACK_PATH) return serveFeedback(req, res, deps.feedback, isJson);
     if (path === REPOSITORY_INDEX_PATH) return serveRepositoryIndex(req, res, deps.runtime);
     const parts = path.split('/');
