@@ -5,7 +5,7 @@
 // grace period instead of waiting for the client.
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { maxHeaderSize, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -136,6 +136,18 @@ describe('API server limits', () => {
     const reply = parseReply(c.received());
     assert.equal(reply?.status, 408, c.received());
     assert.deepEqual(reply?.json, { error: 'request not received within 2000 ms (headers within 300 ms)', code: 'TIMEOUT' });
+  });
+
+  it('answers headers over node\'s limit with 431 naming the limit, and closes the connection', async () => {
+    const port = await start({});
+    const c = await open(port);
+    await c.write(`GET /v2 HTTP/1.1\r\nhost: 127.0.0.1\r\nx-big: ${'a'.repeat(maxHeaderSize)}\r\n\r\n`);
+    await waitFor('the server to close a connection whose headers are too large', () => c.closed(), WAIT);
+    const reply = parseReply(c.received());
+    assert.equal(reply?.status, 431, c.received());
+    assert.deepEqual(reply?.json, {
+      error: `request headers are too large: expected at most ${maxHeaderSize} bytes of request line and headers (send large values in the body)`, code: 'PAYLOAD_TOO_LARGE',
+    });
   });
 
   it('frees the slot of a client that never reads nor closes, once its 408 TIMEOUT is written', async () => {

@@ -3,7 +3,7 @@
 // send the whole request, keep-alive idle time, time an answer may wait unread (./write-deadline.ts). stop() stops accepting, lets
 // in-flight requests finish for a grace period, then closes every connection,
 // so a client that drip-feeds a body cannot hold the process.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { UnixListener, viaUnixSocket } from './unix-socket.js';
 import { ConnectionCaps, type ConnectionCap, WAITING_CONNECTIONS } from './connection-cap.js';
@@ -104,7 +104,7 @@ export class ApiServer {
         return;
       }
       if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') rawError(socket, '408 Request Timeout', 'TIMEOUT', `request not received within ${requestTimeout} ms (headers within ${o.headersTimeoutMs} ms)`);
-      else if (err.code === 'HPE_HEADER_OVERFLOW') rawError(socket, '431 Request Header Fields Too Large', 'PAYLOAD_TOO_LARGE', 'request headers are too large');
+      else if (err.code === 'HPE_HEADER_OVERFLOW') rawError(socket, '431 Request Header Fields Too Large', 'PAYLOAD_TOO_LARGE', `request headers are too large: expected at most ${maxHeaderSize} bytes of request line and headers (send large values in the body)`);
       else rawError(socket, '400 Bad Request', 'BAD_REQUEST', `malformed HTTP request (${err.code ?? err.message})`);
     });
     // Every 'connection' listener above (node's HTTP parser first) runs once the cap hands the connection on.
