@@ -150,6 +150,22 @@ describe('API server limits', () => {
     });
   });
 
+  it('answers a request node cannot parse with 400 in node\'s words, and an HTTP/2 one naming where gRPC is', async () => {
+    const port = await start({});
+    const cases: Array<[string, string]> = [
+      ['POST /x HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n',
+        "malformed HTTP request (Transfer-Encoding can't be present with Content-Length, HPE_INVALID_TRANSFER_ENCODING): expected HTTP/1.1"],
+      ['PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'HTTP/2 is not served on this listener: expected HTTP/1.1 (REST); gRPC is on api.grpc.port or api.grpc.socket when api.grpc.enabled'],
+    ];
+    for (const [raw, error] of cases) {
+      const c = await open(port);
+      await c.write(raw);
+      await waitFor('the server to close a connection it cannot parse', () => c.closed(), WAIT);
+      const reply = parseReply(c.received());
+      assert.deepEqual([reply?.status, reply?.json], [400, { error, code: 'BAD_REQUEST' }], c.received());
+    }
+  });
+
   it('frees the slot of a client that never reads nor closes, once its 408 TIMEOUT is written', async () => {
     const port = await start({ maxConnections: 2, headersTimeoutMs: 300, requestTimeoutMs: 600 });
     // Two connections fill the cap, send nothing, and never read: the server's FIN is never seen, so

@@ -42,6 +42,15 @@ function rawError(socket: Socket, status: string, code: string, message: string)
   socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`, () => socket.destroy());
 }
 
+/**
+ * What node's parser refused, in its words (`reason`) with its code: an HTTP/2 client (a gRPC one given the REST
+ * port) is told where gRPC is, not only HPE_PAUSED_H2_UPGRADE (docs/agent.md "Local API").
+ */
+function malformed(err: NodeJS.ErrnoException & { reason?: string }): string {
+  if (err.code === 'HPE_PAUSED_H2_UPGRADE') return 'HTTP/2 is not served on this listener: expected HTTP/1.1 (REST); gRPC is on api.grpc.port or api.grpc.socket when api.grpc.enabled';
+  return `malformed HTTP request (${err.reason ?? err.message}, ${err.code ?? 'no code'}): expected HTTP/1.1`;
+}
+
 export class ApiServer {
   private server: Server | undefined;
   private stopping: Promise<void> | undefined;
@@ -105,7 +114,7 @@ export class ApiServer {
       }
       if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') rawError(socket, '408 Request Timeout', 'TIMEOUT', `request not received within ${requestTimeout} ms (headers within ${o.headersTimeoutMs} ms)`);
       else if (err.code === 'HPE_HEADER_OVERFLOW') rawError(socket, '431 Request Header Fields Too Large', 'PAYLOAD_TOO_LARGE', `request headers are too large: expected at most ${maxHeaderSize} bytes of request line and headers (send large values in the body)`);
-      else rawError(socket, '400 Bad Request', 'BAD_REQUEST', `malformed HTTP request (${err.code ?? err.message})`);
+      else rawError(socket, '400 Bad Request', 'BAD_REQUEST', malformed(err));
     });
     // Every 'connection' listener above (node's HTTP parser first) runs once the cap hands the connection on.
     const listeners = server.listeners('connection') as Array<(s: Socket) => void>;
