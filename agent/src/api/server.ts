@@ -5,9 +5,10 @@
 // so a client that drip-feeds a body cannot hold the process.
 import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
+import { echoText } from '@edgefleet/shared/core';
 import { UnixListener, viaUnixSocket } from './unix-socket.js';
 import { ConnectionCaps, type ConnectionCap, WAITING_CONNECTIONS } from './connection-cap.js';
-import { sendError } from './reply.js';
+import { send, sendError } from './reply.js';
 import { listenTcp } from './guards.js';
 import { WriteDeadline } from './write-deadline.js';
 import { SHED_FLUSH_MS, type WaitingRequests } from './waiting.js';
@@ -105,6 +106,10 @@ export class ApiServer {
       this.keepAlive.request(req, res);
       this.serve(req, res);
       if (!res.headersSent && !res.writableEnded) res.writeContinue();
+    });
+    // Another expectation: node's own 417 had no body; it is refused unread, saying which is taken.
+    server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+      send(res, 417, { error: `Expect ${echoText(String(req.headers.expect))} is not supported: expected no Expect header, or "100-continue"`, code: 'BAD_REQUEST' }, { connection: 'close' });
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       // A response already under way (e.g. a body timed out mid-request): nothing more can be said.
