@@ -116,8 +116,13 @@ export function refuseMediaType(ct: string | undefined, binary: boolean): void {
 export function jsonText(body: Buffer, end: number, what: string): string {
   const bytes = body.subarray(0, end);
   if (isUtf8(bytes)) return bytes.toString('utf8');
+  throw notUtf8(bytes, what, 'JSON text in UTF-8');
+}
+
+/** BAD_REQUEST for `bytes` (`what`, not valid UTF-8) naming the first bad byte; REST's JSON and gRPC's strings. */
+export function notUtf8(bytes: Buffer, what: string, expected: string): AppError {
   const at = firstBadByte(bytes);
-  throw new AppError('BAD_REQUEST', `${what} is not valid UTF-8 (byte ${at} is 0x${bytes[at]!.toString(16).toUpperCase().padStart(2, '0')}): expected JSON text in UTF-8 (convert latin1 or UTF-16 text before sending)`);
+  return new AppError('BAD_REQUEST', `${what} is not valid UTF-8 (byte ${at} is 0x${bytes[at]!.toString(16).toUpperCase().padStart(2, '0')}): expected ${expected} (convert latin1 or UTF-16 text before sending)`);
 }
 
 /** The offset of the first byte of `bytes` (not valid UTF-8) that decoding replaces with U+FFFD; linear. */
