@@ -39,6 +39,20 @@ describe('local API', () => {
     assert.equal((await req(base, 'GET', '/v2/models/mlp/versions/1.0.0/ready')).json.ready, true);
   });
 
+  it('answers HEAD on every GET route as GET, without the body', async () => {
+    // GNU wget --spider (a common container health check) sends HEAD: it got a 400 whether ready or not.
+    for (const path of ['/v2', '/v2/health/live', '/v2/health/ready', '/v2/models/mlp', '/v2/models/mlp/versions/1.0.0/ready', '/v2/repository/index', '/metrics']) {
+      const get = await fetch(base + path);
+      const head = await fetch(base + path, { method: 'HEAD' });
+      assert.deepEqual([head.status, head.headers.get('content-type'), await head.text()], [get.status, get.headers.get('content-type'), ''], path);
+      await get.arrayBuffer();
+    }
+    const unknown = await fetch(`${base}/v2/models/nope`, { method: 'HEAD' });
+    assert.equal(unknown.status, 404);
+    const infer = await req(base, 'HEAD', '/v2/models/mlp/infer');
+    assert.equal(infer.status, 400);
+  });
+
   it('infers with flat and nested data, echoing the id', async () => {
     const flat = await req(base, 'POST', '/v2/models/mlp/infer', { id: 'r1', inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 4], data: [1, 2, 3, 4, 5, 6, 7, 8] }] });
     assert.equal(flat.status, 200, flat.text);

@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { status } from '@grpc/grpc-js';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { bundleFromOnnx, GraphBuilder } from '@edgefleet/examples';
 import type { Agent } from '../agent.js';
 import { req, type Kit } from '../testing.js';
@@ -120,5 +120,39 @@ describe('local API: BYTES tensors are UTF-8 text', () => {
     const ok = await req(agent.url, 'POST', '/v2/models/echo/infer', '{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":["\\ud83d\\ude00"]}]}');
     assert.equal(ok.status, 200, ok.text);
     assert.deepEqual(ok.json.outputs[0].data, ['😀']);
+  });
+
+  it('refuses a JSON body, a binary header or a gRPC id that is not UTF-8, naming the byte, rather than handing the model U+FFFD', async () => {
+    const post = async (body: Buffer, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${agent.url}/v2/models/echo/infer`, { method: 'POST', headers: { 'content-type': 'application/json; charset=latin1', ...headers }, body });
+      return { status: res.status, json: await res.json() as { error?: string; code?: string; id?: string } };
+    };
+    // "café" as latin1: 0xE9 is not UTF-8 here; a U+FFFD the app sent (EF BF BD) before it is text and counted.
+    const latin = (s: string) => Buffer.concat(s.split('\xe9').flatMap((part, i) => (i === 0 ? [Buffer.from(part)] : [Buffer.from([0xe9]), Buffer.from(part)])));
+    const text = latin('{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":["\ufffd caf\xe9"]}]}');
+    const at = text.indexOf(0xe9);
+    const r = await post(text);
+    assert.deepEqual([r.status, r.json], [400, { error: `request body is not valid UTF-8 (byte ${at} is 0xE9): expected JSON text in UTF-8 (convert latin1 or UTF-16 text before sending)`, code: 'BAD_REQUEST' }]);
+    const id = await post(latin('{"id":"caf\xe9","inputs":[{"name":"text","datatype":"BYTES","shape":[1],"data":["ok"]}]}'));
+    assert.equal(id.status, 400, JSON.stringify(id.json));
+    const header = latin('{"id":"caf\xe9","inputs":[{"name":"text","datatype":"BYTES","shape":[1],"parameters":{"binary_data_size":6}}]}');
+    const bin = await post(Buffer.concat([header, rawBytes([Buffer.from('ok')])]), { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) });
+    assert.deepEqual([bin.status, bin.json.code], [400, 'BAD_REQUEST']);
+    assert.match(bin.json.error!, /^request header is not valid UTF-8 \(byte 10 is 0xE9\)/);
+    // gRPC: protobufjs decoded an id in latin1 as "caf\uFFFD" and it came back so; an id with a U+FFFD sent is kept.
+    const service = (client.raw.constructor as unknown as { service: { ModelInfer: { requestSerialize(m: object): Buffer } } }).service.ModelInfer;
+    const call = (id: string) => service.requestSerialize({ model_name: 'echo', id, inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], contents: { bytes_contents: [Buffer.from('ok')] } }] });
+    const bytes = call('cafX');
+    bytes[bytes.indexOf('cafX') + 3] = 0xe9;
+    const send = (message: Buffer) => new Promise<{ err: ServiceError | null }>((resolve) => {
+      client.raw.makeUnaryRequest('/inference.GRPCInferenceService/ModelInfer', (x: Buffer) => x, (x: Buffer) => x, message, (err) => resolve({ err }));
+    });
+    const { err } = await send(bytes);
+    assert.deepEqual([err?.code, err?.details, err?.metadata.get('error-code')[0]],
+      [status.INVALID_ARGUMENT, 'request id is not valid UTF-8 (byte 3 is 0xE9): expected UTF-8 text, as protobuf strings are (convert latin1 or UTF-16 text before sending)', 'BAD_REQUEST']);
+    assert.equal((await send(call('\ufffd caf'))).err, null);
+    // Binary data after a JSON body sent without Inference-Header-Content-Length is still told to send that header.
+    const unframed = await post(Buffer.concat([Buffer.from('{"inputs":[{"name":"text","datatype":"BYTES","shape":[1],"parameters":{"binary_data_size":6}}]}'), Buffer.from([2, 0, 0, 0, 0xff, 0xfe])]));
+    assert.match(unframed.json.error!, /Inference-Header-Content-Length/);
   });
 });

@@ -1,6 +1,7 @@
 // Checks on who may call the local API and how (docs/security.md): loopback
 // clients, accepted Host names (DNS rebinding), the JSON content type, and
 // percent-decoding of path segments as bad input rather than a 500.
+import { isUtf8 } from 'node:buffer';
 import type { Server as NetServer } from 'node:net';
 import { AppError, echoText, jsonParseProblem, listenError } from '@edgefleet/shared/core';
 
@@ -104,6 +105,38 @@ export function refuseMediaType(ct: string | undefined, binary: boolean): void {
   if (binary ? isJson(ct) || isOctetStream(ct) : isJson(ct)) return;
   const why = !binary && isOctetStream(ct) ? ' without Inference-Header-Content-Length (binary tensor data needs that header)' : '';
   throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(ct ?? '')} is not accepted${why}: expected "application/json"${binary ? ' or "application/octet-stream" (with Inference-Header-Content-Length)' : ''}`);
+}
+
+/**
+ * The text of a JSON body's first `end` bytes (`what` names it in the error: "request body"). JSON is UTF-8
+ * (RFC 8259): bytes that are not (latin1 "caf\xe9", UTF-16) are a BAD_REQUEST naming the first bad byte, not
+ * decoded with U+FFFD in their place, which handed the model (BYTES), the `id` echoed back and the feedback
+ * and lock texts something the app never sent (docs/agent.md "Local API").
+ */
+export function jsonText(body: Buffer, end: number, what: string): string {
+  const bytes = body.subarray(0, end);
+  if (isUtf8(bytes)) return bytes.toString('utf8');
+  throw notUtf8(bytes, what, 'JSON text in UTF-8');
+}
+
+/** BAD_REQUEST for `bytes` (`what`, not valid UTF-8) naming the first bad byte; REST's JSON and gRPC's strings. */
+export function notUtf8(bytes: Buffer, what: string, expected: string): AppError {
+  const at = firstBadByte(bytes);
+  return new AppError('BAD_REQUEST', `${what} is not valid UTF-8 (byte ${at} is 0x${bytes[at]!.toString(16).toUpperCase().padStart(2, '0')}): expected ${expected} (convert latin1 or UTF-16 text before sending)`);
+}
+
+/** The offset of the first byte of `bytes` (not valid UTF-8) that decoding replaces with U+FFFD; linear. */
+function firstBadByte(bytes: Buffer): number {
+  const text = bytes.toString('utf8');
+  let at = 0;
+  let from = 0;
+  for (let i = text.indexOf('\ufffd'); i >= 0; i = text.indexOf('\ufffd', i + 1)) {
+    at += Buffer.byteLength(text.slice(from, i));
+    from = i + 1;
+    if (bytes[at] !== 0xef || bytes[at + 1] !== 0xbf || bytes[at + 2] !== 0xbd) return at;
+    at += 3; // a U+FFFD the app sent
+  }
+  return bytes.length - 1;
 }
 
 /** The error for a request body (or, with binary data, its JSON header) that does not parse as JSON. */

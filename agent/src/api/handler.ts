@@ -11,14 +11,14 @@ import { AGENT_VERSION } from '../version.js';
 import { attachBinary, binaryInput, binaryOutputs, HEADER_LENGTH, headerLength, leadingJson, refuseUnframedBinary } from './binary.js';
 import { InferCore, modelMetadata, type InferStarted } from './core.js';
 import { RequestBudget } from './budget.js';
-import { allowedHostNames, bodyTooLarge, CONTAINER_CHECK_MIN, decodeSegment, hostName, isJson, isLoopback, notJson, refuseContentEncoding, refuseManyContainers, refuseMediaType } from './guards.js';
+import { allowedHostNames, bodyTooLarge, CONTAINER_CHECK_MIN, decodeSegment, hostName, isJson, isLoopback, jsonText, notJson, refuseContentEncoding, refuseManyContainers, refuseMediaType } from './guards.js';
 import { viaUnixSocket } from './unix-socket.js';
 import { refuseUnknownInferFields } from './validate.js';
 import { BurstGc, DEFAULT_BURST_GC } from './burst-gc.js';
 import { FEEDBACK_PATH, serveFeedback } from '../feedback/http.js';
 import { REPOSITORY_INDEX_PATH, serveRepositoryIndex } from './repository.js';
 import type { ApiDeps } from './handler-deps.js';
-import { send, sendError, sendMetrics, wantGet } from './reply.js';
+import { isGet, send, sendError, sendMetrics, wantGet } from './reply.js';
 import { sendBinaryOutputs, sendJsonOutputs } from './infer-reply.js';
 
 export type { ApiDeps } from './handler-deps.js';
@@ -141,11 +141,11 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(body.toString('utf8', 0, jsonBytes));
+      parsed = JSON.parse(jsonText(body, jsonBytes, binaryHeader === undefined ? 'request body' : 'request header'));
     } catch (err) {
       // JSON then binary data, sent without Inference-Header-Content-Length: refused naming the header (refuseUnframedBinary).
       const head = binaryHeader === undefined ? leadingJson(body) : undefined;
-      if (binaryInput(head) === undefined) throw counted(notJson(body, err, binaryHeader !== undefined), name, version, t0);
+      if (binaryInput(head) === undefined) throw counted(err instanceof AppError ? err : notJson(body, err, binaryHeader !== undefined), name, version, t0);
       parsed = head;
     }
     // Read inside validation (core.start's prepare), so a bad binary flag is counted like any invalid input.
@@ -208,7 +208,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const method = req.method ?? 'GET';
-    if (path === '/metrics' && method === 'GET') return sendMetrics(res, deps);
+    if (path === '/metrics' && isGet(method)) return sendMetrics(res, deps);
     if (path === FEEDBACK_PATH) return serveFeedback(req, res, deps.feedback, isJson);
     if (path === REPOSITORY_INDEX_PATH) return serveRepositoryIndex(req, res, deps.runtime);
     const parts = path.split('/');

@@ -5,7 +5,7 @@
 // grace period instead of waiting for the client.
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { maxHeaderSize, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -136,6 +136,39 @@ describe('API server limits', () => {
     const reply = parseReply(c.received());
     assert.equal(reply?.status, 408, c.received());
     assert.deepEqual(reply?.json, { error: 'request not received within 2000 ms (headers within 300 ms)', code: 'TIMEOUT' });
+  });
+
+  it('answers headers over node\'s limit with 431 naming the limit, and closes the connection', async () => {
+    const port = await start({});
+    const c = await open(port);
+    await c.write(`GET /v2 HTTP/1.1\r\nhost: 127.0.0.1\r\nx-big: ${'a'.repeat(maxHeaderSize)}\r\n\r\n`);
+    await waitFor('the server to close a connection whose headers are too large', () => c.closed(), WAIT);
+    const reply = parseReply(c.received());
+    assert.equal(reply?.status, 431, c.received());
+    assert.deepEqual(reply?.json, {
+      error: `request headers are too large: expected at most ${maxHeaderSize} bytes of request line and headers (send large values in the body)`, code: 'PAYLOAD_TOO_LARGE',
+    });
+  });
+
+  it('answers a request node cannot parse with 400 in node\'s words, an HTTP/2 one naming where gRPC is, and an unknown Expect with 417', async () => {
+    const port = await start({});
+    const cases: Array<[string, string]> = [
+      ['POST /x HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n',
+        "malformed HTTP request (Transfer-Encoding can't be present with Content-Length, HPE_INVALID_TRANSFER_ENCODING): expected HTTP/1.1"],
+      ['PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'HTTP/2 is not served on this listener: expected HTTP/1.1 (REST); gRPC is on api.grpc.port or api.grpc.socket when api.grpc.enabled'],
+    ];
+    const expect = await open(port);
+    await expect.write('POST /x HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 5\r\nexpect: 200-ok\r\n\r\n');
+    await waitFor('the server to answer an unknown Expect and close', () => expect.closed(), WAIT);
+    assert.deepEqual([parseReply(expect.received())?.status, parseReply(expect.received())?.json],
+      [417, { error: 'Expect "200-ok" is not supported: expected no Expect header, or "100-continue"', code: 'BAD_REQUEST' }], expect.received());
+    for (const [raw, error] of cases) {
+      const c = await open(port);
+      await c.write(raw);
+      await waitFor('the server to close a connection it cannot parse', () => c.closed(), WAIT);
+      const reply = parseReply(c.received());
+      assert.deepEqual([reply?.status, reply?.json], [400, { error, code: 'BAD_REQUEST' }], c.received());
+    }
   });
 
   it('frees the slot of a client that never reads nor closes, once its 408 TIMEOUT is written', async () => {

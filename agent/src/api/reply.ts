@@ -1,5 +1,5 @@
 // The REST handler's JSON replies (handler.ts): a body with its headers, an AppError as
-// {error, code} with Retry-After / WWW-Authenticate where docs/agent.md says, the GET-only check, and /metrics.
+// {error, code} with Retry-After / WWW-Authenticate where docs/agent.md says, the GET-only check (HEAD too), and /metrics.
 import type { ServerResponse } from 'node:http';
 import { AppError } from '@edgefleet/shared/core';
 import type { ApiDeps } from './handler-deps.js';
@@ -21,8 +21,16 @@ export function sendError(res: ServerResponse, err: AppError): void {
   send(res, err.httpStatus, { error: err.message, code: err.code }, headers);
 }
 
+/**
+ * GET, or HEAD: the same answer without its body (node:http drops it), as HTTP has every GET route take
+ * (RFC 9110 9.3.2); health checkers such as GNU `wget --spider` send HEAD and got a 400 (docs/agent.md).
+ */
+export function isGet(method: string | undefined): boolean {
+  return method === 'GET' || method === 'HEAD';
+}
+
 export function wantGet(method: string, path: string): void {
-  if (method !== 'GET') throw new AppError('BAD_REQUEST', `${method} ${path}: expected GET`);
+  if (!isGet(method)) throw new AppError('BAD_REQUEST', `${method} ${path}: expected GET`);
 }
 
 /** GET /metrics: the API's series, queue depths and model load times, then the agent's own (docs/agent.md "Local API"). */

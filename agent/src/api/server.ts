@@ -3,11 +3,12 @@
 // send the whole request, keep-alive idle time, time an answer may wait unread (./write-deadline.ts). stop() stops accepting, lets
 // in-flight requests finish for a grace period, then closes every connection,
 // so a client that drip-feeds a body cannot hold the process.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
+import { echoText } from '@edgefleet/shared/core';
 import { UnixListener, viaUnixSocket } from './unix-socket.js';
 import { ConnectionCaps, type ConnectionCap, WAITING_CONNECTIONS } from './connection-cap.js';
-import { sendError } from './reply.js';
+import { send, sendError } from './reply.js';
 import { listenTcp } from './guards.js';
 import { WriteDeadline } from './write-deadline.js';
 import { SHED_FLUSH_MS, type WaitingRequests } from './waiting.js';
@@ -40,6 +41,15 @@ export interface ApiServerOptions {
 function rawError(socket: Socket, status: string, code: string, message: string): void {
   const body = JSON.stringify({ error: message, code });
   socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`, () => socket.destroy());
+}
+
+/**
+ * What node's parser refused, in its words (`reason`) with its code: an HTTP/2 client (a gRPC one given the REST
+ * port) is told where gRPC is, not only HPE_PAUSED_H2_UPGRADE (docs/agent.md "Local API").
+ */
+function malformed(err: NodeJS.ErrnoException & { reason?: string }): string {
+  if (err.code === 'HPE_PAUSED_H2_UPGRADE') return 'HTTP/2 is not served on this listener: expected HTTP/1.1 (REST); gRPC is on api.grpc.port or api.grpc.socket when api.grpc.enabled';
+  return `malformed HTTP request (${err.reason ?? err.message}, ${err.code ?? 'no code'}): expected HTTP/1.1`;
 }
 
 export class ApiServer {
@@ -97,6 +107,10 @@ export class ApiServer {
       this.serve(req, res);
       if (!res.headersSent && !res.writableEnded) res.writeContinue();
     });
+    // Another expectation: node's own 417 had no body; it is refused unread, saying which is taken.
+    server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+      send(res, 417, { error: `Expect ${echoText(String(req.headers.expect))} is not supported: expected no Expect header, or "100-continue"`, code: 'BAD_REQUEST' }, { connection: 'close' });
+    });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       // A response already under way (e.g. a body timed out mid-request): nothing more can be said.
       if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
@@ -104,8 +118,8 @@ export class ApiServer {
         return;
       }
       if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') rawError(socket, '408 Request Timeout', 'TIMEOUT', `request not received within ${requestTimeout} ms (headers within ${o.headersTimeoutMs} ms)`);
-      else if (err.code === 'HPE_HEADER_OVERFLOW') rawError(socket, '431 Request Header Fields Too Large', 'PAYLOAD_TOO_LARGE', 'request headers are too large');
-      else rawError(socket, '400 Bad Request', 'BAD_REQUEST', `malformed HTTP request (${err.code ?? err.message})`);
+      else if (err.code === 'HPE_HEADER_OVERFLOW') rawError(socket, '431 Request Header Fields Too Large', 'PAYLOAD_TOO_LARGE', `request headers are too large: expected at most ${maxHeaderSize} bytes of request line and headers (send large values in the body)`);
+      else rawError(socket, '400 Bad Request', 'BAD_REQUEST', malformed(err));
     });
     // Every 'connection' listener above (node's HTTP parser first) runs once the cap hands the connection on.
     const listeners = server.listeners('connection') as Array<(s: Socket) => void>;

@@ -51,6 +51,9 @@ describe('update lock route', () => {
     const notJson = await raw('{"ttlSec": 60,');
     assert.equal(notJson.status, 400);
     assert.match(notJson.json.error, /request body is not JSON .*: expected \{"ttlSec": N, "reason": "..."\}/);
+    // A reason in latin1 ("café", 0xE9) was shown on the hub as "caf\uFFFD"; now refused naming the byte.
+    const latin = await fetch(agent.url + PATH, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.from('{"ttlSec": 60, "reason": "caf\xe9"}', 'latin1') });
+    assert.deepEqual([latin.status, await latin.json()], [400, { error: 'request body is not valid UTF-8 (byte 29 is 0xE9): expected JSON text in UTF-8 (convert latin1 or UTF-16 text before sending)', code: 'BAD_REQUEST' }]);
     const form = await raw('ttlSec=60', 'application/x-www-form-urlencoded');
     assert.equal(form.status, 415);
     assert.match(form.json.error, /expected "application\/json"/);

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '@edgefleet/shared/core';
 import { UPDATE_LOCK_MAX_SEC, UPDATE_LOCK_REASON_MAX, type UpdateLock, type UpdateLockRepo } from '../store/update-lock-repo.js';
-import { isJson, refuseContentEncoding, refuseUnknownFields } from './guards.js';
+import { isJson, jsonText, refuseContentEncoding, refuseUnknownFields } from './guards.js';
 
 /** Largest update-lock body read. */
 export const LOCAL_BODY_MAX = 4096;
@@ -63,9 +63,9 @@ export function readSmallJson(req: IncomingMessage, expected: string, empty?: un
     req.on('end', () => {
       if (size === 0 && empty !== undefined) return resolve(empty);
       try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        resolve(JSON.parse(jsonText(Buffer.concat(chunks), size, 'request body')));
       } catch (err) {
-        reject(new AppError('BAD_REQUEST', `request body is not JSON (${(err as Error).message}): expected ${expected}`));
+        reject(err instanceof AppError ? err : new AppError('BAD_REQUEST', `request body is not JSON (${(err as Error).message}): expected ${expected}`));
       }
     });
     req.on('error', reject);

@@ -2,7 +2,7 @@
 // most MAX_FEEDBACK_BYTES (refused from Content-Length before reading, or while streaming).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '@edgefleet/shared/core';
-import { refuseContentEncoding } from '../api/guards.js';
+import { jsonText, refuseContentEncoding } from '../api/guards.js';
 import type { PredictionMemory } from './memory.js';
 import { applyFeedback, MAX_FEEDBACK_BYTES, type LabelSink } from './route.js';
 
@@ -55,8 +55,9 @@ async function answer(req: IncomingMessage, res: ServerResponse, deps: FeedbackD
   const body = await readBody(req, MAX_FEEDBACK_BYTES);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    parsed = JSON.parse(jsonText(body, body.length, 'feedback body'));
   } catch (err) {
+    if (err instanceof AppError) throw err;
     throw new AppError('BAD_REQUEST', `feedback body is not JSON (${(err as Error).message}): expected {"items": [{"id", "label", "row"?}]}`);
   }
   const answer = applyFeedback(parsed, deps.memory, deps.sink);

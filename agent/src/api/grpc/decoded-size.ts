@@ -102,6 +102,13 @@ export function decodedSize(b: Buffer): { bytes: number; counts: Counts } {
   return { bytes, counts: c };
 }
 
+/** The bytes of top-level `field` (a string or bytes one) of message `b`, its last occurrence as protobuf reads it. */
+export function topLevelBytes(b: Buffer, field: number): Buffer | undefined {
+  let found: Buffer | undefined;
+  fields(b, 0, b.length, (f, wire, s, e) => { if (f === field && wire === 2) found = b.subarray(s, e); });
+  return found;
+}
+
 /** PAYLOAD_TOO_LARGE for a ModelInferRequest that would take more than DECODED_FACTOR × maxBodyBytes (at least DECODED_FLOOR) decoded, else undefined. */
 export function decodedTooLarge(b: Buffer, maxBodyBytes: number): AppError | undefined {
   const limit = Math.max(DECODED_FACTOR * maxBodyBytes, DECODED_FLOOR);

@@ -6,6 +6,7 @@
 // when api.grpc.enabled: grpc-js and the proto loader stay off the daemon's
 // default path (idle RSS, docs/performance.md).
 import { fileURLToPath } from 'node:url';
+import { isUtf8 } from 'node:buffer';
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { Server, ServerCredentials, type ConnectionInjector, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
@@ -13,12 +14,12 @@ import type { InferCore } from '../core.js';
 import type { RequestBudget } from '../budget.js';
 import type { BurstGc } from '../burst-gc.js';
 import { UnixListener } from '../unix-socket.js';
-import { listenTcp } from '../guards.js';
+import { listenTcp, notUtf8 } from '../guards.js';
 import { WriteDeadline } from '../write-deadline.js';
 import { SHED_FLUSH_MS, type WaitingRequests } from '../waiting.js';
 import type { AppError } from '@edgefleet/shared/core';
 import { AnswerWatch } from './answers.js';
-import { decodedTooLarge } from './decoded-size.js';
+import { decodedTooLarge, topLevelBytes } from './decoded-size.js';
 import { callGate, grpcService } from './service.js';
 import { REFUSED_CONNECTION_MS, refusingServer, type RefusingServer } from './refused.js';
 import { ConnectionCaps } from '../connection-cap.js';
@@ -71,8 +72,12 @@ function sizedService(sizes: WeakMap<object, number>, answers: WeakMap<object, n
         refusals.set(refused, refusal);
         return refused;
       }
-      const message = decode(bytes) as object;
+      const message = decode(bytes) as { id?: string };
       sizes.set(message, bytes.length);
+      // protobufjs decodes a string that is not UTF-8 with U+FFFD in place: the id, echoed back and kept for
+      // feedback, is refused instead, as REST's (names must match a model's, so they are refused anyway).
+      const id = message.id?.includes('\ufffd') ? topLevelBytes(bytes, 3) : undefined;
+      if (id && !isUtf8(id)) refusals.set(message, notUtf8(id, 'request id', 'UTF-8 text, as protobuf strings are'));
       return message;
     },
   };

@@ -27,7 +27,7 @@ export interface GrpcServiceDeps {
   onError?(err: unknown): void;
   /** A ModelInfer message was decoded and let go (its tensors taken, or refused): the burst collection counts it. */
   released?(message: object): void;
-  /** The refusal of a ModelInfer message left undecoded (./decoded-size.ts), if it was. */
+  /** The refusal of a ModelInfer message left undecoded (./decoded-size.ts), or with an id not UTF-8 (./server.ts), if it was. */
   refusal?(message: object): AppError | undefined;
 }
 
