@@ -3,7 +3,8 @@
 // taken (maxRows still counts rows stored), the refusal shows in the agent's disk-full state (GET
 // /v2/health `diskFull`), and the capture keeps capturing; a capture's last chunk refused is tried again
 // at each tick until there is room, so the hub still learns how it ended. A last chunk and the capture's
-// status are written in one transaction: no last chunk under a capture still `capturing`.
+// status are written in one transaction: no last chunk under a capture still `capturing` (a kill -9 at the
+// status write, simulated by a throw there, leaves neither).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -96,5 +97,18 @@ describe('data capture on a full disk', () => {
     assert.deepEqual(chunks.map((x) => [x.rows, x.end]), [[2, null], [0, 'stopped']]);
     assert.equal(chunks[1]?.reason, 'no longer in the desired document; 6 requests of pump answered; 2 rows kept, 2 skipped (2 refused by a full disk)');
     assert.equal(disk.report(), null, 'the refusal went once a chunk was stored');
+  });
+
+  it('writes a last chunk and the capture\'s end in one transaction: a write that dies between them leaves neither', () => {
+    const store = new Capturer({
+      db, deviceId: 'box-1', logger: createLogger('silent'), manifestFor: () => manifest, config: { budgetBytes: 1 << 20, chunkBytes: 4096, flushSec: 1, uploadsPerSec: 2 },
+    }).store;
+    store.add({ ...spec, id: 8 }, new Date());
+    const setStatus = store.setStatus.bind(store);
+    store.setStatus = () => { throw Object.assign(new Error('killed'), { code: 'SQLITE_IOERR' }); }; // the process dies at the status write
+    assert.throws(() => store.addChunk(8, 0, 'expired', { v: 1 } as never, new Date(), 'until passed'), /killed/);
+    store.setStatus = setStatus;
+    assert.deepEqual(store.pending(100).filter((x) => x.captureId === 8), [], 'no last chunk under a capture still capturing');
+    assert.equal(store.all().find((x) => x.id === 8)?.status, 'capturing');
   });
 });
