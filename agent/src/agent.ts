@@ -195,7 +195,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         const { DataCapture } = await import('./capture/part.js');
         capture = new DataCapture({
           db: s.db, deviceId: sync.deviceId, config: config.capture, logger, manifestFor, ...(deps.clock ? { now: () => deps.clock!.now() } : {}),
-          wipeWal: () => wal?.truncateSoon(),
+          wipeWal: () => wal?.truncateSoon(), disk,
         });
         sync.attachCapture(capture);
         capture.start();

@@ -8,7 +8,7 @@ import { toAppError } from '@edgefleet/shared/core';
 import type { Logger } from './log.js';
 
 /** The kinds of work that report here (a fixed set, so what is held stays bounded). */
-export type DiskWork = 'summary windows' | 'model downloads' | 'batch outputs';
+export type DiskWork = 'summary windows' | 'model downloads' | 'batch outputs' | 'captured rows';
 
 /** Longest error message kept per kind of work. */
 const MESSAGE_MAX = 500;

@@ -86,3 +86,51 @@ test('a data dir shared with other users (sticky, or writable by all, as /tmp) i
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('a database file this user may not write is refused naming the file, its owner and what to do, not SQLite\'s "unable to open database file"', { skip: process.getuid?.() !== 0 && 'needs root, to run a process as another user' }, () => {
+  const root = mkdtempSync(join(tmpdir(), 'ef-priv-'));
+  try {
+    chmodSync(root, 0o755);
+    // The service's data dir (nobody's here) where a command run as root made agent.db, or (sqlite3 as root) its -wal.
+    const cases = ['db', 'wal', 'readonly'].map((name) => {
+      const dir = join(root, name);
+      mkdirSync(dir, { mode: 0o700 });
+      for (const f of ['x.db', 'x.db-wal']) writeFileSync(join(dir, f), '', { mode: 0o600 });
+      spawnSync('chown', ['-R', '65534:65534', dir]);
+      if (name === 'db') spawnSync('chown', ['0:0', join(dir, 'x.db')]);
+      if (name === 'wal') spawnSync('chown', ['0:0', join(dir, 'x.db-wal')]);
+      if (name === 'readonly') chmodSync(join(dir, 'x.db'), 0o444);
+      return join(dir, 'x.db');
+    });
+    const out = asNobody(root, `for (const f of ${JSON.stringify(cases)}) try { m.ensurePrivateDbFile(f); console.log('ok'); } catch (e) { console.log(e.code + ': ' + e.message); }`);
+    const [db, wal, readonly] = cases as [string, string, string];
+    assert.deepEqual(out.trim().split('\n'), [
+      `CONFIG_INVALID: database file ${db} belongs to uid 0 (mode 0600) and this process, uid 65534, may not write it: expected the data directory's files to be this process's user's (one made by a command run as another user, e.g. root): give it back (chown 65534 ${db}), or run as uid 0`,
+      `CONFIG_INVALID: database file ${wal}-wal belongs to uid 0 (mode 0600) and this process, uid 65534, may not write it: expected the data directory's files to be this process's user's (one made by a command run as another user, e.g. root): give it back (chown 65534 ${wal}-wal), or run as uid 0`,
+      `CONFIG_INVALID: database file ${readonly} has mode 0444 and this process, its owner (uid 65534), may not write it: expected its owner to read and write it: chmod 600 ${readonly}`,
+    ]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a data dir on a read-only file system is refused with EROFS and what to do', { skip: process.getuid?.() !== 0 && 'needs root, to mount' }, (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'ef-priv-'));
+  const ro = join(root, 'ro');
+  mkdirSync(join(root, 'src'), { mode: 0o700 });
+  mkdirSync(ro);
+  try {
+    const bind = spawnSync('mount', ['--bind', join(root, 'src'), ro]);
+    if (bind.status !== 0) return t.skip('mount --bind is not allowed here');
+    try {
+      assert.equal(spawnSync('mount', ['-o', 'remount,bind,ro', ro]).status, 0);
+      assert.throws(() => ensurePrivateDir(ro), (e: AppError) => e.code === 'IO_ERROR'
+        && e.message === `data directory ${ro} is on a read-only file system and this process may not write in it (EROFS): `
+          + 'expected a writable one: remount it read-write (a disk the kernel remounted read-only after errors needs fsck first), or under systemd list it in ReadWritePaths=');
+    } finally {
+      spawnSync('umount', [ro]);
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

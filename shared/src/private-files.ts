@@ -67,23 +67,32 @@ export function refuseUnreadableDir(dir: string, what: 'data directory' | 'backu
     : `expected a backup this process may read: run as ${owner} or as root (docs/operations.md "Backup and restore" restores as root)`);
 }
 
-/** `expected(owner, uid)`: what to do, `owner` being "uid N" (the directory's), or "its owner" when it cannot be read. */
-function refuseOthers(dir: string, mode: number, may: string, what: string, expected: (owner: string, uid: number | undefined) => string): void {
+/** `path` (a directory or a file) as `mode` allows; `expected(owner, uid)`: what to do, `owner` being "uid N" (the directory's), or "its owner" when it cannot be read. */
+function refuseOthers(path: string, mode: number, may: string, what: string, expected: (owner: string, uid: number | undefined) => string): void {
   try {
-    accessSync(dir, mode);
+    accessSync(path, mode);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return; // nothing there: the caller says what it expected
+    if (code === 'EROFS') {
+      throw new AppError('IO_ERROR', `${what} ${path} is on a read-only file system and this process may not ${may} (EROFS): `
+        + 'expected a writable one: remount it read-write (a disk the kernel remounted read-only after errors needs fsck first), or under systemd list it in ReadWritePaths=', { cause: err });
+    }
     if (code !== 'EACCES') throw err;
     const uid = process.getuid?.();
     let st: Stats;
     try {
-      st = statSync(dir);
+      st = statSync(path);
     } catch {
-      throw new AppError('CONFIG_INVALID', `${what} ${dir} cannot be reached by this process, uid ${uid ?? '?'}: a directory above it keeps this user out (EACCES); `
+      throw new AppError('CONFIG_INVALID', `${what} ${path} cannot be reached by this process, uid ${uid ?? '?'}: a directory above it keeps this user out (EACCES); `
         + expected('its owner', uid), { cause: err });
     }
-    throw new AppError('CONFIG_INVALID', `${what} ${dir} belongs to uid ${st.uid} (mode 0${(st.mode & 0o777).toString(8)}) and this process, uid ${uid ?? '?'}, may not ${may}: `
+    if (st.uid === uid) {
+      const fix = st.isDirectory() ? 'chmod 700' : 'chmod 600';
+      throw new AppError('CONFIG_INVALID', `${what} ${path} has mode 0${(st.mode & 0o777).toString(8)} and this process, its owner (uid ${uid}), may not ${may}: `
+        + `expected its owner to read and write it: ${fix} ${path}`, { cause: err });
+    }
+    throw new AppError('CONFIG_INVALID', `${what} ${path} belongs to uid ${st.uid} (mode 0${(st.mode & 0o777).toString(8)}) and this process, uid ${uid ?? '?'}, may not ${may}: `
       + expected(`uid ${st.uid}`, uid), { cause: err });
   }
 }
@@ -93,8 +102,14 @@ function refuseOthers(dir: string, mode: number, may: string, what: string, expe
  * main file's mode, so they follow; leftovers from an earlier run are tightened too.
  */
 export function ensurePrivateDbFile(file: string): void {
+  const files = [file, `${file}-wal`, `${file}-shm`, `${file}-journal`];
+  // A file this user may not write (made by a command run as root in the service's data dir) is refused naming
+  // its owner, before SQLite's "unable to open database file" (a -wal or -shm) or a bare EACCES (the file itself).
+  for (const f of files) refuseOthers(f, constants.R_OK | constants.W_OK, 'write it', 'database file', (owner, uid) =>
+    `expected the data directory's files to be this process's user's (one made by a command run as another user, e.g. root): `
+    + `give it back (chown ${uid ?? 'USER'} ${f}), or run as ${owner}`);
   closeSync(openSync(file, 'a', 0o600));
-  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) tighten(f, 0o600, 'database file');
+  for (const f of files) tighten(f, 0o600, 'database file');
 }
 
 /**

@@ -7,13 +7,15 @@
 // most flushSec. A chunk holds at most chunkBytes of rows (UTF-8), so its sealed size is at most
 // sealedRowsBytes(chunkBytes), which the hub's capture.maxChunkBytes allows (docs/hub.md "Data capture"); a
 // hub whose maxPayloadBytes takes less asks for smaller chunks in the desired capture (its chunkBytes).
-import { sealRows } from '@edgefleet/shared/core';
+import { sealRows, toAppError } from '@edgefleet/shared/core';
 import type { DesiredCapture, Manifest } from '@edgefleet/shared';
 import type { PredictionRecorder, RecordedTensor } from '../runtime/recorder.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
+import type { DiskFullState } from '../disk-full.js';
 import { CaptureStore, type CaptureStatus } from './store.js';
 import { plain, rowInputs } from './rows.js';
+import { endReason, type Active } from './active.js';
 
 export interface CaptureConfig {
   /** Ciphertext bytes of captured rows held on the box (waiting for upload). */
@@ -37,26 +39,6 @@ const END_ROOM = 2048;
  */
 const MAX_HELD_CHUNKS = 3;
 
-interface Active {
-  spec: DesiredCapture;
-  /** Bytes of rows per chunk the hub asks for (its maxPayloadBytes takes no larger), from its newest document. */
-  hubChunkBytes: number | undefined;
-  until: number;
-  /** Rows taken so far (stored and buffered). */
-  rows: number;
-  lines: string[];
-  /** UTF-8 bytes of `lines` with their newlines (the plaintext of the next chunk). */
-  bytes: number;
-  /** Plaintext bytes handed to sealing and not stored yet. */
-  sealing: number;
-  skipped: number;
-  /** Requests of the model (and version) answered while it captured, sampled or not; `resumed`: counted since a restart. */
-  seen: number;
-  resumed?: boolean;
-  /** Its last chunk is stored: chunks still waiting to be sealed are not. */
-  closed?: boolean;
-}
-
 export interface CapturerDeps {
   db: Db;
   deviceId: string;
@@ -67,19 +49,10 @@ export interface CapturerDeps {
   random?: () => number;
   /** A chunk was stored (the uploader sends it). */
   stored?: () => void;
+  /** Told when a full disk refuses a chunk and when one is stored again (GET /v2/health `diskFull`). */
+  disk?: DiskFullState;
 }
 
-/**
- * Why a capture ended on this box, for the hub (its last chunk's `reason`, docs/hub.md "Data capture"):
- * `why`, the rows kept and skipped, and how many requests of its model were answered here (none: the
- * box may not run the model or version asked for).
- */
-function endReason(a: Active, why: string): string {
-  const what = `${a.spec.model}${a.spec.version ? ` ${a.spec.version}` : ''}`;
-  const since = a.resumed ? ' since the agent restarted' : '';
-  const seen = a.seen === 0 ? `no request of ${what} answered here${since} (does this device run it?)` : `${a.seen} requests of ${what} answered${since}`;
-  return `${why}; ${seen}; ${a.rows} rows kept, ${a.skipped} skipped`;
-}
 
 export class Capturer implements PredictionRecorder {
   readonly store: CaptureStore;
@@ -96,7 +69,7 @@ export class Capturer implements PredictionRecorder {
     this.now = d.now ?? Date.now;
     this.random = d.random ?? Math.random;
     for (const r of this.store.all()) {
-      if (r.status === 'capturing') this.active.set(r.id, { spec: r.spec, hubChunkBytes: r.spec.chunkBytes, until: Date.parse(r.spec.until), rows: r.rows, lines: [], bytes: 0, sealing: 0, skipped: 0, seen: 0, resumed: true });
+      if (r.status === 'capturing') this.active.set(r.id, { spec: r.spec, hubChunkBytes: r.spec.chunkBytes, until: Date.parse(r.spec.until), rows: r.rows, lines: [], bytes: 0, sealing: 0, skipped: 0, diskSkipped: 0, seen: 0, resumed: true });
     }
   }
 
@@ -135,7 +108,7 @@ export class Capturer implements PredictionRecorder {
       if (a) a.hubChunkBytes = s.chunkBytes;
       if (known.has(s.id)) continue;
       this.store.add(s, at);
-      this.active.set(s.id, { spec: s, hubChunkBytes: s.chunkBytes, until: Date.parse(s.until), rows: 0, lines: [], bytes: 0, sealing: 0, skipped: 0, seen: 0 });
+      this.active.set(s.id, { spec: s, hubChunkBytes: s.chunkBytes, until: Date.parse(s.until), rows: 0, lines: [], bytes: 0, sealing: 0, skipped: 0, diskSkipped: 0, seen: 0 });
       this.d.logger.info({ captureId: s.id, model: s.model, rate: s.rate, maxRows: s.maxRows, until: s.until }, 'data capture started');
     }
     const listed = new Set(specs.map((s) => s.id));
@@ -186,7 +159,7 @@ export class Capturer implements PredictionRecorder {
   private sample(model: string, version: string, feeds: readonly RecordedTensor[], outputs: readonly RecordedTensor[]): void {
     for (const a of this.active.values()) {
       const s = a.spec;
-      if (s.model !== model || (s.version !== undefined && s.version !== version)) continue;
+      if (a.ending || s.model !== model || (s.version !== undefined && s.version !== version)) continue;
       a.seen++;
       if (a.rows >= s.maxRows) continue;
       if (this.random() >= s.rate) continue;
@@ -216,7 +189,8 @@ export class Capturer implements PredictionRecorder {
   private tick(): void {
     const now = this.now();
     for (const a of this.active.values()) {
-      if (now >= a.until) this.end(a, 'expired', `until ${a.spec.until} passed`);
+      if (a.ending) this.end(a, a.ending.status, a.ending.why);
+      else if (now >= a.until) this.end(a, 'expired', `until ${a.spec.until} passed`);
       else if (a.lines.length) this.flush(a, null);
     }
   }
@@ -243,11 +217,37 @@ export class Capturer implements PredictionRecorder {
     this.chain = this.chain.then(() => later).then(async () => {
       try {
         // Its last chunk is stored (budget_full while this one waited): nothing follows it.
-        if (!a.closed) await this.sealAndStore(a, lines, end, why);
+        if (!a.closed) await this.storeOrSkip(a, lines, end, why);
       } finally {
         a.sealing -= bytes;
       }
     }).catch((err: unknown) => this.d.logger.error({ err, captureId: id }, 'sealing captured rows failed'));
+  }
+
+  /**
+   * Stores the chunk; a full disk (DISK_FULL) refuses it: its rows are not kept (counted as skipped, not
+   * taken, so maxRows still counts rows stored), `disk` says so once, and a last chunk is tried again at each
+   * tick until there is room, the capture taking no more rows meanwhile (docs/agent.md "Data capture").
+   */
+  private async storeOrSkip(a: Active, lines: string[], end: CaptureStatus | null, why: string | undefined): Promise<void> {
+    try {
+      await this.sealAndStore(a, lines, end, why);
+      this.d.disk?.ok('captured rows');
+    } catch (err) {
+      if (toAppError(err).code !== 'DISK_FULL') throw err;
+      this.d.disk?.failed('captured rows', err);
+      if (!a.ending) { // (a budget_full ending counted its rows already)
+        a.rows -= lines.length;
+        a.skipped += lines.length;
+        a.diskSkipped += lines.length;
+      }
+      // Ended at maxRows with rows refused: it has not got them, it captures on. Another end waits for room.
+      if (end === 'done' && !a.ending && a.rows < a.spec.maxRows) this.active.set(a.spec.id, a);
+      else if (end || a.ending) {
+        a.ending ??= { status: end!, why: why ?? end! };
+        this.active.set(a.spec.id, a);
+      }
+    }
   }
 
   private async sealAndStore(a: Active, lines: string[], end: CaptureStatus | null, why: string | undefined): Promise<void> {
@@ -265,17 +265,18 @@ export class Capturer implements PredictionRecorder {
     if (this.store.heldBytes() + size + (end ? 0 : END_ROOM) > budgetBytes) {
       // Full: these rows are not kept; the capture ends and says so in an empty last chunk.
       this.active.delete(id);
-      a.closed = true;
       this.d.logger.warn({ captureId: id, budgetBytes, dropped: lines.length }, 'data capture budget full: capturing stopped');
       a.rows = this.store.rowsOf(id); // those stored: not this chunk's, nor those of chunks still waiting to be sealed
+      const full = end === 'budget_full' && why ? why
+        : `capture.budgetBytes ${budgetBytes} full of chunks waiting for upload: capturing stopped, the ${lines.length} rows of its last chunk not kept`;
+      a.ending = { status: 'budget_full', why: full }; // tried again should a full disk refuse it
       const last = await sealRows(new Uint8Array(0), a.spec.publicKey);
-      this.store.addChunk(id, 0, 'budget_full', last, at);
-      this.store.setStatus(id, 'budget_full', endReason(a, `capture.budgetBytes ${budgetBytes} full of chunks waiting for upload: capturing stopped, the ${lines.length} rows of its last chunk not kept`), at);
+      this.store.addChunk(id, 0, 'budget_full', last, at, endReason(a, full));
+      a.closed = true;
     } else {
-      this.store.addChunk(id, lines.length, end, sealed, at);
+      this.store.addChunk(id, lines.length, end, sealed, at, end ? endReason(a, why ?? end) : undefined);
       if (end) {
         a.closed = true;
-        this.store.setStatus(id, end, endReason(a, why ?? end), at);
         this.d.logger.info({ captureId: id, status: end, rows: a.rows, skipped: a.skipped }, `data capture ended: ${why ?? end}`);
       }
     }

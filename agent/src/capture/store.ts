@@ -66,8 +66,12 @@ export class CaptureStore {
     return (this.db.prepare('SELECT COALESCE(SUM(bytes), 0) AS n FROM capture_chunks').get() as { n: number }).n;
   }
 
-  /** Stores a sealed chunk with the next seq of its capture and adds its rows, in one transaction. */
-  addChunk(id: number, rows: number, end: CaptureStatus | null, sealed: SealedRows, at: Date): number {
+  /**
+   * Stores a sealed chunk with the next seq of its capture and adds its rows, in one transaction; a last chunk
+   * (`end`) sets the capture's status and `reason` in it too, so a kill -9 or a full disk never leaves a last
+   * chunk stored under a capture still `capturing` (which a restart would resume past it).
+   */
+  addChunk(id: number, rows: number, end: CaptureStatus | null, sealed: SealedRows, at: Date, reason?: string): number {
     return this.db.transaction(() => {
       const r = this.db.prepare('SELECT next_seq FROM captures WHERE id = ?').get(id) as { next_seq: number } | undefined;
       const seq = r?.next_seq ?? 1;
@@ -75,6 +79,7 @@ export class CaptureStore {
       this.db.prepare('INSERT INTO capture_chunks (capture_id, seq, rows, end_status, bytes, sealed, created) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(id, seq, rows, end, text.length, text, at.toISOString());
       this.db.prepare('UPDATE captures SET next_seq = ?, rows = rows + ?, updated = ? WHERE id = ?').run(seq + 1, rows, at.toISOString(), id);
+      if (end) this.setStatus(id, end, reason ?? null, at);
       return seq;
     })();
   }

@@ -21,6 +21,7 @@ import type { ManifestLookup, PredictionRecorder, RecordedTensor } from '../runt
 import { WindowAcc } from './acc.js';
 import type { ShadowTally } from './shadow-tally.js';
 import { buildPlan, type VersionPlan } from './layout.js';
+import { mergeHeld } from './held.js';
 
 export interface Clock {
   now(): number;
@@ -79,6 +80,8 @@ export class SummaryRecorder implements PredictionRecorder {
   private windowSec: number;
   private readonly states = new Map<string, Map<string, VersionState>>();
   private closed: WindowAcc[] = [];
+  /** Closed windows a refused write left, oldest first, merged coarser past HELD_WINDOWS (held.ts). */
+  private held: SummaryWindow[] = [];
   private timer: NodeJS.Timeout | null = null;
   // one-entry cache: most traffic goes to one model version
   private lastModel = '';
@@ -188,7 +191,7 @@ export class SummaryRecorder implements PredictionRecorder {
   /** Windows held in memory: open ones and closed ones not yet written (for tests and the CLI). */
   pending(): SummaryWindow[] {
     const open = [...this.states.values()].flatMap((m) => [...m.values()].map((s) => s.acc));
-    return [...this.closed, ...open].filter((a) => !a.isEmpty()).map((a) => a.toWire());
+    return [...this.held, ...[...this.closed, ...open].filter((a) => !a.isEmpty()).map((a) => a.toWire())];
   }
 
   private current(model: string, version: string): WindowAcc {
@@ -280,19 +283,21 @@ export class SummaryRecorder implements PredictionRecorder {
     if (this.checkpointMs > 0 && (checkpoint || this.closed.length > 0)) {
       open = [...this.states.values()].flatMap((m) => [...m.values()].filter((st) => !st.acc.isEmpty()).map((st) => st.acc.toWire()));
       openJson = JSON.stringify(open);
-      if (this.closed.length === 0 && openJson === this.lastCheckpoint) return;
+      if (this.closed.length === 0 && this.held.length === 0 && openJson === this.lastCheckpoint) return;
     }
-    if (this.closed.length === 0 && open === null) return;
+    if (this.closed.length === 0 && this.held.length === 0 && open === null) return;
     const batch = this.closed;
     this.closed = [];
+    // Sealed now: a shadow run finishing later is not counted in a window already handed to a write.
+    for (const a of batch) a.seal();
+    const closed = [...this.held, ...batch.map((a) => a.toWire())];
     try {
-      const closed = batch.map((a) => a.toWire());
       if (open !== null) this.opts.sink.persist!(closed, open);
       else this.opts.sink.writeWindows(closed);
       this.lastCheckpoint = openJson;
-      for (const a of batch) a.seal();
+      this.held = [];
     } catch (err) {
-      this.closed = batch.concat(this.closed); // kept for the next tick
+      this.held = mergeHeld(closed); // kept for the next tick, bounded (held.ts)
       if (this.opts.onError) this.opts.onError(err);
       else throw err;
     }
