@@ -113,6 +113,8 @@ describe('staging rings', () => {
     assert.deepEqual(issues([{ name: 's', bakeSec: 0 }, { name: 'all', percent: 100, bakeSec: 0 }]), ['waves.0.percent: expected a percent (a share of the target) or tags (a staging ring)']);
     assert.deepEqual(issues([{ name: 's', tags: {}, bakeSec: 0 }, { name: 'all', percent: 100, bakeSec: 0 }]), ['waves.0.tags: expected 1 to 8 tags, e.g. {"env": "staging"}']);
     assert.deepEqual(issues([{ name: 's', tags: { env: 'staging' }, bakeSec: 0 }]), ['waves.0.percent: expected the last wave to reach 100 percent']);
+    // No waves: one issue naming the bound, not a `waves.-1` the operator cannot find.
+    assert.deepEqual(issues([]), ['waves: expected 1 to 10 waves, e.g. [{"name": "canary", "percent": 5, "minDevices": 1, "bakeSec": 1800}, {"name": "all", "percent": 100, "bakeSec": 0}]']);
     assert.deepEqual(issues(RING), []);
   });
 

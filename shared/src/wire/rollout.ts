@@ -41,6 +41,9 @@ export const RingTags = z.record(z.string().min(1).max(64), z.string().max(256))
 export type RingTags = z.infer<typeof RingTags>;
 
 /** A percent wave, or a staging ring (`tags` instead of `percent`): exactly one of the two (checked by RolloutCreate). */
+/** What a wave list outside its bound is told (docs/rollouts.md "The rollout resource"). */
+const WAVES_BOUND = 'expected 1 to 10 waves, e.g. [{"name": "canary", "percent": 5, "minDevices": 1, "bakeSec": 1800}, {"name": "all", "percent": 100, "bakeSec": 0}]';
+
 export const Wave = z.object({
   name: WaveName,
   /**
@@ -162,7 +165,7 @@ const RolloutFields = z.object({
   model: ModelName,
   version: SemVer,
   target: DeployTarget,
-  waves: z.array(Wave).min(1).max(10).optional(),
+  waves: z.array(Wave).min(1, WAVES_BOUND).max(10, WAVES_BOUND).optional(),
   gates: GateConfig.partial().optional(),
   /** Start with a shadow stage on the first wave's devices (optional). */
   shadow: ShadowStage.optional(),
@@ -196,7 +199,7 @@ function checkWaves(r: { waves?: Wave[] | undefined; shadow?: ShadowStage | unde
     if (w.percent <= last) ctx.addIssue({ code: 'custom', path: ['waves', i, 'percent'], message: `expected a cumulative percent above the previous wave's ${last}` });
     last = w.percent;
   }
-  if (last !== 100) ctx.addIssue({ code: 'custom', path: ['waves', waves.length - 1, 'percent'], message: 'expected the last wave to reach 100 percent' });
+  if (last !== 100 && waves.length > 0) ctx.addIssue({ code: 'custom', path: ['waves', waves.length - 1, 'percent'], message: 'expected the last wave to reach 100 percent' });
   if (r.shadow?.replay !== undefined && !waves[0]?.tags) ctx.addIssue({ code: 'custom', path: ['shadow', 'replay'], message: 'a replay check runs on a staging ring\'s boxes: expected the first wave to be a ring (tags), e.g. --wave staging:tag=env=staging' });
 }
 
