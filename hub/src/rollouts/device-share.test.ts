@@ -120,4 +120,15 @@ describe('no one device carries a gate: a box reporting most of a group\'s reque
     // The honest devices report alike: none is left out.
     assert.equal(boundedStats(gateData, q(H10, WAVE), 0.5).leftOut, undefined);
   });
+
+  it('a device of an earlier wave is weighed by what it reported since this wave began, not over the whole hour', async () => {
+    const H11 = H10 + 3600_000;
+    // w1, the canary, reported alone from 11:03 to 11:22; the next wave began at 11:30 and each of its devices reported once since.
+    await hub.send('w1', Array.from({ length: 20 }, (_, i) => honest(H11, 3 + i, 0)));
+    for (const id of WAVE) await hub.send(id, [honest(H11, 40, 0)]);
+    const since = { ...q(H11, WAVE), from: new Date(H11 + 30 * 60_000).toISOString() };
+    assert.deepEqual(gateData.volumes(since), new WindowGateData(hub.h.store.db).volumes(since));
+    assert.equal(boundedStats(gateData, since, 0.5).leftOut, undefined, 'w1 was left out for what it reported before the wave began');
+    assert.equal(boundedStats(gateData, q(H11, WAVE), 0.5).leftOut?.deviceId, 'w1', 'over the whole hour it does hold most of the predictions');
+  });
 });

@@ -142,13 +142,7 @@ export class WindowGateData implements GateData {
 
   volumes(q: GroupQuery): Map<string, DeviceVolume> {
     const out = new Map<string, DeviceVolume>();
-    for (const [deviceId, w] of this.windowsOf(q)) {
-      const v = out.get(deviceId) ?? { count: 0, requests: 0, values: 0 };
-      v.count += w.count;
-      v.requests += latencyCount(w.latency);
-      for (const o of w.outputs) if (o.hist) v.values += o.hist.under + o.hist.over + o.hist.counts.reduce((a, b) => a + b, 0);
-      out.set(deviceId, v);
-    }
+    for (const [deviceId, w] of this.windowsOf(q)) addVolume(out, deviceId, w);
     return out;
   }
 
@@ -159,4 +153,13 @@ export class WindowGateData implements GateData {
       .iterate(q.model, q.version, q.from, q.to) as IterableIterator<{ device_id: string; window: string }>;
     for (const r of rows) if (q.devices.has(r.device_id)) yield [r.device_id, JSON.parse(r.window) as SummaryWindow];
   }
+}
+
+/** Adds a window's predictions, requests and binned output values to its device's volume (device-share.ts). */
+export function addVolume(out: Map<string, DeviceVolume>, deviceId: string, w: SummaryWindow): void {
+  const v = out.get(deviceId) ?? { count: 0, requests: 0, values: 0 };
+  v.count += w.count;
+  v.requests += latencyCount(w.latency);
+  for (const o of w.outputs) if (o.hist) v.values += o.hist.under + o.hist.over + o.hist.counts.reduce((a, b) => a + b, 0);
+  out.set(deviceId, v);
 }

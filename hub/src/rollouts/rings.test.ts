@@ -113,6 +113,11 @@ describe('staging rings', () => {
     assert.deepEqual(issues([{ name: 's', bakeSec: 0 }, { name: 'all', percent: 100, bakeSec: 0 }]), ['waves.0.percent: expected a percent (a share of the target) or tags (a staging ring)']);
     assert.deepEqual(issues([{ name: 's', tags: {}, bakeSec: 0 }, { name: 'all', percent: 100, bakeSec: 0 }]), ['waves.0.tags: expected 1 to 8 tags, e.g. {"env": "staging"}']);
     assert.deepEqual(issues([{ name: 's', tags: { env: 'staging' }, bakeSec: 0 }]), ['waves.0.percent: expected the last wave to reach 100 percent']);
+    // No waves: one issue naming the bound, not a `waves.-1` the operator cannot find.
+    assert.deepEqual(issues([]), ['waves: expected 1 to 10 waves, e.g. [{"name": "canary", "percent": 5, "minDevices": 1, "bakeSec": 1800}, {"name": "all", "percent": 100, "bakeSec": 0}]']);
+    assert.deepEqual(issues([{ name: 'c', percent: 5, bakeSec: 99_999_999 }, { name: 'all', percent: 100, bakeSec: 1.5 }]), ['waves.0.bakeSec: expected a whole number of seconds from 0 to 2592000 (30 days)', 'waves.1.bakeSec: expected a whole number of seconds from 0 to 2592000 (30 days)']);
+    const gates = RolloutCreate.safeParse({ ...req, gates: { installSuccess: 1.5, reporting: -1, errorRatePoints: 101 } });
+    assert.deepEqual(gates.success ? [] : gates.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`), ['gates.installSuccess: expected a share from 0 to 1, e.g. 0.95', 'gates.reporting: expected a share from 0 to 1, e.g. 0.95', 'gates.errorRatePoints: expected percentage points from 0 to 100']);
     assert.deepEqual(issues(RING), []);
   });
 

@@ -13,12 +13,19 @@ import type { RollupsRepo, ScanRange, Series } from '../store/rollups-repo.js';
 import { HOUR_SEC } from '../store/rollups-repo.js';
 import { collect, planRanges, type Group } from '../rollups/query.js';
 import { addValues, emptyValues, type RollupValues } from '../rollups/values.js';
-import { addStats, addWindow, emptyStats, WindowGateData, type GateData, type GroupQuery, type GroupStats } from './gate-data.js';
+import { addStats, addVolume, addWindow, emptyStats, WindowGateData, type GateData, type GroupQuery, type GroupStats } from './gate-data.js';
 import type { DeviceVolume } from './device-share.js';
 
 const HOUR_MS = HOUR_SEC * 1000;
 /** Merged edge hours kept (a few per running rollout: wave and control, two edges). */
 const MAX_CACHED_EDGES = 64;
+
+/** An edge's raw windows merged (`n` of the version's windows in its range when merged). */
+interface Edge {
+  n: number;
+  s: GroupStats;
+  v: Map<string, DeviceVolume>;
+}
 
 export interface RollupGateOptions {
   /**
@@ -41,7 +48,7 @@ export class RollupGateData implements GateData {
   private readonly windows: WindowGateData;
   /** The last query's trace. */
   lastTrace: MergeTrace = { via: 'none', rawWindows: 0 };
-  private readonly edges = new Map<string, { n: number; s: GroupStats }>();
+  private readonly edges = new Map<string, Edge>();
 
   constructor(private readonly deps: { db: Db; rollups: RollupsRepo }, private readonly opts: RollupGateOptions = {}) {
     this.windows = new WindowGateData(deps.db);
@@ -58,13 +65,23 @@ export class RollupGateData implements GateData {
     // without one there is nothing rolled up to read.
     const series = this.deps.rollups.seriesFor(q.model, q.version);
     if (!series) return this.windows.stats(q);
+    const p = this.split(q, from, to);
+    if (p.whole) return this.merged(series, q.devices, p.hoursFrom, p.hoursTo);
+    const s = p.hoursTo > p.hoursFrom ? this.merged(series, q.devices, p.hoursFrom, p.hoursTo) : emptyStats();
+    for (const [a, b] of p.raw) addStats(s, this.edge(q, a, b).s);
+    return s;
+  }
+
+  /**
+   * Which part of [from, to) is read from the rollups (whole hours [hoursFrom, hoursTo)) and which edges
+   * from raw windows (`raw`); `whole`: the range reaches before the hourly horizon (rollups/expiry.ts) and
+   * is read in whole days there, from the rollups alone (raw edges inside days read whole would be counted twice).
+   */
+  private split(q: GroupQuery, from: number, to: number): { hoursFrom: number; hoursTo: number; raw: Array<[number, number]>; whole: boolean } {
     const rawFrom = this.opts.rawFrom?.() ?? -Infinity;
     const first = Math.floor(from / HOUR_MS) * HOUR_MS;
     const last = Math.floor((to - 1) / HOUR_MS) * HOUR_MS; // the hour holding the range's last instant
-    // A range reaching before the hourly horizon (rollups/expiry.ts) is read in whole days there, from
-    // the rollups alone: raw edges inside days read whole would be counted twice.
-    const horizon = this.deps.rollups.horizon();
-    if (first < horizon.hourlyFrom) return this.merged(series, q.devices, first, last + HOUR_MS);
+    if (first < this.deps.rollups.horizon().hourlyFrom) return { hoursFrom: first, hoursTo: last + HOUR_MS, raw: [], whole: true };
     // An edge hour is read from its rollup when no window of the hour lies outside the range (or when
     // the raw windows inside the range may be gone), else from the raw windows inside the range. Before
     // `rawFrom` a probe cannot see the deleted windows, so a partly expired first hour is read raw.
@@ -87,14 +104,15 @@ export class RollupGateData implements GateData {
         hoursTo = last;
       }
     }
-    const s = hoursTo > hoursFrom ? this.merged(series, q.devices, hoursFrom, hoursTo) : emptyStats();
-    for (const [a, b] of raw) addStats(s, this.edge(q, a, b));
-    return s;
+    return { hoursFrom, hoursTo, raw, whole: false };
   }
 
   /**
-   * Each device's predictions, requests and binned output values over the whole hours holding [from, to),
-   * from its own rollup rows (the share a device holds of a group: device-share.ts; an edge hour read whole is near enough).
+   * Each device's predictions, requests and binned output values in [from, to) (the share a device holds
+   * of a group: device-share.ts), split as stats() splits the range: the whole hours from its own rollup
+   * rows, an edge hour holding windows outside the range from its raw windows inside it. A device of an
+   * earlier wave was otherwise counted with what it reported before this wave began in the same hour, and
+   * left out of a later wave's numbers for it.
    */
   volumes(q: GroupQuery): Map<string, DeviceVolume> {
     const out = new Map<string, DeviceVolume>();
@@ -103,15 +121,24 @@ export class RollupGateData implements GateData {
     if (q.devices.size === 0 || !(to > from)) return out;
     const series = this.deps.rollups.seriesFor(q.model, q.version);
     if (!series) return this.windows.volumes(q);
-    const plan = planRanges(Math.floor(from / HOUR_MS) * HOUR_MS, Math.ceil(to / HOUR_MS) * HOUR_MS, this.deps.rollups.horizon());
-    const groups = collect(this.deps.rollups, series, plan, { lat: true, dist: true, errors: false, devices: [...q.devices], keyOf: (row) => row.deviceId });
-    for (const [id, g] of groups) {
-      let requests = 0;
-      for (let i = 0; i < LATENCY_BUCKETS; i++) requests += Math.max(0, g.values.lat[2 + i] as number);
-      // The binned output values output_shift reads (toStats), as WindowGateData.volumes sums them.
-      let values = 0;
-      for (const o of series.layout.outputs) if (o.edges) for (let i = 0; i < o.bins + 2; i++) values += g.values.dist[o.offset + i] as number;
-      out.set(id, { count: g.values.count, requests, values });
+    const p = this.split(q, from, to);
+    if (p.hoursTo > p.hoursFrom) {
+      const plan = planRanges(p.hoursFrom, p.hoursTo, this.deps.rollups.horizon());
+      const groups = collect(this.deps.rollups, series, plan, { lat: true, dist: true, errors: false, devices: [...q.devices], keyOf: (row) => row.deviceId });
+      for (const [id, g] of groups) {
+        let requests = 0;
+        for (let i = 0; i < LATENCY_BUCKETS; i++) requests += Math.max(0, g.values.lat[2 + i] as number);
+        // The binned output values output_shift reads (toStats), as WindowGateData.volumes sums them.
+        let values = 0;
+        for (const o of series.layout.outputs) if (o.edges) for (let i = 0; i < o.bins + 2; i++) values += g.values.dist[o.offset + i] as number;
+        out.set(id, { count: g.values.count, requests, values });
+      }
+    }
+    for (const [a, b] of p.raw) {
+      for (const [id, v] of this.edge(q, a, b).v) {
+        const o = out.get(id) ?? { count: 0, requests: 0, values: 0 };
+        out.set(id, { count: o.count + v.count, requests: o.requests + v.requests, values: o.values + v.values });
+      }
     }
     return out;
   }
@@ -124,28 +151,30 @@ export class RollupGateData implements GateData {
   }
 
   /**
-   * The raw windows of the group in [a, b) merged. Kept while the number of the version's windows in
-   * [a, b) stays the same (windows are only inserted or expired): a wave's first partial hour is parsed
-   * once, not on every step of its evaluation.
+   * The raw windows of the group in [a, b) merged, and each device's volume in them. Kept while the
+   * number of the version's windows in [a, b) stays the same (windows are only inserted or expired): a
+   * wave's first partial hour is parsed once, not on every step of its evaluation.
    */
-  private edge(q: GroupQuery, a: number, b: number): GroupStats {
+  private edge(q: GroupQuery, a: number, b: number): Edge {
     const [from, to] = [new Date(a).toISOString(), new Date(b).toISOString()];
     const n = this.deps.db.prepare('SELECT COUNT(*) FROM device_windows WHERE model = ? AND version = ? AND start >= ? AND start < ?').pluck(true).get(q.model, q.version, from, to) as number;
     const key = `${q.model}\0${q.version}\0${a}\0${b}\0${createHash('sha256').update([...q.devices].sort().join('\0')).digest('hex')}`;
     const hit = this.edges.get(key);
-    if (hit?.n === n) return hit.s;
-    const s = emptyStats();
+    if (hit?.n === n) return hit;
+    const e: Edge = { n, s: emptyStats(), v: new Map() };
     const rows = this.deps.db
       .prepare('SELECT device_id, window FROM device_windows WHERE model = ? AND version = ? AND start >= ? AND start < ?')
       .iterate(q.model, q.version, from, to) as IterableIterator<{ device_id: string; window: string }>;
     for (const r of rows) {
       if (!q.devices.has(r.device_id)) continue;
-      addWindow(s, r.device_id, JSON.parse(r.window) as SummaryWindow);
+      const w = JSON.parse(r.window) as SummaryWindow;
+      addWindow(e.s, r.device_id, w);
+      addVolume(e.v, r.device_id, w);
       this.lastTrace.rawWindows++;
     }
     if (this.edges.size >= MAX_CACHED_EDGES) this.edges.clear();
-    this.edges.set(key, { n, s });
-    return s;
+    this.edges.set(key, e);
+    return e;
   }
 
   /**

@@ -41,6 +41,13 @@ export const RingTags = z.record(z.string().min(1).max(64), z.string().max(256))
 export type RingTags = z.infer<typeof RingTags>;
 
 /** A percent wave, or a staging ring (`tags` instead of `percent`): exactly one of the two (checked by RolloutCreate). */
+/** What a wave list outside its bound is told (docs/rollouts.md "The rollout resource"). */
+/** What a bake outside its bound is told: at most 30 days, as gates.stuckSec. */
+const BAKE_BOUND = `expected a whole number of seconds from 0 to ${ROLLOUT_BOUNDS.stuckSec} (30 days)`;
+/** What a share gate's threshold outside [0, 1] is told. */
+const SHARE_BOUND = 'expected a share from 0 to 1, e.g. 0.95';
+const WAVES_BOUND = 'expected 1 to 10 waves, e.g. [{"name": "canary", "percent": 5, "minDevices": 1, "bakeSec": 1800}, {"name": "all", "percent": 100, "bakeSec": 0}]';
+
 export const Wave = z.object({
   name: WaveName,
   /**
@@ -53,7 +60,7 @@ export const Wave = z.object({
   /** At least this many devices (fewer only when the target has fewer); a ring with fewer is refused. */
   minDevices: bounded('a whole number of devices', 0, ROLLOUT_BOUNDS.minDevices).optional(),
   /** How long the wave runs on the new version before its gates are judged. */
-  bakeSec: z.number().int().nonnegative().max(30 * 86400),
+  bakeSec: z.number().int(BAKE_BOUND).min(0, BAKE_BOUND).max(ROLLOUT_BOUNDS.stuckSec, BAKE_BOUND),
 });
 export type Wave = z.infer<typeof Wave>;
 
@@ -66,16 +73,16 @@ export const MAX_DEVICE_SHARE_DEFAULT = 0.5;
 
 export const GateConfig = z.object({
   /** Share of the wave's devices whose install succeeded (active on the new version). */
-  installSuccess: z.number().min(0).max(1).default(0.95),
+  installSuccess: z.number().min(0, SHARE_BOUND).max(1, SHARE_BOUND).default(0.95),
   /** Share of the wave's active devices that sent windows of the new version. */
-  reporting: z.number().min(0).max(1).default(0.8),
+  reporting: z.number().min(0, SHARE_BOUND).max(1, SHARE_BOUND).default(0.8),
   /**
    * Predictions the wave (and control) must have answered: a wave never passes on too few reports, and
    * PSI over ten bins is noise below a few hundred (docs/rollouts.md "Gates").
    */
   minPredictions: bounded('a whole number of predictions', 0, ROLLOUT_BOUNDS.minPredictions).default(1000),
   /** Model failures (decision 0012: not invalid input, not shed load) may exceed control by this many points. */
-  errorRatePoints: z.number().min(0).max(100).default(1),
+  errorRatePoints: z.number().min(0, 'expected percentage points from 0 to 100').max(100, 'expected percentage points from 0 to 100').default(1),
   /** p95 of answered latency at most this multiple of control's. */
   latencyRatio: z.number().positive('expected a latency ratio above 0').max(ROLLOUT_BOUNDS.latencyRatio, `expected a latency ratio of at most ${ROLLOUT_BOUNDS.latencyRatio}`).default(1.2),
   /**
@@ -162,7 +169,7 @@ const RolloutFields = z.object({
   model: ModelName,
   version: SemVer,
   target: DeployTarget,
-  waves: z.array(Wave).min(1).max(10).optional(),
+  waves: z.array(Wave).min(1, WAVES_BOUND).max(10, WAVES_BOUND).optional(),
   gates: GateConfig.partial().optional(),
   /** Start with a shadow stage on the first wave's devices (optional). */
   shadow: ShadowStage.optional(),
@@ -196,7 +203,7 @@ function checkWaves(r: { waves?: Wave[] | undefined; shadow?: ShadowStage | unde
     if (w.percent <= last) ctx.addIssue({ code: 'custom', path: ['waves', i, 'percent'], message: `expected a cumulative percent above the previous wave's ${last}` });
     last = w.percent;
   }
-  if (last !== 100) ctx.addIssue({ code: 'custom', path: ['waves', waves.length - 1, 'percent'], message: 'expected the last wave to reach 100 percent' });
+  if (last !== 100 && waves.length > 0) ctx.addIssue({ code: 'custom', path: ['waves', waves.length - 1, 'percent'], message: 'expected the last wave to reach 100 percent' });
   if (r.shadow?.replay !== undefined && !waves[0]?.tags) ctx.addIssue({ code: 'custom', path: ['shadow', 'replay'], message: 'a replay check runs on a staging ring\'s boxes: expected the first wave to be a ring (tags), e.g. --wave staging:tag=env=staging' });
 }
 
