@@ -30,6 +30,24 @@ function ConfigFact({ c }: { c: NonNullable<DeviceInfo['reported']>['config'] })
   return <dd class="error" data-testid="device-config">refused{e ? `: ${e.code}: ${inert(e.message)}${e.field ? ` (field ${inert(e.field)})` : ''}` : ''}; runs {runs}</dd>;
 }
 
+/**
+ * The versions the hub holds back from the box (GET /devices/{id} `heldBack`, what `edgefleet devices show` lists under
+ * `held back:`): its backend cannot load them, or the hub waits for its first state report to say its backend
+ * (docs/decisions/0129-model-backends-checked.md); each with its deployment, since when and the hub's reason.
+ */
+function HeldBack({ held }: { held: DeviceInfo['heldBack'] }) {
+  if (!held?.length) return null;
+  return <>
+    <h2 id="held-h">Held back by the hub</h2>
+    <table class="plain" aria-labelledby="held-h"><thead><tr><th>Version</th><th>Deployment</th><th>Since</th><th>Why</th></tr></thead>
+      <tbody>{held.map((h) => (
+        <tr key={h.model}><td class="mono"><a href={`#/models/${encodeURIComponent(h.model)}/${encodeURIComponent(h.version)}`}>{h.model}@{h.version}</a></td>
+          <td><a href={`#/deployments/${h.deploymentId}`}>{h.deploymentId}</a></td><td>{time(h.since)} (<Age at={h.since} />)</td>
+          <td class={h.reason.startsWith('BACKEND_UNSUPPORTED') ? 'error' : 'warn'}>{inert(h.reason)}</td></tr>
+      ))}</tbody></table>
+  </>;
+}
+
 /** The timeline shows the device's latest events, this many. */
 const EVENTS_SHOWN = 200;
 
@@ -81,6 +99,7 @@ export function DeviceView({ id }: { id: string }) {
                   <td>{m.preflight ? `p50 ${m.preflight.p50Ms.toFixed(2)} ms, p95 ${m.preflight.p95Ms.toFixed(2)} ms (${m.preflight.samples} samples)` : '—'}</td></tr>
               ))}</tbody></table>
           )}
+          <HeldBack held={d.heldBack} />
           {can('admin') && !d.revoked ? (
             <div class="actions" aria-label="Device actions">
               <h2>Actions</h2>
