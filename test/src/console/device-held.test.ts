@@ -44,6 +44,7 @@ describe('console: versions held back from a device', { timeout: 120_000 }, () =
     const table = page.getByRole('table', { name: 'Held back by the hub' });
     const cells = () => table.locator('tbody tr').first().locator('td').allTextContents();
     await table.waitFor();
+    assert.equal(await page.getByText('No model reported; what the box is assigned the hub holds back (below).').count(), 1, 'not "no model assigned"');
     let row = await cells();
     assert.deepEqual(row.slice(0, 2), ['strict@1.0.0', String(dep.id)]);
     assert.match(row[2] ?? '', new RegExp(`^${UTC(waiting.since)} \\(.* ago\\)$`));

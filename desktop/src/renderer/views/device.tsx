@@ -37,7 +37,7 @@ function ConfigFact({ c }: { c: NonNullable<DeviceInfo['reported']>['config'] })
  */
 function HeldBack({ held }: { held: DeviceInfo['heldBack'] }) {
   if (!held?.length) return null;
-  return <>
+  return <div class="panel">
     <h2 id="held-h">Held back by the hub</h2>
     <table class="plain" aria-labelledby="held-h"><thead><tr><th>Version</th><th>Deployment</th><th>Since</th><th>Why</th></tr></thead>
       <tbody>{held.map((h) => (
@@ -45,7 +45,7 @@ function HeldBack({ held }: { held: DeviceInfo['heldBack'] }) {
           <td><a href={`#/deployments/${h.deploymentId}`}>{h.deploymentId}</a></td><td>{time(h.since)} (<Age at={h.since} />)</td>
           <td class={h.reason.startsWith('BACKEND_UNSUPPORTED') ? 'error' : 'warn'}>{inert(h.reason)}</td></tr>
       ))}</tbody></table>
-  </>;
+  </div>;
 }
 
 /** The timeline shows the device's latest events, this many. */
@@ -92,14 +92,13 @@ export function DeviceView({ id }: { id: string }) {
         </div>
         <div class="panel">
           <h2>Models</h2>
-          {d.models.length === 0 ? <Empty>No model assigned or reported.</Empty> : (
+          {d.models.length === 0 ? <Empty>{d.heldBack?.length ? 'No model reported; what the box is assigned the hub holds back (below).' : 'No model assigned or reported.'}</Empty> : (
             <table class="plain"><thead><tr><th>Model</th><th>Version</th><th>Status</th><th>Preflight</th></tr></thead>
               <tbody>{d.models.map((m) => (
                 <tr key={m.name + m.version}><td class="mono">{m.name}</td><td class="mono">{m.version}</td><td>{m.status}</td>
                   <td>{m.preflight ? `p50 ${m.preflight.p50Ms.toFixed(2)} ms, p95 ${m.preflight.p95Ms.toFixed(2)} ms (${m.preflight.samples} samples)` : '—'}</td></tr>
               ))}</tbody></table>
           )}
-          <HeldBack held={d.heldBack} />
           {can('admin') && !d.revoked ? (
             <div class="actions" aria-label="Device actions">
               <h2>Actions</h2>
@@ -123,6 +122,7 @@ export function DeviceView({ id }: { id: string }) {
           ) : null}
         </div>
       </div>
+      <HeldBack held={d.heldBack} />
       <DeviceMetrics id={d.id} models={d.models} />
       <div class="panel">
         <h2>Events</h2>
