@@ -2,7 +2,8 @@
 // ui/action.tsx `gone`), in a real Chromium against a real hub: the page follows the change live, and the open Pause
 // form stays, the typed reason kept, saying it was not sent and why (the rollout is paused now, by whom and when),
 // its button disabled, until Cancel; the form no longer vanished with what was typed. An action of the operator's own
-// that takes its button away (Resume) leaves the hub's answer on the page.
+// that takes its button away (Resume) leaves the hub's answer on the page. A New rollout refused as another rollout
+// is active over the same devices (CONFLICT) links that rollout.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Rollout } from '@edgefleet/shared';
@@ -10,8 +11,9 @@ import { waitFor } from '@edgefleet/examples/fleet';
 import { signIn } from './helpers.js';
 import { pushExampleBundle, startSmallHub, type SmallHub } from './small-hub.js';
 
-describe('console: a rollout action taken away under its open form', { timeout: 120_000 }, () => {
+describe('console: another operator\'s rollout meets the page', { timeout: 120_000 }, () => {
   let h: SmallHub;
+  let r: Rollout;
   before(async () => {
     h = await startSmallHub('ef-console-gone-', ['box-a', 'box-b']);
     await pushExampleBundle(h, '1.0.0');
@@ -19,7 +21,7 @@ describe('console: a rollout action taken away under its open form', { timeout: 
   after(() => h?.stop());
 
   it('keeps the open form with what was typed, says why it was not sent, and keeps an answer whose button went', async () => {
-    const r = await h.api<Rollout>('POST', '/rollouts', {
+    r = await h.api<Rollout>('POST', '/rollouts', {
       model: 'audio-energy', version: '1.0.0', target: { all: true }, reason: 'console test', advance: 'manual',
       waves: [{ name: 'canary', percent: 1, minDevices: 1, bakeSec: 600 }, { name: 'all', percent: 100, bakeSec: 600 }],
     });
@@ -53,6 +55,22 @@ describe('console: a rollout action taken away under its open form', { timeout: 
     await actions.getByRole('status').filter({ hasText: /^resume: running$/ }).waitFor();
     assert.equal(await actions.getByRole('button', { name: 'Resume', exact: true }).count(), 0);
     await waitFor('resumed', async () => ((await h.api<Rollout>('GET', `/rollouts/${r.id}`)).state === 'running' ? true : undefined));
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a new rollout refused as another is active over the same devices links that rollout', async () => {
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.evaluate(() => { (globalThis as unknown as { location: { hash: string } }).location.hash = '#/rollouts/new'; });
+    const form = page.getByRole('form', { name: 'New rollout' });
+    await form.getByLabel('Reason').fill('a second one');
+    await form.getByRole('button', { name: 'Create rollout' }).click();
+    const refused = form.getByRole('alert').filter({ hasText: /^CONFLICT: rollout ro-/ });
+    await refused.waitFor();
+    assert.match(await refused.textContent() ?? '', new RegExp(`^CONFLICT: rollout ${r.id} \\(audio-energy 1\\.0\\.0, running\\) is active over the same devices .*: abort it or wait for it to finish$`));
+    await refused.getByRole('link', { name: r.id, exact: true }).click();
+    await page.getByTestId('rollout-detail').getByText(r.id, { exact: true }).waitFor();
+    assert.equal(new URL(page.url()).hash, `#/rollouts/${r.id}`);
     assert.deepEqual(page.errors, []);
     await page.close();
   });
