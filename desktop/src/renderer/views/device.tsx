@@ -66,6 +66,7 @@ export function DeviceView({ id }: { id: string }) {
   const { device: d, events } = data.value;
   const tags = formatTags(d.tags);
   const enc = encodeURIComponent(d.id);
+  const gone = d.revoked ? `the device was revoked${d.revokedAt ? ` at ${time(d.revokedAt)}` : ''}` : undefined;
   return (
     <section aria-labelledby="dev-h">
       {data.error ? <ErrorBox error={`could not refresh the device (shown as of ${time(data.at)}): ${data.error}`} retry={data.retry} /> : null}
@@ -99,10 +100,11 @@ export function DeviceView({ id }: { id: string }) {
                   <td>{m.preflight ? `p50 ${m.preflight.p50Ms.toFixed(2)} ms, p95 ${m.preflight.p95Ms.toFixed(2)} ms (${m.preflight.samples} samples)` : '—'}</td></tr>
               ))}</tbody></table>
           )}
-          {can('admin') && !d.revoked ? (
+          {can('admin') ? (
+            // Drawn once revoked too (by another admin, the page told): an open form stays, saying why it sends nothing (ui/action.tsx `gone`).
             <div class="actions" aria-label="Device actions">
-              <h2>Actions</h2>
-              <ActionForm label="Set tags" extra={<>
+              {d.revoked ? null : <h2>Actions</h2>}
+              <ActionForm label="Set tags" gone={gone} extra={<>
                 <label for="tags-input">Tags (key=value …, quote a value with spaces: note="a b")</label>
                 <input id="tags-input" value={tagText ?? tags} onInput={(e) => setTagText((e.currentTarget as HTMLInputElement).value)} />
               </>} run={async (reason) => {
@@ -110,11 +112,11 @@ export function DeviceView({ id }: { id: string }) {
                 setTagText(null);
                 return 'tags saved';
               }} />
-              <ActionForm label="Rotate secret" run={async (reason) => {
+              <ActionForm label="Rotate secret" gone={gone} run={async (reason) => {
                 const r = await api?.send<{ secret: string }>('POST', `/devices/${enc}/rotate-secret`, { ...(reason ? { reason } : {}) });
                 return `new secret (shown once; give it to the device): ${r?.secret ?? ''}`;
               }} />
-              <ActionForm label="Revoke" danger reasonRequired run={async (reason) => {
+              <ActionForm label="Revoke" danger reasonRequired gone={gone} run={async (reason) => {
                 await api?.send('POST', `/devices/${enc}/revoke`, { reason });
                 return 'revoked';
               }} />

@@ -3,10 +3,11 @@
 // form stays, the typed reason kept, saying it was not sent and why (the rollout is paused now, by whom and when),
 // its button disabled, until Cancel; the form no longer vanished with what was typed. An action of the operator's own
 // that takes its button away (Resume) leaves the hub's answer on the page. A New rollout refused as another rollout
-// is active over the same devices (CONFLICT) links that rollout.
+// is active over the same devices (CONFLICT) links that rollout. On a device's page, an admin's open Set tags form
+// stays when another admin revokes the device, saying it sends nothing, and this admin's own Revoke leaves its answer.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Rollout } from '@edgefleet/shared';
+import type { DeviceInfo, Rollout } from '@edgefleet/shared';
 import { waitFor } from '@edgefleet/examples/fleet';
 import { signIn } from './helpers.js';
 import { pushExampleBundle, startSmallHub, type SmallHub } from './small-hub.js';
@@ -71,6 +72,34 @@ describe('console: another operator\'s rollout meets the page', { timeout: 120_0
     await refused.getByRole('link', { name: r.id, exact: true }).click();
     await page.getByTestId('rollout-detail').getByText(r.id, { exact: true }).waitFor();
     assert.equal(new URL(page.url()).hash, `#/rollouts/${r.id}`);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a device revoked by another admin under an open form: the form stays, saying it sends nothing', async () => {
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.evaluate(() => { (globalThis as unknown as { location: { hash: string } }).location.hash = '#/devices/box-b'; });
+    const actions = page.getByLabel('Device actions');
+    await actions.getByRole('button', { name: 'Set tags', exact: true }).click();
+    const form = page.getByRole('form', { name: 'Set tags' });
+    await form.getByLabel('Tags (key=value …, quote a value with spaces: note="a b")').fill('site=south');
+    await h.api('POST', '/devices/box-b/revoke', { reason: 'the other admin' });
+    await page.locator('h1 .pill.revoked').waitFor();
+    const revokedAt = (await h.api<DeviceInfo>('GET', '/devices/box-b')).revokedAt ?? '';
+    assert.equal(await form.getByTestId('action-gone').textContent(), `Set tags: not sent: the device was revoked at ${revokedAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC')}`);
+    assert.equal(await form.getByLabel('Tags (key=value …, quote a value with spaces: note="a b")').inputValue(), 'site=south', 'what was typed stays');
+    assert.equal(await form.getByRole('button', { name: 'Set tags', exact: true }).isDisabled(), true);
+    await form.getByRole('button', { name: 'Cancel' }).click();
+    await form.waitFor({ state: 'detached' });
+    assert.deepEqual(await actions.getByRole('button').allTextContents(), [], 'no action on a revoked device');
+
+    // This admin's own Revoke: the device's page redraws revoked, the answer stays.
+    await page.evaluate(() => { (globalThis as unknown as { location: { hash: string } }).location.hash = '#/devices/box-a'; });
+    await actions.getByRole('button', { name: 'Revoke', exact: true }).click();
+    await page.getByRole('form', { name: 'Revoke' }).getByLabel('Reason').fill('lost in transit');
+    await page.keyboard.press('Enter');
+    await page.locator('h1 .pill.revoked').waitFor();
+    await actions.getByRole('status').filter({ hasText: /^revoked$/ }).waitFor();
     assert.deepEqual(page.errors, []);
     await page.close();
   });
