@@ -170,8 +170,15 @@ export function heldNote(deviceIds: readonly string[]): string | null {
 
 /**
  * The device's assigned versions the hub holds back (GET /devices/{id} `heldBack`; one row per model at most): refused
- * for its backend, or waiting for the box's first state report (isHubHold), each with its row's reason.
+ * for its backend, or waiting for the box's first state report (isHubHold), each with its row's reason and `since`, when
+ * the row took it (its updated_at: desired.ts sets a hold's row only when its status or reason changes).
  */
-export function heldBack(store: Store, deviceId: string): Array<{ deploymentId: number; model: string; version: string; reason: string }> {
-  return store.deployments.effectiveFor(deviceId).filter((e) => isHubHold(e.status, e.reason)).map((e) => ({ deploymentId: e.deploymentId, model: e.model, version: e.version, reason: e.reason ?? '' }));
+export function heldBack(store: Store, deviceId: string): Array<{ deploymentId: number; model: string; version: string; reason: string; since: string }> {
+  const held = store.deployments.effectiveFor(deviceId).filter((e) => isHubHold(e.status, e.reason));
+  if (!held.length) return [];
+  const at = store.db.prepare('SELECT updated_at FROM deployment_devices WHERE deployment_id = ? AND device_id = ?');
+  return held.map((e) => ({
+    deploymentId: e.deploymentId, model: e.model, version: e.version, reason: e.reason ?? '',
+    since: (at.get(e.deploymentId, deviceId) as { updated_at: string }).updated_at,
+  }));
 }

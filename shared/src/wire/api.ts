@@ -163,9 +163,9 @@ export const DeviceInfo = z.object({
   /**
    * Versions the device is assigned that the hub holds back, its backend known not to load them (docs/decisions/0129-model-backends-checked.md),
    * or, a version some backend cannot load, until the box's first state report says its backend: the deployment and its row's reason
-   * (`BACKEND_UNSUPPORTED: …`, or `waiting for the box's first state report (its backend): …`). Absent: none.
+   * (`BACKEND_UNSUPPORTED: …`, or `waiting for the box's first state report (its backend): …`), and since when the row holds it. Absent: none.
    */
-  heldBack: z.array(z.object({ deploymentId: z.number().int().positive(), model: z.string(), version: z.string(), reason: z.string() })).optional(),
+  heldBack: z.array(z.object({ deploymentId: z.number().int().positive(), model: z.string(), version: z.string(), reason: z.string(), since: IsoTime })).optional(),
   /** Throttles and disconnects for going over its MQTT quotas since the hub started (hub/src/mqtt/quota.ts). */
   mqttQuota: z
     .object({

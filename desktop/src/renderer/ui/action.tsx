@@ -3,6 +3,8 @@
 // the focus in it). Done, the form closes with the answer beside its button, which has the focus. Only rendered for roles that may perform it.
 // An action with `confirm` asks once more before it is sent: the first submit shows what it does and turns the
 // button into "Confirm …"; typing in the reason again or Cancel takes the confirmation back.
+// An action the view no longer offers (`gone`: another operator's change reached the page) is not taken away under
+// an open form: it stays, what was typed kept, unsendable, saying why, until Cancel; its last answer stays too.
 import { useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
 import { errorText } from '../api.js';
@@ -18,6 +20,8 @@ export function ActionForm(p: {
   extra?: ComponentChildren;
   /** What the action does, shown to be confirmed before it is sent (promote to the full fleet). */
   confirm?: ComponentChildren;
+  /** Why the action no longer applies (the view changed under it): an open form says so and sends nothing; closed, only its last answer is drawn. */
+  gone?: string;
   run(reason: string): Promise<string | void>;
 }) {
   const [open, setOpen] = useState(false);
@@ -28,11 +32,13 @@ export function ActionForm(p: {
   const focus = useActionFocus(open, () => setOpen(false));
   const said = msg ? <p class={msg.ok ? 'ok' : 'error'} role="status">{msg.text}</p> : null;
   if (!open) {
+    if (p.gone) return said;
     // Done: the form closes and the focus is back on this button (ui/action-focus.ts), the hub's answer beside it.
     return <><button type="button" ref={focus.opener} class={p.danger ? 'danger' : ''} onClick={() => { setOpen(true); setMsg(null); setConfirming(false); }}>{p.label}</button>{said}</>;
   }
   const submit = async (e: Event) => {
     e.preventDefault();
+    if (p.gone) return;
     if (p.reasonRequired && reason.trim() === '') { setMsg({ ok: false, text: 'a reason is required' }); return; }
     if (p.confirm && !confirming) { setConfirming(true); setMsg(null); return; }
     setBusy(true);
@@ -58,9 +64,10 @@ export function ActionForm(p: {
       <label for={id}>Reason{p.reasonRequired ? '' : ' (optional)'}</label>
       <input id={id} value={reason} onInput={(e) => { setReason((e.currentTarget as HTMLInputElement).value); setConfirming(false); }} />
       {confirming ? <p class="warn" role="alert" data-testid="confirm">{p.confirm}</p> : null}
-      <button type="submit" class={p.danger ? 'danger' : ''} disabled={busy || down}>{confirming ? `Confirm: ${p.label}` : p.label}</button>
+      <button type="submit" class={p.danger ? 'danger' : ''} disabled={busy || down || !!p.gone}>{confirming ? `Confirm: ${p.label}` : p.label}</button>
       <button type="button" onClick={() => { setOpen(false); setConfirming(false); }}>Cancel</button>
-      {busy ? <p class="muted" role="status" aria-busy="true">{p.label}: waiting for the hub…</p> : down ? <p class="error" role="status">{p.label}: not sent while the hub is down (the banner at the top says why); it can be sent once the hub is back</p> : said}
+      {busy ? <p class="muted" role="status" aria-busy="true">{p.label}: waiting for the hub…</p>
+        : p.gone ? <><p class="warn" role="alert" data-testid="action-gone">{p.label}: not sent: {p.gone}</p>{said}</> : down ? <p class="error" role="status">{p.label}: not sent while the hub is down (the banner at the top says why); it can be sent once the hub is back</p> : said}
     </form>
   );
 }

@@ -30,6 +30,24 @@ function ConfigFact({ c }: { c: NonNullable<DeviceInfo['reported']>['config'] })
   return <dd class="error" data-testid="device-config">refused{e ? `: ${e.code}: ${inert(e.message)}${e.field ? ` (field ${inert(e.field)})` : ''}` : ''}; runs {runs}</dd>;
 }
 
+/**
+ * The versions the hub holds back from the box (GET /devices/{id} `heldBack`, what `edgefleet devices show` lists under
+ * `held back:`): its backend cannot load them, or the hub waits for its first state report to say its backend
+ * (docs/decisions/0129-model-backends-checked.md); each with its deployment, since when and the hub's reason.
+ */
+function HeldBack({ held }: { held: DeviceInfo['heldBack'] }) {
+  if (!held?.length) return null;
+  return <div class="panel">
+    <h2 id="held-h">Held back by the hub</h2>
+    <table class="plain" aria-labelledby="held-h"><thead><tr><th>Version</th><th>Deployment</th><th>Since</th><th>Why</th></tr></thead>
+      <tbody>{held.map((h) => (
+        <tr key={h.model}><td class="mono"><a href={`#/models/${encodeURIComponent(h.model)}/${encodeURIComponent(h.version)}`}>{h.model}@{h.version}</a></td>
+          <td><a href={`#/deployments/${h.deploymentId}`}>{h.deploymentId}</a></td><td>{time(h.since)} (<Age at={h.since} />)</td>
+          <td class={h.reason.startsWith('BACKEND_UNSUPPORTED') ? 'error' : 'warn'}>{inert(h.reason)}</td></tr>
+      ))}</tbody></table>
+  </div>;
+}
+
 /** The timeline shows the device's latest events, this many. */
 const EVENTS_SHOWN = 200;
 
@@ -48,6 +66,7 @@ export function DeviceView({ id }: { id: string }) {
   const { device: d, events } = data.value;
   const tags = formatTags(d.tags);
   const enc = encodeURIComponent(d.id);
+  const gone = d.revoked ? `the device was revoked${d.revokedAt ? ` at ${time(d.revokedAt)}` : ''}` : undefined;
   return (
     <section aria-labelledby="dev-h">
       {data.error ? <ErrorBox error={`could not refresh the device (shown as of ${time(data.at)}): ${data.error}`} retry={data.retry} /> : null}
@@ -74,17 +93,18 @@ export function DeviceView({ id }: { id: string }) {
         </div>
         <div class="panel">
           <h2>Models</h2>
-          {d.models.length === 0 ? <Empty>No model assigned or reported.</Empty> : (
+          {d.models.length === 0 ? <Empty>{d.heldBack?.length ? 'No model reported; what the box is assigned the hub holds back (below).' : 'No model assigned or reported.'}</Empty> : (
             <table class="plain"><thead><tr><th>Model</th><th>Version</th><th>Status</th><th>Preflight</th></tr></thead>
               <tbody>{d.models.map((m) => (
                 <tr key={m.name + m.version}><td class="mono">{m.name}</td><td class="mono">{m.version}</td><td>{m.status}</td>
                   <td>{m.preflight ? `p50 ${m.preflight.p50Ms.toFixed(2)} ms, p95 ${m.preflight.p95Ms.toFixed(2)} ms (${m.preflight.samples} samples)` : '—'}</td></tr>
               ))}</tbody></table>
           )}
-          {can('admin') && !d.revoked ? (
+          {can('admin') ? (
+            // Drawn once revoked too (by another admin, the page told): an open form stays, saying why it sends nothing (ui/action.tsx `gone`).
             <div class="actions" aria-label="Device actions">
-              <h2>Actions</h2>
-              <ActionForm label="Set tags" extra={<>
+              {d.revoked ? null : <h2>Actions</h2>}
+              <ActionForm label="Set tags" gone={gone} extra={<>
                 <label for="tags-input">Tags (key=value …, quote a value with spaces: note="a b")</label>
                 <input id="tags-input" value={tagText ?? tags} onInput={(e) => setTagText((e.currentTarget as HTMLInputElement).value)} />
               </>} run={async (reason) => {
@@ -92,11 +112,11 @@ export function DeviceView({ id }: { id: string }) {
                 setTagText(null);
                 return 'tags saved';
               }} />
-              <ActionForm label="Rotate secret" run={async (reason) => {
+              <ActionForm label="Rotate secret" gone={gone} run={async (reason) => {
                 const r = await api?.send<{ secret: string }>('POST', `/devices/${enc}/rotate-secret`, { ...(reason ? { reason } : {}) });
                 return `new secret (shown once; give it to the device): ${r?.secret ?? ''}`;
               }} />
-              <ActionForm label="Revoke" danger reasonRequired run={async (reason) => {
+              <ActionForm label="Revoke" danger reasonRequired gone={gone} run={async (reason) => {
                 await api?.send('POST', `/devices/${enc}/revoke`, { reason });
                 return 'revoked';
               }} />
@@ -104,6 +124,7 @@ export function DeviceView({ id }: { id: string }) {
           ) : null}
         </div>
       </div>
+      <HeldBack held={d.heldBack} />
       <DeviceMetrics id={d.id} models={d.models} />
       <div class="panel">
         <h2>Events</h2>

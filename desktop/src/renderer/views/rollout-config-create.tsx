@@ -11,7 +11,7 @@ import { can, session } from '../store.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
 import { Empty } from '../ui/states.js';
-import { NO_ERRORS, errorsOf, fieldErrors, gatesFieldset, wavesFieldset, type Errors } from './rollout-fields.js';
+import { NO_ERRORS, errorsOf, fieldErrors, gatesFieldset, wavesFieldset, type Errors, GeneralErrors } from './rollout-fields.js';
 
 /** GET/PUT path of a scope as the rollout names it: `fleet`, `tag/site=north`, `device/edge-1`; null for anything else. */
 export function scopePath(scope: string): string | null {
@@ -88,7 +88,7 @@ export function ConfigRolloutCreateView() {
         {wavesFieldset({ waves: d.waves, set: (waves) => set({ waves }), remove: removeWave, err })}
         {gatesFieldset({ keys: CONFIG_GATES, gates: d.gates, set: (gates) => set({ gates }), field })}
         <div class="fields">{field('reason', 'Reason', <input id="ro-reason" class="wide" value={d.reason} onInput={(e) => set({ reason: e.currentTarget.value })} />)}</div>
-        {errors.general.map((m) => <p key={m} class="error" role="alert">{m}</p>)}
+        <GeneralErrors list={errors.general} />
         {err('*')}
         <div class="toolbar"><button type="submit" disabled={busy}>Create configuration rollout</button></div>
       </form>

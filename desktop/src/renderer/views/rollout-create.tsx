@@ -10,7 +10,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Rollout, RolloutPreview } from '@edgefleet/shared';
 import { DEFAULT_WAVES, GATES, SHADOW, rolloutRequest, type Draft } from '../../common/rollout-request.js';
-import { BackendRefusal, NO_ERRORS, errorsOf, fieldErrors, gatesFieldset, wavesFieldset, type Errors } from './rollout-fields.js';
+import { BackendRefusal, NO_ERRORS, errorsOf, fieldErrors, gatesFieldset, wavesFieldset, type Errors, GeneralErrors } from './rollout-fields.js';
 import { can, loadModels, models, session } from '../store.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
@@ -125,7 +125,7 @@ export function RolloutCreateView() {
           {err('window')}
         </fieldset>
         <div class="fields">{field('reason', 'Reason', <input id="ro-reason" class="wide" value={draft.reason} onInput={(e) => set({ reason: e.currentTarget.value })} />)}</div>
-        {errors.general.map((m) => <p key={m} class="error" role="alert">{m}</p>)}
+        <GeneralErrors list={errors.general} />
         {over ? <BackendRefusal b={over.b} override={{ on: over.on, set: (on) => setOverride({ ...over, on }) }} /> : null}
         {errors.created ? <p class="error" role="alert" data-testid="created-already">This preview's rollout was created already (the answer to that create did not arrive): <a href={`#/rollouts/${errors.created}`}>open rollout {errors.created}</a>, or preview again for another.</p> : null}
         {err('id')}{err('*')}

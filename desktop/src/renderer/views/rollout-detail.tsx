@@ -92,15 +92,20 @@ export function RolloutDetail({ id }: { id: string }) {
     soon.current = setTimeout(() => { soon.current = null; setN((x) => x + 1); }, REFETCH_MS);
   }, [ev.n]);
   useEffect(() => () => { if (soon.current) clearTimeout(soon.current); }, [id]);
+  const offered = useRef(new Set<string>());
   const setR = (x: Rollout) => { latest.current++; setShown({ r: x, error: null }); };
   const baking = !!r && r.state === 'running' && r.waves.some((w) => w.state === 'baking');
   const now = useNow(baking);
   const retry = () => setN((x) => x + 1);
   if (!r) return shown.error ? <ErrorBox error={shown.error} retry={retry} /> : <Loading what={`rollout ${id}`} />;
-  const actions = ACTIONS.filter((a) => a.allowed(r));
+  // Every action offered since the page opened stays drawn (ui/action.tsx `gone`): one whose form is open when another
+  // operator's change takes it away keeps the form and says why, instead of vanishing with what was typed.
+  for (const a of ACTIONS) if (a.allowed(r)) offered.current.add(a.label);
+  const actions = ACTIONS.filter((a) => offered.current.has(a.label));
+  const cw = r.waves[r.currentWave];
+  const gone = `it no longer applies: the rollout is ${r.state}${cw ? `, wave ${cw.name} ${cw.state}` : ''}${r.stateBy ? ` (its last state change by ${r.stateBy} at ${time(r.stateAt)})` : ''}`;
   const wait = promoteWait(r);
   // Gates of the current wave an operator may accept (hub/src/rollouts/accept.ts): blocking, pending or failed, its gates judged.
-  const cw = r.waves[r.currentWave];
   const judged = (r.state === 'running' || r.state === 'paused') && (cw?.state === 'evaluating' || cw?.state === 'failed');
   const accept = judged ? cw.gates.filter((g) => g.blocking && !g.accepted && g.verdict !== 'pass') : [];
   // Acceptances of the current wave an operator may take back while it is judged (POST /rollouts/{id}/unaccept, docs/rollouts.md "Accepting a gate").
@@ -131,7 +136,7 @@ export function RolloutDetail({ id }: { id: string }) {
           <div class="actions row" aria-label="Rollout actions">
             {actions.map((a) => {
               const note = actionNote(a.full ? 'promote-full' : a.name, r);
-              return <ActionForm key={a.label} label={a.label} danger={a.danger} reasonRequired confirm={a.full ? <FullConfirm r={r} /> : undefined}
+              return <ActionForm key={a.label} label={a.label} danger={a.danger} reasonRequired confirm={a.full ? <FullConfirm r={r} /> : undefined} gone={a.allowed(r) ? undefined : gone}
                 extra={note ? <p class="muted" data-testid={`note-${a.full ? 'promote-full' : a.name}`}>{note}</p> : undefined} run={(reason) => act(a.name, a.label, a.full ? { reason, full: true } : { reason })} />;
             })}
             {accept.map((g) => (

@@ -38,6 +38,14 @@ export function errorsOf(err: unknown): Errors {
   return out;
 }
 
+/**
+ * The hub's errors not tied to a field, each rollout one names a link to its page: a create refused as another
+ * rollout is active over the same devices (`CONFLICT: rollout ro-… is active over the same devices …: abort it or
+ * wait for it to finish`) opens it in a click.
+ */
+export function GeneralErrors({ list }: { list: string[] }) {
+  return <>{list.map((m) => <p key={m} class="error" role="alert">{m.split(/\b(ro-[0-9a-f]{6,})\b/).map((x, i) => (i % 2 ? <a key={i} href={`#/rollouts/${x}`}>{x}</a> : x))}</p>)}</>;
+}
 
 /**
  * Every device a BACKEND_UNSUPPORTED refusal lists, in a scrolling list under the count (the message names three;

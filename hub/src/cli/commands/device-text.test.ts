@@ -80,8 +80,11 @@ test('windows parked for versions the registry does not hold (a restored hub) ar
 
 test('versions the hub holds back: refused for the box\'s backend, or waiting for its first state report', () => {
   const waiting = "waiting for the box's first state report (its backend): strict 1.0.0 does not load on the wasm backend (…); the hub sends it with the report if the box runs another backend (docs/decisions/0129-model-backends-checked.md)";
-  const text = deviceText({ ...base, heldBack: [{ deploymentId: 7, model: 'strict', version: '1.0.0', reason: waiting }, { deploymentId: 8, model: 'other', version: '2.0.0', reason: 'BACKEND_UNSUPPORTED: the box runs the wasm backend, …' }] }, NOW);
-  assert.deepEqual(text.match(/^held back: .*$/gm), [`held back:    strict@1.0.0 (deployment 7): ${waiting}`, 'held back:    other@2.0.0 (deployment 8): BACKEND_UNSUPPORTED: the box runs the wasm backend, …']);
+  const text = deviceText({ ...base, heldBack: [{ deploymentId: 7, model: 'strict', version: '1.0.0', reason: waiting, since: '2026-12-05T11:00:00.000Z' }, { deploymentId: 8, model: 'other', version: '2.0.0', reason: 'BACKEND_UNSUPPORTED: the box runs the wasm backend, …', since: '2026-12-05T11:58:00.000Z' }] }, NOW);
+  assert.deepEqual(text.match(/^held back: .*$/gm), [
+    `held back:    strict@1.0.0 (deployment 7) since 2026-12-05T11:00:00.000Z (1h ago): ${waiting}`,
+    'held back:    other@2.0.0 (deployment 8) since 2026-12-05T11:58:00.000Z (2m ago): BACKEND_UNSUPPORTED: the box runs the wasm backend, …',
+  ]);
 });
 
 test("the times a box stamped are the hub's (by its measured offset), with the box's own beside them once a minute or more apart", () => {

@@ -91,7 +91,7 @@ export function deviceText(d: DeviceInfo, now: Date): string {
   ];
   // Windows of versions the registry does not hold (hub/src/ingest/parked.ts): stored once their bundles are pushed again.
   const p = d.parkedWindows;
-  for (const h of d.heldBack ?? []) rows.push(['held back', `${h.model}@${h.version} (deployment ${h.deploymentId}): ${h.reason}`]);
+  for (const h of d.heldBack ?? []) rows.push(['held back', `${h.model}@${h.version} (deployment ${h.deploymentId}) since ${withAge(h.since, now)}: ${h.reason}`]);
   if (p) rows.push(['parked', `${p.windows} windows (${formatBytes(p.bytes)}) of versions the registry does not hold, stored once pushed again: ${p.versions.map((v) => `${v.model}@${v.version} ${v.windows} since ${v.since}`).join(', ')}`]);
   const models = d.models.length ? table(['NAME', 'ACTIVE', 'PREVIOUS', 'STATUS', 'ALSO INSTALLED'], modelRows(d.models), '  ') : '  (none)\n';
   return `${keyValues(rows)}\nmodels:\n${models}`;
