@@ -217,4 +217,26 @@ test('a version whose features share a name is refused at push (every window wou
     h.close();
   }
 });
+
+// Found by the ML probe: a runtime.minAgentVersion the schema takes and an agent cannot compare
+// ("0.1.0-a..b") was pushed and deployed, and the box failed it at install (INVALID_INPUT).
+test('a version whose minAgentVersion no agent can compare is refused at push; nothing stored', async () => {
+  const h = harness();
+  try {
+    const mlp = randomMlp({ inputDim: 2, hidden: [3], outputDim: 1, inputName: 'x', outputName: 'y', output: 'sigmoid' });
+    const b = await bundleFromOnnx({ dir: join(dir, 'minver'), onnx: mlp.onnx, io: mlp.io, name: 'minver', version: '1.0.0', keys });
+    const bad = join(dir, 'minver-bad.efb');
+    await writeEditedManifestBundle(b.path, bad, (m) => { (m.runtime as { minAgentVersion: string }).minAgentVersion = '0.1.0-a..b'; }, [keys.release]);
+    const r = await push(h, bad);
+    assert.equal(r.status, 422, await r.clone().text());
+    const e = ((await r.json()) as { error: { code: string; message: string } }).error;
+    assert.equal(e.code, 'BUNDLE_INVALID');
+    assert.match(e.message, /^minver 1\.0\.0: manifest\.json: runtime\.minAgentVersion "0\.1\.0-a\.\.b" is not a semantic version an agent can compare \(every agent would refuse the bundle at install\)/);
+    assert.deepEqual(blobFiles(h), []);
+    assert.deepEqual(h.store.models.list(), []);
+    assert.equal((await push(h, b.path)).status, 201);
+  } finally {
+    h.close();
+  }
+});
 }

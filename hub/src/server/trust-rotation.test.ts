@@ -4,9 +4,10 @@
 // no deployment, and `model ls` marks the version not trusted (docs/security.md "Key rotation and stored versions").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { signBundle } from '@edgefleet/shared';
 import { buildExampleBundle, makeKeys, makeTrust, runCli, startProcess } from '@edgefleet/examples';
 
 test('after a release key rotation the hub refuses to deploy a version only the old key signed', async () => {
@@ -45,6 +46,18 @@ test('after a release key rotation the hub refuses to deploy a version only the 
     assert.match(models, /\nTRUSTED no: no threshold of the hub's current release keys signed it; deploys and rollouts of it are refused \(VERSION_NOT_TRUSTED\): sign it with a current release key and push it as a new version \(or "edgefleet model delete NAME VERSION" first, if nothing refers to it\)\n/);
     const ls = await cli(['deployments', 'ls', '--json']);
     assert.deepEqual((JSON.parse(ls.stdout) as { deployments: unknown[] }).deployments, []);
+
+    // Found by the ML probe: a new version signed by the rotated-out key was uploaded whole, then
+    // refused by the hub ("hub: bundle …"). model push checks it against the hub's trust first and uploads nothing.
+    const v2 = await buildExampleBundle({ dir, version: '2.0.0', keys });
+    const old = await cli(['model', 'push', v2.path]);
+    assert.equal(old.code, 1);
+    assert.equal(old.stderr, `error [THRESHOLD_NOT_MET]: bundle ${v2.path}, checked against the hub's trust version 2 before uploading (nothing was pushed): release signatures: 0 of threshold 1 valid (1 signature by a key not among the release keys of trust version 2 ignored (${keys.release.keyId.slice(0, 8)}…); expected release keys: ${keys.untrusted.keyId.slice(0, 8)}…)\n`);
+    mkdirSync(join(dir, 'new'));
+    const resigned = await buildExampleBundle({ dir: join(dir, 'new'), version: '2.0.0', sign: false });
+    await signBundle(resigned.path, keys.untrusted);
+    const ok = await cli(['model', 'push', resigned.path]);
+    assert.equal(ok.code, 0, ok.stderr);
   } finally {
     await hub.stop('SIGTERM', 20_000);
     rmSync(dir, { recursive: true, force: true });

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256Hex } from '../canonical.js';
+import { AppError } from '../errors.js';
 import { generateKeyPair, keyIdOf, readPublicKeyFile, readSecretKeyFile, writeKeyFiles } from './keys.js';
 import { signBytes, signCanonical, signEnvelope, verifyBytes } from './sign.js';
 import { canonicalBytes } from '../canonical.js';
@@ -44,6 +45,14 @@ test('key file errors name the file and what was wrong', withDir(async (dir) => 
   const { keyPath, pubPath } = writeKeyFiles(dir, 'r', pair);
   await assert.rejects(readSecretKeyFile(pubPath), /is a public key file .*expected a secret key file/);
   await assert.rejects(readPublicKeyFile(keyPath), /is a secret key file .*expected a public key file/);
+  // Found by the ML probe: trust.json given to "model sign --key" was "unsupported schema undefined" and five missing fields.
+  writeFileSync(join(dir, 'trust.json'), JSON.stringify({ signed: { schema: 'edgefleet.trust/v1', version: 1 }, signatures: [] }));
+  await assert.rejects(readSecretKeyFile(join(dir, 'trust.json')), (e: unknown) => e instanceof AppError && e.code === 'INVALID_INPUT'
+    && e.message === `${join(dir, 'trust.json')} is a edgefleet.trust/v1 file, not a key; expected a secret key file (edgefleet.key/v1, usually NAME.key)`);
+  writeFileSync(join(dir, 'c.key'), JSON.stringify({ schema: 'edgefleet.content-key/v1', keyId: 'x', key: 'y' }));
+  await assert.rejects(readPublicKeyFile(join(dir, 'c.key')), /c\.key is a edgefleet\.content-key\/v1 file, not a key; expected a public key file \(edgefleet\.pubkey\/v1, usually NAME\.pub\)$/);
+  writeFileSync(join(dir, 'v2.key'), JSON.stringify({ schema: 'edgefleet.key/v2' }));
+  await assert.rejects(readSecretKeyFile(join(dir, 'v2.key')), (e: unknown) => e instanceof AppError && e.code === 'UNSUPPORTED_VERSION');
   const pub = JSON.parse(readFileSync(pubPath, 'utf8')) as Record<string, string>;
   writeFileSync(join(dir, 'bad64.pub'), JSON.stringify({ ...pub, public: 'AAAA' }));
   await assert.rejects(readPublicKeyFile(join(dir, 'bad64.pub')), /public: expected 32 bytes of base64, got 3 bytes/);

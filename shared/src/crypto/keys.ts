@@ -95,6 +95,14 @@ function kindMismatch(value: unknown, path: string, expected: 'secret' | 'public
   if (expected === 'public' && tag === SECRET_KEY_SCHEMA) {
     throw new AppError('INVALID_INPUT', `${path} is a secret key file (${SECRET_KEY_SCHEMA}); expected a public key file (${PUBLIC_KEY_SCHEMA}, usually NAME.pub)`);
   }
+  // Another edgefleet file (a trust document, whose tag is under "signed", a content key, ...) given as a key
+  // was refused as "unsupported schema undefined" and every missing field. A key file of another
+  // version stays UNSUPPORTED_VERSION (the schema check).
+  const other = typeof tag === 'string' ? tag : (value as { signed?: { schema?: unknown } } | null)?.signed?.schema;
+  if (typeof other === 'string' && other.startsWith('edgefleet.') && !/^edgefleet\.(key|pubkey)\//.test(other)) {
+    const want = expected === 'secret' ? `a secret key file (${SECRET_KEY_SCHEMA}, usually NAME.key)` : `a public key file (${PUBLIC_KEY_SCHEMA}, usually NAME.pub)`;
+    throw new AppError('INVALID_INPUT', `${path} is a ${other} file, not a key; expected ${want}`);
+  }
 }
 
 /** Checks a parsed secret key file: base64 lengths, public half and keyId consistent. */

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assertAuthoredManifest, authoringProblems } from './manifest-authoring.js';
+import { MAX_VERSION_LENGTH, assertAuthoredManifest, authoringProblems } from './manifest-authoring.js';
 import { Manifest } from './manifest.js';
 import { parseWire } from './common.js';
 import { exampleManifest } from '../bundle/testutil.js';
@@ -121,4 +121,30 @@ test('thread counts past MAX_ORT_THREADS are refused at authoring', () => {
     `runtime.intraOpThreads is 100000; expected at most ${MAX_ORT_THREADS} threads (more than an edge box has cores: a larger pool only slows the session's creation)`,
     `runtime.interOpThreads is ${MAX_ORT_THREADS + 1}; expected at most ${MAX_ORT_THREADS} threads (more than an edge box has cores: a larger pool only slows the session's creation)`,
   ]);
+});
+
+// Found by the ML probe: the manifest schema's version pattern takes "1.0.0-a..b" and "1.0.0-.", which
+// the agent's semver comparison refuses; a runtime.minAgentVersion like that was packed, signed, verified,
+// pushed and deployed, and every box failed it at install (INVALID_INPUT). A 300-character version
+// packed to a bundle name the file system refused (ENAMETOOLONG).
+test('a version or runtime.minAgentVersion an agent cannot compare, or a version too long for a file name, is refused at authoring', async (t) => {
+  const rt = (min: string) => ({ ...(exampleManifest({ files: [FILE] }) as { runtime: Record<string, unknown> }).runtime, minAgentVersion: min });
+  for (const v of ['1.0.0', '1.0.0-rc.1', '1.0.0+build.7', '1.0.0-0.3.7+exp.sha.5114f85', `1.0.0-${'a'.repeat(MAX_VERSION_LENGTH - 6)}`]) {
+    assert.deepEqual(authoringProblems(manifest({ version: v, runtime: rt(v) })), [], v);
+  }
+  const expected = 'expected MAJOR.MINOR.PATCH[-prerelease][+build] with dot-separated identifiers that are not empty, such as 1.2.3 or 1.2.3-rc.1';
+  for (const v of ['1.0.0-a..b', '1.0.0-.', '1.0.0-a.']) {
+    assert.deepEqual(authoringProblems(manifest({ version: v })), [`version ${JSON.stringify(v)} is not a semantic version an agent can compare; ${expected}`], v);
+    assert.deepEqual(authoringProblems(manifest({ runtime: rt(v) })), [
+      `runtime.minAgentVersion ${JSON.stringify(v)} is not a semantic version an agent can compare (every agent would refuse the bundle at install); ${expected}`,
+    ], v);
+  }
+  const long = `1.0.0-${'a'.repeat(MAX_VERSION_LENGTH - 5)}`;
+  assert.deepEqual(authoringProblems(manifest({ version: long })), [
+    `version is ${MAX_VERSION_LENGTH + 1} characters; expected at most ${MAX_VERSION_LENGTH} (the bundle's file name NAME-VERSION.efb must fit a file system's 255 bytes)`,
+  ]);
+  const { out, pack } = packer(t, 'v.efb');
+  await assert.rejects(pack(exampleManifest({ runtime: { opset: 17, minAgentVersion: '0.1.0-a..b' } })),
+    (e: unknown) => e instanceof AppError && e.code === 'BUNDLE_INVALID' && /^manifest: runtime\.minAgentVersion "0\.1\.0-a\.\.b" is not a semantic version/.test(e.message));
+  assert.equal(existsSync(out), false);
 });

@@ -10,6 +10,14 @@ import { MAX_ORT_THREADS } from '../agent-settings.js';
 import { Manifest } from './manifest.js';
 import { unknownFields } from './unknown-fields.js';
 import { closest } from '../cli/suggest.js';
+import { isSemver } from '../semver.js';
+
+/**
+ * The longest `version` a new model may have: `model pack` names its bundle NAME-VERSION.efb (and the
+ * content key NAME-VERSION.key), written under a temp name `.NAME-VERSION.efb.tmp-XXXXXXXXXXXX`, which
+ * with a 64-character name stays within the 255 bytes of a file name.
+ */
+export const MAX_VERSION_LENGTH = 128;
 
 /** What a new model version's manifest gets wrong beyond its schema: one message per problem. */
 export function authoringProblems(m: Manifest): string[] {
@@ -24,12 +32,29 @@ export function authoringProblems(m: Manifest): string[] {
   };
   repeated((m.features ?? []).map((f) => f.name), 'features');
   repeated((m.reference?.features ?? []).map((r) => r.name), 'reference.features');
-  problems.push(...columnProblems(m));
+  problems.push(...columnProblems(m), ...versionProblems(m));
   // An agent creating a session with 100,000 threads sat in it for minutes (agent-settings.ts MAX_ORT_THREADS).
   for (const k of ['intraOpThreads', 'interOpThreads'] as const) {
     const n = m.runtime[k];
     if (n !== undefined && n > MAX_ORT_THREADS) problems.push(`runtime.${k} is ${n}; expected at most ${MAX_ORT_THREADS} threads (more than an edge box has cores: a larger pool only slows the session's creation)`);
   }
+  return problems;
+}
+
+/**
+ * Versions the schema lets through but an agent cannot use: the schema's pattern takes any run of
+ * letters, digits, "." and "-" after the "-" of a prerelease ("1.0.0-a..b", "1.0.0-."), which the
+ * agent's semver comparison (semver.ts) refuses, so a runtime.minAgentVersion like that failed every
+ * box at install (INVALID_INPUT) after pack, sign, verify and push had taken it. The schema stays as
+ * it is: a box that installed such a version must still load it.
+ */
+function versionProblems(m: Manifest): string[] {
+  const problems: string[] = [];
+  const expected = 'expected MAJOR.MINOR.PATCH[-prerelease][+build] with dot-separated identifiers that are not empty, such as 1.2.3 or 1.2.3-rc.1';
+  if (!isSemver(m.version)) problems.push(`version ${JSON.stringify(m.version)} is not a semantic version an agent can compare; ${expected}`);
+  else if (m.version.length > MAX_VERSION_LENGTH) problems.push(`version is ${m.version.length} characters; expected at most ${MAX_VERSION_LENGTH} (the bundle's file name NAME-VERSION.efb must fit a file system's 255 bytes)`);
+  const min = m.runtime.minAgentVersion;
+  if (!isSemver(min)) problems.push(`runtime.minAgentVersion ${JSON.stringify(min)} is not a semantic version an agent can compare (every agent would refuse the bundle at install); ${expected}`);
   return problems;
 }
 

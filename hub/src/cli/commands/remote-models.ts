@@ -1,7 +1,7 @@
 // Remote registry commands: push, list, show, deprecate, delete. push streams the bundle (it may be larger
 // than 2 GiB) with a progress bar on a terminal.
 import { resolve } from 'node:path';
-import { AppError, escapeLines, formatErrorKinds, readBundle, readContentKeyFile, type ContentKeyStored, type BundleDropped, type ModelDeleted, type ModelTotals, type ModelVersionDetail, type ModelVersionInfo } from '@edgefleet/shared';
+import { AppError, assertThreshold, escapeLines, formatErrorKinds, manifestSigningBytes, readBundle, readContentKeyFile, type ContentKeyStored, type TrustDocument, type BundleDropped, type ModelDeleted, type ModelTotals, type ModelVersionDetail, type ModelVersionInfo } from '@edgefleet/shared';
 import { optBool, optString, reqString, type Command } from '../args.js';
 import { ProgressBar, formatBytes, table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
@@ -16,7 +16,8 @@ export const modelPush: Command = {
     const file = resolve(ctx.cwd, args.positionals[0] as string);
     // Its structure, manifest and signatures are read here first (not the files' hashes: the hub checks
     // those), so a file that is no bundle, or one not signed yet, is refused before it is uploaded.
-    const { size, signatures, manifest: m } = await readBundle(file, { verifyFiles: false });
+    const info = await readBundle(file, { verifyFiles: false });
+    const { size, signatures, manifest: m } = info;
     if (signatures.signatures.length === 0) {
       throw new AppError('THRESHOLD_NOT_MET', `${file} is unsigned; expected release signatures: sign it first with "edgefleet model sign ${file} --key RELEASE.key"`);
     }
@@ -28,6 +29,10 @@ export const modelPush: Command = {
       throw new AppError('INVALID_INPUT', `the content key ${resolve(ctx.cwd, keyFile as string)} is ${key.keyId.slice(0, 12)}…; ${m.name}@${m.version} in ${file} is encrypted with ${m.encryption.keyId.slice(0, 12)}… (a key file of another bundle?); nothing was pushed`);
     }
     const client = HubClient.from(args, ctx);
+    // The signatures are checked against the hub's release keys before the upload too: a bundle signed
+    // by a key the hub does not trust (rotated out, another team's) was uploaded whole and then refused.
+    const trust = await client.request<TrustDocument>('GET', '/trust');
+    assertThreshold(trust.signed, 'release', manifestSigningBytes(info), signatures.signatures, `bundle ${file}, checked against the hub's trust version ${trust.signed.version} before uploading (nothing was pushed)`);
     const bar = new ProgressBar(ctx.stderr, { label: 'pushing', total: size });
     const { value: v, status } = await client.upload<ModelVersionInfo>('/models', file, size, (n) => bar.tick(n));
     bar.done();
