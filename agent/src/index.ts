@@ -15,3 +15,4 @@ export { PolicyGuard, type PolicyListener } from './policy/guard.js';
 export { readCredentials } from './sync/credentials.js';
 export { agentStatus, type AgentStatus } from './cli/status.js';
 export { agentCli } from './cli/table.js';
+export { main as agentMain } from './cli/main.js';

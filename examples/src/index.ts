@@ -4,6 +4,7 @@ export * from './rng.js';
 export * from './onnx/builder.js';
 export * from './onnx/models.js';
 export * from './testkit/spawn.js';
+export * from './testkit/in-process.js';
 export * from './testkit/fixtures.js';
 export * from './testkit/hostile.js';
 export * from './testkit/wait.js';

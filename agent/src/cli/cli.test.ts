@@ -1,14 +1,19 @@
 // The real edgefleet-agent program: CLI commands on a temp data dir, the daemon
 // on port 0 (ready line, serving, picking up a CLI switch, clean SIGTERM), a
-// bad config, and SIGKILL in the middle of an install.
+// bad config, and SIGKILL in the middle of an install. The admin commands that set a data dir up or
+// read it, and those whose messages are checked, run in this process (main(), examples/src/testkit/in-process.ts:
+// a process start costs ~0.4 s of CPU); the daemon, the killed install and the rollback the daemon
+// picks up are processes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, startProcess } from '@edgefleet/examples';
+import { runCli, runInProcess, startProcess } from '@edgefleet/examples';
 import { makeKit, mlpBundle, req, row, type Kit } from '../testing.js';
+import { main } from './main.js';
 
 const CLI = 'agent/src/cli/main.ts';
+const agent = (args: readonly string[]) => runInProcess(main, args);
 
 function listFiles(dir: string): string[] {
   const out: string[] = [];
@@ -44,7 +49,7 @@ describe('edgefleet-agent program', () => {
   it('models and status on a data dir without agent.db (a typo) say so and create nothing; trust set names a missing file', async () => {
     const typo = join(kit.dir, 'dta');
     for (const cmd of [['models'], ['status'], ['rollback', 'm'], ['activate', 'm', '1.0.0']]) {
-      const r = await runCli(CLI, [...cmd, '--data-dir', typo]);
+      const r = await agent([...cmd, '--data-dir', typo]);
       assert.equal(r.code, 1, cmd[0]);
       assert.match(r.stderr, /^error \[NOT_FOUND\]: .*dta holds no agent\.db: expected an agent's data dir \(--data-dir, EDGEFLEET_AGENT_DATA or "dataDir" in --config\)/, cmd[0]);
     }
@@ -53,16 +58,16 @@ describe('edgefleet-agent program', () => {
     const enrolled = join(kit.dir, 'enrolled');
     mkdirSync(enrolled);
     writeFileSync(join(enrolled, 'credentials.json'), '{}');
-    const st = await runCli(CLI, ['status', '--data-dir', enrolled]);
+    const st = await agent(['status', '--data-dir', enrolled]);
     assert.equal(st.code, 1);
     assert.match(st.stderr, /^error \[NOT_FOUND\]: .*enrolled holds no agent\.db yet: the box is enrolled but the agent has not run on it: start it \(systemctl start edgefleet-agent/);
     assert.deepEqual(readdirSync(enrolled), ['credentials.json']);
     // A mistyped bundle path is named before the data dir is made (was "no trust document", and an agent.db left there).
-    const noBundle = await runCli(CLI, ['install', join(kit.dir, 'vibration-1.0.0.efbb'), '--data-dir', typo]);
+    const noBundle = await agent(['install', join(kit.dir, 'vibration-1.0.0.efbb'), '--data-dir', typo]);
     assert.equal(noBundle.code, 1);
     assert.match(noBundle.stderr, /^error \[NOT_FOUND\]: cannot read bundle .*vibration-1\.0\.0\.efbb: no such file\n/);
     // No device key minted in a directory nobody's box uses.
-    const key = await runCli(CLI, ['key', 'show', '--data-dir', typo]);
+    const key = await agent(['key', 'show', '--data-dir', typo]);
     assert.equal(key.code, 1);
     assert.match(key.stderr, /^error \[NOT_FOUND\]: data dir .*dta does not exist: expected this box's agent data dir/);
     assert.equal(existsSync(typo), false, 'no empty data dir left behind');
@@ -71,39 +76,39 @@ describe('edgefleet-agent program', () => {
     mkdirSync(box);
     const pub = join(kit.dir, 'box.pub.json');
     writeFileSync(pub, 'keep me');
-    const over = await runCli(CLI, ['key', 'show', '--data-dir', box, '--out', pub]);
+    const over = await agent(['key', 'show', '--data-dir', box, '--out', pub]);
     assert.equal(over.code, 1);
     assert.match(over.stderr, /^error \[CONFLICT\]: --out .*box\.pub\.json already exists; expected a new file \(add --force to replace it\)/);
     assert.equal(readFileSync(pub, 'utf8'), 'keep me');
-    assert.match((await runCli(CLI, ['key', 'show', '--data-dir', box, '--out', kit.dir])).stderr, /--out .* is a directory; expected a file path/);
-    const forced = await runCli(CLI, ['key', 'show', '--data-dir', box, '--out', pub, '--force']);
+    assert.match((await agent(['key', 'show', '--data-dir', box, '--out', kit.dir])).stderr, /--out .* is a directory; expected a file path/);
+    const forced = await agent(['key', 'show', '--data-dir', box, '--out', pub, '--force']);
     assert.equal(forced.code, 0, forced.stderr);
     assert.equal(readFileSync(pub, 'utf8'), forced.stdout);
     // A directory given as a bundle: named, with what was expected.
     const dd = join(kit.dir, 'dir-bundle');
-    assert.equal((await runCli(CLI, ['trust', 'set', kit.trust.path, '--data-dir', dd])).code, 0);
-    const dirBundle = await runCli(CLI, ['install', kit.dir, '--data-dir', dd]);
+    assert.equal((await agent(['trust', 'set', kit.trust.path, '--data-dir', dd])).code, 0);
+    const dirBundle = await agent(['install', kit.dir, '--data-dir', dd]);
     assert.equal(dirBundle.code, 1);
     assert.match(dirBundle.stderr, /is a directory: expected a bundle file \(\.efb\)/);
-    const missing = await runCli(CLI, ['trust', 'set', join(kit.dir, 'no-such-trust.json'), '--data-dir', typo]);
+    const missing = await agent(['trust', 'set', join(kit.dir, 'no-such-trust.json'), '--data-dir', typo]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /^error \[NOT_FOUND\]: cannot read trust document .*no-such-trust\.json: no such file$/m);
     writeFileSync(join(kit.dir, 'not-json.json'), '{"signed":');
-    const garbled = await runCli(CLI, ['trust', 'set', join(kit.dir, 'not-json.json'), '--data-dir', typo]);
+    const garbled = await agent(['trust', 'set', join(kit.dir, 'not-json.json'), '--data-dir', typo]);
     assert.match(garbled.stderr, /^error \[SCHEMA_INVALID\]: trust document .*not-json\.json is not JSON/);
   });
 
   it('installs, serves, switches on a CLI rollback, and stops cleanly on SIGTERM', async () => {
     const d = ['--data-dir', join(kit.dir, 'data')];
-    assert.equal((await runCli(CLI, ['trust', 'set', kit.trust.path, ...d])).code, 0);
+    assert.equal((await agent(['trust', 'set', kit.trust.path, ...d])).code, 0);
     // The same document again (a provisioning script re-run): a no-op success, not a refused rotation.
-    const again = await runCli(CLI, ['trust', 'set', kit.trust.path, ...d]);
+    const again = await agent(['trust', 'set', kit.trust.path, ...d]);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /^trust version 1 already stored \(expires .*\): nothing changed\n$/);
-    assert.equal((await runCli(CLI, ['install', v1, ...d])).code, 0);
-    const i2 = await runCli(CLI, ['install', v2, ...d]);
+    assert.equal((await agent(['install', v1, ...d])).code, 0);
+    const i2 = await agent(['install', v2, ...d]);
     assert.equal(i2.code, 0, i2.stderr);
-    const models = JSON.parse((await runCli(CLI, ['models', '--json', ...d])).stdout) as Array<{ version: string; status: string }>;
+    const models = JSON.parse((await agent(['models', '--json', ...d])).stdout) as Array<{ version: string; status: string }>;
     assert.deepEqual(models.map((m) => `${m.version}:${m.status}`), ['1.0.0:previous', '2.0.0:active']);
     const p = startProcess(CLI, ['run', ...d, '--api-port', '0']);
     try {
@@ -125,8 +130,8 @@ describe('edgefleet-agent program', () => {
   for (const point of ['install:before-rename', 'install:before-commit', 'install:after-commit']) {
     it(`SIGKILL at ${point} leaves the old or the new version active and no half-written file`, async () => {
       const d = ['--data-dir', join(kit.dir, `kill-${point.replace(':', '-')}`)];
-      assert.equal((await runCli(CLI, ['trust', 'set', kit.trust.path, ...d])).code, 0);
-      assert.equal((await runCli(CLI, ['install', v1, ...d])).code, 0);
+      assert.equal((await agent(['trust', 'set', kit.trust.path, ...d])).code, 0);
+      assert.equal((await agent(['install', v1, ...d])).code, 0);
       const p = startProcess(CLI, ['install', v2, ...d], { env: { EDGEFLEET_TEST_PAUSE_AT: point } });
       try {
         await p.waitForLine(new RegExp(`EDGEFLEET_PAUSED ${point}`));
@@ -135,7 +140,7 @@ describe('edgefleet-agent program', () => {
       } finally {
         p.kill();
       }
-      const models = JSON.parse((await runCli(CLI, ['models', '--json', ...d])).stdout) as Array<{ version: string; status: string }>;
+      const models = JSON.parse((await agent(['models', '--json', ...d])).stdout) as Array<{ version: string; status: string }>;
       const active = models.find((m) => m.status === 'active')?.version;
       assert.equal(active, point === 'install:after-commit' ? '2.0.0' : '1.0.0');
       // Every stored blob is complete: the next start re-hashes them (no bit_rot) and serves.

@@ -24,6 +24,8 @@ export interface EnrollAgentsOptions {
   /** The agent program (default: built when running built, source otherwise). */
   entry?: string;
   env?: Record<string, string | undefined>;
+  /** Runs `edgefleet-agent enroll ARGS` (default: the program `entry`, a process each); rejects on a failure. */
+  run?: (args: readonly string[]) => Promise<unknown>;
 }
 
 /** Enrolls `n` agents with the hub (in parallel, each through the real `edgefleet-agent enroll`). */
@@ -35,7 +37,8 @@ export async function enrollAgents(hub: Pick<HubHandle, 'api' | 'http'>, n: numb
     const tags = o.tags?.(i) ?? {};
     const dataDir = join(o.dataRoot, deviceId);
     const token = await createEnrollToken(hub, { tags, maxUses: 1, ttlSec: 3600 });
-    await runProgram(entry, ['enroll', '--hub', hub.http, '--token', token.token, '--data-dir', dataDir, '--id', deviceId], { ...(o.env ? { env: o.env } : {}) });
+    const args = ['enroll', '--hub', hub.http, '--token', token.token, '--data-dir', dataDir, '--id', deviceId];
+    await (o.run ? o.run(args) : runProgram(entry, args, { ...(o.env ? { env: o.env } : {}) }));
     return { deviceId, dataDir, tags };
   }));
 }

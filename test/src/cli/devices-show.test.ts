@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeviceInfo } from '@edgefleet/shared';
 import { runCli } from '@edgefleet/examples';
-import { enrollAgents, startAgent, waitFor, type AgentHandle } from '@edgefleet/examples/fleet';
+import { startAgent, waitFor, type AgentHandle } from '@edgefleet/examples/fleet';
+import { enrollAgents } from '../testkit/enroll.js';
 import { MODEL, fixtureAndHub, type HubSetup } from '../scenarios/helpers.js';
 
 describe('edgefleet devices show against a real hub and agent', () => {

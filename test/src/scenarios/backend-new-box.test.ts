@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildStrictShapeModel, bundleFromOnnx, INPUT_NAME, N_FEATURES, runCli } from '@edgefleet/examples';
-import { enrollAgents, pushBundle, startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { pushBundle, startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { enrollAgents } from '../testkit/enroll.js';
 import type { Deployment, DeviceInfo, EventPage } from '@edgefleet/shared';
 import { fixtureAndHub, infer, type HubSetup } from './helpers.js';
 

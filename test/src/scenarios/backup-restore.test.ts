@@ -16,7 +16,8 @@ import Database from 'better-sqlite3';
 import { runCli } from '@edgefleet/examples';
 import { dispatch, StringWriter } from '@edgefleet/shared/cli';
 import { hubServerCli } from '@edgefleet/hub';
-import { enrollAgents, hubWindows, startAgent, startHub, trafficLoop, vibrationRows, waitFor, type AgentHandle, type HubHandle, type TrafficLoop } from '@edgefleet/examples/fleet';
+import { hubWindows, startAgent, startHub, trafficLoop, vibrationRows, waitFor, type AgentHandle, type HubHandle, type TrafficLoop } from '@edgefleet/examples/fleet';
+import { enrollAgents } from '../testkit/enroll.js';
 import { MODEL, fixtureAndHub, type HubSetup } from './helpers.js';
 
 const HUB = 'hub/src/server/main.ts';

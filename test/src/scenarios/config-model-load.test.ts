@@ -11,7 +11,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildStrictShapeModel, bundleFromOnnx, INPUT_NAME, N_FEATURES } from '@edgefleet/examples';
-import { enrollAgents, pushBundle, startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { pushBundle, startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { enrollAgents } from '../testkit/enroll.js';
 import { RESTART_EXIT_CODE } from '@edgefleet/shared';
 import { configTools, fixtureAndHub, infer, type HubSetup } from './helpers.js';
 

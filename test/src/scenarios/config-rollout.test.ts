@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '@edgefleet/examples';
-import { enrollAgents, startAgent, startAgents, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent, type TrafficLoop } from '@edgefleet/examples/fleet';
+import { startAgent, startAgents, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent, type TrafficLoop } from '@edgefleet/examples/fleet';
+import { enrollAgents } from '../testkit/enroll.js';
 import { RESTART_EXIT_CODE, type AuditEntry, type ConfigDocumentInfo, type DeviceConfigView, type Rollout } from '@edgefleet/shared';
 import { MODEL, fixtureAndHub, getJson, type HubSetup } from './helpers.js';
 

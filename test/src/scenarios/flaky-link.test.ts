@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BundleResult } from '@edgefleet/examples';
-import { enrollAgents, hubEvents, pushBundle, startAgents, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { hubEvents, pushBundle, startAgents, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { enrollAgents } from '../testkit/enroll.js';
 import { startFlakyProxy, type FlakyProxy } from '../faults/flaky-proxy.js';
 import { MODEL, assertEveryWindowOnce, bigBundle, checkInstalledFiles, filesEndingWith, fixtureAndHub, getJson, type HubSetup } from './helpers.js';
 

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { enrollAgents, hubWindows, startAgents, startHub, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent, type HubHandle } from '@edgefleet/examples/fleet';
+import { hubWindows, startAgents, startHub, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent, type HubHandle } from '@edgefleet/examples/fleet';
+import { enrollAgents } from '../testkit/enroll.js';
 import { windowTotals, type SummaryWindow } from '@edgefleet/shared';
 import { MODEL, agentMetric, fixtureAndHub, getJson, localWindows, outboxWindows, type HubSetup, type HubWindow } from './helpers.js';
 

@@ -9,7 +9,8 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { datasetRows, generateVibration, type BundleResult } from '@edgefleet/examples';
-import { enrollAgents, pushBundle, startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { pushBundle, startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { enrollAgents } from '../testkit/enroll.js';
 import { MODEL, bigBundle, checkInstalledFiles, downloadRow, filesEndingWith, fixtureAndHub, getJson, infer, sha256Hex, type HubSetup } from './helpers.js';
 
 const AGENT_CONFIG = { summaries: { windowSec: 5 }, sync: { blockSize: 16 * 1024, window: 4, reconnectMs: 300 } };

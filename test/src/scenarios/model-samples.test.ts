@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SAMPLE_RATE_ENERGY, makeKeys, makeTrust, runCli, sampleRateRequest } from '@edgefleet/examples';
-import { enrollAgents, pushBundle, startAgent, startHub, waitFor, type AgentHandle, type HubHandle } from '@edgefleet/examples/fleet';
+import { pushBundle, startAgent, startHub, waitFor, type AgentHandle, type HubHandle } from '@edgefleet/examples/fleet';
+import { enrollAgents } from '../testkit/enroll.js';
 import type { DeviceEvent, DeviceInfo } from '@edgefleet/shared';
 import { speechBundle } from '../console/speech-bundle.js';
 

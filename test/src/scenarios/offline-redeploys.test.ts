@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { datasetRows, generateVibration, type BundleResult } from '@edgefleet/examples';
-import { enrollAgents, hubEvents, pushBundle, startAgent, startHub, waitFor, type AgentHandle, type EnrolledAgent, type HubHandle } from '@edgefleet/examples/fleet';
+import { hubEvents, pushBundle, startAgent, startHub, waitFor, type AgentHandle, type EnrolledAgent, type HubHandle } from '@edgefleet/examples/fleet';
+import { enrollAgents } from '../testkit/enroll.js';
 import { MODEL, bigBundle, fixtureAndHub, infer, type HubSetup } from './helpers.js';
 
 describe('deployments changed while a box is offline', () => {

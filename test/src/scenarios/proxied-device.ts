@@ -5,7 +5,8 @@ import { after, before } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { enrollAgents, startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { enrollAgents } from '../testkit/enroll.js';
 import { startFlakyProxy, type FlakyProxy } from '../faults/flaky-proxy.js';
 import { MODEL, fixtureAndHub, getJson, type HubSetup } from './helpers.js';
 

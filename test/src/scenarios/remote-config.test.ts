@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { datasetRows, generateVibration, runCli } from '@edgefleet/examples';
-import { enrollAgents, startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { enrollAgents } from '../testkit/enroll.js';
 import { RESTART_EXIT_CODE } from '@edgefleet/shared';
 import { configTools, fixtureAndHub, infer, localWindows, type HubSetup } from './helpers.js';
 

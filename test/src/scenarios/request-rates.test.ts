@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { INPUT_NAME, N_FEATURES, makeFixture } from '@edgefleet/examples';
-import { enrollAgents, pushBundle, startAgent, startHub, waitFor, type AgentHandle, type HubHandle } from '@edgefleet/examples/fleet';
+import { pushBundle, startAgent, startHub, waitFor, type AgentHandle, type HubHandle } from '@edgefleet/examples/fleet';
+import { enrollAgents } from '../testkit/enroll.js';
 import type { Alert, DeviceInfo, MetricsResponse } from '@edgefleet/shared';
 import { infer, MODEL } from './helpers.js';
 

@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleFromOnnx, datasetRows, generateVibration, randomMlp, runCli, INPUT_NAME, N_FEATURES, type BundleResult } from '@edgefleet/examples';
-import { enrollAgents, pushBundle, startHub, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { pushBundle, startHub, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { enrollAgents } from '../testkit/enroll.js';
 import { MODEL, fixtureAndHub, infer, type HubSetup } from './helpers.js';
 
 const HUB = 'hub/src/server/main.ts';

@@ -10,7 +10,8 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { datasetRows, generateVibration } from '@edgefleet/examples';
-import { enrollAgents, hubEvents, hubWindows, startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { hubEvents, hubWindows, startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { enrollAgents } from '../testkit/enroll.js';
 import { MODEL, fixtureAndHub, infer, outboxWindows, type HubSetup } from './helpers.js';
 
 const CONFIG = { summaries: { windowSec: 1, checkpointSec: 1 }, sync: { reconnectMs: 300, outbox: { resendAfterMs: 2000 } } };

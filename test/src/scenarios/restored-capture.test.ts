@@ -13,7 +13,8 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { datasetRows, generateVibration, runCli } from '@edgefleet/examples';
-import { enrollAgents, startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { enrollAgents } from '../testkit/enroll.js';
 import type { Capture, CapturedRow } from '@edgefleet/shared';
 import { MODEL, fixtureAndHub, getJson, infer, withAgentDb, type HubSetup } from './helpers.js';
 

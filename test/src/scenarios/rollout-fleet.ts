@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildExampleBundle, type ExampleBundleOptions } from '@edgefleet/examples';
-import { enrollAgents, pushBundle, startAgents, type AgentHandle, type EnrolledAgent, type HubHandle, type TrafficLoop } from '@edgefleet/examples/fleet';
+import { pushBundle, startAgents, type AgentHandle, type EnrolledAgent, type HubHandle, type TrafficLoop } from '@edgefleet/examples/fleet';
+import { enrollAgents } from '../testkit/enroll.js';
 import { fixtureAndHub, type HubSetup } from './helpers.js';
 
 export interface RolloutFleet {

@@ -12,7 +12,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBytes, makeKeys, makeTrust, randomMlp, runCli, secretWindows, type Keys } from '@edgefleet/examples';
-import { enrollAgents, startAgent, startAgents, startHub, waitFor, type AgentHandle, type HubHandle } from '@edgefleet/examples/fleet';
+import { startAgent, startAgents, startHub, waitFor, type AgentHandle, type HubHandle } from '@edgefleet/examples/fleet';
+import { enrollAgents } from '../testkit/enroll.js';
 import type { DeviceEvent, DeviceInfo } from '@edgefleet/shared';
 import { withAgentDb } from './helpers.js';
 

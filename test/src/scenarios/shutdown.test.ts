@@ -10,10 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BundleResult } from '@edgefleet/examples';
-import {
-  enrollAgents, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor,
-  type AgentHandle, type EnrolledAgent, type HubHandle, type RunningProcess,
-} from '@edgefleet/examples/fleet';
+import { pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent, type HubHandle, type RunningProcess } from '@edgefleet/examples/fleet';
+import { enrollAgents } from '../testkit/enroll.js';
 import { MODEL, bigBundle, downloadRow, fixtureAndHub, getJson, infer, sha256Hex, withAgentDb, type HubSetup } from './helpers.js';
 
 /** The bound issue 8 sets: a supervisor's stop, a UPS's shutdown, must not wait longer. */

@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { datasetRows, generateVibration, runCli } from '@edgefleet/examples';
-import { enrollAgents, startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { enrollAgents } from '../testkit/enroll.js';
 import { MODEL, fixtureAndHub, infer, type HubSetup } from './helpers.js';
 
 const HUB_CLI = 'hub/src/cli/main.ts';

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { createAgent, AgentConfig, type Agent } from '@edgefleet/agent';
 import { bundleFromOnnx, randomMlp } from '@edgefleet/examples';
-import { enrollAgents, pushBundle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { pushBundle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { enrollAgents } from '../testkit/enroll.js';
 import { fixtureAndHub, type HubSetup } from './helpers.js';
 
 /** A hub in DIR with a model NAME@1.0.0 of `features` numeric features (~110 bytes of window JSON each) and device `deviceId` enrolled. */

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { createAgent, AgentConfig, type Agent } from '@edgefleet/agent';
 import { datasetRows, generateVibration, runCli } from '@edgefleet/examples';
-import { enrollAgents, hubWindows, waitFor, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { hubWindows, waitFor, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { enrollAgents } from '../testkit/enroll.js';
 import type { Deployment, DeviceInfo } from '@edgefleet/shared';
 import { MODEL, fixtureAndHub, infer, type HubSetup } from './helpers.js';
 
