@@ -5,7 +5,7 @@
 import { parsePositiveInt, UsageError } from '@edgefleet/shared/cli';
 
 export {
-  optBool, optInt, optString, optStrings, parsePositiveInt, reqString, UsageError,
+  optBool, optInt, optString, optStrings, parsePositiveInt, problemOf, reqString, usageProblem, UsageError,
   type Command, type CommandTable, type OptionSpec, type OptionValue, type ParsedArgs, type PositionalSpec,
 } from '@edgefleet/shared/cli';
 

@@ -21,7 +21,8 @@ export interface OptionSpec {
   value?: string;
   /**
    * What is wrong with one value of a `string` option ("expected a number, got \"abc\""), or undefined: checked by
-   * the parser with the missing options, so one usage error names every problem of the command line.
+   * the parser with the missing options, so one usage error names every problem of the command line. A problem
+   * that starts with the option's name ("--wave x: ...") is shown as it is, else after `--NAME: `.
    */
   check?: (value: string) => string | undefined;
 }
@@ -67,6 +68,11 @@ export interface Command {
   details?: string;
   options: Record<string, OptionSpec>;
   positionals?: PositionalSpec[];
+  /**
+   * Problems of several values together (exactly one of --devices, --tag, --all; a key given twice), named by the
+   * parser in the same usage error as missing options and malformed values; run on values whatever their checks said.
+   */
+  check?: (args: ParsedArgs) => Array<string | undefined>;
   /**
    * Resolves to the exit code (negative: keep running, for daemons). Throw AppError for failures
    * (exit 1), UsageError for a bad command line (exit 2).
@@ -133,6 +139,20 @@ export function optInt(args: ParsedArgs, name: string): number | undefined {
   const v = optString(args, name);
   return v === undefined ? undefined : Number(v);
 }
+
+/** The message of the UsageError `fn` throws, or undefined when it throws none. */
+export function usageProblem(fn: () => unknown): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (err) {
+    if (err instanceof UsageError) return err.message;
+    throw err;
+  }
+}
+
+/** An option's check (OptionSpec.check) made of the parser `run` calls: the UsageError it throws is the problem. */
+export const problemOf = (parse: (text: string) => unknown) => (text: string): string | undefined => usageProblem(() => parse(text));
 
 /** Parses a positive integer value or says what was expected. */
 export function parsePositiveInt(text: string, what: string): number {

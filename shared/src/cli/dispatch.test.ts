@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from '../errors.js';
-import { optString, optStrings, StringWriter, UsageError, type CliContext, type CommandTable, type ParsedArgs } from './command.js';
+import { optString, optStrings, problemOf, StringWriter, usageProblem, UsageError, type CliContext, type CommandTable, type ParsedArgs } from './command.js';
 import { dispatch, resolveCommand, runCommand, synopsis } from './dispatch.js';
 
 function ctx(): CliContext & { out: StringWriter; err: StringWriter } {
@@ -171,4 +171,28 @@ test('runCommand: a program of one command (npm start) gets the same help and er
   assert.equal(await runCommand('npm start --', '', one, ['--help'], help), 0);
   assert.match(help.out.text, /^usage: npm start -- \[--agents N\]\n\nRun it\n/);
   assert.equal(await runCommand('npm start --', '', one, ['--agents', '3'], ctx()), 3);
+});
+
+test("an option's check and a command's check are named with the missing options, in one usage error", async () => {
+  const ran: ParsedArgs[] = [];
+  const cmd = {
+    summary: 'checks', options: {
+      need: { type: 'string', required: true, description: 'required' },
+      level: { type: 'string', description: 'low or high', check: (v: string) => (v === 'low' || v === 'high' ? undefined : `expected low or high, got "${v}"`) },
+      // A problem that names its option is shown as it is.
+      tag: { type: 'string', multiple: true, description: 'K=V', check: problemOf((v) => { if (!v.includes('=')) throw new UsageError(`--tag ${v}: expected KEY=VALUE`); }) },
+      all: { type: 'boolean', description: 'every one' },
+    },
+    check: (a: ParsedArgs) => [a.values.all === true && optStrings(a, 'tag').length > 0 ? '--tag and --all: expected one of them' : undefined],
+    run: async (a: ParsedArgs) => { ran.push(a); return 0; },
+  } as const;
+  const c = ctx();
+  assert.equal(await runCommand('p', 'c', cmd, ['--level', 'mid', '--tag', 'x', '--tag', 'k=v', '--all'], c), 2);
+  assert.equal(c.err.text.split('\n')[0], 'error [BAD_REQUEST]: missing required option --need; --level: expected low or high, got "mid"; --tag x: expected KEY=VALUE; --tag and --all: expected one of them');
+  assert.equal(ran.length, 0, 'the command did not run');
+  const ok = ctx();
+  assert.equal(await runCommand('p', 'c', cmd, ['--need', 'n', '--level', 'low', '--tag', 'k=v'], ok), 0, ok.err.text);
+  assert.equal(ran.length, 1);
+  assert.equal(usageProblem(() => 1), undefined);
+  assert.throws(() => usageProblem(() => { throw new AppError('IO_ERROR', 'disk'); }), /disk/, 'only a usage error is a problem');
 });

@@ -162,13 +162,16 @@ export function parseCommandArgs(cmd: Command, rest: readonly string[]): ParsedA
         return [`--${n}: expected a ${o.positive ? 'positive' : 'non-negative'} integer, got "${String(x)}"`];
       }
       const problem = typeof x === 'string' ? o.check?.(x) : undefined;
-      return problem ? [`--${n}: ${problem}`] : [];
+      return !problem ? [] : problem.startsWith(`--${n} `) || problem.startsWith(`--${n}:`) ? [problem] : [`--${n}: ${problem}`];
     });
   });
+  // And what needs several values together (--tag beside --all): `deploy --all --tag x` was told of --tag x only.
+  const together = (cmd.check?.(parsed) ?? []).filter((p): p is string => p !== undefined);
   const problems = [
     ...(args.length ? [`missing ${args.join(', ')}`] : []),
     ...(opts.length ? [`missing required option${opts.length > 1 ? 's' : ''} ${opts.join(', ')}`] : []),
     ...malformed,
+    ...together,
   ];
   if (problems.length) throw new UsageError(problems.join('; '));
   if (parsed.positionals.length > specs.length) {

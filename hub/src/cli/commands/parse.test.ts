@@ -137,10 +137,10 @@ test('a word from a closed list names what was given and the one likely meant; a
   const role = await cli(['keys', 'generate', '--role', 'relase', '--out', '/nonexistent']);
   assert.equal(role.code, 2, role.err);
   assert.match(role.err, /^error \[BAD_REQUEST\]: --role: expected one of root, release, hub, got "relase"; did you mean "release"\?\n/);
-  // Was: "missing required option --reason", and VERSION only on the next try.
+  // Was: "missing required option --reason", and VERSION only on the next try, then the target.
   const deploy = await cli(['deploy', 'vibration-anomaly']);
   assert.equal(deploy.code, 2, deploy.err);
-  assert.match(deploy.err, /^error \[BAD_REQUEST\]: missing VERSION; missing required option --reason\nusage: edgefleet deploy MODEL VERSION /);
+  assert.match(deploy.err, /^error \[BAD_REQUEST\]: missing VERSION; missing required option --reason; expected exactly one target: --devices ID,ID\.\.\. or --tag KEY=VALUE \(repeatable\) or --all\nusage: edgefleet deploy MODEL VERSION /);
 });
 
 test('enroll-token create: --ttl and --max-uses past the hub\'s bounds are refused in the flags\' words, before the hub is asked', async () => {

@@ -58,3 +58,8 @@ export function choiceProblem(choices: readonly string[]): (text: string) => str
 export function numberProblem(text: string): string | undefined {
   return text.trim() !== '' && Number.isFinite(Number(text)) ? undefined : `expected a number, got "${text}"`;
 }
+
+/** The values of a repeatable option its check passes: a key given twice is judged among these, the others named already. */
+export function wellFormed(list: readonly string[], check: (text: string) => string | undefined): string[] {
+  return list.filter((x) => check(x) === undefined);
+}

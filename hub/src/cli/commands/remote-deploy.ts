@@ -3,12 +3,12 @@
 // [--watch]` — a per-device table with a progress bar each, redrawn every second
 // until every device is settled (issue 5, section 3).
 import { DEPLOYMENT_DEVICES_MAX, escapeLines, type Deployment, type DeploymentDevice, type DeploymentDeviceStatus, type DeployTarget } from '@edgefleet/shared';
-import { UsageError, optBool, optString, optStrings, reqString, type Command } from '../args.js';
+import { UsageError, optBool, optString, optStrings, problemOf, reqString, usageProblem, type Command, type ParsedArgs } from '../args.js';
 import { table, type CliContext, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { StreamWaiter } from '../stream-waiter.js';
 import { WINDOW_OPTION, parseWindowOption } from './window-option.js';
-import { parseList, parseTagOptions } from './parse.js';
+import { parseList, parseTagOptions, wellFormed } from './parse.js';
 import { HISTORY_OPTIONS, HISTORY_USAGE, readHistory } from './history-page.js';
 
 type DeploymentSummary = Omit<Deployment, 'devices'>;
@@ -22,21 +22,35 @@ const STATUS_ORDER: DeploymentDeviceStatus[] = ['pending', 'waiting_for_disk', '
 /** MODEL VERSION, the positionals of commands that act on a registry version. */
 export const MODEL_VERSION: Command['positionals'] = [{ name: 'MODEL', description: 'model name', required: true }, { name: 'VERSION', description: 'version in the registry', required: true }];
 
-/** --devices | --tag | --all, read with targetFrom (deploy, rollout create). */
+const deviceList = (text: string) => parseList(text, '--devices', 'a comma-separated list of device ids');
+const targetTags = (list: readonly string[]) => parseTagOptions(list, '--tag', { nonEmpty: true });
+
+/** --devices | --tag | --all, read with targetFrom (deploy, rollout create); each value checked by the parser. */
 export const TARGET_OPTIONS = {
-  devices: { type: 'string', value: 'ID,ID', description: 'target these device ids' },
-  tag: { type: 'string', multiple: true, value: 'k=v', description: 'target devices having every given tag' },
+  devices: { type: 'string', value: 'ID,ID', description: 'target these device ids', check: problemOf(deviceList) },
+  tag: { type: 'string', multiple: true, value: 'k=v', description: 'target devices having every given tag', check: problemOf((t) => targetTags([t])) },
   all: { type: 'boolean', description: 'target every device' },
 } as const satisfies Command['options'];
 
-export function targetFrom(devices: string | undefined, tags: string[], all: boolean): DeployTarget {
+function oneTarget(devices: string | undefined, tags: readonly string[], all: boolean): void {
   const given = [devices !== undefined, tags.length > 0, all].filter(Boolean).length;
   if (given !== 1) throw new UsageError('expected exactly one target: --devices ID,ID... or --tag KEY=VALUE (repeatable) or --all');
-  if (devices !== undefined) {
-    return { devices: parseList(devices, '--devices', 'a comma-separated list of device ids') };
-  }
-  if (tags.length) return { tags: parseTagOptions(tags, '--tag', { nonEmpty: true }) };
+}
+
+export function targetFrom(devices: string | undefined, tags: string[], all: boolean): DeployTarget {
+  oneTarget(devices, tags, all);
+  if (devices !== undefined) return { devices: deviceList(devices) };
+  if (tags.length) return { tags: targetTags(tags) };
   return { all: true };
+}
+
+/** What is wrong with the target as a whole (a Command's check): not exactly one given, a tag key given twice. */
+export function targetProblems(args: ParsedArgs): Array<string | undefined> {
+  const tags = optStrings(args, 'tag');
+  return [
+    usageProblem(() => oneTarget(optString(args, 'devices'), tags, optBool(args, 'all'))),
+    usageProblem(() => targetTags(wellFormed(tags, TARGET_OPTIONS.tag.check))),
+  ];
 }
 
 export function describeTarget(t: DeployTarget): string {
@@ -117,6 +131,7 @@ export const deployCmd: Command = {
     ...WINDOW_OPTION,
     'allow-backend-mismatch': { type: 'boolean', description: 'send it also to devices whose backend the hub found cannot load it (audited; docs/decisions/0129-model-backends-checked.md)' },
   },
+  check: targetProblems,
   async run(args, ctx) {
     const [model, version] = args.positionals as [string, string];
     const target = targetFrom(optString(args, 'devices'), optStrings(args, 'tag'), optBool(args, 'all'));

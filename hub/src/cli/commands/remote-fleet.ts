@@ -20,15 +20,17 @@ export const devicesLs: Command = {
   options: {
     ...HUB_OPTIONS,
     search: { type: 'string', value: 'TEXT', description: 'only devices whose id, a tag key or value, or a version holds TEXT (any case)' },
-    tag: { type: 'string', value: 'KEY=VALUE', description: 'only devices with this tag' },
-    status: { type: 'string', value: 'S', description: `only devices ${DEVICE_STATUSES.join(', ')} (online and offline: not revoked)` },
+    tag: { type: 'string', value: 'KEY=VALUE', description: 'only devices with this tag', check: (t) => (/^[^=]+=/.test(t) ? undefined : `--tag "${t}": expected KEY=VALUE`) },
+    status: {
+      type: 'string', value: 'S', description: `only devices ${DEVICE_STATUSES.join(', ')} (online and offline: not revoked)`,
+      check: (s) => ((DEVICE_STATUSES as readonly string[]).includes(s) ? undefined : `expected ${DEVICE_STATUSES.join(', ')}, got "${s}"`),
+    },
     version: { type: 'string', value: 'NAME@VERSION', description: 'only devices running this model version' },
   },
   async run(args, ctx) {
-    // The hub filters (GET /devices ?q= &tag= &status= &version=, docs/hub.md) and names a bad value (exit 1).
+    // The hub filters (GET /devices ?q= &tag= &status= &version=, docs/hub.md) and names a bad value (exit 1);
+    // a malformed --status or --tag the parser named already, both at once (exit 2).
     const [q, tag, status, version] = [optString(args, 'search'), optString(args, 'tag'), optString(args, 'status'), optString(args, 'version')];
-    if (status !== undefined && !(DEVICE_STATUSES as readonly string[]).includes(status)) throw new UsageError(`--status: expected ${DEVICE_STATUSES.join(', ')}, got "${status}"`);
-    if (tag !== undefined && !/^[^=]+=/.test(tag)) throw new UsageError(`--tag "${tag}": expected KEY=VALUE`);
     const query = new URLSearchParams({ ...(q !== undefined ? { q } : {}), ...(tag !== undefined ? { tag } : {}), ...(status ? { status } : {}), ...(version !== undefined ? { version } : {}) }).toString();
     const r = { devices: await everyPage<DeviceInfo>(HubClient.from(args, ctx), query ? `/devices?${query}` : '/devices', 'devices') };
     // What each box runs (its reported active version per model), apart from what it only holds installed.

@@ -3,13 +3,13 @@
 // value against its threshold with sample sizes, device states; redrawn until the rollout ends), and the
 // operator actions (remote-rollout-actions.ts).
 import { AppError, GateConfig, RolloutId, ShadowStage, describeWindow, escapeLines, gateCondition, gateValue, gateVerdict, promoteWait, promoteWaitText, waveLabel, type GateResult, type Rollout, type RolloutPreview, type Wave } from '@edgefleet/shared';
-import { UsageError, optBool, optString, optStrings, reqString, type Command, type ParsedArgs } from '../args.js';
+import { UsageError, optBool, optString, optStrings, problemOf, reqString, usageProblem, type Command, type ParsedArgs } from '../args.js';
 import { table, type CliContext, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { watchUntil } from '../watch.js';
-import { MODEL_VERSION, SHOW_DEVICES, TARGET_OPTIONS, describeTarget, devicesOption, devicesQuery, moreDevices, targetFrom } from './remote-deploy.js';
+import { MODEL_VERSION, SHOW_DEVICES, TARGET_OPTIONS, describeTarget, devicesOption, devicesQuery, moreDevices, targetFrom, targetProblems } from './remote-deploy.js';
 import { WINDOW_OPTION, parseWindowOption } from './window-option.js';
-import { parseChoice, parseDuration } from './parse.js';
+import { choiceProblem, parseChoice, parseDuration, wellFormed } from './parse.js';
 import { closest } from '@edgefleet/shared/cli';
 import { HISTORY_OPTIONS, HISTORY_USAGE, readHistory } from './history-page.js';
 
@@ -58,20 +58,32 @@ function parseSettings(list: readonly string[], what: string, keys: readonly str
   return out;
 }
 
+const gatesOf = (list: readonly string[]) => parseSettings(list, '--gate', Object.keys(GateConfig.shape), 'minPredictions=500');
+const shadowOf = (list: readonly string[]) => parseSettings(list.filter((x) => x !== 'on'), '--shadow', Object.keys(ShadowStage.shape), 'sampleRate=0.1', '"on" or ');
+const ON_FAILURE = ['rollback', 'pause'] as const;
+
 /** The options of a rollout's waves, gates, advance and failure action (rollout create, config set --rollout). */
-export const POLICY_OPTIONS: Command['options'] = {
-  wave: { type: 'string', multiple: true, value: 'NAME:PCT%[:bake=D][:min=N]', description: 'a wave (repeatable, cumulative percents, the last 100%); NAME:tag=K=V[:bake=D] is a staging ring (first)' },
-  gate: { type: 'string', multiple: true, value: 'KEY=NUMBER', description: 'a gate threshold, e.g. minPredictions=500 or outputPsi=0.1 (repeatable; docs/rollouts.md)' },
+export const POLICY_OPTIONS = {
+  wave: { type: 'string', multiple: true, value: 'NAME:PCT%[:bake=D][:min=N]', description: 'a wave (repeatable, cumulative percents, the last 100%); NAME:tag=K=V[:bake=D] is a staging ring (first)', check: problemOf(parseWave) },
+  gate: { type: 'string', multiple: true, value: 'KEY=NUMBER', description: 'a gate threshold, e.g. minPredictions=500 or outputPsi=0.1 (repeatable; docs/rollouts.md)', check: problemOf((x) => gatesOf([x])) },
   manual: { type: 'boolean', description: 'wait for `rollout promote` after each passed wave' },
-  'on-failure': { type: 'string', value: 'rollback|pause', description: 'what a failed gate does (default rollback)' },
+  'on-failure': { type: 'string', value: 'rollback|pause', description: 'what a failed gate does (default rollback)', check: choiceProblem(ON_FAILURE) },
+} as const satisfies Command['options'];
+
+const SHADOW_OPTION = {
+  shadow: { type: 'string', multiple: true, value: 'on|KEY=NUMBER', description: 'start with a shadow stage: "on" for its defaults, or a setting such as sampleRate=0.1, bakeSec=600, minAgreement=0.9, threshold=0.5, replay=200 (repeatable; docs/rollouts.md "Shadow stage", "Replay check")', check: problemOf((x) => shadowOf([x])) },
+} as const satisfies Command['options'];
+
+const checkId = (id: string) => {
+  if (!RolloutId.safeParse(id).success) throw new UsageError(`--id ${id}: expected a rollout id like ro-1a2b3c4d5e, as "rollout create --dry-run" proposes it`);
 };
 
 /** The request fields POLICY_OPTIONS give (absent ones left to the hub's defaults). */
 export function policyFrom(args: ParsedArgs): { advance: 'auto' | 'manual'; waves?: Wave[]; onFailure?: 'rollback' | 'pause'; gates?: Record<string, number> } {
   const waves = optStrings(args, 'wave').map(parseWave);
   const given = optString(args, 'on-failure');
-  const onFailure = given === undefined ? undefined : parseChoice(given, ['rollback', 'pause'] as const, '--on-failure');
-  const gates = parseSettings(optStrings(args, 'gate'), '--gate', Object.keys(GateConfig.shape), 'minPredictions=500');
+  const onFailure = given === undefined ? undefined : parseChoice(given, ON_FAILURE, '--on-failure');
+  const gates = gatesOf(optStrings(args, 'gate'));
   return {
     advance: optBool(args, 'manual') ? 'manual' : 'auto',
     ...(waves.length ? { waves } : {}), ...(onFailure ? { onFailure } : {}), ...(Object.keys(gates).length ? { gates } : {}),
@@ -168,21 +180,27 @@ export const rolloutCreate: Command = {
     ...HUB_OPTIONS,
     ...TARGET_OPTIONS,
     ...POLICY_OPTIONS,
-    shadow: { type: 'string', multiple: true, value: 'on|KEY=NUMBER', description: 'start with a shadow stage: "on" for its defaults, or a setting such as sampleRate=0.1, bakeSec=600, minAgreement=0.9, threshold=0.5, replay=200 (repeatable; docs/rollouts.md "Shadow stage", "Replay check")' },
+    ...SHADOW_OPTION,
     ...WINDOW_OPTION,
     'allow-backend-mismatch': { type: 'boolean', description: 'send it also to devices whose backend the hub found cannot load it (audited; docs/decisions/0129-model-backends-checked.md)' },
     reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' },
     'dry-run': { type: 'boolean', description: 'show which devices each wave would take, with the rollout id that takes exactly them; create nothing' },
-    id: { type: 'string', value: 'ID', description: 'the id a --dry-run proposed: the waves take exactly the devices it showed' },
+    id: { type: 'string', value: 'ID', description: 'the id a --dry-run proposed: the waves take exactly the devices it showed', check: problemOf(checkId) },
   },
+  // With the parser's checks of each value, one usage error names every mistake (docs/cli.md "Exit codes and errors").
+  check: (args) => [
+    ...targetProblems(args),
+    usageProblem(() => gatesOf(wellFormed(optStrings(args, 'gate'), POLICY_OPTIONS.gate.check))),
+    usageProblem(() => shadowOf(wellFormed(optStrings(args, 'shadow'), SHADOW_OPTION.shadow.check))),
+  ],
   async run(args, ctx) {
     const [model, version] = args.positionals as [string, string];
     const target = targetFrom(optString(args, 'devices'), optStrings(args, 'tag'), optBool(args, 'all'));
     const win = optString(args, 'window');
     const shadowArgs = optStrings(args, 'shadow');
-    const shadow = parseSettings(shadowArgs.filter((x) => x !== 'on'), '--shadow', Object.keys(ShadowStage.shape), 'sampleRate=0.1', '"on" or ');
+    const shadow = shadowOf(shadowArgs);
     const id = optString(args, 'id');
-    if (id !== undefined && !RolloutId.safeParse(id).success) throw new UsageError(`--id ${id}: expected a rollout id like ro-1a2b3c4d5e, as "rollout create --dry-run" proposes it`);
+    if (id !== undefined) checkId(id);
     const body = {
       model, version, target, reason: reqString(args, 'reason'), ...policyFrom(args),
       ...(win !== undefined ? { window: parseWindowOption(win) } : {}),

@@ -2,10 +2,10 @@
 // (docs/rollouts.md "Maintenance windows"): a 5-field cron, how long each opening lasts, and an IANA
 // time zone (default UTC), e.g. --window "0 2 * * 1-5 2h Europe/Berlin". Checked again by the hub.
 import { MaintenanceWindowInput, parseDurationSec, type MaintenanceWindow } from '@edgefleet/shared';
-import { UsageError, type Command } from '../args.js';
+import { UsageError, problemOf, type Command } from '../args.js';
 
 export const WINDOW_OPTION = {
-  window: { type: 'string', value: '"CRON(5 fields) DURATION [TZ]"', description: 'switch only inside this maintenance window, e.g. "0 2 * * * 2h Europe/Berlin" (devices download at once)' },
+  window: { type: 'string', value: '"CRON(5 fields) DURATION [TZ]"', description: 'switch only inside this maintenance window, e.g. "0 2 * * * 2h Europe/Berlin" (devices download at once)', check: problemOf((t) => parseWindowOption(t)) },
 } as const satisfies Command['options'];
 
 export function parseWindowOption(text: string): MaintenanceWindow {
