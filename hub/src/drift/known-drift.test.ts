@@ -61,6 +61,8 @@ describe('drift of a fleet built to a known drift matches an independent computa
     const tempObs = bin(temp, EDGES);
     const t = g.features.find((f) => f.name === 'temp')!;
     assert.deepEqual(t.bins?.current, tempObs);
+    // The last bin holds its upper edge (shared/src/sketch/histogram.ts): over is past it, not at it.
+    assert.deepEqual(t.bins?.labels, ['< 0', '0–1', '1–2', '2–3', '3–4', '4–5', '5–6', '6–7', '7–8', '8–9', '9–10', '> 10']);
     near(t.psi, psiOf(refTemp(), tempObs), 'temp psi');
     near(t.js, jsOf(refTemp(), tempObs), 'temp js');
     near(t.ks, ksOf(refTemp(), tempObs), 'temp ks');
