@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import type { DriftResponse, SeqWindow } from '@edgefleet/shared';
 import { startVibIngestHub, type IngestHub } from '../ingest/testing.js';
 import { normal, seeded, tempModeReference } from '../rollups/testing.js';
+import { cliOver } from '../testing/cli.js';
 import { bin, jsOf, ksOf, mean, near, psiOf, vibRecorder } from './oracle.js';
 
 const H09 = Date.parse('2026-03-01T09:00:00.000Z');
@@ -38,6 +39,7 @@ describe('drift of a fleet built to a known drift matches an independent computa
     await send('b', [window('b', 1, H09, 1500, asRef), window('b', 2, H10 + 60_000, 1500, { ...asRef, temp: normal(rand, 7, 1.5) })]);
     await send('c', [window('c', 1, H10 - 30_000, 1500, { ...asRef, mode: pick([0.1, 0.1, 0.7]), score: () => 0.8 + 0.2 * rand() }, 120)]);
     await send('few', [window('few', 1, H10 + 120_000, 50, { ...asRef, temp: () => 12 })]);
+    for (const [id, site] of [['a', 'north'], ['b', 'north'], ['c', 'south'], ['few', 'south']] as const) hub.h.store.devices.setTags(id, { site });
   });
   after(() => hub?.stop());
 
@@ -131,5 +133,33 @@ describe('drift of a fleet built to a known drift matches an independent computa
     near(o.mean, m, 'mean');
     near(o.m2, xs.reduce((s, x) => s + (x - m) ** 2, 0), 'm2', 1e-7);
     assert.deepEqual([o.min, o.max], [Math.min(...xs), Math.max(...xs)]);
+  });
+
+  it('by tag against a baseline period: a group thin in the period is compared with all devices over it', async () => {
+    const base = `${new Date(H10).toISOString()}/${new Date(H11).toISOString()}`;
+    const d = await drift(`since=${new Date(H09).toISOString()}&until=${new Date(H11).toISOString()}&by=tag:site&baseline=${base}`);
+    const inBase = (w: { start: number }) => w.start >= H10;
+    const north = (w: { device: string }) => w.device === 'a' || w.device === 'b';
+    const south = (w: { device: string }) => w.device === 'c' || w.device === 'few';
+    const temp = (g: string) => d.groups.find((x) => x.key === g)!.features.find((f) => f.name === 'temp')!;
+    // north had 3,000 predictions in the period: its own; south 50 (few): all devices' 3,050.
+    near(temp('north').psi, psiOf(bin(rec.of((w) => north(w) && inBase(w), 'temp'), EDGES), bin(rec.of(north, 'temp'), EDGES)), 'north against its own period');
+    near(temp('south').psi, psiOf(bin(rec.of(inBase, 'temp'), EDGES), bin(rec.of(south, 'temp'), EDGES)), 'south against all devices over the period');
+    near(temp('south').baselineMean, mean(rec.of(inBase, 'temp')), 'south baseline mean');
+  });
+
+  it('edgefleet drift prints the figures the API answers', async () => {
+    const d = await drift(`since=${new Date(H09).toISOString()}&until=${new Date(H11).toISOString()}`);
+    const cli = await cliOver(hub.h.app, hub.h.tokens.viewer, hub.h.dir);
+    try {
+      const r = await cli.run('drift', 'vib', '1.0.0', '--since', new Date(H09).toISOString(), '--until', new Date(H11).toISOString());
+      assert.equal(r.code, 0, r.err);
+      for (const f of [...d.groups[0]!.features, ...d.groups[0]!.outputs]) {
+        const name = f.kind === 'output' ? `output:${f.name}` : f.name;
+        assert.match(r.out, new RegExp(`\\n *${name.replace(/[:]/g, '.')} +${f.kind} +${f.psi!.toFixed(3)} +${f.js!.toFixed(3)} +${f.ks!.toFixed(3)}`), `${name} in ${r.out}`);
+      }
+    } finally {
+      cli.close();
+    }
   });
 });
