@@ -1,11 +1,14 @@
 // Drift over a range of whole days and edge hours (docs/drift.md "Rollups"), checked against an
 // independent computation from the raw values (oracle.ts), over the real ingest path (embedded broker on
 // 127.0.0.1:0, SQLite): windows before the range on its first day (left out), one spanning midnight
-// (counts in the day it starts), one stamped in another timezone (+05:30), and a late window into an hour
-// whose fleet row a query already built (the row must be rebuilt, not read stale).
+// (counts in the day it starts), one stamped in another timezone (+05:30), one by a box whose clock runs
+// 2 hours ahead (moved onto the hub's clock), a late window into an hour whose fleet row a query already
+// built (the row must be rebuilt, not read stale), and a window binned on other edges.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DriftResponse, SeqWindow } from '@edgefleet/shared';
+import { waitFor } from '@edgefleet/examples';
+import { PRESENCE_SCHEMA, deviceTopic, type DriftResponse, type SeqWindow } from '@edgefleet/shared';
+import { connectDevice } from '../mqtt/testing/devices.js';
 import { startVibIngestHub, type IngestHub } from '../ingest/testing.js';
 import { normal, seeded, tempModeReference } from '../rollups/testing.js';
 import { bin, mean, near, psiOf, vibRecorder, type Raw } from './oracle.js';
@@ -50,7 +53,7 @@ describe('drift over days and edge hours matches an independent computation from
   };
 
   before(async () => {
-    hub = await startVibIngestHub('ef-knowndays-', ['x', 'y', 'z', 'tz', 'odd'], undefined, true);
+    hub = await startVibIngestHub('ef-knowndays-', ['x', 'y', 'z', 'tz', 'skew', 'odd'], undefined, true);
     const m = hub.h.store.db.prepare('SELECT manifest FROM model_versions WHERE name = ? AND version = ?').get('vib', '1.0.0') as { manifest: string };
     rec = vibRecorder((JSON.parse(m.manifest) as { reference: { id: string } }).reference.id);
     // x: far off before the range (03:00, left out), as the reference inside it.
@@ -61,14 +64,25 @@ describe('drift over days and edge hours matches an independent computation from
     // tz: a box stamping its local time, 15:30 at +05:30 (10:00 UTC), shifted low.
     const local = rec.window('tz', 1, MAR1 + 10 * H, 1200, { ...asRef, temp: normal(rand, 3, 1) });
     await hub.send('tz', [{ ...local, start: '2026-03-01T15:30:00.000+05:30' }]);
-    for (const id of ['x', 'y', 'z', 'tz']) assert.equal(hub.parts.ingest.guard.refusals(id), undefined, `${id}'s windows stored`);
+    // skew: a box whose clock runs 2 hours ahead (its presence says so) stamps 13:00 on a window of 11:00:
+    // the hub moves it onto its own clock (docs/hub.md), so it counts at 11:00.
+    const box = await connectDevice(hub.mqttUrl, 'skew', 'secret-skew');
+    try {
+      await box.publishAsync(deviceTopic('skew', 'presence'), JSON.stringify({ schema: PRESENCE_SCHEMA, online: true, at: new Date(UNTIL + 2 * H).toISOString(), clock: 'k.0' }), { qos: 1 });
+      await waitFor('the hub reading skew\'s clock', () => (hub.h.store.devices.get('skew').clock?.offsetMs === 2 * H) || undefined);
+    } finally {
+      await box.endAsync(true);
+    }
+    const ahead = rec.window('skew', 1, MAR1 + 11 * H, 1100, { ...asRef, temp: normal(rand, 7.5, 1) });
+    await hub.send('skew', [{ ...ahead, start: new Date(MAR1 + 13 * H).toISOString() }]);
+    for (const id of ['x', 'y', 'z', 'tz', 'skew']) assert.equal(hub.parts.ingest.guard.refusals(id), undefined, `${id}'s windows stored`);
   });
   after(() => hub?.stop());
 
   it('the fleet, its worst devices and each device over 30 hours not aligned to days', async () => {
     const d = await drift('&timeline=true');
     check(d, 'first query');
-    assert.deepEqual(d.groups[0]!.worstDevices.map((w) => w.deviceId).sort(), ['tz', 'x', 'y', 'z']);
+    assert.deepEqual(d.groups[0]!.worstDevices.map((w) => w.deviceId).sort(), ['skew', 'tz', 'x', 'y', 'z']);
     const byDevice = await drift('&by=device');
     for (const g of byDevice.groups) {
       const temp = rec.of((w) => w.device === g.key && inRange(w), 'temp');
