@@ -10,7 +10,7 @@ import { waitFor } from '@edgefleet/examples';
 import { PRESENCE_SCHEMA, deviceTopic, type DriftResponse, type SeqWindow } from '@edgefleet/shared';
 import { connectDevice } from '../mqtt/testing/devices.js';
 import { startVibIngestHub, type IngestHub } from '../ingest/testing.js';
-import { normal, seeded, tempModeReference } from '../rollups/testing.js';
+import { TEMP_MODE_FEATURES, normal, registerVersion, seeded, tempModeReference } from '../rollups/testing.js';
 import { bin, mean, near, psiOf, vibRecorder, type Raw } from './oracle.js';
 
 const H = 3600_000;
@@ -106,6 +106,23 @@ describe('drift over days and edge hours matches an independent computation from
     await hub.send('z', [late]);
     check(await drift('&worst=false'), 'after the late window');
     check(await drift(), 'after the late window, with worst devices');
+  });
+
+  it('a box switching to 1.1.0 mid-range: its 1.1.0 window counts for 1.1.0 only', async () => {
+    const before = await drift('&worst=false');
+    registerVersion(hub.h.store.db, 'vib', '1.1.0', { features: TEMP_MODE_FEATURES, reference: { ...tempModeReference(''), id: 'b'.repeat(64) } });
+    hub.h.store.db.prepare('INSERT INTO device_versions_seen (device_id, name, version) VALUES (?, ?, ?)').run('y', 'vib', '1.1.0'); // as its state report would
+    hub.parts.ingest.guard.invalidate('y');
+    const w = rec.window('y', 3, MAR1 + 11 * H + 30 * 60_000, 1000, { ...asRef, temp: () => 9.5 });
+    const [raw] = rec.log.splice(-1, 1);
+    await hub.send('y', [{ ...w, version: '1.1.0' }]);
+    assert.equal(hub.parts.ingest.guard.refusals('y'), undefined, 'the 1.1.0 window was stored');
+    check(await drift('&worst=false'), '1.0.0 after the switch');
+    assert.deepEqual((await drift('&worst=false')).groups[0]!.features, before.groups[0]!.features);
+    const r = await hub.h.req('GET', `/api/v1/models/vib/versions/1.1.0/drift?since=${new Date(SINCE).toISOString()}&until=${new Date(UNTIL).toISOString()}`, { role: 'viewer' });
+    const g = ((await r.json()) as DriftResponse).groups[0]!;
+    assert.equal(g.predictions, 1000);
+    near(g.features.find((f) => f.name === 'temp')?.psi, psiOf(REF_TEMP, bin(raw!.temp, EDGES)), '1.1.0 temp psi');
   });
 
   it('a window binned on other edges (9 bins for temp\'s 10) adds nothing to temp: neither its bins nor its mean', async () => {
