@@ -10,6 +10,8 @@ import type { DriftResponse, SeqWindow } from '@edgefleet/shared';
 import { startVibIngestHub, type IngestHub } from '../ingest/testing.js';
 import { normal, seeded, tempModeReference } from '../rollups/testing.js';
 import { cliOver } from '../testing/cli.js';
+import { AlertEvaluator } from '../alerts/evaluator.js';
+import { noopLogger } from '../mqtt/ports.js';
 import { bin, jsOf, ksOf, mean, near, psiOf, vibRecorder } from './oracle.js';
 
 const H09 = Date.parse('2026-03-01T09:00:00.000Z');
@@ -161,5 +163,15 @@ describe('drift of a fleet built to a known drift matches an independent computa
     } finally {
       cli.close();
     }
+  });
+
+  it('a drift.psi rule reads the highest PSI of any feature or output over its window', () => {
+    const h = hub.h;
+    const rule = h.store.alerts.addRule({ name: 'drift', metric: 'drift.psi', model: 'vib', threshold: 0.2, forSec: 0, windowSec: 3 * 3600, severity: 'warning', actions: [] }, { actor: 't', at: h.clock.now() });
+    const reading = new AlertEvaluator({ store: h.store, repo: h.store.alerts, clock: h.clock, logger: noopLogger }).readings(rule, h.clock.now())[0];
+    const all = ['a', 'b', 'c', 'few'];
+    const modes = rec.of(all, 'mode');
+    const highest = Math.max(psiOf(refTemp(), bin(rec.of(all, 'temp'), EDGES)), psiOf(refMode, modeCounts(modes)), psiOf(refScore(), bin(rec.of(all, 'score'), OUT_EDGES)));
+    near(reading?.value, highest, 'drift.psi');
   });
 });
