@@ -76,12 +76,12 @@ export function expectedFromValues(layout: RollupLayout, v: RollupValues, minN =
 
 const edge = (x: number) => String(Number(x.toPrecision(3)));
 
-/** Labels of a slot's bins: [under, bins..., over] of numeric edges, or [vocabulary..., other]. */
+/** Labels of a slot's bins: [under, bins..., over] of numeric edges (the last bin holds its upper edge, so over is `> last`), or [vocabulary..., other]. */
 function binLabels(slot: { kind?: string; edges?: readonly number[] | null; vocabulary?: readonly string[] }): string[] | null {
   if (slot.kind === 'categorical') return [...(slot.vocabulary ?? []), '(other)'];
   const e = slot.edges;
   if (!e || e.length < 2) return null;
-  return [`< ${edge(e[0] as number)}`, ...e.slice(1).map((x, i) => `${edge(e[i] as number)}–${edge(x)}`), `≥ ${edge(e.at(-1) as number)}`];
+  return [`< ${edge(e[0] as number)}`, ...e.slice(1).map((x, i) => `${edge(e[i] as number)}–${edge(x)}`), `> ${edge(e.at(-1) as number)}`];
 }
 
 function one(name: string, kind: FeatureDrift['kind'], obs: ExpectedSlot, exp: ExpectedSlot, th: DriftThresholds, enough: boolean, labels: string[] | null): FeatureDrift {

@@ -88,8 +88,16 @@ function indexOf(layout: RollupLayout): SlotIndex {
   return ix;
 }
 
+/**
+ * Bins of another count than the version's edges have (a window not recorded on this manifest): the
+ * feature or output adds nothing, its moments neither, so its mean stays that of its bins (docs/drift.md "Rollups", docs/decisions/0148-values-binned-elsewhere-add-nothing.md).
+ */
+function otherBins(slot: { edges: readonly number[] | null; bins: number }, h: { counts: number[] } | undefined): boolean {
+  return slot.edges !== null && h !== undefined && h.counts.length !== slot.bins;
+}
+
 function addHist(dist: Float64Array, offset: number, bins: number, h: { counts: number[]; under: number; over: number } | undefined): void {
-  if (!h || h.counts.length !== bins) return; // not binned on this version's edges: nothing to add to the bins
+  if (!h) return;
   dist[offset] = (dist[offset] as number) + h.under;
   for (let i = 0; i < bins; i++) dist[offset + 1 + i] = (dist[offset + 1 + i] as number) + (h.counts[i] as number);
   dist[offset + bins + 1] = (dist[offset + bins + 1] as number) + h.over;
@@ -130,6 +138,7 @@ export function addWindow(v: RollupValues, layout: RollupLayout, w: SummaryWindo
     const slot = at?.name === f.name ? at : ix.features.get(f.name);
     if (!slot || slot.kind !== f.kind) continue;
     if (slot.kind === 'numeric' && f.kind === 'numeric') {
+      if (otherBins(slot, f.hist)) continue;
       const tail = slot.offset + (slot.edges ? slot.bins + 2 : 0);
       if (slot.edges) addHist(dist, slot.offset, slot.bins, f.hist);
       dist[tail] = (dist[tail] as number) + f.nulls;
@@ -151,7 +160,7 @@ export function addWindow(v: RollupValues, layout: RollupLayout, w: SummaryWindo
   }
   for (const o of w.outputs) {
     const slot = ix.outputs.get(o.name);
-    if (!slot) continue;
+    if (!slot || otherBins(slot, o.hist)) continue;
     if (slot.edges) addHist(dist, slot.offset, slot.bins, o.hist);
     const m = o.moments;
     mergeMomentAt(v.mom, slot.moments, m.n, m.mean, m.m2, m.min ?? Number.NaN, m.max ?? Number.NaN);
