@@ -90,7 +90,7 @@ function indexOf(layout: RollupLayout): SlotIndex {
 
 /**
  * Bins of another count than the version's edges have (a window not recorded on this manifest): the
- * feature or output adds nothing, its moments neither, so its mean stays that of its bins (docs/drift.md "Rollups", docs/decisions/0148-values-binned-elsewhere-add-nothing.md).
+ * feature or output adds nothing, its moments neither, so its mean stays that of its bins (docs/drift.md "Rollups", docs/decisions/0149-values-binned-elsewhere-add-nothing.md).
  */
 function otherBins(slot: { edges: readonly number[] | null; bins: number }, h: { counts: number[] } | undefined): boolean {
   return slot.edges !== null && h !== undefined && h.counts.length !== slot.bins;
