@@ -200,17 +200,19 @@ const REFETCH_MS = 1000;
 /** Devices the page lists, lowest places first (GET /rollouts/{id}?devices=N; `devicesTotal` counts them all). */
 const DEVICES_SHOWN = 500;
 
+/** Each device's status and why, where its deployment's row says (the hub's hold, a refusal, a deferral; `reason`, cut at 160 characters: its page has a hold's in full). */
 function Devices({ r }: { r: Rollout }) {
   const d = r.devices ?? [];
   const total = r.devicesTotal ?? d.length;
   if (d.length === 0) return <Empty>No device in the target.</Empty>;
   return (
     <table class="plain" aria-label="Rollout devices">
-      <thead><tr><th>Device</th><th>Wave</th><th>Place</th><th>Previous</th><th>Told</th><th>Status</th></tr></thead>
+      <thead><tr><th>Device</th><th>Wave</th><th>Place</th><th>Previous</th><th>Told</th><th>Status</th><th>Why</th></tr></thead>
       <tbody>{d.slice(0, DEVICES_SHOWN).map((x) => (
         <tr key={x.deviceId} data-device={x.deviceId}>
           <td><a class="mono" href={`#/devices/${encodeURIComponent(x.deviceId)}`}>{x.deviceId}</a></td><td>{x.wave}</td><td>{x.place.toFixed(1)}</td>
           <td class="mono">{x.previous ?? '—'}</td><td>{time(x.notifiedAt)}</td><td><span class={`pill st-${x.status}`}>{x.status}</span></td>
+          <td class={x.status === 'refused' || x.status === 'failed' ? 'error' : 'muted'}>{x.reason ? inert(x.reason) : ''}</td>
         </tr>
       ))}</tbody>
       {total > DEVICES_SHOWN ? <caption>first {formatCount(DEVICES_SHOWN)} of {formatCount(total)} by place</caption> : null}
