@@ -10,6 +10,7 @@ import { ActionForm } from '../ui/action.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { StatePill, targetText } from './rollouts.js';
 import { inert } from '../ui/inert.js';
+import { GateActions } from './rollout-gate-actions.js';
 
 /**
  * The actions the hub takes in the rollout's state (hub/src/rollouts/actions.ts): Promote only while the current wave bakes (it skips the rest of the bake) or has passed under manual advance (it moves on);
@@ -105,11 +106,6 @@ export function RolloutDetail({ id }: { id: string }) {
   const cw = r.waves[r.currentWave];
   const gone = `it no longer applies: the rollout is ${r.state}${cw ? `, wave ${cw.name} ${cw.state}` : ''}${r.stateBy ? ` (its last state change by ${r.stateBy} at ${time(r.stateAt)})` : ''}`;
   const wait = promoteWait(r);
-  // Gates of the current wave an operator may accept (hub/src/rollouts/accept.ts): blocking, pending or failed, its gates judged.
-  const judged = (r.state === 'running' || r.state === 'paused') && (cw?.state === 'evaluating' || cw?.state === 'failed');
-  const accept = judged ? cw.gates.filter((g) => g.blocking && !g.accepted && g.verdict !== 'pass') : [];
-  // Acceptances of the current wave an operator may take back while it is judged (POST /rollouts/{id}/unaccept, docs/rollouts.md "Accepting a gate").
-  const unaccept = judged ? cw.gates.filter((g) => g.accepted) : [];
   const act = async (name: string, label: string, body: object) => {
     const next = await api?.send<Rollout>('POST', `/rollouts/${encodeURIComponent(r.id)}/${name}`, body);
     if (next) setR(next);
@@ -139,12 +135,7 @@ export function RolloutDetail({ id }: { id: string }) {
               return <ActionForm key={a.label} label={a.label} danger={a.danger} reasonRequired confirm={a.full ? <FullConfirm r={r} /> : undefined} gone={a.allowed(r) ? undefined : gone}
                 extra={note ? <p class="muted" data-testid={`note-${a.full ? 'promote-full' : a.name}`}>{note}</p> : undefined} run={(reason) => act(a.name, a.label, a.full ? { reason, full: true } : { reason })} />;
             })}
-            {accept.map((g) => (
-              <ActionForm key={g.name} label={`Accept ${g.name}`} reasonRequired extra={<p class="muted">{g.name} stops blocking wave {cw?.name}, judged again now</p>} run={(reason) => act('promote', `Accept ${g.name}`, { reason, acceptGates: [g.name] })} />
-            ))}
-            {unaccept.map((g) => (
-              <ActionForm key={`un-${g.name}`} label={`Un-accept ${g.name}`} reasonRequired extra={<p class="muted">{g.name} blocks wave {cw?.name} again, judged at once (accepted by {g.accepted?.by}: {g.accepted?.reason})</p>} run={(reason) => act('unaccept', `Un-accept ${g.name}`, { reason, gates: [g.name] })} />
-            ))}
+            <GateActions r={r} gone={gone} act={act} />
           </div>
         ) : null}
       </div>
