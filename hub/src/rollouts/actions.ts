@@ -13,7 +13,7 @@ import { acceptGates, unacceptGates } from './accept.js';
 import { promoteFull } from './full.js';
 import { waysOn } from './ways-on.js';
 import { stillRollingBack } from './rollback-status.js';
-import { withHad } from './not-installed.js';
+import { cut, withHad } from './not-installed.js';
 
 export type RolloutActionName = 'promote' | 'pause' | 'resume' | 'abort' | 'rollback' | 'unaccept';
 
@@ -138,6 +138,16 @@ function deviceStatus(r: RolloutRecord, status: string | undefined, sentBack: bo
   return status === 'superseded' || (sentBack && status === 'removed') ? 'rolled_back' : status;
 }
 
+/**
+ * A device's status and, when it is its deployment row's own, the row's reason cut as notInstalled's (a hold of the
+ * hub, `BACKEND_UNSUPPORTED: …` or waiting for the box's first state report; a refusal; until when it defers): why
+ * it reads `refused` or `pending`. The device's page (GET /devices/{id} `heldBack`) has a hold's reason in full.
+ */
+function told(status: string, row: { status: string; reason: string | null } | undefined): { status: string; reason?: string } {
+  const reason = row && row.status === status ? cut(row.reason) : null;
+  return reason ? { status, reason } : { status };
+}
+
 /** When the current wave, judged while running, pauses if a gate stays pending (judge.ts, docs/rollouts.md "Gates"). */
 function pausesAt(r: RolloutRecord, k: number): { pausesAt?: string } {
   const p = r.progress[k];
@@ -158,7 +168,8 @@ function waveState(r: RolloutRecord, p: RolloutRecord['progress'][number] | unde
 export function view(store: Store, r: RolloutRecord, withDevices: boolean, deviceLimit?: number): Rollout {
   const devices = store.rollouts.devices(r.id);
   const waveIndex = waveOf(devices, r.waves, ringTagsOf(store, r.waves));
-  const status = new Map<string, string>(r.deploymentId === null ? [] : store.deployments.get(r.deploymentId).devices.map((d) => [d.deviceId, d.status]));
+  const rows = new Map(r.deploymentId === null ? [] : store.deployments.get(r.deploymentId).devices.map((d) => [d.deviceId, d]));
+  const status = new Map<string, string>([...rows].map(([id, d]) => [id, d.status]));
   if (r.config) {
     // A configuration rollout's device status: its reported configuration against the one it is sent.
     const config = new ConfigService(store);
@@ -190,7 +201,8 @@ export function view(store: Store, r: RolloutRecord, withDevices: boolean, devic
       ...(deviceLimit !== undefined && devices.length > deviceLimit ? { devicesTotal: devices.length } : {}),
       devices: listed.map((d) => ({
         deviceId: d.deviceId, place: Math.round(d.place * 1000) / 1000, wave: r.waves[waveIndex.get(d.deviceId) ?? 0]?.name ?? '', previous: d.previous,
-        notifiedAt: d.notifiedAt, status: d.notifiedAt ? withHad(back.get(d.deviceId) ?? deviceStatus(r, status.get(d.deviceId), !shadowed && ranBefore(r, d) !== null), d.notInstalled ?? undefined) : STATUS_OF_PENDING,
+        notifiedAt: d.notifiedAt,
+        ...told(d.notifiedAt ? withHad(back.get(d.deviceId) ?? deviceStatus(r, status.get(d.deviceId), !shadowed && ranBefore(r, d) !== null), d.notInstalled ?? undefined) : STATUS_OF_PENDING, d.notifiedAt && !r.config ? rows.get(d.deviceId) : undefined),
       })),
     } : {}),
   };

@@ -10,7 +10,7 @@ import type { NotInstalled, NotInstalledDevice } from '@edgefleet/shared';
  */
 export const RECORD_DEVICES = 20;
 const NOTE_DEVICES = 5;
-/** A device's reason as recorded: its first REASON_CHARS characters. */
+/** A device's reason as recorded (cut): its first REASON_CHARS characters. */
 const REASON_CHARS = 160;
 
 type Status = NotInstalled['devices'][number]['status'];
@@ -19,7 +19,7 @@ const STATUSES: ReadonlySet<string> = new Set<Status>(['failed', 'refused', 'rol
 /** Whether a deployment status is a told device's not installing the version. */
 export const notInstalling = (status: string | undefined): status is Status => status !== undefined && STATUSES.has(status);
 
-const cut = (s: string | null) => (s === null || s.length <= REASON_CHARS ? s : `${s.slice(0, REASON_CHARS - 1)}…`);
+export const cut = (s: string | null) => (s === null || s.length <= REASON_CHARS ? s : `${s.slice(0, REASON_CHARS - 1)}…`);
 
 /** Each of `rows` (the told devices not installed, by place) as kept on its rollout row: every one, its reason cut. */
 export const notInstalledRows = (rows: ReadonlyArray<{ deviceId: string; status: Status; reason: string | null }>): NotInstalledDevice[] =>

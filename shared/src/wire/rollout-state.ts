@@ -89,6 +89,11 @@ export const RolloutDevice = z.object({
   previous: z.string().nullable(),
   notifiedAt: IsoTime.nullable(),
   status: z.string(),
+  /**
+   * Why, when its model deployment's row says (its first 160 characters): the hub holding the version back
+   * (`BACKEND_UNSUPPORTED: …`, or waiting for the box's first state report), a refusal, a deferral; absent else.
+   */
+  reason: z.string().optional(),
 });
 export type RolloutDevice = z.infer<typeof RolloutDevice>;
 

@@ -6,32 +6,24 @@
 // deployment, why and since when. A box with no hold shows no such table.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { buildStrictShapeModel, bundleFromOnnx } from '@edgefleet/examples';
 import { waitFor } from '@edgefleet/examples/fleet';
 import type { Deployment, DeviceInfo } from '@edgefleet/shared';
 import { signIn } from './helpers.js';
-import { connectDevice, reportState, startSmallHub, type SmallHub } from './small-hub.js';
+import { connectDevice, pushStrictBundle, reportState, startSmallHub, type SmallHub } from './small-hub.js';
 
 const UTC = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC');
 
 describe('console: versions held back from a device', { timeout: 120_000 }, () => {
   let h: SmallHub;
   let c: MqttClient | undefined;
-  const dir = mkdtempSync(join(tmpdir(), 'ef-console-held-bundles-'));
   before(async () => {
     h = await startSmallHub('ef-console-held-', ['box-wasm', 'box-native']);
-    const strict = buildStrictShapeModel();
-    const b = await bundleFromOnnx({ dir, onnx: strict.onnx, name: 'strict', version: '1.0.0', io: strict.io, keys: h.keys });
-    await h.api('POST', '/models', new Uint8Array(readFileSync(b.path)));
+    await pushStrictBundle(h);
   });
   after(async () => {
     await c?.endAsync(true);
     await h?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('shows what is held, in which deployment, why and since when, and follows the hold live', async () => {

@@ -3,7 +3,8 @@
 // page (POST /rollouts/{id}/unaccept), promote to the full fleet confirmed before it is sent (POST /rollouts/{id}/promote
 // with full), an acknowledgement taken back on the alert's row (POST /alerts/{id}/unack), each with a reason, and the
 // hub's refusal shown with its code (NOTHING_TO_UNDO, CONFLICT): the other operator's change is made while the page's
-// refetch is held, as a page not yet told would send it. And device-reported strings with bidi controls drawn inert.
+// refetch is held, as a page not yet told would send it; told, the open form stays, unsendable, saying why (decision
+// 0147), as does an Accept form when another operator accepts its gate. And device-reported strings with bidi controls drawn inert.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
@@ -79,6 +80,29 @@ describe('console: un-accept, promote to the full fleet, un-acknowledge', { time
     await form.getByRole('status').filter({ hasText: new RegExp(`^NOTHING_TO_UNDO: rollout ${r.id}: gate ${gate} is not accepted on wave canary`) }).waitFor();
     assert.equal(await form.getByLabel('Reason').inputValue(), 'take it back', 'the reason is kept to send again');
     await release();
+    // The page then learns the acceptance is gone: the open form stays, what was typed kept, saying why (decision 0147).
+    await form.getByTestId('action-gone').filter({ hasText: new RegExp(`^Un-accept ${gate}: not sent: it no longer applies: gate ${gate} is no longer accepted \\(pending\\)$`) }).waitFor();
+    assert.equal(await form.getByLabel('Reason').inputValue(), 'take it back');
+    assert.equal(await form.getByRole('button', { name: `Un-accept ${gate}`, exact: true }).isDisabled(), true, 'it cannot be sent');
+    await form.getByRole('button', { name: 'Cancel' }).click();
+    await unaccept.waitFor({ state: 'detached' });
+
+    // An Accept form open when another operator accepts the gate, told live: it stays, sends nothing, says by whom and when.
+    await actions.getByRole('button', { name: `Accept ${gate}`, exact: true }).click();
+    const aform = page.getByRole('form', { name: `Accept ${gate}` });
+    await aform.getByLabel('Reason').fill('the canary box is fine');
+    const other = await h.api<Rollout>('POST', `/rollouts/${r.id}/promote`, { reason: 'the other operator', acceptGates: [gate] });
+    const at = (other.waves[0]?.gates.find((g) => g.name === gate)?.accepted?.at ?? '').replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC');
+    await unaccept.waitFor();
+    assert.equal(await aform.getByTestId('action-gone').textContent(), `Accept ${gate}: not sent: it no longer applies: gate ${gate} was accepted by admin at ${at}: the other operator`);
+    assert.equal(await aform.getByLabel('Reason').inputValue(), 'the canary box is fine', 'what was typed stays');
+    assert.equal(await aform.getByRole('button', { name: `Accept ${gate}`, exact: true }).isDisabled(), true);
+    await aform.getByLabel('Reason').press('Enter');
+    assert.equal((await view()).waves[0]?.gates.find((g) => g.name === gate)?.accepted?.reason, 'the other operator', 'Enter sent nothing');
+    await aform.getByRole('button', { name: 'Cancel' }).click();
+    await aform.waitFor({ state: 'detached' });
+    assert.equal(await actions.getByRole('button', { name: `Accept ${gate}`, exact: true }).count(), 0, 'no Accept of an accepted gate');
+    await h.api('POST', `/rollouts/${r.id}/unaccept`, { reason: 'as it was', gates: [gate] });
     await unaccept.waitFor({ state: 'detached' });
 
     // Full fleet: the first submit says what it does; only the confirmation sends it.

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import mqtt, { type MqttClient } from 'mqtt';
 import { PRESENCE_SCHEMA, STATE_SCHEMA, deviceTopic, type ReportedState } from '@edgefleet/shared';
-import { buildMultiBundle, makeKeys, makeTrust, type Keys } from '@edgefleet/examples';
+import { buildMultiBundle, buildStrictShapeModel, bundleFromOnnx, makeKeys, makeTrust, type Keys } from '@edgefleet/examples';
 import type { Hub } from '@edgefleet/hub';
 import { taggedHub, type AdminApi } from '../sim/tagged-hub.js';
 import { buildRenderer, launchChromium } from './helpers.js';
@@ -59,6 +59,18 @@ export async function pushExampleBundle(h: SmallHub, version = '1.0.0'): Promise
   const dir = mkdtempSync(join(tmpdir(), 'ef-console-bundle-'));
   try {
     const b = await buildMultiBundle({ dir, keys: h.keys, version });
+    await h.api('POST', '/models', new Uint8Array(readFileSync(b.path)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Pushes examples' buildStrictShapeModel as model `strict` at `version`: a version the hub's real onnxruntime-web refuses at push (native only). */
+export async function pushStrictBundle(h: SmallHub, version = '1.0.0'): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-console-strict-'));
+  try {
+    const strict = buildStrictShapeModel();
+    const b = await bundleFromOnnx({ dir, onnx: strict.onnx, name: 'strict', version, io: strict.io, keys: h.keys });
     await h.api('POST', '/models', new Uint8Array(readFileSync(b.path)));
   } finally {
     rmSync(dir, { recursive: true, force: true });

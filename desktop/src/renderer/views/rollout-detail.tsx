@@ -10,6 +10,7 @@ import { ActionForm } from '../ui/action.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { StatePill, targetText } from './rollouts.js';
 import { inert } from '../ui/inert.js';
+import { GateActions } from './rollout-gate-actions.js';
 
 /**
  * The actions the hub takes in the rollout's state (hub/src/rollouts/actions.ts): Promote only while the current wave bakes (it skips the rest of the bake) or has passed under manual advance (it moves on);
@@ -105,11 +106,6 @@ export function RolloutDetail({ id }: { id: string }) {
   const cw = r.waves[r.currentWave];
   const gone = `it no longer applies: the rollout is ${r.state}${cw ? `, wave ${cw.name} ${cw.state}` : ''}${r.stateBy ? ` (its last state change by ${r.stateBy} at ${time(r.stateAt)})` : ''}`;
   const wait = promoteWait(r);
-  // Gates of the current wave an operator may accept (hub/src/rollouts/accept.ts): blocking, pending or failed, its gates judged.
-  const judged = (r.state === 'running' || r.state === 'paused') && (cw?.state === 'evaluating' || cw?.state === 'failed');
-  const accept = judged ? cw.gates.filter((g) => g.blocking && !g.accepted && g.verdict !== 'pass') : [];
-  // Acceptances of the current wave an operator may take back while it is judged (POST /rollouts/{id}/unaccept, docs/rollouts.md "Accepting a gate").
-  const unaccept = judged ? cw.gates.filter((g) => g.accepted) : [];
   const act = async (name: string, label: string, body: object) => {
     const next = await api?.send<Rollout>('POST', `/rollouts/${encodeURIComponent(r.id)}/${name}`, body);
     if (next) setR(next);
@@ -139,12 +135,7 @@ export function RolloutDetail({ id }: { id: string }) {
               return <ActionForm key={a.label} label={a.label} danger={a.danger} reasonRequired confirm={a.full ? <FullConfirm r={r} /> : undefined} gone={a.allowed(r) ? undefined : gone}
                 extra={note ? <p class="muted" data-testid={`note-${a.full ? 'promote-full' : a.name}`}>{note}</p> : undefined} run={(reason) => act(a.name, a.label, a.full ? { reason, full: true } : { reason })} />;
             })}
-            {accept.map((g) => (
-              <ActionForm key={g.name} label={`Accept ${g.name}`} reasonRequired extra={<p class="muted">{g.name} stops blocking wave {cw?.name}, judged again now</p>} run={(reason) => act('promote', `Accept ${g.name}`, { reason, acceptGates: [g.name] })} />
-            ))}
-            {unaccept.map((g) => (
-              <ActionForm key={`un-${g.name}`} label={`Un-accept ${g.name}`} reasonRequired extra={<p class="muted">{g.name} blocks wave {cw?.name} again, judged at once (accepted by {g.accepted?.by}: {g.accepted?.reason})</p>} run={(reason) => act('unaccept', `Un-accept ${g.name}`, { reason, gates: [g.name] })} />
-            ))}
+            <GateActions r={r} gone={gone} act={act} />
           </div>
         ) : null}
       </div>
@@ -200,17 +191,19 @@ const REFETCH_MS = 1000;
 /** Devices the page lists, lowest places first (GET /rollouts/{id}?devices=N; `devicesTotal` counts them all). */
 const DEVICES_SHOWN = 500;
 
+/** Each device's status and why, where its deployment's row says (the hub's hold, a refusal, a deferral; `reason`, cut at 160 characters: its page has a hold's in full). */
 function Devices({ r }: { r: Rollout }) {
   const d = r.devices ?? [];
   const total = r.devicesTotal ?? d.length;
   if (d.length === 0) return <Empty>No device in the target.</Empty>;
   return (
     <table class="plain" aria-label="Rollout devices">
-      <thead><tr><th>Device</th><th>Wave</th><th>Place</th><th>Previous</th><th>Told</th><th>Status</th></tr></thead>
+      <thead><tr><th>Device</th><th>Wave</th><th>Place</th><th>Previous</th><th>Told</th><th>Status</th><th>Why</th></tr></thead>
       <tbody>{d.slice(0, DEVICES_SHOWN).map((x) => (
         <tr key={x.deviceId} data-device={x.deviceId}>
           <td><a class="mono" href={`#/devices/${encodeURIComponent(x.deviceId)}`}>{x.deviceId}</a></td><td>{x.wave}</td><td>{x.place.toFixed(1)}</td>
           <td class="mono">{x.previous ?? '—'}</td><td>{time(x.notifiedAt)}</td><td><span class={`pill st-${x.status}`}>{x.status}</span></td>
+          <td class={x.status === 'refused' || x.status === 'failed' ? 'error' : 'muted'}>{x.reason ? inert(x.reason) : ''}</td>
         </tr>
       ))}</tbody>
       {total > DEVICES_SHOWN ? <caption>first {formatCount(DEVICES_SHOWN)} of {formatCount(total)} by place</caption> : null}
