@@ -63,4 +63,20 @@ for (const backend of backends()) describe(`rollout create --allow-backend-misma
       await e.close();
     }
   });
+
+  it('without it, boxes that never reported wait, and rollout show says why beside their status', async () => {
+    const e = await setup(2, {}, backend.database());
+    try {
+      e.store.db.prepare("UPDATE model_versions SET backends = ? WHERE name = 'audio-energy' AND version = '3.0.0'")
+        .run(JSON.stringify({ loads: ['native'], refused: { wasm: '[ShapeInferenceError] merging shape' } }));
+      const r = await e.engine.create(req({}), { name: 'op' });
+      const view = e.engine.view(r.id);
+      assert.ok(view.devices?.length && view.devices.every((d) => d.status === 'pending' && /^waiting for the box's first state report/.test(d.reason ?? '')), JSON.stringify(view.devices));
+      const text = renderRollout(view);
+      assert.match(text, /^DEVICE +PLACE +WAVE +PREVIOUS +STATUS +WHY$/m, text);
+      assert.match(text, /^d-000 +\S+ +all +- +pending +waiting for the box's first state report/m, text);
+    } finally {
+      await e.close();
+    }
+  });
 });

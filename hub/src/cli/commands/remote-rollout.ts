@@ -140,7 +140,9 @@ export function renderRollout(r: Rollout): string {
     for (const g of w.gates) rows.push(gateLine(g));
   }
   const waves = table(['WAVE / GATE', 'VALUE', 'THRESHOLD', 'SAMPLES WAVE/CONTROL', 'AGAINST', 'VERDICT', 'NOTE'], rows);
-  const devs = r.devices ? `\n${table(['DEVICE', 'PLACE', 'WAVE', 'PREVIOUS', 'STATUS'], r.devices.map((d) => [d.deviceId, d.place.toFixed(2), d.wave, d.previous ?? '-', d.status]))}${moreDevices(r.devices.length, r.devicesTotal, 'by place')}` : '';
+  // WHY: the hub's reason for a device's status (held back, refused, failed), when any device has one.
+  const why = r.devices?.some((d) => d.reason) ?? false;
+  const devs = r.devices ? `\n${table(['DEVICE', 'PLACE', 'WAVE', 'PREVIOUS', 'STATUS', ...(why ? ['WHY'] : [])], r.devices.map((d) => [d.deviceId, d.place.toFixed(2), d.wave, d.previous ?? '-', d.status, ...(why ? [d.reason ?? ''] : [])]))}${moreDevices(r.devices.length, r.devicesTotal, 'by place')}` : '';
   return head + waves + devs;
 }
 
