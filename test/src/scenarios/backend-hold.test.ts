@@ -79,7 +79,7 @@ describe('a box whose backend cannot load a version it joins later is held back'
     assert.match(shown.stdout, /bh-wasm\s+refused\s+.*BACKEND_UNSUPPORTED: the box runs the wasm backend/);
     const dev = await cli(['devices', 'show', wasm.deviceId]);
     assert.equal(dev.code, 0, dev.stderr);
-    assert.match(dev.stdout, new RegExp(`^held back: +strict-shape@1\\.0\\.0 \\(deployment ${dep.id}\\): BACKEND_UNSUPPORTED: the box runs the wasm backend`, 'm'));
+    assert.match(dev.stdout, new RegExp(`^held back: +strict-shape@1\\.0\\.0 \\(deployment ${dep.id}\\) since \\S+ \\([^)]*\\): BACKEND_UNSUPPORTED: the box runs the wasm backend`, 'm'));
 
     // Back on onnxruntime-node: the hub sends it 1.0.0 and it serves it.
     await a2.stop();
