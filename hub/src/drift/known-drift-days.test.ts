@@ -3,7 +3,8 @@
 // 127.0.0.1:0, SQLite): windows before the range on its first day (left out), one spanning midnight
 // (counts in the day it starts), one stamped in another timezone (+05:30), one by a box whose clock runs
 // 2 hours ahead (moved onto the hub's clock), a late window into an hour whose fleet row a query already
-// built (the row must be rebuilt, not read stale), and a window binned on other edges.
+// built (the row must be rebuilt, not read stale), a window binned on other edges, and one binned on
+// another manifest's reference (refused: docs/decisions/0153-windows-of-another-reference.md).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '@edgefleet/examples';
@@ -53,7 +54,7 @@ describe('drift over days and edge hours matches an independent computation from
   };
 
   before(async () => {
-    hub = await startVibIngestHub('ef-knowndays-', ['x', 'y', 'z', 'tz', 'skew', 'odd'], undefined, true);
+    hub = await startVibIngestHub('ef-knowndays-', ['x', 'y', 'z', 'tz', 'skew', 'odd', 'other'], undefined, true);
     const m = hub.h.store.db.prepare('SELECT manifest FROM model_versions WHERE name = ? AND version = ?').get('vib', '1.0.0') as { manifest: string };
     rec = vibRecorder((JSON.parse(m.manifest) as { reference: { id: string } }).reference.id);
     // x: far off before the range (03:00, left out), as the reference inside it.
@@ -115,7 +116,7 @@ describe('drift over days and edge hours matches an independent computation from
     hub.parts.ingest.guard.invalidate('y');
     const w = rec.window('y', 3, MAR1 + 11 * H + 30 * 60_000, 1000, { ...asRef, temp: () => 9.5 });
     const [raw] = rec.log.splice(-1, 1);
-    await hub.send('y', [{ ...w, version: '1.1.0' }]);
+    await hub.send('y', [{ ...w, version: '1.1.0', referenceId: 'b'.repeat(64) }]);
     assert.equal(hub.parts.ingest.guard.refusals('y'), undefined, 'the 1.1.0 window was stored');
     check(await drift('&worst=false'), '1.0.0 after the switch');
     assert.deepEqual((await drift('&worst=false')).groups[0]!.features, before.groups[0]!.features);
@@ -137,5 +138,35 @@ describe('drift over days and edge hours matches an independent computation from
     const after = (await drift('&worst=false')).groups[0]!.features.find((f) => f.name === 'temp')!;
     assert.deepEqual([after.n, after.bins?.current], [before.n, before.bins?.current]);
     near(after.mean, mean(rec.of(inRange, 'temp')), 'temp mean without the window binned elsewhere');
+  });
+
+  it('a window binned on another reference (its referenceId names another manifest\'s) is refused, counted and shown, not merged', async () => {
+    const before = await drift('&worst=false');
+    // The same count of bins, so only the reference it names tells it apart: values far off (9.5) that would read as drift.
+    const w = rec.window('other', 1, MAR1 + 7 * H, 1000, { ...asRef, temp: () => 9.5 });
+    rec.log.pop(); // not the fleet's: refused
+    const right = rec.window('other', 2, MAR1 + 8 * H, 1000, asRef); // the same box's window on the manifest's reference counts
+    await hub.send('other', [{ ...w, referenceId: 'c'.repeat(64) }, right]);
+    const refused = hub.parts.ingest.guard.refusals('other'); // what GET /devices/{id} shows as ingestRefused
+    assert.deepEqual([refused?.windows, refused?.last?.seq, refused?.last?.reason], [{ other_reference: 1 }, 1, 'other_reference']);
+    const after = await drift('&worst=false');
+    // Its temp is the raw values of the windows stored on the manifest's reference (the odd window's bins left out as before).
+    const t = after.groups[0]!.features.find((f) => f.name === 'temp')!;
+    const temp = rec.of(inRange, 'temp');
+    assert.deepEqual(t.bins?.current, bin(temp, EDGES));
+    near(t.psi, psiOf(REF_TEMP, bin(temp, EDGES)), 'temp psi');
+    near(t.mean, mean(temp), 'temp mean');
+    assert.equal(after.groups[0]!.predictions, before.groups[0]!.predictions + 1000, 'only the window on the manifest\'s reference added');
+    // A version whose manifest has no reference: a window naming one was binned on some other manifest's.
+    registerVersion(hub.h.store.db, 'vib', '1.2.0', { features: TEMP_MODE_FEATURES });
+    hub.h.store.db.prepare('INSERT INTO device_versions_seen (device_id, name, version) VALUES (?, ?, ?)').run('other', 'vib', '1.2.0');
+    hub.parts.ingest.guard.invalidate('other');
+    const named = rec.window('other', 3, MAR1 + 9 * H, 1000, asRef);
+    const { referenceId: _id, ...unnamed } = rec.window('other', 4, MAR1 + 9 * H + 60_000, 1000, asRef);
+    rec.log.splice(-2, 2); // 1.2.0's, not 1.0.0's
+    await hub.send('other', [{ ...named, version: '1.2.0' }, { ...unnamed, seq: 4, version: '1.2.0' }]);
+    assert.deepEqual(hub.parts.ingest.guard.refusals('other')?.windows, { other_reference: 2 }, 'the window naming a reference refused, the one naming none stored');
+    const r = await hub.h.req('GET', `/api/v1/models/vib/versions/1.2.0/metrics?since=${new Date(SINCE).toISOString()}&until=${new Date(UNTIL).toISOString()}`, { role: 'viewer' });
+    assert.equal(((await r.json()) as { groups: Array<{ predictions: number }> }).groups[0]?.predictions, 1000);
   });
 });

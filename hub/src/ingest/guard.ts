@@ -13,6 +13,7 @@ import type { HubStatement as Statement } from '../store/hub-db.js';
 import type { InvalidItem, LoggerPort, MetricsPort } from '../mqtt/ports.js';
 import { checkEvent, checkWindow, DEFAULT_INGEST_LIMITS, MAX_VALUES_PER_SEC, type DeviceContext, type IngestLimits, type RefusalReason } from './plausibility.js';
 import { claim, neededSec, type Cover } from './coverage.js';
+import { VersionReferences } from './references.js';
 
 export interface IngestGuardDeps {
   db: Db;
@@ -80,9 +81,11 @@ export class IngestGuard {
   private allowedStmt: Statement | null = null;
   private maxSeqStmt: Statement | null = null;
   private coverStmt: Statement | null = null;
+  private readonly references: VersionReferences;
 
   constructor(private readonly deps: IngestGuardDeps) {
     this.limits = { ...DEFAULT_INGEST_LIMITS, ...deps.limits };
+    this.references = new VersionReferences(deps.db);
   }
 
   /** The versions a device may report changed (a deployment, a new state report). */
@@ -137,6 +140,7 @@ export class IngestGuard {
       nowMs,
       maxSeq: (entry.maxSeq ??= this.loadHeld(entry, deviceId, nowMs)),
       allowed: (model, version) => allowed.has(`${model}@${version}`),
+      referenceOf: (model, version, sent) => this.references.of(model, version, sent, nowMs),
     };
     let reloaded = !this.deps.reloadOnMiss;
     const checked = (item: T): RefusalReason | null => {
@@ -208,6 +212,7 @@ export class IngestGuard {
     if (now.getTime() - entry.loggedAt >= every) {
       const what = reason === 'storage_quota' ? 'refused a report: the device has maxStoredBytesPerDevice stored (acked, not stored)'
         : reason === 'schema_invalid' ? 'refused a report that does not match the wire schema (acked, not stored)'
+        : reason === 'other_reference' ? 'refused a window binned on another reference than its model version\'s manifest (acked, not stored)'
         : 'refused an implausible report from a device (acked, not stored)';
       this.deps.logger.warn({ deviceId, kind, seq, reason, ...(problem ? { problem } : {}), alsoRefusedSinceLastLog: entry.unlogged }, what);
       entry.loggedAt = now.getTime();

@@ -30,6 +30,17 @@ test('an honest window passes: rows from two requests, one refused request, a Na
   assert.equal(checkWindow(win(), ctx(), DEFAULT_INGEST_LIMITS), null);
 });
 
+test('a window naming another reference than its version\'s manifest is refused as other_reference', () => {
+  const A = 'a'.repeat(64);
+  const refs: Record<string, string | null> = { 'm@1.0.0': A, 'm@2.0.0': null };
+  const c = ctx({ allowed: () => true, referenceOf: (m, v) => refs[`${m}@${v}`] });
+  assert.equal(checkWindow(win({ referenceId: A }), c, DEFAULT_INGEST_LIMITS), null, 'the manifest\'s');
+  assert.equal(checkWindow(win({ referenceId: 'b'.repeat(64) }), c, DEFAULT_INGEST_LIMITS), 'other_reference');
+  assert.equal(checkWindow(win({ referenceId: A, version: '2.0.0' }), c, DEFAULT_INGEST_LIMITS), 'other_reference', 'a manifest without a reference');
+  assert.equal(checkWindow(win({ referenceId: A, version: '3.0.0' }), c, DEFAULT_INGEST_LIMITS), null, 'a version the registry lacks: not checked here');
+  assert.equal(checkWindow(win(), c, DEFAULT_INGEST_LIMITS), null, 'a window naming no reference');
+});
+
 test('errors-only windows, compacted day windows and windows from weeks ago pass', () => {
   const errorsOnly = win({ count: 0, errors: { OVERLOADED: 3 }, features: [] });
   assert.equal(checkWindow(errorsOnly, ctx(), DEFAULT_INGEST_LIMITS), null);

@@ -56,6 +56,7 @@ export type RefusalReason =
   | 'implausible_rate' // more predictions, requests or recorded values than the window's length allows
   | 'inconsistent_counts' // counts that contradict the window's own histograms, or a name listed twice
   | 'implausible_values' // moments, latency or error sums no recording makes (plausibility-values.ts)
+  | 'other_reference' // binned on another reference than the version's manifest's (references.ts)
   | 'overlapping_window' // claims time its stored windows of the version already claim, past its credit (coverage.ts)
   | 'storage_quota' // the device already has maxStoredBytesPerDevice stored (guard.ts)
   | 'schema_invalid'; // does not match the wire schema, in a batch whose other items do (mqtt/salvage.ts)
@@ -74,6 +75,11 @@ export interface DeviceContext {
   /** Highest seq stored from this device (0 if none). */
   maxSeq: number;
   allowed(model: string, version: string): boolean;
+  /**
+   * The reference id of the version's manifest (references.ts): null when it has none, undefined when
+   * unknown (not checked). `sent` is the window's. Absent: windows' references are not checked.
+   */
+  referenceOf?(model: string, version: string, sent: string): string | null | undefined;
 }
 
 function checkSeq(seq: number, ctx: DeviceContext, limits: IngestLimits): RefusalReason | null {
@@ -89,6 +95,12 @@ const sum = (a: readonly number[]): number => {
 /** Why the hub must not count this window, or null when it is plausible. */
 export function checkWindow(w: SeqWindow, ctx: DeviceContext, limits: IngestLimits): RefusalReason | null {
   if (!ctx.allowed(w.model, w.version)) return 'unassigned_version';
+  // Bins on another manifest's reference edges would be merged into this version's drift as if on its own
+  // (docs/decisions/0153-windows-of-another-reference.md). A window naming no reference is not checked.
+  if (w.referenceId !== undefined && ctx.referenceOf) {
+    const ref = ctx.referenceOf(w.model, w.version, w.referenceId);
+    if (ref !== undefined && ref !== w.referenceId) return 'other_reference';
+  }
   const seq = checkSeq(w.seq, ctx, limits);
   if (seq) return seq;
   const start = Date.parse(w.start);
