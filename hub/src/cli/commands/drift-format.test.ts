@@ -1,9 +1,10 @@
 // `edgefleet drift` where no group has a verdict (too few predictions, no reference): no TREND header over
-// nothing, and a last line saying there is no verdict in the range and what to try (docs/drift.md, docs/cli.md).
+// nothing, and a last line saying there is no verdict in the range and what to try (docs/drift.md, docs/cli.md);
+// and PSI and JS printed so that the number never contradicts the verdict at its threshold.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DriftGroup, DriftResponse } from '@edgefleet/shared';
-import { formatDrift } from './drift.js';
+import type { DriftGroup, DriftResponse, FeatureDrift } from '@edgefleet/shared';
+import { fmtVs, formatDrift } from './drift.js';
 
 const response = (groups: DriftGroup[], id: string | null): DriftResponse => ({
   model: 'vib', version: '1.0.0', since: '2026-01-01T00:00:00.000Z', until: '2026-01-02T00:00:00.000Z', by: null,
@@ -24,4 +25,26 @@ it('with no verdict prints no TREND header and ends saying so, with what to try'
   const ok = formatDrift(response([{ ...thin(null), predictions: 500 }], 'abcdef0123456789'));
   assert.match(ok, /^TREND: PSI of all devices per 1 h/m);
   assert.doesNotMatch(ok, /no drift verdict/);
+});
+
+it('prints PSI and JS so that the number never contradicts the verdict at its threshold', () => {
+  const feature = (name: string, psi: number, js: number): FeatureDrift => ({
+    name, kind: 'numeric', n: 5000, psi, js, ks: 0.01, chi2_p: null, mean: 1, baselineMean: 1, drifted: psi >= 0.2 || js >= 0.1, bins: null,
+  });
+  const g: DriftGroup = {
+    ...thin(null), predictions: 5000, drifted: true,
+    features: [feature('below', 0.1996, 0.0999), feature('hair', 0.19999999, 0.05), feature('at', 0.2, 0.1), feature('above', 0.2504, 0.02)],
+    worstDevices: [{ deviceId: 'd1', predictions: 2000, psi: 0.1996, feature: 'below' }, { deviceId: 'd2', predictions: 2000, psi: 0.3456, feature: 'above' }],
+  };
+  const out = formatDrift(response([g], 'abcdef0123456789'));
+  const row = (name: string) => out.split('\n').find((l) => l.trimStart().startsWith(`${name} `))?.trim().split(/\s+/);
+  // [name, kind, PSI, JS, ...]
+  assert.deepEqual(row('below')?.slice(2, 4), ['0.1996', '0.0999'], 'not 0.200 and 0.100 beside thresholds 0.2 and 0.1');
+  assert.deepEqual(row('hair')?.slice(2, 4), ['0.199999', '0.050'], 'cut, not rounded up to the threshold');
+  assert.deepEqual(row('at')?.slice(2, 4), ['0.200', '0.100']);
+  assert.match(row('at')?.join(' ') ?? '', /DRIFT/);
+  assert.deepEqual(row('above')?.slice(2, 4), ['0.250', '0.020']);
+  assert.match(out, /worst devices: d1 \(below PSI 0\.1996\), d2 \(above PSI 0\.35\)/);
+  for (const [x, t, want] of [[0.0996, 0.1, '0.0996'], [0.1049, 0.105, '0.1049'], [0.3, 0.2, '0.300'], [0, 0.2, '0.000']] as const) assert.equal(fmtVs(x, t), want, `${x} at ${t}`);
+  assert.equal(fmtVs(null, 0.2), '-');
 });

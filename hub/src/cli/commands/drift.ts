@@ -43,9 +43,24 @@ export function sparkline(values: ReadonlyArray<number | null>, floor: number): 
 
 const fmt = (x: number | null, digits = 3) => (x === null ? '-' : x.toFixed(digits));
 
-function featureRow(f: FeatureDrift, trend: string): string[] {
+/**
+ * A statistic next to its threshold: `digits` places, more where rounding would carry a value below the
+ * threshold up to it (PSI 0.1996 at 0.2 prints 0.1996, not 0.200), so the printed number never contradicts
+ * the verdict. Past 6 places it is cut (not rounded) there: still below.
+ */
+export function fmtVs(x: number | null, threshold: number, digits = 3): string {
+  if (x === null) return '-';
+  if (!(x < threshold)) return x.toFixed(digits);
+  for (let d = digits; d <= 6; d++) {
+    const text = x.toFixed(d);
+    if (Number(text) < threshold) return text;
+  }
+  return (Math.floor(x * 1e6) / 1e6).toFixed(6);
+}
+
+function featureRow(f: FeatureDrift, trend: string, t: DriftResponse['thresholds']): string[] {
   const mean = f.mean === null ? '-' : `${f.mean.toPrecision(3)}${f.baselineMean === null ? '' : ` (${f.baselineMean.toPrecision(3)})`}`;
-  return [f.kind === 'output' ? `output:${f.name}` : f.name, f.kind, fmt(f.psi), fmt(f.js), fmt(f.ks), f.chi2_p === null ? '-' : f.chi2_p.toExponential(1), mean, String(f.n), f.drifted ? 'DRIFT' : '', trend];
+  return [f.kind === 'output' ? `output:${f.name}` : f.name, f.kind, fmtVs(f.psi, t.psi), fmtVs(f.js, t.js), fmt(f.ks), f.chi2_p === null ? '-' : f.chi2_p.toExponential(1), mean, String(f.n), f.drifted ? 'DRIFT' : '', trend];
 }
 
 /** What a grouped answer without groups says, rather than an empty table. */
@@ -79,10 +94,10 @@ export function formatDrift(r: DriftResponse): string {
     }
     const rows = [...g.features, ...g.outputs].map((f) => {
       const key = f.kind === 'output' ? `output:${f.name}` : f.name;
-      return featureRow(f, r.timeline ? sparkline(r.timeline.psi[key] ?? [], r.thresholds.psi) : '');
+      return featureRow(f, r.timeline ? sparkline(r.timeline.psi[key] ?? [], r.thresholds.psi) : '', r.thresholds);
     });
     out += table(['FEATURE', 'KIND', 'PSI', 'JS', 'KS', 'CHI2 P', 'MEAN (BASE)', 'N', 'DRIFT', 'TREND'], rows, '  ');
-    if (g.worstDevices.length) out += `  worst devices: ${g.worstDevices.map((w) => `${w.deviceId} (${w.feature} PSI ${w.psi.toFixed(2)})`).join(', ')}\n`;
+    if (g.worstDevices.length) out += `  worst devices: ${g.worstDevices.map((w) => `${w.deviceId} (${w.feature} PSI ${fmtVs(w.psi, r.thresholds.psi, 2)})`).join(', ')}\n`;
   }
   if (r.groups.length && !verdicts) out += `\n${noVerdict(r)}`;
   if (r.leftOut) out += `\n${r.leftOut.devices} more devices left out of this report (${r.leftOut.drifted} of them drifted): it keeps ${r.groups.length}, drifted ones first\n`;
