@@ -1,6 +1,7 @@
 // Drift at its edges over a real hub.db: a feature that is null in almost every row (an optional
 // sensor) has too few observations for a verdict even when its group has plenty of predictions, so it
-// neither drifts, nor ranks a device, nor raises drift.psi; a bad baseline range names the baseline.
+// neither drifts, nor ranks a device, nor raises drift.psi; a bad baseline range names the baseline; a
+// range not begun says so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { emptyHistogram, emptyMoments, type DriftResponse, type Feature, type Reference, type SummaryWindow } from '@edgefleet/shared';
@@ -77,6 +78,30 @@ test('a bad baseline range is refused naming the baseline, not since or until', 
     const ok = await h.req('GET', '/api/v1/models/press/versions/1.0.0/drift?baseline=2026-01-01T00:00:00Z/2026-01-08T00:00:00Z', { role: 'viewer' });
     assert.equal(ok.status, 200, await ok.clone().text());
     assert.equal(((await ok.json()) as DriftResponse).baseline.kind, 'range');
+  } finally {
+    h.close();
+  }
+});
+
+test('a range not begun: one ending after now says so in each group, a since after now without until is a 400 naming the default', async () => {
+  const h = makeHarness();
+  try {
+    registerVersion(h.store.db, 'press', '1.0.0', { features: FEATURES, reference: REFERENCE });
+    const now = h.clock.now();
+    const iso = (days: number) => new Date(now.getTime() + days * 86_400_000).toISOString();
+    const ask = (q: string) => h.req('GET', `/api/v1/models/press/versions/1.0.0/drift?${q}`, { role: 'viewer' });
+    const ahead = await ask(`since=${iso(1)}&until=${iso(2)}`);
+    assert.equal(ahead.status, 200, await ahead.clone().text());
+    assert.equal(((await ahead.json()) as DriftResponse).groups[0]?.insufficient,
+      `0 predictions (the range starts at ${iso(1)}, after now: no device has reported in it yet): expected at least 1000 for a drift verdict`);
+    const past = await ask(`since=${iso(-2)}&until=${iso(-1)}`);
+    assert.equal(((await past.json()) as DriftResponse).groups[0]?.insufficient, '0 predictions: expected at least 1000 for a drift verdict');
+    for (const path of ['drift', 'metrics']) {
+      const r = await h.req('GET', `/api/v1/models/press/versions/1.0.0/${path}?since=${iso(1)}`, { role: 'viewer' });
+      const e = ((await r.json()) as { error: { code: string; message: string } }).error;
+      assert.deepEqual([r.status, e.code], [400, 'BAD_REQUEST'], path);
+      assert.equal(e.message, `since ${iso(1)} is not before now (${now.toISOString()}), where the range ends without until: expected a since in the past, or an until after it`);
+    }
   } finally {
     h.close();
   }

@@ -32,6 +32,8 @@ const TIMELINE_BUCKETS = 24;
 export function rangeOf(q: RangeQuery, now: Date, horizon?: RollupHorizon): Plan {
   const until = q.until ? toMs(q.until, 'until') : now.getTime();
   const since = q.since ? toMs(q.since, 'since') : until - DAY_MS;
+  // Without `until` the range ends now: a `since` after it is a range not begun, said so rather than as "until is not after since".
+  if (!q.until && since >= until) throw new AppError('BAD_REQUEST', `since ${new Date(since).toISOString()} is not before now (${now.toISOString()}), where the range ends without until: expected a since in the past, or an until after it`);
   return planRanges(since, until, horizon);
 }
 
@@ -181,6 +183,8 @@ export class FleetAnalytics {
       };
     }
 
+    // A range starting after now has no predictions yet, however long: say so rather than only "too few".
+    const notBegun = plan.since > now.getTime() ? ` (the range starts at ${new Date(plan.since).toISOString()}, after now: no device has reported in it yet)` : '';
     const out: DriftGroup[] = [...groups.keys()].sort().map((key) => {
       const g = groups.get(key) as Group;
       const exp = expectedOf(key);
@@ -196,7 +200,7 @@ export class FleetAnalytics {
       worst.sort((a, b) => b.psi - a.psi || a.deviceId.localeCompare(b.deviceId));
       return {
         key, devices: g.devices.size, predictions: g.values.count, leftOut: leftOut.get(key) ?? null,
-        insufficient: noVerdict ?? thinBaseline(key) ?? (enough ? null : `${g.values.count} predictions: expected at least ${thresholds.minPredictions} for a drift verdict`),
+        insufficient: noVerdict ?? thinBaseline(key) ?? (enough ? null : `${g.values.count} predictions${notBegun}: expected at least ${thresholds.minPredictions} for a drift verdict`),
         drifted: d.drifted, features: d.features, outputs: d.outputs, worstDevices: worst.slice(0, WORST),
       };
     });
