@@ -197,7 +197,14 @@ it('an aborted rollout shows the wave it never started as skipped, on show, ls a
     assert.equal(created.code, 0, created.err);
     const id = (JSON.parse(created.out) as { id: string }).id;
     assert.match((await cli.run('rollout', 'show', id)).out, /^ {2}all 100% +\d\/8 told +pending /m, 'running: the next wave is pending');
-    assert.equal((await cli.run('rollout', 'abort', id, '--reason', 'wrong build')).code, 0);
+    // One told device switched; the others, offline, still switch when they reconnect: the abort says so and how to stop that.
+    const [on, ...away] = notified(e, id);
+    report(e, [on as string], '2.0.0');
+    const aborted = await cli.run('rollout', 'abort', id, '--reason', 'wrong build');
+    assert.equal(aborted.code, 0, aborted.err);
+    assert.equal(aborted.out, `rollout ${id}: aborted (wrong build; ${away.length} device(s) told have not switched yet and still switch to 2.0.0 when they can (${away.slice(0, 3).map((d) => `${d} pending`).join(', ')}${away.length > 3 ? ', ...' : ''}): edgefleet rollout rollback ${id} --reason ... sends every told device back)\n`);
+    const entry = e.store.audit.query({ action: 'rollout.aborted', target: id })[0];
+    assert.deepEqual([entry?.reason, (entry?.details as { stillToSwitch?: number }).stillToSwitch], ['wrong build', away.length]);
     const show = await cli.run('rollout', 'show', id);
     assert.match(show.out, /^ {2}canary 25% +(\d)\/\1 told +stopped /m, show.out);
     assert.match(show.out, /^ {2}all 100% +\d\/8 told +skipped +never started: the rollout ended before it$/m, show.out);

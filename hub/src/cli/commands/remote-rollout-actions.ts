@@ -14,8 +14,9 @@ const AIMS: Record<Action, Rollout['state']> = { promote: 'running', unaccept: '
  */
 export function actionLine(action: Action, r: Rollout, given?: string): string {
   const wave = r.state === 'running' ? `, wave ${r.waves[r.currentWave]?.name} ${r.waves[r.currentWave]?.state}` : '';
-  // A rollback's reason adds the devices it had nothing to return to (hub/src/rollouts/judge.ts).
-  const why = (r.state !== AIMS[action] || (action === 'rollback' && r.stateReason !== given)) && r.stateReason ? ` (${r.stateReason})` : '';
+  // A rollback's reason adds the devices it had nothing to return to (hub/src/rollouts/judge.ts), an abort's
+  // the told devices that still switch (hub/src/rollouts/actions.ts).
+  const why = (r.state !== AIMS[action] || ((action === 'rollback' || action === 'abort') && r.stateReason !== given)) && r.stateReason ? ` (${r.stateReason})` : '';
   // promote --full: which wave opens the rest of the fleet once the current one passes.
   const full = r.waves[r.currentWave]?.full && r.state === 'running' ? `; once it passes, wave ${r.waves.at(-1)?.name} opens (every remaining device)` : '';
   return `rollout ${r.id}: ${r.state}${wave}${why}${full}\n`;
