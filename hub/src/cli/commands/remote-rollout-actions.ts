@@ -65,5 +65,5 @@ export const rolloutPromote = actionCmd('promote', "Skip the rest of the current
 export const rolloutUnaccept = actionCmd('unaccept', 'Take back a gate accepted on the current wave while it is still judged: it blocks the wave again', 'ID --gate GATE... --reason R [--json]');
 export const rolloutPause = actionCmd('pause', 'Pause a running rollout');
 export const rolloutResume = actionCmd('resume', 'Resume a paused rollout (a failed or stuck wave is judged again)');
-export const rolloutAbort = actionCmd('abort', 'Stop a rollout: switched devices keep their version, the others never start');
+export const rolloutAbort = actionCmd('abort', 'Stop a rollout: devices not told never start; told ones keep what they were told (one not switched yet still switches when it can)');
 export const rolloutRollback = actionCmd('rollback', 'Give every device the rollout switched its previous version');
