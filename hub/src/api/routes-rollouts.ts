@@ -16,7 +16,7 @@ const ACTIONS: Array<[RolloutActionName, string]> = [
   ['unaccept', 'Take back acceptances of the current wave\'s gates {reason, gates} while the wave is still judged: they block it again, judged at once (NOTHING_TO_UNDO when a gate is not accepted there or the wave is no longer judged)'],
   ['pause', 'Pause a running rollout: no more devices are told to switch, no wave moves'],
   ['resume', 'Resume a paused rollout; a failed or stuck wave is judged again'],
-  ['abort', 'Stop a rollout: devices already switched keep their version, the others never start'],
+  ['abort', 'Stop a rollout: devices not told never start; told ones keep what they were told (one not switched yet still switches when it can; rollback sends them back)'],
   ['rollback', 'Give every device the rollout switched a desired document naming the version it ran before'],
 ];
 

@@ -50,6 +50,24 @@ function refuseIfMovedOn(store: Store, r: RolloutRecord): void {
   });
 }
 
+/** Deployment statuses of a told device that has not switched to the version yet, and still will (its desired document names it). */
+const ON_ITS_WAY: ReadonlySet<string> = new Set(['pending', 'downloading', 'activating', 'deferred', 'waiting_for_disk']);
+
+/** The told devices of model rollout `r` not switched yet (offline, deferred to a window, waiting for disk), by place, with their status. */
+function stillToSwitch(store: Store, r: RolloutRecord): Array<{ id: string; status: string }> {
+  if (r.deploymentId === null) return [];
+  const status = new Map(store.deployments.get(r.deploymentId).devices.map((d) => [d.deviceId, d.status]));
+  return store.rollouts.devices(r.id).filter((d) => d.notifiedAt !== null)
+    .map((d) => ({ id: d.deviceId, status: status.get(d.deviceId) ?? 'pending' })).filter((d) => ON_ITS_WAY.has(d.status));
+}
+
+/** An abort's words for the told devices that still switch after it (docs/rollouts.md "Operator actions"). */
+function switchesLater(r: RolloutRecord, later: ReadonlyArray<{ id: string; status: string }>): string {
+  const named = later.slice(0, 3).map((d) => `${d.id} ${d.status}`).join(', ');
+  return `${later.length} device(s) told have not switched yet and still switch to ${r.version} when they can (${named}${later.length > 3 ? ', ...' : ''}): `
+    + `edgefleet rollout rollback ${r.id} --reason ... sends every told device back`;
+}
+
 export async function act(engine: RolloutEngine, deps: RolloutEngineDeps, id: string, action: RolloutActionName, reason: string, actor: Actor, opts: ActOptions = {}): Promise<RolloutRecord> {
   await engine.settle();
   const now = deps.clock.now();
@@ -108,8 +126,12 @@ export async function act(engine: RolloutEngine, deps: RolloutEngineDeps, id: st
       }
       stopOpenWaves(r);
       r.state = 'aborted';
-      r.stateReason = reason;
-      engine.transition(r, 'rollout.aborted', reason, { notified: deps.store.rollouts.devices(r.id).filter((d) => d.notifiedAt !== null).length }, now, actor);
+      {
+        // Told devices keep what they were told: one not switched yet still switches when it can. Say so.
+        const later = inShadowStage(r) ? [] : stillToSwitch(deps.store, r);
+        r.stateReason = later.length ? `${reason}; ${switchesLater(r, later)}` : reason;
+        engine.transition(r, 'rollout.aborted', reason, { notified: deps.store.rollouts.devices(r.id).filter((d) => d.notifiedAt !== null).length, stillToSwitch: later.length }, now, actor);
+      }
       // Candidates run in shadow stop with the rollout (no device switched in the stage).
       if (w?.shadow && p?.state !== 'passed') await endShadow(deps, r, false);
       break;

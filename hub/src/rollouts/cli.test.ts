@@ -165,7 +165,10 @@ it('a wave whose gates wait says when it pauses and, with no window from its dev
     // follows the rollout's id (decision 0105): 2 mostly, 3 or more now and then.
     const canary = notified(e, r.id);
     const n = canary.length;
-    for (const id of canary) e.store.deployments.setStatus(id, 'audio-energy', '2.0.0', 'active', e.clock.now(), { progress: 1 });
+    for (const id of canary) {
+      e.store.deployments.setStatus(id, 'audio-energy', '2.0.0', 'active', e.clock.now(), { progress: 1 });
+      e.store.devices.markSeen(id, true, e.clock.now()); // connected: a wave without traffic
+    }
     report(e, others(e, r.id), '1.0.0');
     await e.engine.tick();
     const judging = e.engine.view(r.id);
@@ -175,13 +178,18 @@ it('a wave whose gates wait says when it pauses and, with no window from its dev
     assert.equal(judging.waves[1]?.pausesAt, undefined, 'only the wave being judged');
     const show = await cli.run('rollout', 'show', r.id);
     assert.match(show.out, new RegExp(`> canary 10% +${n}/${n} told +evaluating +pauses at ${pausesAt} if a gate is still pending \\(gates\\.stuckSec\\)`), show.out);
-    assert.match(show.out, new RegExp(`reporting +0 +>= 0\\.8 .* pending +${n} of the ${n} active device\\(s\\) sent no window of the new version yet: a box sends one only for a span in which it was sent requests`));
+    assert.match(show.out, new RegExp(`reporting +0 +>= 0\\.8 .* pending +${n} of the ${n} active device\\(s\\) sent no window of the new version yet: a box sends one only for a span in which it was sent requests *$`, 'm'), 'connected: nothing said of boxes switched off');
+    // One of them switched off: said, so the pause does not read as a wave without traffic only.
+    const off = canary[0] as string;
+    e.store.devices.markSeen(off, false, e.clock.now());
+    const offNote = `1 of them offline (${off} since ${e.clock.now().toISOString()}): a box switched off sends its windows when it reconnects`;
     e.clock.advance(121_000);
     await e.engine.tick();
     const paused = e.engine.view(r.id);
     assert.equal(paused.state, 'paused');
     assert.equal(paused.waves[0]?.pausesAt, undefined, 'paused: nothing left to count down');
     assert.match(paused.stateReason ?? '', new RegExp(`reporting 0 \\(needs >= 0\\.8; ${n} of the ${n} active device\\(s\\) sent no window`));
+    assert.ok(paused.stateReason?.includes(`a box sends one only for a span in which it was sent requests; ${offNote})`), paused.stateReason ?? '');
   } finally {
     cli.close();
     await e.close();
@@ -197,7 +205,14 @@ it('an aborted rollout shows the wave it never started as skipped, on show, ls a
     assert.equal(created.code, 0, created.err);
     const id = (JSON.parse(created.out) as { id: string }).id;
     assert.match((await cli.run('rollout', 'show', id)).out, /^ {2}all 100% +\d\/8 told +pending /m, 'running: the next wave is pending');
-    assert.equal((await cli.run('rollout', 'abort', id, '--reason', 'wrong build')).code, 0);
+    // One told device switched; the others, offline, still switch when they reconnect: the abort says so and how to stop that.
+    const [on, ...away] = notified(e, id);
+    report(e, [on as string], '2.0.0');
+    const aborted = await cli.run('rollout', 'abort', id, '--reason', 'wrong build');
+    assert.equal(aborted.code, 0, aborted.err);
+    assert.equal(aborted.out, `rollout ${id}: aborted (wrong build; ${away.length} device(s) told have not switched yet and still switch to 2.0.0 when they can (${away.slice(0, 3).map((d) => `${d} pending`).join(', ')}${away.length > 3 ? ', ...' : ''}): edgefleet rollout rollback ${id} --reason ... sends every told device back)\n`);
+    const entry = e.store.audit.query({ action: 'rollout.aborted', target: id })[0];
+    assert.deepEqual([entry?.reason, (entry?.details as { stillToSwitch?: number }).stillToSwitch], ['wrong build', away.length]);
     const show = await cli.run('rollout', 'show', id);
     assert.match(show.out, /^ {2}canary 25% +(\d)\/\1 told +stopped /m, show.out);
     assert.match(show.out, /^ {2}all 100% +\d\/8 told +skipped +never started: the rollout ended before it$/m, show.out);

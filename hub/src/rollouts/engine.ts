@@ -21,7 +21,7 @@ import { type Rollout, type RolloutList, type RolloutListQuery } from '@edgeflee
 import { ConfigService } from '../config/service.js';
 import { configDevice, planConfigRollout } from './config-rollout.js';
 import { tellDevices } from './tell.js';
-import { pauseIfUntrusted } from './trust-pause.js';
+import { pauseIfNotSendable } from './trust-pause.js';
 
 export interface RolloutOptions {
   /** How often running rollouts are stepped. */
@@ -262,8 +262,8 @@ export class RolloutEngine {
     // A passed shadow stage waiting for promote (manual advance) tells nobody: passing marked its devices
     // not told, for the first wave to tell them to switch (docs/rollouts.md "Shadow stage").
     const due = wave.shadow && p.state === 'passed' ? [] : members.filter((d) => d.notifiedAt === null);
-    // A version the hub's trust no longer accepts reaches no more devices: the rollout pauses (trust-pause.ts).
-    if (due.length && !r.config && (await pauseIfUntrusted(this, this.deps.deployments, r, now))) return;
+    // A version deprecated since, or one the hub's trust no longer accepts, reaches no more devices: the rollout pauses (trust-pause.ts).
+    if (due.length && !r.config && (await pauseIfNotSendable(this, this.deps, r, now))) return;
 
     if (p.state === 'pending') {
       p.state = 'deploying';

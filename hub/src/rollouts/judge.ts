@@ -239,9 +239,9 @@ export async function rollback(t: Transitioner, deps: JudgeDeps, r: RolloutRecor
   }
   const byPrevious = new Map<string, string[]>();
   let kept = 0;
-  // In the shadow stage no device switched: ending the stage removes the candidate from every device.
+  // In the shadow stage no device switched: ending the stage removes the candidate from every device, in the
+  // transaction that stores the rollback (a change saved meanwhile refuses both; nothing awaited before it).
   const inShadow = inShadowStage(r);
-  if (inShadow) await endShadow(deps, r, false);
   for (const d of deps.store.rollouts.devices(r.id)) {
     if (d.notifiedAt === null || inShadow) continue;
     const before = ranBefore(r, d);
@@ -250,6 +250,7 @@ export async function rollback(t: Transitioner, deps: JudgeDeps, r: RolloutRecor
   }
   const docs: DesiredDocument[] = [];
   deps.store.db.transaction(() => {
+    if (inShadow) docs.push(...deps.deployments.clearShadows(r.id));
     for (const [version, ids] of byPrevious) {
       docs.push(...deps.deployments.assignDevices({ deploymentId: null, model: r.model, version, reason: `rollback of rollout ${r.id}: ${reason}`, actor: by, rollback: true }, ids).docs);
     }

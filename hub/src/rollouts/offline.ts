@@ -64,3 +64,14 @@ export function leaveOutOffline(store: Store, r: RolloutRecord, unsettled: reado
   }
   return { away, waiting, note: notes.length ? notes.join('; ') : null };
 }
+
+/**
+ * The reporting gate's words for its active devices that sent no window and are switched off (at most 100 read,
+ * as above), or null: without them a wave whose boxes are off read as a wave without traffic. Their windows
+ * wait in the box's outbox and arrive when it reconnects.
+ */
+export function silentOffline(store: Store, silent: readonly string[]): string | null {
+  const off = silent.slice(0, 100).filter((id) => !store.devices.get(id).online);
+  if (!off.length) return null;
+  return `${off.length} of them offline (${some(off, (id) => `${id} since ${lastSeen(store, id)}`)}): a box switched off sends its windows when it reconnects`;
+}

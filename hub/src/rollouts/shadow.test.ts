@@ -186,7 +186,7 @@ describe('rollout shadow stage', () => {
     }
   });
 
-  it('aborting during the shadow stage drops the shadow from every device', async () => {
+  it('aborting during the shadow stage drops the shadow from every device; a rollback and a pause at once: the rollback wins whole', async () => {
     const e = await setup(6);
     try {
       await v1Everywhere(e);
@@ -197,6 +197,23 @@ describe('rollout shadow stage', () => {
       assert.equal(e.engine.view(r.id).state, 'aborted');
       assert.deepEqual(e.store.shadows.byRollout(r.id), []);
       for (const id of told) assert.deepEqual([desired(e, id)?.version, desired(e, id)?.shadow], ['1.0.0', undefined]);
+      // Two operators at once: a rollback and a pause of the next one. The rollback, first, is stored with the
+      // shadow dropped in one transaction, and the pause is refused on the rolled back rollout. Before, the
+      // rollback dropped every shadow and published before it saved; the pause saved meanwhile, the rollback
+      // answered 409 and the rollout sat paused in its shadow stage with no device running the candidate.
+      const next = await e.engine.create({ model: 'audio-energy', version: '3.0.0', target: { all: true }, waves: WAVES, gates: GATES, shadow: SHADOW, advance: 'auto', onFailure: 'rollback', reason: 'v3 again' }, { name: 'op' });
+      const shadowed = e.store.shadows.byRollout(next.id).length;
+      assert.ok(shadowed > 0);
+      const [back, pause] = await Promise.allSettled([
+        e.engine.act(next.id, 'rollback', 'wrong build', { name: 'alice' }), e.engine.act(next.id, 'pause', 'look first', { name: 'bob' }),
+      ]);
+      assert.equal(back.status, 'fulfilled', back.status === 'rejected' ? String(back.reason) : '');
+      assert.equal(pause.status === 'rejected' && (pause.reason as { code?: string }).code, 'CONFLICT');
+      assert.match((pause as PromiseRejectedResult).reason.message as string, new RegExp(`^rollout ${next.id} is rolled_back: pause expects a running rollout; `));
+      const v = e.engine.view(next.id);
+      assert.deepEqual([v.state, v.stateBy], ['rolled_back', 'alice']);
+      assert.deepEqual(e.store.shadows.byRollout(next.id), []);
+      assert.deepEqual(actions(e, next.id).filter((a) => !a.startsWith('rollout.wave')), ['rollout.create', 'rollout.rolled_back']);
     } finally {
       await e.close();
     }

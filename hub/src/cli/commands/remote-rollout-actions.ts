@@ -14,8 +14,9 @@ const AIMS: Record<Action, Rollout['state']> = { promote: 'running', unaccept: '
  */
 export function actionLine(action: Action, r: Rollout, given?: string): string {
   const wave = r.state === 'running' ? `, wave ${r.waves[r.currentWave]?.name} ${r.waves[r.currentWave]?.state}` : '';
-  // A rollback's reason adds the devices it had nothing to return to (hub/src/rollouts/judge.ts).
-  const why = (r.state !== AIMS[action] || (action === 'rollback' && r.stateReason !== given)) && r.stateReason ? ` (${r.stateReason})` : '';
+  // A rollback's reason adds the devices it had nothing to return to (hub/src/rollouts/judge.ts), an abort's
+  // the told devices that still switch (hub/src/rollouts/actions.ts).
+  const why = (r.state !== AIMS[action] || ((action === 'rollback' || action === 'abort') && r.stateReason !== given)) && r.stateReason ? ` (${r.stateReason})` : '';
   // promote --full: which wave opens the rest of the fleet once the current one passes.
   const full = r.waves[r.currentWave]?.full && r.state === 'running' ? `; once it passes, wave ${r.waves.at(-1)?.name} opens (every remaining device)` : '';
   return `rollout ${r.id}: ${r.state}${wave}${why}${full}\n`;
@@ -64,5 +65,5 @@ export const rolloutPromote = actionCmd('promote', "Skip the rest of the current
 export const rolloutUnaccept = actionCmd('unaccept', 'Take back a gate accepted on the current wave while it is still judged: it blocks the wave again', 'ID --gate GATE... --reason R [--json]');
 export const rolloutPause = actionCmd('pause', 'Pause a running rollout');
 export const rolloutResume = actionCmd('resume', 'Resume a paused rollout (a failed or stuck wave is judged again)');
-export const rolloutAbort = actionCmd('abort', 'Stop a rollout: switched devices keep their version, the others never start');
+export const rolloutAbort = actionCmd('abort', 'Stop a rollout: devices not told never start; told ones keep what they were told (one not switched yet still switches when it can)');
 export const rolloutRollback = actionCmd('rollback', 'Give every device the rollout switched its previous version');
