@@ -7,36 +7,40 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanup, prepare, startHub, addDevice } from './testing.js';
 
-before(prepare);
-after(cleanup);
+// One describe, so that this file's hooks are its own and it may share a process with others
+// (docs/decisions/0145-short-test-files-share-a-process.md).
+describe('prepared-once', () => {
+  before(prepare);
+  after(cleanup);
 
-const DEVICES = 300;
+  const DEVICES = 300;
 
-describe('desired documents for a fleet', () => {
-  it(`a deployment to ${DEVICES} devices and a second one prepare a bounded number of statements, not one set per device`, async () => {
-    const h = await startHub();
-    try {
-      h.store.db.transaction(() => {
-        for (let i = 0; i < DEVICES; i++) addDevice(h, `dev-${String(i).padStart(3, '0')}`, { site: i % 2 ? 'north' : 'south' });
-      })();
-      const db = h.store.db as { prepare(sql: string): unknown };
-      const real = db.prepare.bind(db);
-      let prepared = 0;
-      db.prepare = (sql: string) => {
-        prepared++;
-        return real(sql);
-      };
-      const first = await h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { all: true }, reason: 'everyone' }, 'op');
-      assert.equal(first.devices.length, DEVICES);
-      const firstPrepared = prepared;
-      prepared = 0;
-      await h.parts.deployments.deploy({ model: 'audio-energy', version: '2.0.0', target: { tags: { site: 'north' } }, reason: 'north' }, 'op');
-      assert.equal(h.store.desired.lastSeq('dev-001'), 2, 'north devices got a second document');
-      // Before: 8 statements prepared for each document (6,000 for these two deployments).
-      assert.ok(firstPrepared < 60, `first deployment: ${firstPrepared} statements prepared for ${DEVICES} documents`);
-      assert.ok(prepared < 60, `second deployment: ${prepared} statements prepared for ${DEVICES / 2} documents`);
-    } finally {
-      await h.close();
-    }
+  describe('desired documents for a fleet', () => {
+    it(`a deployment to ${DEVICES} devices and a second one prepare a bounded number of statements, not one set per device`, async () => {
+      const h = await startHub();
+      try {
+        h.store.db.transaction(() => {
+          for (let i = 0; i < DEVICES; i++) addDevice(h, `dev-${String(i).padStart(3, '0')}`, { site: i % 2 ? 'north' : 'south' });
+        })();
+        const db = h.store.db as { prepare(sql: string): unknown };
+        const real = db.prepare.bind(db);
+        let prepared = 0;
+        db.prepare = (sql: string) => {
+          prepared++;
+          return real(sql);
+        };
+        const first = await h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { all: true }, reason: 'everyone' }, 'op');
+        assert.equal(first.devices.length, DEVICES);
+        const firstPrepared = prepared;
+        prepared = 0;
+        await h.parts.deployments.deploy({ model: 'audio-energy', version: '2.0.0', target: { tags: { site: 'north' } }, reason: 'north' }, 'op');
+        assert.equal(h.store.desired.lastSeq('dev-001'), 2, 'north devices got a second document');
+        // Before: 8 statements prepared for each document (6,000 for these two deployments).
+        assert.ok(firstPrepared < 60, `first deployment: ${firstPrepared} statements prepared for ${DEVICES} documents`);
+        assert.ok(prepared < 60, `second deployment: ${prepared} statements prepared for ${DEVICES / 2} documents`);
+      } finally {
+        await h.close();
+      }
+    });
   });
 });

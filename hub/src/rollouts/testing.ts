@@ -29,6 +29,8 @@ let trust: TrustBody;
 const bundles: BundleResult[] = [];
 /** Call from before(): keys, trust and the three bundles. */
 export async function prepare(): Promise<void> {
+  // Test files that share a process call it once each (docs/decisions/0145-short-test-files-share-a-process.md).
+  bundles.length = 0;
   root = mkdtempSync(join(tmpdir(), 'ef-rollout-'));
   keys = makeKeys(join(root, 'keys'));
   trust = makeTrust(root, keys).body;

@@ -2,7 +2,7 @@
 // reached through a link (/var/lib/edgefleet-hub -> /mnt/disk/hub) and an --out named by the real path, or an
 // --out that is a link into the data dir, are inside it all the same. Such a backup would copy itself and
 // every earlier backup kept there; it is refused (CONFLICT) and writes nothing.
-import { after, before, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,48 +12,52 @@ import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { hubServerCli } from './main.js';
 
-let dir = '';
-const real = () => join(dir, 'disk', 'hub');
-const link = () => join(dir, 'edgefleet-hub');
+// One describe, so that this file's hooks are its own and it may share a process with others
+// (docs/decisions/0145-short-test-files-share-a-process.md).
+describe('backup-symlink', () => {
+  let dir = '';
+  const real = () => join(dir, 'disk', 'hub');
+  const link = () => join(dir, 'edgefleet-hub');
 
-async function hubCli(argv: string[]): Promise<{ code: number; stderr: string }> {
-  const err = new StringWriter();
-  const code = await dispatch(hubServerCli, argv, { stdout: new StringWriter(), stderr: err, env: {}, cwd: dir, now: () => new Date() });
-  return { code, stderr: err.text };
-}
+  async function hubCli(argv: string[]): Promise<{ code: number; stderr: string }> {
+    const err = new StringWriter();
+    const code = await dispatch(hubServerCli, argv, { stdout: new StringWriter(), stderr: err, env: {}, cwd: dir, now: () => new Date() });
+    return { code, stderr: err.text };
+  }
 
-before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'ef-backup-symlink-'));
-  mkdirSync(real(), { recursive: true });
-  Store.open(real(), HUB_MIGRATIONS).close(); // a real hub.db
-  symlinkSync(real(), link());
-});
-after(() => rmSync(dir, { recursive: true, force: true }));
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ef-backup-symlink-'));
+    mkdirSync(real(), { recursive: true });
+    Store.open(real(), HUB_MIGRATIONS).close(); // a real hub.db
+    symlinkSync(real(), link());
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
 
-it('refuses an --out inside the data dir when the data dir is given through a symlink', async () => {
-  const out = join(real(), 'backups', 'b1');
-  const r = await hubCli(['backup', '--data-dir', link(), '--out', out]);
-  assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /^error \[CONFLICT\]: --out .*\/disk\/hub\/backups\/b1 is inside the data dir .*\/edgefleet-hub: expected a directory outside it/m);
-  assert.ok(!existsSync(join(real(), 'backups')), 'nothing written');
-});
+  it('refuses an --out inside the data dir when the data dir is given through a symlink', async () => {
+    const out = join(real(), 'backups', 'b1');
+    const r = await hubCli(['backup', '--data-dir', link(), '--out', out]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^error \[CONFLICT\]: --out .*\/disk\/hub\/backups\/b1 is inside the data dir .*\/edgefleet-hub: expected a directory outside it/m);
+    assert.ok(!existsSync(join(real(), 'backups')), 'nothing written');
+  });
 
-it('refuses an --out that reaches into the data dir through a symlink', async () => {
-  const r = await hubCli(['backup', '--data-dir', real(), '--out', join(link(), 'b2')]);
-  assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /^error \[CONFLICT\]: --out .*\/edgefleet-hub\/b2 is inside the data dir/m);
-  // An existing empty directory that is itself a link into the data dir.
-  mkdirSync(join(real(), 'kept'));
-  symlinkSync(join(real(), 'kept'), join(dir, 'out-link'));
-  const r2 = await hubCli(['backup', '--data-dir', real(), '--out', join(dir, 'out-link')]);
-  assert.equal(r2.code, 1, r2.stderr);
-  assert.match(r2.stderr, /^error \[CONFLICT\]: --out .*out-link is inside the data dir/m);
-  assert.deepEqual(readdirSync(join(real(), 'kept')), []);
-  assert.ok(!existsSync(join(real(), 'b2')));
-});
+  it('refuses an --out that reaches into the data dir through a symlink', async () => {
+    const r = await hubCli(['backup', '--data-dir', real(), '--out', join(link(), 'b2')]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^error \[CONFLICT\]: --out .*\/edgefleet-hub\/b2 is inside the data dir/m);
+    // An existing empty directory that is itself a link into the data dir.
+    mkdirSync(join(real(), 'kept'));
+    symlinkSync(join(real(), 'kept'), join(dir, 'out-link'));
+    const r2 = await hubCli(['backup', '--data-dir', real(), '--out', join(dir, 'out-link')]);
+    assert.equal(r2.code, 1, r2.stderr);
+    assert.match(r2.stderr, /^error \[CONFLICT\]: --out .*out-link is inside the data dir/m);
+    assert.deepEqual(readdirSync(join(real(), 'kept')), []);
+    assert.ok(!existsSync(join(real(), 'b2')));
+  });
 
-it('still backs up into a directory outside the data dir, whichever way either is named', async () => {
-  const r = await hubCli(['backup', '--data-dir', link(), '--out', join(dir, 'backups', 'b3')]);
-  assert.equal(r.code, 0, r.stderr);
-  assert.ok(existsSync(join(dir, 'backups', 'b3', 'backup.json')));
+  it('still backs up into a directory outside the data dir, whichever way either is named', async () => {
+    const r = await hubCli(['backup', '--data-dir', link(), '--out', join(dir, 'backups', 'b3')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(existsSync(join(dir, 'backups', 'b3', 'backup.json')));
+  });
 });
