@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AppError } from '@edgefleet/shared/core';
-import { AGENT_MIGRATIONS } from './agent-store.js';
+import { AGENT_MIGRATIONS, openStore } from './agent-store.js';
+import { deviceKeyPath, loadOrCreateDeviceKey } from '../keys/device-key.js';
+import { credentialsPath, readCredentials } from '../sync/credentials.js';
 import { openDb } from './db.js';
 
 function dataDir(t: TestContext): { dir: string; path: string } {
@@ -86,5 +88,27 @@ describe('a new agent.db has its tables before it has its name', () => {
     const failing = [...AGENT_MIGRATIONS, { id: 9999, name: 'fails', up: () => { throw new Error('migration 9999 failed'); } }];
     assert.throws(() => openDb(d.path, failing), /migration 9999 failed/);
     assert.deepEqual(readdirSync(d.dir), []);
+  });
+});
+
+describe('the other data files found unusable are refused and left as they were', () => {
+  test('blobs/ a file: openStore refuses it as IO_ERROR before agent.db is made', (t) => {
+    const d = dataDir(t);
+    writeFileSync(join(d.dir, 'blobs'), 'x');
+    assert.throws(() => openStore(d.dir), refused(new RegExp(`^${join(d.dir, 'blobs')} is not a directory: expected the directory of the installed versions' files`)));
+    assert.deepEqual(readdirSync(d.dir), ['blobs']);
+  });
+
+  test('an empty device-key.json or credentials.json says "it is empty (0 bytes)" and is not made again', (t) => {
+    const d = dataDir(t);
+    const key = deviceKeyPath(d.dir);
+    writeFileSync(key, '', { mode: 0o600 });
+    assert.throws(() => loadOrCreateDeviceKey(d.dir), (e: AppError) => e.code === 'CONFIG_INVALID'
+      && e.message.startsWith(`cannot read the device key ${key}: it is empty (0 bytes); expected the key pair the agent made: restore a backup of it, or move it aside (mv ${key} ${key}.damaged)`));
+    assert.equal(statSync(key).size, 0, 'no new key written over it');
+    const creds = credentialsPath(d.dir);
+    writeFileSync(creds, '', { mode: 0o600 });
+    assert.throws(() => readCredentials(d.dir), (e: AppError) => e.code === 'CONFIG_INVALID'
+      && e.message === `cannot read credentials ${creds}: it is empty (0 bytes); expected the JSON file written by "edgefleet-agent enroll"`);
   });
 });
