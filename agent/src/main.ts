@@ -17,6 +17,7 @@ import { createLogger } from './log.js';
 import { damagedDb } from './store/db.js';
 import { missingInstallFile } from './install-files.js';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 
 export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Promise<Agent> {
   const merged = mergeConfig(env, flags);
@@ -25,6 +26,7 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
   const { config, remote, killed, problems } = await startConfig(merged);
   // One daemon per data dir, refused before anything there is read or written (run-lock.ts); the lock
   // goes with the process (a stale one, its process gone, is taken over at the next start).
+  const madeDataDir = !existsSync(config.dataDir);
   const lock = takeRunLock(config.dataDir);
   process.once('exit', () => lock.release());
   if (killed) {
@@ -35,6 +37,8 @@ export async function runDaemon(env: NodeJS.ProcessEnv, flags: ConfigFlags): Pro
   }
   const logger = createLogger(config.log.level);
   for (const p of problems) logger.warn(p);
+  // Said, as a data dir on a disk of its own that did not mount is made on the disk below it (docs/agent.md "Database").
+  if (madeDataDir) logger.info({ dataDir: config.dataDir }, 'the data dir did not exist: made it, and this box starts as a new one');
   let exiting = false;
   // Spaced so that config restarts never trip the unit's start limit (config-restarts.ts, decision 0061).
   const gate = new RestartGate({

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RUN_LOCK_FILE, ownerAlive, processIdentity, takeRunLock } from './run-lock.js';
@@ -56,6 +56,19 @@ test('a stale lock is taken over: its process gone, its pid now another process 
     takeRunLock(d).release();
     assert.equal(ownerAlive({ pid: process.ppid, proc: processIdentity(process.ppid) }), true);
     assert.equal(ownerAlive({ pid: process.ppid, proc: 'an-earlier-boot:12345' }), false);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test('a directory where the lock belongs is refused as IO_ERROR naming it, and kept', () => {
+  const d = dir();
+  try {
+    const path = join(d, RUN_LOCK_FILE);
+    mkdirSync(path);
+    assert.throws(() => takeRunLock(d), (err: Error & { code?: string }) => err.code === 'IO_ERROR'
+      && err.message === `${path} is a directory: expected the lock file "edgefleet-agent run" makes and removes (it holds only a pid): remove it (rmdir ${path}) and start again`);
+    assert.ok(statSync(path).isDirectory());
   } finally {
     rmSync(d, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@
 // from each other. A lock whose process is gone (killed, power cut, a reboot: the boot id and the
 // process's start time are recorded with the pid) is stale and taken over; so is one naming this
 // process (a container's pid 1 restarted).
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, ensurePrivateDir } from '@edgefleet/shared/core';
 
@@ -80,6 +80,10 @@ export function takeRunLock(dataDir: string, opts: { pid?: number; alive?: (owne
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new AppError('IO_ERROR', `${path} is a directory: expected the lock file "edgefleet-agent run" makes and removes (it holds only a pid): `
+        + `remove it (rmdir ${path}) and start again`, { details: { lock: path } });
     }
     const owner = readOwner(path);
     if (owner && owner.pid !== pid && alive(owner)) {

@@ -41,7 +41,12 @@ export function ensurePrivateDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      throw new AppError('CONFIG_INVALID', `data directory ${dir} cannot be made: it, or a directory above it, is a file (${code}): `
+        + 'expected a directory (or a path where one can be made); the file is left as it is', { cause: err });
+    }
+    if (code !== 'EACCES') throw err;
     // The directory it could not make in: another user's (/var/lib, root's) from an unprivileged shell.
     let parent = dirname(resolve(dir));
     while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent);

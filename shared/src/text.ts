@@ -57,3 +57,13 @@ export function secretJsonProblem(text: string, err: unknown): string {
   if (!/ is not valid JSON$/.test(msg)) return msg;
   return `${msg.startsWith('Unexpected token') ? 'an unexpected character' : 'not JSON text'}; the text is not quoted, as the file holds a secret`;
 }
+
+/**
+ * Why a data file that holds a secret did not read: the read's own error (`text` undefined: EISDIR, EACCES), an
+ * empty file (cut short by a crash or a full disk, or emptied: before, "Unexpected end of JSON input"), or
+ * secretJsonProblem.
+ */
+export function secretFileProblem(text: string | undefined, err: unknown): string {
+  if (text === undefined) return (err as Error).message;
+  return text === '' ? 'it is empty (0 bytes)' : secretJsonProblem(text, err);
+}

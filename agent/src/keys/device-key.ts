@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  AppError, DEVICE_KEY_SCHEMA, boxKeyPairFromSecret, ensurePrivateDir, generateBoxKeyPair, refuseSecretOpenToOthers, secretJsonProblem, writeFileAtomic, type BoxKeyPair,
+  AppError, DEVICE_KEY_SCHEMA, boxKeyPairFromSecret, ensurePrivateDir, generateBoxKeyPair, refuseSecretOpenToOthers, secretFileProblem, writeFileAtomic, type BoxKeyPair,
 } from '@edgefleet/shared/core';
 
 export const DEVICE_KEY_FILE = 'device-key.json';
@@ -20,12 +20,14 @@ export function readDeviceKey(dataDir: string): BoxKeyPair | undefined {
   if (!existsSync(path)) return undefined;
   refuseSecretOpenToOthers(path, "the device's private key");
   let f: { schema?: unknown; keyId?: unknown; secret?: unknown };
-  let text = '';
+  let text: string | undefined;
   try {
     text = readFileSync(path, 'utf8');
     f = JSON.parse(text) as typeof f;
   } catch (err) {
-    throw new AppError('CONFIG_INVALID', `cannot read the device key ${path}: ${text ? secretJsonProblem(text, err) : (err as Error).message}`);
+    throw new AppError('CONFIG_INVALID', `cannot read the device key ${path}: ${secretFileProblem(text, err)}; expected the key pair the agent made: `
+      + `restore a backup of it, or move it aside (mv ${path} ${path}.damaged) and start again: the agent makes a new one, and an enrolled box `
+      + 'reports it to its hub, which seals the content keys to it again (docs/security.md "Sealed models")');
   }
   if (f?.schema !== DEVICE_KEY_SCHEMA || typeof f.secret !== 'string') {
     throw new AppError('CONFIG_INVALID', `${path}: expected {"schema": "${DEVICE_KEY_SCHEMA}", "keyId", "public", "secret"}`);

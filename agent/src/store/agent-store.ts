@@ -1,7 +1,8 @@
 // agent.db and the repositories on it, for the daemon (agent.ts) and the CLI: every migration of
 // the agent's parts is registered here.
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BoxKeyPair } from '@edgefleet/shared/core';
+import { AppError, type BoxKeyPair } from '@edgefleet/shared/core';
 import { BlobStore } from './blobs.js';
 import { coreMigration, openDb, type Db, type Migration } from './db.js';
 import { EventsRepo } from './events-repo.js';
@@ -52,6 +53,12 @@ export const AGENT_MIGRATIONS: readonly Migration[] = [coreMigration, summariesM
  * marks' monotonic clock (a test passes its own `now` as both, so its clock steps only when it says).
  */
 export function openStore(dataDir: string, forwardEvents = true, now: () => number = Date.now, monotonic?: () => number): Store {
+  const blobs = join(dataDir, 'blobs');
+  // A file in its place (a copy gone wrong) is refused here, rather than every install failing later on ENOTDIR.
+  if (statSync(blobs, { throwIfNoEntry: false })?.isDirectory() === false) {
+    throw new AppError('IO_ERROR', `${blobs} is not a directory: expected the directory of the installed versions' files the agent keeps: `
+      + `move it aside (mv ${blobs} ${blobs}.aside) and start again; the versions whose files it held need installing again`, { details: { path: blobs } });
+  }
   const db = openDb(join(dataDir, 'agent.db'), AGENT_MIGRATIONS);
   const summaries = new SummaryStore(db);
   let marks: ClockMarks | undefined;
@@ -61,7 +68,7 @@ export function openStore(dataDir: string, forwardEvents = true, now: () => numb
   const events = new EventsRepo(db, forwardEvents ? (e) => void summaries.addEvent({ ...e, clock: clockMark() }) : undefined);
   let deviceKey: BoxKeyPair | undefined;
   return {
-    db, summaries, events, models: new ModelsRepo(db), trust: new TrustRepo(db), blobs: new BlobStore(join(dataDir, 'blobs')),
+    db, summaries, events, models: new ModelsRepo(db), trust: new TrustRepo(db), blobs: new BlobStore(blobs),
     contentKeys: new ContentKeysRepo(db), updateLock: new UpdateLockRepo(db, now), removals: new RemovalsRepo(db), deviceKey: () => (deviceKey ??= loadOrCreateDeviceKey(dataDir).pair),
     clockMark,
   };

@@ -6,6 +6,8 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { AppError, MIGRATION_VERSION_COLUMN as VERSION_COL, WAL_SIZE_LIMIT, ensurePrivateDbFile, ensurePrivateDir, schemaTooNew } from '@edgefleet/shared/core';
 import { AGENT_VERSION } from '../version.js';
 import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { createWhole, refuseEmpty, refuseNotAFile, wayBack } from './db-file.js';
 import { Database } from './sqlite.js';
 
 export type Db = BetterSqlite3.Database;
@@ -68,6 +70,9 @@ export const coreMigration: Migration = {
 export function openDb(path: string, migrations: readonly Migration[]): Db {
   // The data dir (with credentials.json) 0700 and agent.db with its -wal/-shm 0600, tightened if looser.
   ensurePrivateDir(dirname(path));
+  refuseNotAFile(path);
+  // Made whole before it has its name, so an agent.db found without tables is refused (db-file.ts).
+  if (!existsSync(path)) createWhole(path, (db) => migrate(db, migrations));
   ensurePrivateDbFile(path);
   let db: Db;
   try {
@@ -76,6 +81,7 @@ export function openDb(path: string, migrations: readonly Migration[]): Db {
     throw damagedDb(err, path);
   }
   try {
+    refuseEmpty(db, path);
     // Refused before anything about the file changes, not even its journal mode (docs/operations.md "Upgrades").
     if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'").get()) refuseNewer(db, migrations);
     db.pragma('journal_mode = WAL');
@@ -101,9 +107,7 @@ export function damagedDb(err: unknown, path: string): unknown {
   const code = (err as { code?: unknown } | null)?.code;
   if (code !== 'SQLITE_CORRUPT' && code !== 'SQLITE_NOTADB') return err;
   return new AppError('IO_ERROR', `${path} is damaged (${code}: ${(err as Error).message}): expected the SQLite database the agent `
-    + `wrote. Restore a backup of it, or move it aside (mv ${path} ${path}.damaged, with its -wal and -shm files) and start `
-    + 'again: an enrolled box takes its models and settings from its hub again (its enrollment is in credentials.json), '
-    + 'a standalone box needs "trust set" and "install" again; what it had not sent to the hub is lost', { cause: err });
+    + `wrote. ${wayBack(path)}`, { cause: err });
 }
 
 /**

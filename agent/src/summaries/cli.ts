@@ -11,6 +11,7 @@ import type { SummaryWindow } from '@edgefleet/shared';
 import { optBool, optString, parseTimeOption, type CliContext, type Command } from '@edgefleet/shared/cli';
 import { configOf, dataDirOptions } from '../cli/common.js';
 import { ensureSummaryTables } from './migration.js';
+import { refuseEmpty, refuseNotAFile } from '../store/db-file.js';
 import { SummaryStore, type StoredWindow } from './store.js';
 
 const BARS = '▁▂▃▄▅▆▇█';
@@ -96,8 +97,10 @@ function showSummaries(dataDir: string, q: { model: string | undefined; since: s
   if (!existsSync(path)) {
     throw new AppError('NOT_FOUND', `no agent database at ${path}: expected --data-dir to point at an agent's data directory`);
   }
+  refuseNotAFile(path);
   const db = new Database(path);
   try {
+    refuseEmpty(db, path); // an emptied agent.db is refused, not given tables (store/db-file.ts)
     db.pragma('busy_timeout = 5000');
     ensureSummaryTables(db);
     const store = new SummaryStore(db);

@@ -3,7 +3,7 @@
 // hub link on; a present but broken file is a startup error that names the file and the field.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppError, DeviceCredentials, parseWire, secretJsonProblem, type TrustDocument } from '@edgefleet/shared';
+import { AppError, DeviceCredentials, parseWire, secretFileProblem, type TrustDocument } from '@edgefleet/shared';
 import { credentialsPath } from './paths.js';
 
 const StoredCredentials = DeviceCredentials.omit({ trust: true });
@@ -11,13 +11,13 @@ const StoredCredentials = DeviceCredentials.omit({ trust: true });
 export { credentialsPath };
 
 function readJson(path: string, what: string): unknown {
-  let text = '';
+  let text: string | undefined;
   try {
     text = readFileSync(path, 'utf8');
     return JSON.parse(text) as unknown;
   } catch (err) {
     // credentials.json holds the device's secret: a damaged file is not quoted.
-    throw new AppError('CONFIG_INVALID', `cannot read ${what} ${path}: ${text ? secretJsonProblem(text, err) : (err as Error).message}; expected the JSON file written by "edgefleet-agent enroll"`);
+    throw new AppError('CONFIG_INVALID', `cannot read ${what} ${path}: ${secretFileProblem(text, err)}; expected the JSON file written by "edgefleet-agent enroll"`);
   }
 }
 
