@@ -4,7 +4,9 @@
 // windows through the outbox into the hub, whose totals equal the devices' own summaries exactly;
 // v2 to one device -> it switches and reports it. Then, over a bare aedes broker (the hub never
 // publishes bad documents), crafted desired documents are refused with the reason in the reported
-// state while the device keeps serving.
+// state while the device keeps serving. The admin commands (enroll, status, summaries) run in this
+// process (main(), examples/src/testkit/in-process.ts: a process start costs ~0.4 s of CPU, and the
+// outbox is polled through them); the hub and the daemons are processes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -19,11 +21,14 @@ import {
   CREDENTIALS_SCHEMA, DESIRED_SCHEMA, TRUST_TOPIC, createTrustBody, deviceTopic, generateKeyPair, sha256File, signEnvelope, windowTotals,
   type DesiredBody, type KeyPair, type ReportedState, type SummaryWindow,
 } from '@edgefleet/shared';
-import { makeFixture, runCli, startProcess, waitFor, type Fixture, type RunningProcess } from '@edgefleet/examples';
+import { makeFixture, runInProcess, startProcess, waitFor, type Fixture, type RunningProcess } from '@edgefleet/examples';
 import { createAgent, type Agent } from '../agent.js';
+import { main } from '../cli/main.js';
 import { testConfig, req } from '../testing.js';
 
 const CLI = 'agent/src/cli/main.ts';
+/** `edgefleet-agent ARGS` in this process. */
+const agentCli = (args: readonly string[]) => runInProcess(main, args);
 const MODEL = 'vibration-anomaly';
 
 // The testkit's waitFor, at this file's pace (processes and HTTP: 250 ms, 90 s).
@@ -83,7 +88,7 @@ describe('agent <-> hub sync (real processes)', () => {
     const agents: Record<string, { data: string; url: string; p: RunningProcess }> = {};
     for (const id of ids) {
       const data = join(dir, id);
-      const en = await runCli(CLI, ['enroll', '--hub', ready.http, '--token', et.json.token, '--data-dir', data, '--id', id]);
+      const en = await agentCli(['enroll', '--hub', ready.http, '--token', et.json.token, '--data-dir', data, '--id', id]);
       assert.equal(en.code, 0, en.stderr);
       const p = startProcess(CLI, ['run', '--data-dir', data, '--api-port', '0', '--config', cfg]);
       procs.push(p);
@@ -91,7 +96,7 @@ describe('agent <-> hub sync (real processes)', () => {
       assert.deepEqual(line.hub, { deviceId: id, broker: ready.mqtt });
       agents[id] = { data, url: line.api, p };
     }
-    const st = JSON.parse((await runCli(CLI, ['status', '--json', '--data-dir', agents['box-a']!.data])).stdout) as { hub: { deviceId: string }; disk: { free: number; total: number } | null };
+    const st = JSON.parse((await agentCli(['status', '--json', '--data-dir', agents['box-a']!.data])).stdout) as { hub: { deviceId: string }; disk: { free: number; total: number } | null };
     assert.equal(st.hub.deviceId, 'box-a');
     const fs = statfsSync(agents['box-a']!.data);
     assert.equal(st.disk?.total, fs.blocks * fs.bsize, 'status --json says the data dir\'s disk');
@@ -119,10 +124,10 @@ describe('agent <-> hub sync (real processes)', () => {
     const local: SummaryWindow[] = [];
     for (const id of ids) {
       const windows = await poll(`${id}: windows written and acked`, async () => {
-        const s = JSON.parse((await runCli(CLI, ['summaries', '--json', '--model', MODEL, '--data-dir', agents[id]!.data])).stdout) as { windows: Array<SummaryWindow & { resolution: string }> };
+        const s = JSON.parse((await agentCli(['summaries', '--json', '--model', MODEL, '--data-dir', agents[id]!.data])).stdout) as { windows: Array<SummaryWindow & { resolution: string }> };
         const count = s.windows.reduce((n, w) => n + w.count, 0);
         if (count !== sent[id]) return undefined;
-        const status = JSON.parse((await runCli(CLI, ['status', '--json', '--data-dir', agents[id]!.data])).stdout) as { outbox: { windows: number } };
+        const status = JSON.parse((await agentCli(['status', '--json', '--data-dir', agents[id]!.data])).stdout) as { outbox: { windows: number } };
         return status.outbox.windows === 0 ? s.windows : undefined;
       });
       local.push(...windows.map(({ resolution: _r, ...w }) => w));
@@ -197,7 +202,7 @@ describe('agent <-> hub sync (real processes)', () => {
     } finally {
       await agent.stop();
     }
-    const st = JSON.parse((await runCli(CLI, ['status', '--json', '--data-dir', data])).stdout) as { outbox: { windows: number; events: number }; hub: { deviceId: string } };
+    const st = JSON.parse((await agentCli(['status', '--json', '--data-dir', data])).stdout) as { outbox: { windows: number; events: number }; hub: { deviceId: string } };
     assert.equal(st.hub.deviceId, 'box-off');
     assert.ok(st.outbox.windows >= 1, 'the window written on stop waits in the outbox');
     assert.ok(st.outbox.events >= 1, 'the install event waits in the outbox');
@@ -278,7 +283,7 @@ describe('agent <-> hub sync (real processes)', () => {
       }
       const events = agent.events.list({ kind: 'desired_refused' });
       assert.equal(events.length, 4);
-      const st = JSON.parse((await runCli(CLI, ['status', '--json', '--data-dir', join(dir, id)])).stdout) as { lastAppliedSeq: number; refusal: { seq: number } };
+      const st = JSON.parse((await agentCli(['status', '--json', '--data-dir', join(dir, id)])).stdout) as { lastAppliedSeq: number; refusal: { seq: number } };
       assert.equal(st.lastAppliedSeq, 5);
       assert.equal(st.refusal.seq, 8);
     });

@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { enrollAgents, startAgent, stopFleet, waitFor, type AgentHandle } from '@edgefleet/examples/fleet';
+import { startAgent, stopFleet, waitFor, type AgentHandle } from '@edgefleet/examples/fleet';
+import { enrollAgents } from '../testkit/enroll.js';
 import { fixtureAndHub, MODEL, type HubSetup } from '../scenarios/helpers.js';
 import { buildRenderer, launchChromium, screenshotDir, signIn } from './helpers.js';
 

@@ -3,6 +3,8 @@
 // cannot write is lost and locks the device out), never overwrite another file silently, and write 0600
 // atomically; `model push` streams the bundle (a bundle over 2 GiB reaches the hub, which judges its size)
 // after reading its structure and signatures itself (no bundle, or an unsigned one, is never uploaded).
+// The commands run in this process (main() with the environment in its context: a process start costs
+// ~0.4 s of CPU); the last test's `devices ls` runs as the real program, its exit code and output glue.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, closeSync, copyFileSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -10,14 +12,15 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { bundleFromOnnx, makeKeys, makeTrust, randomMlp, runCli, startProcess } from '@edgefleet/examples';
+import { bundleFromOnnx, makeKeys, makeTrust, randomMlp, runCli, runInProcess, startProcess } from '@edgefleet/examples';
+import { main } from '../main.js';
 
 describe('remote CLI outputs against a running hub', () => {
   let dir = '';
   let keys: ReturnType<typeof makeKeys>;
   let hub: ReturnType<typeof startProcess> | undefined;
   let env: Record<string, string> = {};
-  const cli = (...args: string[]) => runCli('hub/src/cli/main.ts', args, { env });
+  const cli = (...args: string[]) => runInProcess(main, args, { env, cwd: dir });
   // What the hub holds, asked directly (the CLI's answers are what the tests look at).
   const api = async <T>(path: string): Promise<T> => (await (await fetch(`${env.EDGEFLEET_HUB}/api/v1${path}`, { headers: { authorization: `Bearer ${env.EDGEFLEET_TOKEN}` } })).json()) as T;
   const ids = async () => (await api<{ devices: Array<{ id: string }> }>('/devices')).devices.map((d) => d.id).sort();

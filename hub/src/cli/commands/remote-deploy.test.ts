@@ -1,14 +1,18 @@
 // `edgefleet deploy` / `deployments ls` / `deployments show [--watch]` against a real hub
 // process: targets by tag and ids, usage errors for bad targets, hub errors for unknown
 // models/devices, the device table with progress bars, and --watch ending when every
-// device has settled (here: superseded by a newer deployment).
+// device has settled (here: superseded by a newer deployment). The commands run in this process (main()
+// with the environment in its context: a process start costs ~0.4 s of CPU), --watch too, read as it
+// writes; test/src/cli/convention.test.ts runs the real program for its exit codes and piped output.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeploymentDeviceStatus, type Deployment } from '@edgefleet/shared';
-import { buildExampleBundle, makeKeys, makeTrust, runCli, startProcess } from '@edgefleet/examples';
+import { StringWriter } from '@edgefleet/shared/cli';
+import { buildExampleBundle, makeKeys, makeTrust, runInProcess, startProcess, waitFor } from '@edgefleet/examples';
+import { main } from '../main.js';
 import { SETTLED, countsLine, describeReach, isSettled, progressBar, renderDeployment, targetFrom } from './remote-deploy.js';
 
 test('targetFrom: exactly one target, tags as KEY=VALUE', () => {
@@ -55,11 +59,10 @@ test('deploy and deployments ls/show/--watch against a running hub', async () =>
   const trust = makeTrust(dir, keys);
   const v1 = await buildExampleBundle({ dir, version: '1.0.0', keys });
   const hub = startProcess('hub/src/server/main.ts', ['run', '--data-dir', join(dir, 'hub'), '--http-port', '0', '--mqtt-port', '0', '--trust', trust.path, '--hub-key', keys.files.hub.keyPath]);
-  let watcher: ReturnType<typeof startProcess> | undefined;
   try {
     const ready = JSON.parse(await hub.waitForLine(/"msg":"hub ready"/, 60_000)) as { http: string };
     const env = { EDGEFLEET_HUB: ready.http, EDGEFLEET_TOKEN: readFileSync(join(dir, 'hub', 'admin.token'), 'utf8').trim() };
-    const cli = (args: string[]) => runCli('hub/src/cli/main.ts', args, { env });
+    const cli = (args: string[]) => runInProcess(main, args, { env, cwd: dir });
 
     assert.equal((await cli(['model', 'push', v1.path])).code, 0);
     for (const [id, ring] of [['pump-1', 'canary'], ['pump-2', 'main'], ['pump-3', 'main']] as const) {
@@ -129,17 +132,17 @@ test('deploy and deployments ls/show/--watch against a running hub', async () =>
     assert.match(missing.stderr, /error \[NOT_FOUND\]: hub: no deployment 999/);
 
     // --watch keeps going while devices are pending and ends once a newer deployment supersedes them.
-    watcher = startProcess('hub/src/cli/main.ts', ['deployments', 'show', String(dep.id), '--watch', '--interval', '200'], { env });
-    await watcher.waitForLine(/deployment \d+: 2 pending/, 30_000);
+    const watchOut = new StringWriter();
+    const watchErr = new StringWriter();
+    const watching = main(['deployments', 'show', String(dep.id), '--watch', '--interval', '200'], { stdout: watchOut, stderr: watchErr, env, cwd: dir, now: () => new Date() });
+    await waitFor('--watch shows 2 pending', () => /deployment \d+: 2 pending/.test(watchOut.text) || undefined, { timeoutMs: 30_000, intervalMs: 20 });
     const d3 = await cli(['deploy', 'vibration-anomaly', '1.0.0', '--all', '--reason', 'everyone']);
     assert.equal(d3.code, 0, d3.stderr);
-    const end = await watcher.exited;
-    assert.equal(end.code, 0, watcher.output().stderr);
-    const out = watcher.output().stdout;
+    assert.equal(await watching, 0, watchErr.text);
+    const out = watchOut.text;
     assert.match(out, /deployment \d+: 2 superseded/);
     assert.match(out, /\npump-3\s+superseded/);
   } finally {
-    watcher?.kill();
     await hub.stop('SIGTERM', 20_000);
     rmSync(dir, { recursive: true, force: true });
   }
