@@ -50,7 +50,30 @@ describe('local API', () => {
     const unknown = await fetch(`${base}/v2/models/nope`, { method: 'HEAD' });
     assert.equal(unknown.status, 404);
     const infer = await req(base, 'HEAD', '/v2/models/mlp/infer');
-    assert.equal(infer.status, 400);
+    assert.deepEqual([infer.status, infer.headers.get('allow')], [405, 'POST']);
+  });
+
+  it('answers another method on a known route 405 METHOD_NOT_ALLOWED with the Allow header, not 400', async () => {
+    const cases: Array<[string, string, string, string]> = [
+      ['DELETE', '/v2/models/mlp/infer', 'POST', 'POST'],
+      ['GET', '/v2/models/mlp/versions/1.0.0/infer', 'POST', 'POST'],
+      ['PUT', '/v2/health/ready', 'GET, HEAD', 'GET or HEAD'],
+      ['POST', '/v2/health/live', 'GET, HEAD', 'GET or HEAD'],
+      ['POST', '/v2', 'GET, HEAD', 'GET or HEAD'],
+      ['PATCH', '/v2/models/mlp', 'GET, HEAD', 'GET or HEAD'],
+      ['DELETE', '/v2/models/mlp/versions/1.0.0/ready', 'GET, HEAD', 'GET or HEAD'],
+      ['POST', '/metrics', 'GET, HEAD', 'GET or HEAD'],
+      ['DELETE', '/v2/repository/index', 'GET, HEAD, POST', 'GET, HEAD or POST'],
+      ['GET', '/edgefleet/v1/feedback', 'POST', 'POST'],
+    ];
+    for (const [method, path, allow, expected] of cases) {
+      const r = await req(base, method, path);
+      assert.deepEqual([r.status, r.headers.get('allow'), r.json], [405, allow, { code: 'METHOD_NOT_ALLOWED', error: `method ${method} is not allowed on ${path}: expected ${expected}` }], `${method} ${path}`);
+    }
+    // A path that is no route stays a 404, whatever the method.
+    for (const [method, path] of [['PUT', '/v2/health/other'], ['DELETE', '/v2/models/mlp/explain'], ['POST', '/v3']]) {
+      assert.equal((await req(base, method!, path!)).status, 404, `${method} ${path}`);
+    }
   });
 
   it('infers with flat and nested data, echoing the id', async () => {
