@@ -1,6 +1,6 @@
 // The REST handler's JSON replies (handler.ts): a body with its headers, an AppError as
 // {error, code} with Retry-After / WWW-Authenticate / Allow where docs/agent.md says, the GET-only check (HEAD too), and /metrics.
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { AppError } from '@edgefleet/shared/core';
 import { GET_METHODS, methodNotAllowed } from './guards.js';
 import type { ApiDeps } from './handler-deps.js';
@@ -11,6 +11,15 @@ export function send(res: ServerResponse, status: number, body: unknown, headers
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   res.writeHead(status, headers ? { ...JSON_HEADERS, ...headers } : JSON_HEADERS);
   res.end(text);
+}
+
+/**
+ * An error answer written straight to a socket, not through node:http (the request never reached the
+ * handler, or came to the gRPC port: ./grpc/first-bytes.ts): HTTP/1.1, `{error, code}`, Connection: close.
+ */
+export function rawErrorReply(status: number, code: string, message: string): string {
+  const body = JSON.stringify({ error: message, code });
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
 
 export function sendError(res: ServerResponse, err: AppError): void {
