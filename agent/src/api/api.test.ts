@@ -111,6 +111,7 @@ describe('local API', () => {
     ['an output asked for twice', '/v2/models/mlp/infer', { ...row([1, 2, 3, 4]), outputs: [{ name: 'output' }, { name: 'output' }] }, 400, /^output "output" is asked for twice: expected each output once$/],
     ['no inputs array', '/v2/models/mlp/infer', { id: 'no-inputs' }, 400, /request inputs: expected an array/],
     ['not JSON', '/v2/models/mlp/infer', '{"inputs": [', 400, /not JSON/],
+    ['an empty body', '/v2/models/mlp/infer', '', 400, /^request body is not JSON \(it is empty\): expected \{"inputs": \[\{name, shape, datatype, data\}\]\}$/],
     ['JSON after a byte order mark', '/v2/models/mlp/infer', `\uFEFF${JSON.stringify(row([1, 2, 3, 4]))}`, 400, /^request body is not JSON \(it starts with a UTF-8 byte order mark, EF BB BF\): expected/],
   ];
   for (const [what, path, body, status, re] of cases) {

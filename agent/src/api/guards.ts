@@ -168,7 +168,8 @@ function firstBadByte(bytes: Buffer): number {
 
 /** The error for a request body (or, with binary data, its JSON header) that does not parse as JSON. */
 export function notJson(body: Buffer, err: unknown, binary: boolean): AppError {
-  const why = jsonParseProblem(body, err);
+  // An empty body (curl -X POST without -d) is named as such, not as JSON's "Unexpected end of JSON input".
+  const why = body.length === 0 ? 'it is empty' : jsonParseProblem(body, err);
   return new AppError('BAD_REQUEST', `request ${binary ? 'header' : 'body'} is not JSON (${why}): expected {"inputs": [{name, shape, datatype, data}]}`);
 }
 
