@@ -16,6 +16,7 @@ export const ERROR_KIND: Record<ErrorCode, ErrorKind> = {
   UNSUPPORTED_VERSION: 'input',
   PAYLOAD_TOO_LARGE: 'input',
   UNSUPPORTED_MEDIA_TYPE: 'input',
+  METHOD_NOT_ALLOWED: 'input',
   CLOCK_SKEW: 'input',
   NOT_FOUND: 'input',
   CONFLICT: 'input',

@@ -9,6 +9,8 @@ export const ErrorCode = {
   UNSUPPORTED_VERSION: 'UNSUPPORTED_VERSION',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  /** A known route asked with a method it does not take; `details.allow` lists the ones it does (the `Allow` header). */
+  METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
   NOT_FOUND: 'NOT_FOUND',
   CONFLICT: 'CONFLICT',
   UNAUTHENTICATED: 'UNAUTHENTICATED',
@@ -82,6 +84,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   UNSUPPORTED_VERSION: 400,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  METHOD_NOT_ALLOWED: 405,
   NOT_FOUND: 404,
   CONFLICT: 409,
   UNAUTHENTICATED: 401,

@@ -50,7 +50,30 @@ describe('local API', () => {
     const unknown = await fetch(`${base}/v2/models/nope`, { method: 'HEAD' });
     assert.equal(unknown.status, 404);
     const infer = await req(base, 'HEAD', '/v2/models/mlp/infer');
-    assert.equal(infer.status, 400);
+    assert.deepEqual([infer.status, infer.headers.get('allow')], [405, 'POST']);
+  });
+
+  it('answers another method on a known route 405 METHOD_NOT_ALLOWED with the Allow header, not 400', async () => {
+    const cases: Array<[string, string, string, string]> = [
+      ['DELETE', '/v2/models/mlp/infer', 'POST', 'POST'],
+      ['GET', '/v2/models/mlp/versions/1.0.0/infer', 'POST', 'POST'],
+      ['PUT', '/v2/health/ready', 'GET, HEAD', 'GET or HEAD'],
+      ['POST', '/v2/health/live', 'GET, HEAD', 'GET or HEAD'],
+      ['POST', '/v2', 'GET, HEAD', 'GET or HEAD'],
+      ['PATCH', '/v2/models/mlp', 'GET, HEAD', 'GET or HEAD'],
+      ['DELETE', '/v2/models/mlp/versions/1.0.0/ready', 'GET, HEAD', 'GET or HEAD'],
+      ['POST', '/metrics', 'GET, HEAD', 'GET or HEAD'],
+      ['DELETE', '/v2/repository/index', 'GET, HEAD, POST', 'GET, HEAD or POST'],
+      ['GET', '/edgefleet/v1/feedback', 'POST', 'POST'],
+    ];
+    for (const [method, path, allow, expected] of cases) {
+      const r = await req(base, method, path);
+      assert.deepEqual([r.status, r.headers.get('allow'), r.json], [405, allow, { code: 'METHOD_NOT_ALLOWED', error: `method ${method} is not allowed on ${path}: expected ${expected}` }], `${method} ${path}`);
+    }
+    // A path that is no route stays a 404, whatever the method.
+    for (const [method, path] of [['PUT', '/v2/health/other'], ['DELETE', '/v2/models/mlp/explain'], ['POST', '/v3']]) {
+      assert.equal((await req(base, method!, path!)).status, 404, `${method} ${path}`);
+    }
   });
 
   it('infers with flat and nested data, echoing the id', async () => {
@@ -88,6 +111,7 @@ describe('local API', () => {
     ['an output asked for twice', '/v2/models/mlp/infer', { ...row([1, 2, 3, 4]), outputs: [{ name: 'output' }, { name: 'output' }] }, 400, /^output "output" is asked for twice: expected each output once$/],
     ['no inputs array', '/v2/models/mlp/infer', { id: 'no-inputs' }, 400, /request inputs: expected an array/],
     ['not JSON', '/v2/models/mlp/infer', '{"inputs": [', 400, /not JSON/],
+    ['an empty body', '/v2/models/mlp/infer', '', 400, /^request body is not JSON \(it is empty\): expected \{"inputs": \[\{name, shape, datatype, data\}\]\}$/],
     ['JSON after a byte order mark', '/v2/models/mlp/infer', `\uFEFF${JSON.stringify(row([1, 2, 3, 4]))}`, 400, /^request body is not JSON \(it starts with a UTF-8 byte order mark, EF BB BF\): expected/],
   ];
   for (const [what, path, body, status, re] of cases) {

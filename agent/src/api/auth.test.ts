@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApiHandler } from './handler.js';
+import { bearerCheck } from './guards.js';
 import { ApiMetrics } from './metrics.js';
 import { ModelRuntime } from '../runtime/runtime.js';
 
@@ -61,6 +62,13 @@ describe('local API bearer token', () => {
     assert.equal((await get(withToken.base, '::ffff:10.0.0.9', `Bearer ${TOKEN}x`)).status, 401);
   });
 
+  it('refuses a remote client with a token shorter or longer than the right one, or a prefix of it', async () => {
+    for (const auth of ['Bearer ', 'Bearer l', `Bearer ${TOKEN.slice(0, -1)}`, `Bearer ${TOKEN}${TOKEN}`, `Bearer ${'x'.repeat(4000)}`, `bearer ${TOKEN}`, `Bearer  ${TOKEN}`]) {
+      const r = await get(withToken.base, '10.1.2.3', auth);
+      assert.deepEqual([r.status, r.www], [401, 'Bearer'], `${auth.slice(0, 40)} (${auth.length} chars)`);
+    }
+  });
+
   it('serves a remote client with the right token', async () => {
     const r = await get(withToken.base, '10.1.2.3', `Bearer ${TOKEN}`);
     assert.equal(r.status, 200);
@@ -75,5 +83,20 @@ describe('local API bearer token', () => {
 
   it('without a configured token, remote clients are served', async () => {
     assert.equal((await get(open.base, '10.1.2.3')).status, 200);
+  });
+});
+
+describe('bearerCheck (REST and gRPC)', () => {
+  it('takes only the exact "Bearer <token>", whatever the length of what is sent', () => {
+    const check = bearerCheck(TOKEN)!;
+    assert.equal(check(`Bearer ${TOKEN}`), true);
+    for (const header of ['', 'Bearer', `Bearer ${TOKEN} `, `Bearer ${TOKEN.toUpperCase()}`, `Bearer ${TOKEN.slice(1)}`, `${TOKEN}`, `Bearer ${TOKEN}\u0000`, 'é'.repeat(100)]) {
+      assert.equal(check(header), false, JSON.stringify(header.slice(0, 40)));
+    }
+    for (const other of [undefined, null, 42, [`Bearer ${TOKEN}`], Buffer.from(`Bearer ${TOKEN}`)]) assert.equal(check(other), false, String(other));
+  });
+
+  it('is undefined without a token: nothing to check', () => {
+    assert.equal(bearerCheck(undefined), undefined);
   });
 });

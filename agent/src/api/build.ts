@@ -99,8 +99,21 @@ export async function buildApis(p: ApiParts): Promise<{ api: ApiServer; grpc: Gr
     host: a.host, port: g.port, socket: g.socket, socketGroup: a.socketGroup, maxConnections: a.maxConnections, maxConcurrentStreams: g.maxConcurrentStreams,
     maxCalls: g.maxCalls, maxBodyBytes: a.maxBodyBytes, requestTimeoutMs: a.requestTimeoutMs,
     idleTimeoutMs: Math.max(a.keepAliveTimeoutMs, a.headersTimeoutMs), writeTimeoutMs: a.writeTimeoutMs, stopGraceMs: a.stopGraceMs, token: a.token,
+    rest: () => restWhere(api, a.socket),
   });
   return { api, grpc, keeper };
+}
+
+/** Where REST is served, for an HTTP/1 client of the gRPC port (grpc/first-bytes.ts). */
+function restWhere(api: ApiServer, socket: string | undefined): string | undefined {
+  let url: string | undefined;
+  try {
+    url = `${api.url} (api.port)`;
+  } catch {
+    url = undefined; // not listening (a stop under way)
+  }
+  const unix = socket === undefined ? undefined : `the Unix socket ${socket} (api.socket)`;
+  return url && unix ? `${url} or ${unix}` : url ?? unix;
 }
 
 function startKeeper(p: ApiParts, memory: PredictionMemory): PredictionKeeper {

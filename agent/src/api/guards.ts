@@ -2,6 +2,7 @@
 // clients, accepted Host names (DNS rebinding), the JSON content type, and
 // percent-decoding of path segments as bad input rather than a 500.
 import { isUtf8 } from 'node:buffer';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Server as NetServer } from 'node:net';
 import { AppError, echoText, jsonParseProblem, listenError } from '@edgefleet/shared/core';
 
@@ -28,6 +29,18 @@ export function listenTcp(server: NetServer, port: number, host: string, setting
       resolve();
     });
   });
+}
+
+/**
+ * The bearer token check of api.token (REST's `Authorization` header, gRPC's `authorization` metadata), or
+ * undefined with no token set. Both sides are hashed (sha256) and the digests compared with
+ * timingSafeEqual: a plain `===` returns at the first byte that differs, so the time of an answer told a
+ * client off the box how much of its guess was right, and a length check first would tell the length.
+ */
+export function bearerCheck(token: string | undefined): ((header: unknown) => boolean) | undefined {
+  if (token === undefined) return undefined;
+  const expected = createHash('sha256').update(`Bearer ${token}`).digest();
+  return (header) => typeof header === 'string' && timingSafeEqual(createHash('sha256').update(header).digest(), expected);
 }
 
 export function isLoopback(addr: string | undefined): boolean {
@@ -72,9 +85,23 @@ export function refuseContentEncoding(encoding: string | string[] | undefined): 
   throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${JSON.stringify(text)} is not accepted: expected the body sent unencoded (no Content-Encoding, or "identity")`);
 }
 
-/** "a", "a and b", "a, b and c". */
-function listText(names: readonly string[]): string {
-  return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+/** "a", "a and b", "a, b and c" (or "a, b or c"). */
+function listText(names: readonly string[], last = 'and'): string {
+  return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} ${last} ${names[names.length - 1]}`;
+}
+
+/** The methods of a route that only reads: GET, and HEAD for the same answer without its body (reply.ts isGet). */
+export const GET_METHODS = ['GET', 'HEAD'] as const;
+
+/** The methods of a route that only takes a body (infer, feedback). */
+export const POST_ONLY = ['POST'] as const;
+
+/**
+ * 405 METHOD_NOT_ALLOWED for a known route asked with another method, naming both (RFC 9110 15.5.6);
+ * `details.allow` becomes the answer's `Allow` header (reply.ts sendError). Before, a 400 BAD_REQUEST.
+ */
+export function methodNotAllowed(method: string, path: string, allow: readonly string[]): AppError {
+  return new AppError('METHOD_NOT_ALLOWED', `method ${method} is not allowed on ${path}: expected ${listText(allow, 'or')}`, { details: { allow: allow.join(', ') } });
 }
 
 /**
@@ -141,7 +168,8 @@ function firstBadByte(bytes: Buffer): number {
 
 /** The error for a request body (or, with binary data, its JSON header) that does not parse as JSON. */
 export function notJson(body: Buffer, err: unknown, binary: boolean): AppError {
-  const why = jsonParseProblem(body, err);
+  // An empty body (curl -X POST without -d) is named as such, not as JSON's "Unexpected end of JSON input".
+  const why = body.length === 0 ? 'it is empty' : jsonParseProblem(body, err);
   return new AppError('BAD_REQUEST', `request ${binary ? 'header' : 'body'} is not JSON (${why}): expected {"inputs": [{name, shape, datatype, data}]}`);
 }
 

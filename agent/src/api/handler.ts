@@ -11,14 +11,14 @@ import { AGENT_VERSION } from '../version.js';
 import { attachBinary, binaryInput, binaryOutputs, HEADER_LENGTH, headerLength, leadingJson, refuseUnframedBinary } from './binary.js';
 import { InferCore, modelMetadata, type InferStarted } from './core.js';
 import { RequestBudget } from './budget.js';
-import { allowedHostNames, bodyTooLarge, CONTAINER_CHECK_MIN, decodeSegment, hostName, isJson, isLoopback, jsonText, notJson, refuseContentEncoding, refuseManyContainers, refuseMediaType } from './guards.js';
+import { allowedHostNames, bearerCheck, bodyTooLarge, CONTAINER_CHECK_MIN, decodeSegment, hostName, isJson, isLoopback, jsonText, methodNotAllowed, notJson, POST_ONLY, refuseContentEncoding, refuseManyContainers, refuseMediaType } from './guards.js';
 import { viaUnixSocket } from './unix-socket.js';
 import { refuseUnknownInferFields } from './validate.js';
 import { BurstGc, DEFAULT_BURST_GC } from './burst-gc.js';
 import { FEEDBACK_PATH, serveFeedback } from '../feedback/http.js';
 import { REPOSITORY_INDEX_PATH, serveRepositoryIndex } from './repository.js';
 import type { ApiDeps } from './handler-deps.js';
-import { isGet, send, sendError, sendMetrics, wantGet } from './reply.js';
+import { send, sendError, sendMetrics, wantGet } from './reply.js';
 import { sendBinaryOutputs, sendJsonOutputs } from './infer-reply.js';
 
 export type { ApiDeps } from './handler-deps.js';
@@ -31,6 +31,7 @@ export const SERVER_METADATA = { name: 'edgefleet-agent', version: AGENT_VERSION
 
 export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const hosts = allowedHostNames(deps.allowedHosts);
+  const bearer = bearerCheck(deps.token);
   // The last Host header accepted: a client sends the same one on every request.
   let lastHost = '\n'; // never a header value
   /** Request bytes held: bodies being read (reserved from Content-Length, or counted as they come) and parsed tensors; shared with gRPC. */
@@ -208,7 +209,10 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const method = req.method ?? 'GET';
-    if (path === '/metrics' && isGet(method)) return sendMetrics(res, deps);
+    if (path === '/metrics') {
+      wantGet(method, path);
+      return sendMetrics(res, deps);
+    }
     if (path === FEEDBACK_PATH) return serveFeedback(req, res, deps.feedback, isJson);
     if (path === REPOSITORY_INDEX_PATH) return serveRepositoryIndex(req, res, deps.runtime);
     const parts = path.split('/');
@@ -219,7 +223,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       wantGet(method, path);
       return send(res, 200, SERVER_METADATA);
     }
-    if (parts[2] === 'health' && parts.length === 4) {
+    if (parts[2] === 'health' && parts.length === 4 && (parts[3] === 'live' || parts[3] === 'ready')) {
       wantGet(method, path);
       const full = deps.diskFull?.();
       const disk = full ? { diskFull: full } : {};
@@ -248,7 +252,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
         return modelGet(res, name, version, true);
       }
       if (parts.length === i + 1 && action === 'infer') {
-        if (method !== 'POST') throw new AppError('BAD_REQUEST', `${method} ${path}: expected POST`);
+        if (method !== 'POST') throw methodNotAllowed(method, path, POST_ONLY);
         if (inferRoutes.size >= 256) inferRoutes.clear(); // bounded: URLs come from clients
         inferRoutes.set(url, { name, version });
         return infer(req, res, name, version);
@@ -275,7 +279,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
         if (p) p.catch((err: unknown) => fail(res, err));
         return;
       }
-      const tokenOk = deps.token !== undefined && req.headers.authorization === `Bearer ${deps.token}`;
+      const tokenOk = bearer !== undefined && bearer(req.headers.authorization);
       if (deps.token !== undefined && !tokenOk && !isLoopback(req.socket.remoteAddress)) {
         throw new AppError('UNAUTHENTICATED', 'missing or wrong bearer token: expected "Authorization: Bearer <token>" from a non-loopback client');
       }

@@ -1,7 +1,8 @@
 // The REST handler's JSON replies (handler.ts): a body with its headers, an AppError as
-// {error, code} with Retry-After / WWW-Authenticate where docs/agent.md says, the GET-only check (HEAD too), and /metrics.
-import type { ServerResponse } from 'node:http';
-import { AppError } from '@edgefleet/shared/core';
+// {error, code} with Retry-After / WWW-Authenticate / Allow where docs/agent.md says, the GET-only check (HEAD too), and /metrics.
+import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { AppError } from '@edgefleet/shared/core';
+import { GET_METHODS, methodNotAllowed } from './guards.js';
 import type { ApiDeps } from './handler-deps.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -12,10 +13,20 @@ export function send(res: ServerResponse, status: number, body: unknown, headers
   res.end(text);
 }
 
+/**
+ * An error answer written straight to a socket, not through node:http (the request never reached the
+ * handler, or came to the gRPC port: ./grpc/first-bytes.ts): HTTP/1.1, `{error, code}`, Connection: close.
+ */
+export function rawErrorReply(status: number, code: string, message: string): string {
+  const body = JSON.stringify({ error: message, code });
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
+
 export function sendError(res: ServerResponse, err: AppError): void {
   const headers: Record<string, string> = {};
   if (err.code === 'OVERLOADED' || err.code === 'NOT_READY') headers['retry-after'] = '1';
   if (err.code === 'UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer';
+  if (err.code === 'METHOD_NOT_ALLOWED') headers.allow = (err.details as { allow?: string } | undefined)?.allow ?? '';
   // A body refused unread is not drained: the connection closes after the reply.
   if (!res.req.complete) headers.connection = 'close';
   send(res, err.httpStatus, { error: err.message, code: err.code }, headers);
@@ -29,8 +40,9 @@ export function isGet(method: string | undefined): boolean {
   return method === 'GET' || method === 'HEAD';
 }
 
+/** A route that only reads: another method is 405 with `Allow: GET, HEAD`. */
 export function wantGet(method: string, path: string): void {
-  if (!isGet(method)) throw new AppError('BAD_REQUEST', `${method} ${path}: expected GET`);
+  if (!isGet(method)) throw methodNotAllowed(method, path, GET_METHODS);
 }
 
 /** GET /metrics: the API's series, queue depths and model load times, then the agent's own (docs/agent.md "Local API"). */

@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '@edgefleet/shared/core';
 import type { ModelRuntime } from '../runtime/runtime.js';
-import { isJson, refuseContentEncoding, refuseUnknownFields } from './guards.js';
+import { isJson, methodNotAllowed, refuseContentEncoding, refuseUnknownFields } from './guards.js';
 import { isGet, send } from './reply.js';
 import { readSmallJson } from './update-lock.js';
 
@@ -27,7 +27,7 @@ export function repositoryIndex(runtime: Pick<ModelRuntime, 'names' | 'active'>)
 /** Answers GET or POST /v2/repository/index; what the headers alone refuse is thrown at once. */
 export function serveRepositoryIndex(req: IncomingMessage, res: ServerResponse, runtime: Pick<ModelRuntime, 'names' | 'active'>): Promise<void> | void {
   if (isGet(req.method)) return send(res, 200, repositoryIndex(runtime));
-  if (req.method !== 'POST') throw new AppError('BAD_REQUEST', `${req.method ?? ''} ${REPOSITORY_INDEX_PATH}: expected POST (or GET)`);
+  if (req.method !== 'POST') throw methodNotAllowed(req.method ?? '', REPOSITORY_INDEX_PATH, ['GET', 'HEAD', 'POST']);
   const length = req.headers['content-length'];
   const empty = length === '0' || (length === undefined && req.headers['transfer-encoding'] === undefined);
   if (!empty && !isJson(req.headers['content-type'])) {

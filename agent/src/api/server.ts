@@ -8,7 +8,7 @@ import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { echoText } from '@edgefleet/shared/core';
 import { UnixListener, viaUnixSocket } from './unix-socket.js';
 import { ConnectionCaps, type ConnectionCap, WAITING_CONNECTIONS } from './connection-cap.js';
-import { send, sendError } from './reply.js';
+import { rawErrorReply, send, sendError } from './reply.js';
 import { listenTcp } from './guards.js';
 import { WriteDeadline } from './write-deadline.js';
 import { SHED_FLUSH_MS, type WaitingRequests } from './waiting.js';
@@ -38,9 +38,8 @@ export interface ApiServerOptions {
  * connection is closed on our side: end() alone leaves it half open until the client closes its side,
  * so a client that never reads (or never closes) would keep its api.maxConnections slot for good.
  */
-function rawError(socket: Socket, status: string, code: string, message: string): void {
-  const body = JSON.stringify({ error: message, code });
-  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`, () => socket.destroy());
+function rawError(socket: Socket, status: number, code: string, message: string): void {
+  socket.end(rawErrorReply(status, code, message), () => socket.destroy());
 }
 
 /**
@@ -117,9 +116,9 @@ export class ApiServer {
         socket.destroy();
         return;
       }
-      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') rawError(socket, '408 Request Timeout', 'TIMEOUT', `request not received within ${requestTimeout} ms (headers within ${o.headersTimeoutMs} ms)`);
-      else if (err.code === 'HPE_HEADER_OVERFLOW') rawError(socket, '431 Request Header Fields Too Large', 'PAYLOAD_TOO_LARGE', `request headers are too large: expected at most ${maxHeaderSize} bytes of request line and headers (send large values in the body)`);
-      else rawError(socket, '400 Bad Request', 'BAD_REQUEST', malformed(err));
+      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') rawError(socket, 408, 'TIMEOUT', `request not received within ${requestTimeout} ms (headers within ${o.headersTimeoutMs} ms)`);
+      else if (err.code === 'HPE_HEADER_OVERFLOW') rawError(socket, 431, 'PAYLOAD_TOO_LARGE', `request headers are too large: expected at most ${maxHeaderSize} bytes of request line and headers (send large values in the body)`);
+      else rawError(socket, 400, 'BAD_REQUEST', malformed(err));
     });
     // Every 'connection' listener above (node's HTTP parser first) runs once the cap hands the connection on.
     const listeners = server.listeners('connection') as Array<(s: Socket) => void>;

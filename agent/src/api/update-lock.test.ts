@@ -61,8 +61,7 @@ describe('update lock route', () => {
     assert.equal(big.status, 413);
     assert.match(big.json.error, /expected at most 4096 bytes/);
     const put = await req(agent.url, 'PUT', PATH, { ttlSec: 60, reason: 'x' });
-    assert.equal(put.status, 400);
-    assert.match(put.json.error, /PUT \/edgefleet\/v1\/update-lock: expected GET, POST or DELETE/);
+    assert.deepEqual([put.status, put.headers.get('allow'), put.json], [405, 'GET, POST, DELETE', { code: 'METHOD_NOT_ALLOWED', error: 'method PUT is not allowed on /edgefleet/v1/update-lock: expected GET, POST or DELETE' }]);
     const other = await req(agent.url, 'GET', '/edgefleet/v1/locks');
     assert.equal(other.status, 404);
     assert.match(other.json.error, /expected \/edgefleet\/v1\/update-lock/);

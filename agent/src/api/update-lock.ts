@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '@edgefleet/shared/core';
 import { UPDATE_LOCK_MAX_SEC, UPDATE_LOCK_REASON_MAX, type UpdateLock, type UpdateLockRepo } from '../store/update-lock-repo.js';
-import { isJson, jsonText, refuseContentEncoding, refuseUnknownFields } from './guards.js';
+import { isJson, jsonText, methodNotAllowed, refuseContentEncoding, refuseUnknownFields } from './guards.js';
 
 /** Largest update-lock body read. */
 export const LOCAL_BODY_MAX = 4096;
@@ -110,7 +110,7 @@ export function createLocalRoutes(deps: LocalRoutesDeps): LocalRoutes {
         deps.changed();
         return send(res, 200, view(null, deps));
       default:
-        throw new AppError('BAD_REQUEST', `${method} ${path}: expected GET, POST or DELETE`);
+        throw methodNotAllowed(method, path, ['GET', 'POST', 'DELETE']);
     }
   };
 }

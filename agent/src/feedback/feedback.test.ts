@@ -109,7 +109,7 @@ describe('feedback: labels for earlier predictions', () => {
     await bad('{"items": [', 400, /not JSON/);
     const wrongType = await req(base, 'POST', FEEDBACK, '{}', { 'content-type': 'text/plain' });
     assert.equal(wrongType.status, 415);
-    assert.equal((await req(base, 'GET', FEEDBACK)).status, 400);
+    assert.equal((await req(base, 'GET', FEEDBACK)).status, 405);
 
     await agent.stop();
     const db = new Database(join(kit.dir, 'data', 'agent.db'), { readonly: true });

@@ -2,7 +2,7 @@
 // most MAX_FEEDBACK_BYTES (refused from Content-Length before reading, or while streaming).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '@edgefleet/shared/core';
-import { jsonText, refuseContentEncoding } from '../api/guards.js';
+import { jsonText, methodNotAllowed, POST_ONLY, refuseContentEncoding } from '../api/guards.js';
 import type { PredictionMemory } from './memory.js';
 import { applyFeedback, MAX_FEEDBACK_BYTES, type LabelSink } from './route.js';
 
@@ -41,7 +41,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
  * is thrown synchronously, so a client waiting for `100 Continue` gets the refusal instead (api/server.ts).
  */
 export function serveFeedback(req: IncomingMessage, res: ServerResponse, deps: FeedbackDeps | undefined, isJson: (ct: string | undefined) => boolean): Promise<void> {
-  if (req.method !== 'POST') throw new AppError('BAD_REQUEST', `${req.method ?? ''} ${FEEDBACK_PATH}: expected POST`);
+  if (req.method !== 'POST') throw methodNotAllowed(req.method ?? '', FEEDBACK_PATH, POST_ONLY);
   if (!deps) throw new AppError('NOT_FOUND', `${FEEDBACK_PATH} is not served by this agent`);
   const ct = req.headers['content-type'];
   if (!isJson(ct)) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(ct ?? '')} is not accepted: expected "application/json"`);

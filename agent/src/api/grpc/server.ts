@@ -23,6 +23,7 @@ import { decodedTooLarge, topLevelBytes } from './decoded-size.js';
 import { callGate, grpcService } from './service.js';
 import { REFUSED_CONNECTION_MS, refusingServer, type RefusingServer } from './refused.js';
 import { ConnectionCaps } from '../connection-cap.js';
+import { answerHttp1, firstBytes, http1Refusal, isHttp1 } from './first-bytes.js';
 
 export const PROTO_PATH = fileURLToPath(new URL('../../../proto/grpc_predict_v2.proto', import.meta.url));
 
@@ -100,6 +101,8 @@ export interface GrpcApiOptions {
   writeTimeoutMs: number;
   stopGraceMs: number;
   token?: string | undefined;
+  /** Where REST is ("http://127.0.0.1:8701 (api.port)"), named to an HTTP/1 client of this port (./first-bytes.ts). */
+  rest?: () => string | undefined;
 }
 
 export interface GrpcApiDeps {
@@ -128,6 +131,8 @@ export class GrpcApi {
   private readonly conns = new Set<Socket>();
   /** The servers answering connections over api.maxConnections, one per listener (./refused.ts). */
   private readonly refusers: RefusingServer[] = [];
+  /** Connections whose first bytes have not come yet (./first-bytes.ts): in no grpc-js session, so stop() closes them. */
+  private readonly sniffing = new Set<Socket>();
   /** Set by stop(): called when the last connection has closed. */
   private onIdle: (() => void) | undefined;
 
@@ -161,23 +166,32 @@ export class GrpcApi {
       const c = caps.add({ listener, max: o.maxConnections, where, waitMs: 0, waiting: 0, fewer: '(one channel for all calls)' });
       const refused = refusingServer(inferenceService(SERVER_PROTO_OPTIONS), () => c.refusal());
       this.refusers.push(refused);
-      return { c, hand: (s: Socket, refusedConn: boolean) => inject(s, refusedConn ? refused.injector : injector) };
+      return { c, hand: (s: Socket, refusedConn: boolean) => inject(s, refusedConn ? refused.injector : injector, where) };
     };
-    const inject = (s: Socket, into: ConnectionInjector) => {
-      // node's http2 closes a session (idle GOAWAY, stop) by ending the socket and then waits for the
-      // client to close its side: a client that never reads nor closes would keep its api.maxConnections
-      // slot for good. Once our side is finished, nothing more is sent or wanted: close it.
-      s.once('finish', () => s.destroy());
+    const inject = (s: Socket, into: ConnectionInjector, where: () => string) => {
       this.conns.add(s);
+      this.sniffing.add(s);
       s.once('close', () => {
         this.conns.delete(s);
+        this.sniffing.delete(s);
         if (this.conns.size === 0) this.onIdle?.();
       });
-      watch.connection(s);
-      into.injectConnection(s);
-      s.resume();
+      // An HTTP/1 client (curl, a REST one given this port) is answered in HTTP/1.1, not with HTTP/2 frames (./first-bytes.ts).
+      firstBytes(s, into === injector ? o.idleTimeoutMs : REFUSED_CONNECTION_MS, (head) => {
+        this.sniffing.delete(s);
+        if (isHttp1(head)) return answerHttp1(s, http1Refusal(head, where(), this.opts.rest?.()));
+        // node's http2 closes a session (idle GOAWAY, stop) by ending the socket and then waits for the
+        // client to close its side: a client that never reads nor closes would keep its api.maxConnections
+        // slot for good. Once our side is finished, nothing more is sent or wanted: close it.
+        s.once('finish', () => s.destroy());
+        watch.connection(s);
+        // Not resume(): the socket reads already, and flowing it would hand the bytes put back to no one
+        // before the HTTP/2 session takes them (node reads a socket's buffered bytes on the next tick).
+        into.injectConnection(s);
+      });
     };
-    const tcpCap = cap('api.grpc.port', () => `api.grpc.port ${(this.tcp?.address() as AddressInfo | null)?.port ?? o.port}`);
+    const tcpWhere = () => `api.grpc.port ${(this.tcp?.address() as AddressInfo | null)?.port ?? o.port}`;
+    const tcpCap = cap('api.grpc.port', tcpWhere);
     const tcp = createServer({ pauseOnConnect: true }, (s) => tcpCap.c.accept(s, tcpCap.hand));
     tcpCap.c.watch(tcp);
     await listenTcp(tcp, o.port, o.host, { port: 'api.grpc.port', host: 'api.host' }, tcpCap.c.hardCap);
@@ -217,6 +231,8 @@ export class GrpcApi {
     this.stopping ??= new Promise<void>((resolve) => {
       this.unix?.stop();
       this.tcp?.close();
+      // No call on them yet: closed as the GOAWAY below closes an idle session.
+      for (const s of this.sniffing) s.destroy();
       // A GOAWAY to every session: no new call; one closes once its calls have answered (drain's own
       // cut, later, is never reached: forceShutdown below comes first). When the grace ends, calls still
       // waiting for a run slot are answered NOT_READY, and get SHED_FLUSH_MS to go out from then: timers

@@ -13,7 +13,7 @@ import {
 import { SERVER_METADATA } from '../handler.js';
 import { InferCore, modelMetadata } from '../core.js';
 import { repositoryIndex } from '../repository.js';
-import { bodyTooLarge, isLoopback } from '../guards.js';
+import { bearerCheck, bodyTooLarge, isLoopback } from '../guards.js';
 import type { RequestBudget } from '../budget.js';
 import { grpcError } from './status.js';
 import { contentEncodingRefusal, guardMessages } from './encoding.js';
@@ -154,6 +154,7 @@ function gateRefusal(calls: number, o: CallGateOptions): AppError | undefined {
 /** The interceptor that holds every gRPC call to the REST API's bounds (docs/security.md). */
 export function callGate(o: CallGateOptions): { interceptor: ServerInterceptor; inProgress(): number } {
   let calls = 0;
+  const bearer = bearerCheck(o.token);
   /** ServerLive and ServerReady in progress: apart from `calls`, so a busy box still answers its probes (./health-calls.ts). */
   let healthCalls = 0;
   const interceptor: ServerInterceptor = (method, call) => {
@@ -183,7 +184,7 @@ export function callGate(o: CallGateOptions): { interceptor: ServerInterceptor; 
       .withOnReceiveMetadata((metadata, next) => {
         const remote = call.getConnectionInfo().remoteAddress;
         // Unix socket connections have no remote address: file permissions decided already.
-        if (o.token !== undefined && remote !== undefined && !isLoopback(remote) && metadata.get('authorization')[0] !== `Bearer ${o.token}`) {
+        if (bearer !== undefined && remote !== undefined && !isLoopback(remote) && !bearer(metadata.get('authorization')[0])) {
           refuse(new AppError('UNAUTHENTICATED', 'missing or wrong bearer token: expected "authorization: Bearer <token>" metadata from a non-loopback client'));
           return;
         }

@@ -15,6 +15,8 @@ export const GRPC_STATUS: Record<ErrorCode, S> = {
   PAYLOAD_TOO_LARGE: S.RESOURCE_EXHAUSTED,
   // Only a compression it cannot read, on gRPC (./encoding.ts): UNIMPLEMENTED, as the gRPC compression spec asks.
   UNSUPPORTED_MEDIA_TYPE: S.UNIMPLEMENTED,
+  // REST only (a route asked with another method); gRPC has one method per path.
+  METHOD_NOT_ALLOWED: S.UNIMPLEMENTED,
   NOT_FOUND: S.NOT_FOUND,
   CONFLICT: S.ALREADY_EXISTS,
   UNAUTHENTICATED: S.UNAUTHENTICATED,
