@@ -21,6 +21,8 @@ export function deviceFacts(): DeviceFacts {
   return { os: platform(), arch: arch(), cpus: Math.max(1, cpus().length), memoryMb: Math.round(totalmem() / 1048576), agentVersion: AGENT_VERSION };
 }
 
+const DROP_NEEDS_FORCE = '--drop-backlog goes with --force (it says what a new identity may drop)';
+
 export const enrollCommand: Command = {
   summary: 'Join a hub: trade an enrollment token for credentials.json and trust.json in the data dir',
   options: {
@@ -31,6 +33,11 @@ export const enrollCommand: Command = {
     force: { type: 'boolean', description: 'replace the identity of a box that is already enrolled (it becomes a new device)' },
     'drop-backlog': { type: 'boolean', description: 'with --force: drop the summary windows and events queued as the old id and not yet sent (else refused while there are any)' },
   },
+  // Named with the parser's other problems; what is missing may come from the environment, so run names that.
+  check: (args) => [
+    optBool(args, 'drop-backlog') && !optBool(args, 'force') ? DROP_NEEDS_FORCE : undefined,
+    optString(args, 'hub') === undefined ? undefined : hubUrlProblem(optString(args, 'hub') as string, false),
+  ],
   async run(args, ctx) {
     const hub = optString(args, 'hub') ?? ctx.env['EDGEFLEET_HUB'];
     const token = optString(args, 'token') ?? ctx.env['EDGEFLEET_ENROLL_TOKEN'];
@@ -41,7 +48,7 @@ export const enrollCommand: Command = {
     if (problem) throw new UsageError(problem);
     const dataDir = resolve(ctx.cwd, dataDirArg as string);
     const drop = optBool(args, 'drop-backlog');
-    if (drop && !optBool(args, 'force')) throw new UsageError('--drop-backlog goes with --force (it says what a new identity may drop)');
+    if (drop && !optBool(args, 'force')) throw new UsageError(DROP_NEEDS_FORCE);
     // Enrolled already: a new identity would leave the old one in the fleet as a device that never
     // reports again (pending in every deployment to all). Re-running the same id's enrollment is fine.
     const existing = readCredentials(dataDir)?.credentials.deviceId;

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, errorKindCounts, escapeText, formatErrorKinds } from '@edgefleet/shared/core';
 import type { SummaryWindow } from '@edgefleet/shared';
-import { optBool, optString, parseTimeOption, type CliContext, type Command } from '@edgefleet/shared/cli';
+import { optBool, optString, parseTimeOption, timeCheck, type CliContext, type Command } from '@edgefleet/shared/cli';
 import { configOf, dataDirOptions } from '../cli/common.js';
 import { ensureSummaryTables } from './migration.js';
 import { refuseEmpty, refuseNotAFile } from '../store/db-file.js';
@@ -74,7 +74,7 @@ export const summariesCommand: Command = {
   summary: 'Show the stored prediction summaries: per model version the latest window, or every window as JSON',
   options: {
     model: { type: 'string', value: 'NAME', description: 'only this model' },
-    since: { type: 'string', value: 'WHEN', description: 'windows from this ISO time or this long ago (90s, 15m, 2h, 7d)' },
+    since: { type: 'string', value: 'WHEN', description: 'windows from this time on: a duration ago (90s, 15m, 2h, 7d), a date (2026-01-01) or an ISO time', check: timeCheck('--since') },
     json: { type: 'boolean', description: 'print {windows: [...]} as JSON' },
     ...dataDirOptions,
   },

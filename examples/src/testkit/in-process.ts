@@ -25,3 +25,15 @@ export async function runInProcess(main: (argv: readonly string[], ctx: CliConte
   const code = await main(args, { stdout: out, stderr: err, env: o.env ?? {}, cwd: o.cwd ?? tmpdir(), now: () => new Date() });
   return { code, stdout: out.text, stderr: err.text };
 }
+
+/**
+ * The problems a usage error names (docs/cli.md "Exit codes and errors": `error [BAD_REQUEST]: A; B; C`, then the
+ * usage line); throws when `r` is not one (another exit code, a stack trace, no usage line).
+ */
+export function usageProblems(r: InProcessResult): string[] {
+  const line = r.stderr.split('\n')[0] ?? '';
+  if (r.code !== 2 || !line.startsWith('error [BAD_REQUEST]: ') || !/\nusage: /.test(r.stderr) || /\n\s+at /.test(r.stderr)) {
+    throw new Error(`expected a usage error (exit 2, error [BAD_REQUEST]: …, the usage line, no stack trace), got exit ${r.code}: ${r.stderr}`);
+  }
+  return line.slice('error [BAD_REQUEST]: '.length).split('; ');
+}

@@ -1,7 +1,7 @@
 // The one reader of the time options of edgefleet and edgefleet-agent (--since, --until; docs/cli.md
 // "Times"): a duration back from now, a date, or an ISO date-time. A value that is none of them is a bad
 // command line naming the forms accepted.
-import { UsageError } from './command.js';
+import { UsageError, problemOf } from './command.js';
 
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -28,3 +28,6 @@ export function parseTimeOption(text: string, now: Date, what: string): Date {
   }
   throw new UsageError(`${what}: expected ${TIME_FORMS}, got "${text}"`);
 }
+
+/** An option's check (OptionSpec.check) for a time option: its form only (what it means is read with the command's clock). */
+export const timeCheck = (what: string) => problemOf((t) => parseTimeOption(t, new Date(0), what));

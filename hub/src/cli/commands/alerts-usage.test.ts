@@ -3,10 +3,11 @@
 // option's values with the missing ones, shared/src/cli/dispatch.ts), exit 2 and no stack trace.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runCli } from '@edgefleet/examples';
+import { runInProcess } from '@edgefleet/examples';
+import { main } from '../main.js';
 
-// Refused before any request: no hub is needed, and 127.0.0.1:9 would refuse one.
-const cli = (args: string[]) => runCli('hub/src/cli/main.ts', ['alerts', 'rules', 'add', ...args], { env: { EDGEFLEET_HUB: 'http://127.0.0.1:9', EDGEFLEET_TOKEN: 'x' } });
+// Refused before any request: no hub is needed, and 127.0.0.1:9 would refuse one. In process (a program start costs ~0.4 s of CPU).
+const cli = (args: string[]) => runInProcess(main, ['alerts', 'rules', 'add', ...args], { env: { EDGEFLEET_HUB: 'http://127.0.0.1:9', EDGEFLEET_TOKEN: 'x' } });
 
 test('alerts rules add names a missing --name and a malformed --threshold, --metric and --severity in one usage error', async () => {
   const r = await cli(['--metric', 'drift.pssi', '--threshold', 'abc', '--severity', 'loud']);

@@ -1,10 +1,31 @@
 // `edgefleet alerts rules add|ls|rm`, `edgefleet alerts ls` and `alerts ack|unack` (docs/drift.md "Alerts").
 import { AlertMetric, AppError, Severity, escapeLines, type Alert, type AlertRule, type AlertRuleCreate } from '@edgefleet/shared';
-import { UsageError, optBool, optString, optStrings, parsePositiveInt, reqString, type Command } from '../args.js';
+import { UsageError, optBool, optString, optStrings, problemOf, reqString, usageProblem, type Command, type ParsedArgs } from '../args.js';
 import { table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
-import { choiceProblem, numberProblem, parseChoice, parseDuration, parseTagOptions } from './parse.js';
+import { choiceProblem, durationCheck, numberProblem, parseBoundedInt, parseChoice, parseDuration, parseTagOptions, tagCheck, tagKeysProblem } from './parse.js';
 
+const ACTIONS = ['webhook', 'retrain'] as const;
+
+/** The rule's actions from --webhook and --retrain (those of `types`), each signed with --secret. */
+function actionsOf(args: ParsedArgs, types: ReadonlyArray<(typeof ACTIONS)[number]> = ACTIONS): AlertRuleCreate['actions'] {
+  const secret = optString(args, 'secret');
+  const actions: AlertRuleCreate['actions'] = [];
+  for (const type of types) {
+    const url = optString(args, type);
+    if (url === undefined) continue;
+    if (!secret) throw new UsageError(`--${type} needs --secret S (the HMAC key the receiver checks)`);
+    actions.push({ type, url, secret });
+  }
+  return actions;
+}
+
+/** A secret signs an action's requests: given without an action URL it would be dropped, and the rule would send nothing. */
+function secretHasAction(args: ParsedArgs): void {
+  if (optString(args, 'secret') !== undefined && ACTIONS.every((t) => optString(args, t) === undefined)) {
+    throw new UsageError('--secret signs the requests of --webhook URL or --retrain URL: give the URL it is for');
+  }
+}
 
 export const alertsRulesAdd: Command = {
   summary: 'Add an alert rule: a metric, a threshold, how long it must hold, and webhook or retrain actions',
@@ -17,16 +38,23 @@ export const alertsRulesAdd: Command = {
     schedule: { type: 'string', value: 'CRON', description: 'metric schedule: send the --retrain URL the drift report at these minutes (5 fields, UTC, e.g. "0 3 * * 1")' },
     model: { type: 'string', value: 'NAME', description: 'the model (needed by every metric but devices_offline, disk_free and rollout_failed)' },
     version: { type: 'string', value: 'V', description: 'one version (default: each version that reported)' },
-    tag: { type: 'string', multiple: true, value: 'K=V', description: 'only devices with this tag (repeatable); a key no device carries is refused, a value none has yet is taken' },
-    for: { type: 'string', value: 'DUR', description: 'breached this long before it fires (default 0s)' },
-    'keep-firing-for': { type: 'string', value: 'DUR', description: 'a firing alert resolves once the breach has been over this long (default 0s)' },
-    window: { type: 'string', value: 'DUR', description: 'range the metric is computed over, whole hours (1h to 744h; default 1h)' },
+    tag: { type: 'string', multiple: true, value: 'K=V', description: 'only devices with this tag (repeatable); a key no device carries is refused, a value none has yet is taken', check: tagCheck },
+    for: { type: 'string', value: 'DUR', description: 'breached this long before it fires (default 0s)', check: durationCheck('for') },
+    'keep-firing-for': { type: 'string', value: 'DUR', description: 'a firing alert resolves once the breach has been over this long (default 0s)', check: durationCheck('keep-firing-for') },
+    window: { type: 'string', value: 'DUR', description: 'range the metric is computed over, whole hours (1h to 744h; default 1h)', check: durationCheck('window') },
     severity: { type: 'string', value: 'S', description: `${Severity.options.join(', ')} (default warning)`, check: choiceProblem(Severity.options) },
     webhook: { type: 'string', value: 'URL', description: 'POST signed alert events to this URL' },
     retrain: { type: 'string', value: 'URL', description: 'POST a signed retraining request with the drift report to this URL' },
     secret: { type: 'string', value: 'S', description: 'HMAC secret for --webhook/--retrain (at least 16 characters)' },
     reason: { type: 'string', value: 'TEXT', description: 'why (kept in the audit log)' },
   },
+  // With the parser's checks of each value, one usage error names every mistake (docs/cli.md "Exit codes and errors").
+  check: (args) => [
+    optString(args, 'metric') !== 'schedule' && optString(args, 'threshold') === undefined ? 'missing --threshold X (every metric but schedule has one)' : undefined,
+    ...ACTIONS.map((type) => usageProblem(() => actionsOf(args, [type]))),
+    usageProblem(() => secretHasAction(args)),
+    tagKeysProblem(args),
+  ],
   async run(args, ctx) {
     const metric = parseChoice(reqString(args, 'metric'), AlertMetric.options, '--metric');
     const schedule = optString(args, 'schedule');
@@ -34,16 +62,8 @@ export const alertsRulesAdd: Command = {
     const threshold = metric === 'schedule' && optString(args, 'threshold') === undefined ? 0 : Number(reqString(args, 'threshold'));
     const given = optString(args, 'severity');
     const severity = given === undefined ? undefined : parseChoice(given, Severity.options, '--severity');
-    const actions: AlertRuleCreate['actions'] = [];
-    const secret = optString(args, 'secret');
-    for (const type of ['webhook', 'retrain'] as const) {
-      const url = optString(args, type);
-      if (url === undefined) continue;
-      if (!secret) throw new UsageError(`--${type} needs --secret S (the HMAC key the receiver checks)`);
-      actions.push({ type, url, secret });
-    }
-    // A secret signs an action's requests: given without one it would be dropped, and the rule would send nothing.
-    if (secret !== undefined && !actions.length) throw new UsageError('--secret signs the requests of --webhook URL or --retrain URL: give the URL it is for');
+    const actions = actionsOf(args);
+    secretHasAction(args);
     const tags = parseTagOptions(optStrings(args, 'tag'));
     const body: Record<string, unknown> = {
       name: reqString(args, 'name'), metric, threshold, actions,
@@ -76,7 +96,7 @@ export const alertsRulesLs: Command = {
 };
 
 export const alertsRulesRm: Command = {
-  summary: 'Remove an alert rule (its open alerts resolve)', usage: 'ID [--reason TEXT]',
+  summary: 'Remove an alert rule (its open alerts resolve)', usage: 'ID [--reason TEXT] [--json]',
   options: { ...HUB_OPTIONS, reason: { type: 'string', value: 'TEXT', description: 'why (kept in the audit log)' } },
   positionals: [{ name: 'ID', description: 'rule id', required: true }],
   async run(args, ctx) {
@@ -84,7 +104,7 @@ export const alertsRulesRm: Command = {
     if (!/^[1-9]\d*$/.test(id)) throw new UsageError(`ID: expected a positive integer, got "${id}"`);
     const reason = optString(args, 'reason');
     const r = await HubClient.from(args, ctx).request<AlertRule>('DELETE', `/alert-rules/${id}${reason ? `?reason=${encodeURIComponent(reason)}` : ''}`);
-    ctx.stdout.write(escapeLines(`removed alert rule ${r.id} "${r.name}"\n`));
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : escapeLines(`removed alert rule ${r.id} "${r.name}"\n`));
     return 0;
   },
 };
@@ -92,6 +112,8 @@ export const alertsRulesRm: Command = {
 /** The most alerts `GET /alerts` answers at once (AlertListQuery in shared/src/wire/alerts.ts). */
 const ALERTS_LIMIT_MAX = 1000;
 const ALERTS_LIMIT_DEFAULT = 100;
+const ALERT_STATES = ['pending', 'firing', 'resolved'] as const;
+const parseLimit = (raw: string) => parseBoundedInt(raw, 'limit', ALERTS_LIMIT_MAX, 'alerts (narrow with --state or --rule)');
 
 /** The id of the rule `--rule` names (digits: an id as given; else a name, looked up). */
 async function ruleId(hub: HubClient, text: string | undefined): Promise<string | undefined> {
@@ -106,18 +128,17 @@ export const alertsLs: Command = {
   summary: 'List alerts, newest first', usage: `[--state pending|firing|resolved] [--rule ID|NAME] [--limit N] [--json]`,
   options: {
     ...HUB_OPTIONS,
-    state: { type: 'string', value: 'S', description: 'only alerts in this state' },
+    state: { type: 'string', value: 'S', description: `only alerts in this state: ${ALERT_STATES.join(', ')}`, check: choiceProblem(ALERT_STATES) },
     rule: { type: 'string', value: 'ID|NAME', description: 'only alerts of this rule (its id or name, from `alerts rules ls`)' },
-    limit: { type: 'string', value: 'N', description: `the newest N (default ${ALERTS_LIMIT_DEFAULT}, at most ${ALERTS_LIMIT_MAX}); a note on stderr says when older ones were left out` },
+    limit: { type: 'string', value: 'N', description: `the newest N (default ${ALERTS_LIMIT_DEFAULT}, at most ${ALERTS_LIMIT_MAX}); a note on stderr says when older ones were left out`, check: problemOf(parseLimit) },
   },
   async run(args, ctx) {
+    // --state and --limit were checked by the parser, before --rule NAME is looked up on the hub.
     const state = optString(args, 'state');
-    if (state !== undefined && !['pending', 'firing', 'resolved'].includes(state)) throw new UsageError(`--state: expected pending, firing or resolved, got "${state}"`);
     const hub = HubClient.from(args, ctx);
     const rule = await ruleId(hub, optString(args, 'rule'));
     const rawLimit = optString(args, 'limit');
-    const limit = rawLimit === undefined ? ALERTS_LIMIT_DEFAULT : parsePositiveInt(rawLimit, '--limit');
-    if (limit > ALERTS_LIMIT_MAX) throw new UsageError(`--limit ${rawLimit}: expected at most ${ALERTS_LIMIT_MAX} alerts (narrow with --state or --rule)`);
+    const limit = rawLimit === undefined ? ALERTS_LIMIT_DEFAULT : parseLimit(rawLimit);
     // One more than shown, so the note knows whether older alerts were left out (the hub answers at most ALERTS_LIMIT_MAX).
     const q = new URLSearchParams({ ...(state ? { state } : {}), ...(rule ? { rule } : {}), limit: String(Math.min(limit + 1, ALERTS_LIMIT_MAX)) });
     const r = await hub.request<{ alerts: Alert[] }>('GET', `/alerts?${q}`);

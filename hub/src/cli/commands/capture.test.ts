@@ -56,7 +56,7 @@ test('capture commands against a running hub: output, usage errors and hub error
 
     const notNumber = await cli([...start, '--rate', 'abc']);
     assert.equal(notNumber.code, 2);
-    assert.match(notNumber.stderr, /--rate "abc": expected a number/);
+    assert.match(notNumber.stderr, /--rate: expected a number, got "abc"/);
     const tooHigh = await cli([...start, '--rate', '1.5']);
     assert.equal(tooHigh.code, 1);
     assert.match(tooHigh.stderr, /error \[SCHEMA_INVALID\]: hub: invalid capture request: rate: expected rate <= 1/);

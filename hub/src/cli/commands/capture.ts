@@ -10,7 +10,8 @@ import {
 import { UsageError, optBool, optInt, optString, optStrings, reqString, type Command } from '../args.js';
 import { table, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
-import { TARGET_OPTIONS, describeTarget, targetFrom } from './remote-deploy.js';
+import { TARGET_OPTIONS, describeTarget, targetFrom, targetProblems } from './remote-deploy.js';
+import { numberProblem } from './parse.js';
 import { HISTORY_OPTIONS, HISTORY_USAGE, readHistory } from './history-page.js';
 
 type CaptureSummary = Omit<Capture, 'devices'>;
@@ -69,20 +70,18 @@ export const captureStart: Command = {
     ...HUB_OPTIONS,
     ...TARGET_OPTIONS,
     version: { type: 'string', value: 'V', description: 'only requests served by this version' },
-    rate: { type: 'string', required: true, value: 'R', description: 'share of requests to capture, in (0, 1]' },
-    'max-rows': { type: 'string', required: true, value: 'N', description: 'rows per device at most' },
-    'duration-sec': { type: 'string', required: true, value: 'S', description: 'how long the capture runs' },
+    rate: { type: 'string', required: true, value: 'R', description: 'share of requests to capture, in (0, 1]', check: numberProblem },
+    'max-rows': { type: 'string', required: true, value: 'N', description: 'rows per device at most', check: numberProblem },
+    'duration-sec': { type: 'string', required: true, value: 'S', description: 'how long the capture runs, in seconds', check: numberProblem },
     features: { type: 'string', value: 'a,b', description: 'the features (or input tensors) to keep; default all' },
     reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' },
   },
+  // With the parser's checks of each value, one usage error names every mistake (docs/cli.md "Exit codes and errors").
+  check: targetProblems,
   async run(args, ctx) {
     const [model] = args.positionals as [string];
-    const num = (name: string) => {
-      const raw = reqString(args, name);
-      const n = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} "${raw}": expected a number`);
-      return n;
-    };
+    // The parser checked each is a number (numberProblem); the hub checks their ranges.
+    const num = (name: string) => Number(reqString(args, name));
     const features = optString(args, 'features')?.split(',').map((s) => s.trim()).filter(Boolean);
     const version = optString(args, 'version');
     const body = {

@@ -1,16 +1,21 @@
 // `edgefleet drift` (a readable table per group with a PSI sparkline of each feature over time),
 // `edgefleet metrics`, and stored drift reports (`drift-reports create|ls|show`). docs/drift.md.
-import { parseTimeOption } from '@edgefleet/shared/cli';
+import { parseTimeOption, timeCheck } from '@edgefleet/shared/cli';
 import { escapeLines, type DriftReport, type DriftReportList, type DriftResponse, type FeatureDrift, type MetricsResponse } from '@edgefleet/shared';
-import { UsageError, optBool, optString, type Command, type OptionSpec, type ParsedArgs } from '../args.js';
+import { UsageError, optBool, optString, problemOf, type Command, type OptionSpec, type ParsedArgs } from '../args.js';
 import { table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 
+function parseBy(by: string): string {
+  if (!/^(device|tag:[A-Za-z0-9._-]{1,64})$/.test(by)) throw new UsageError(`--by: expected "device" or "tag:KEY", got "${by}"`);
+  return by;
+}
+
 const RANGE_OPTIONS: Record<string, OptionSpec> = {
   ...HUB_OPTIONS,
-  by: { type: 'string', value: 'device|tag:KEY', description: 'one group per device or per value of a tag (default: all devices)' },
-  since: { type: 'string', value: 'AGO|DATE|ISO', description: 'start: a duration ago (30m, 24h, 7d), a date (2026-01-01) or an ISO time (default 24h)' },
-  until: { type: 'string', value: 'AGO|DATE|ISO', description: 'end, in the same forms (default now)' },
+  by: { type: 'string', value: 'device|tag:KEY', description: 'one group per device or per value of a tag (default: all devices)', check: problemOf(parseBy) },
+  since: { type: 'string', value: 'AGO|DATE|ISO', description: 'start: a duration ago (30m, 24h, 7d), a date (2026-01-01) or an ISO time (default 24h)', check: timeCheck('--since') },
+  until: { type: 'string', value: 'AGO|DATE|ISO', description: 'end, in the same forms (default now)', check: timeCheck('--until') },
 };
 
 const MODEL_VERSION = [{ name: 'MODEL', description: 'model name', required: true }, { name: 'VERSION', description: 'version', required: true }];
@@ -23,10 +28,7 @@ export function parseSince(text: string, now: Date, what = '--since'): string {
 function rangeQuery(args: ParsedArgs, now: Date): URLSearchParams {
   const q = new URLSearchParams();
   const by = optString(args, 'by');
-  if (by !== undefined) {
-    if (!/^(device|tag:[A-Za-z0-9._-]{1,64})$/.test(by)) throw new UsageError(`--by: expected "device" or "tag:KEY", got "${by}"`);
-    q.set('by', by);
-  }
+  if (by !== undefined) q.set('by', parseBy(by));
   const since = optString(args, 'since');
   if (since !== undefined) q.set('since', parseSince(since, now));
   const until = optString(args, 'until');

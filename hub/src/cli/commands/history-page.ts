@@ -3,12 +3,15 @@
 // every older page with `--all-pages`. Whenever older records were left out, a note on stderr says so
 // and gives the command that shows them, as `edgefleet audit` does.
 import { HISTORY_PAGE, escapeLines, olderPagePath } from '@edgefleet/shared';
-import { UsageError, optBool, optString, parsePositiveInt, type Command, type ParsedArgs } from '../args.js';
+import { optBool, optString, problemOf, type Command, type ParsedArgs } from '../args.js';
 import type { CliContext } from '../output.js';
 import { HubClient } from '../remote-client.js';
+import { parseBoundedInt } from './parse.js';
+
+const parseLimit = (raw: string) => parseBoundedInt(raw, 'limit', HISTORY_PAGE.maxLimit, 'a page (page on with --before, or --all-pages)');
 
 export const HISTORY_OPTIONS = {
-  limit: { type: 'string', value: 'N', description: `at most N a page, newest first (default ${HISTORY_PAGE.defaultLimit}, at most ${HISTORY_PAGE.maxLimit})` },
+  limit: { type: 'string', value: 'N', description: `at most N a page, newest first (default ${HISTORY_PAGE.defaultLimit}, at most ${HISTORY_PAGE.maxLimit})`, check: problemOf(parseLimit) },
   before: { type: 'string', value: 'CURSOR', description: 'only older ones than this (the cursor the note or `next` gives)' },
   'all-pages': { type: 'boolean', description: 'follow every older page to the oldest record' },
 } as const satisfies Command['options'];
@@ -22,8 +25,7 @@ export const HISTORY_USAGE = '[--limit N] [--before CURSOR] [--all-pages] [--jso
  */
 export async function readHistory<R>(args: ParsedArgs, ctx: CliContext, path: string, key: string, command: string): Promise<{ rows: R[]; next: string | number | null; json: unknown }> {
   const raw = optString(args, 'limit');
-  const limit = raw === undefined ? undefined : parsePositiveInt(raw, '--limit');
-  if (limit !== undefined && limit > HISTORY_PAGE.maxLimit) throw new UsageError(`--limit ${raw}: expected at most ${HISTORY_PAGE.maxLimit} a page (page on with --before, or --all-pages)`);
+  const limit = raw === undefined ? undefined : parseLimit(raw);
   const all = optBool(args, 'all-pages');
   const client = HubClient.from(args, ctx);
   const rows: R[] = [];

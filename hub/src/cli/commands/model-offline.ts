@@ -10,10 +10,10 @@ import {
 } from '@edgefleet/shared';
 import { checkBundleModel, checkPackedModel } from '../../model-check.js';
 import { backendsWarning, describeBackends, modelBackends, type ModelBackends } from '../../model-backends.js';
-import { optBool, optString, optStrings, reqString, UsageError, type Command } from '../args.js';
+import { optBool, optString, optStrings, reqString, type Command } from '../args.js';
 import { ProgressBar, formatBytes, keyValues, shortId, table, type CliContext } from '../output.js';
 import { bundleOutPath, checkOutFile, commitSealedBundle } from '../out-file.js';
-import { sampleFlags } from './model-samples.js';
+import { packProblems, sampleFlags, toleranceCheck } from './model-samples.js';
 import { readTrustFile } from './trust.js';
 
 function readManifestFile(path: string): Record<string, unknown> {
@@ -49,7 +49,7 @@ function loadTrust(ctx: CliContext, path: string): TrustBody {
 
 export const modelPack: Command = {
   summary: 'Pack a model, its manifest and extra files into a bundle (NAME-VERSION.efb)',
-  usage: '--manifest FILE --model FILE [--file FILE]... [--sample FILE [--expect FILE] [--tolerance T]]... [--out FILE|DIR] [--force]',
+  usage: '--manifest FILE --model FILE [--file FILE]... [--sample FILE [--expect FILE] [--tolerance T]]... [--out FILE|DIR] [--force] [--encrypt [--key-out FILE]]',
   details:
     'Fills in each file\'s sha256 and size (and `created`, the reference id when missing), validates the\n'
     + 'manifest, loads the model with onnxruntime and checks that its inputs and outputs match `io` (names,\n'
@@ -67,12 +67,13 @@ export const modelPack: Command = {
     file: { type: 'string', multiple: true, value: 'FILE', description: 'another file to include (labels, vocabularies, ...)' },
     sample: { type: 'string', multiple: true, value: 'FILE', description: 'an OIP v2 infer request body the model must run on (repeatable)' },
     expect: { type: 'string', multiple: true, value: 'FILE', description: 'the expected OIP v2 response: none, or one per --sample in the same order' },
-    tolerance: { type: 'string', multiple: true, value: 'T', description: 'allowed |actual - expected| / max(1, |expected|): one for all samples or one per --sample (default 1e-4)' },
+    tolerance: { type: 'string', multiple: true, value: 'T', description: 'allowed |actual - expected| / max(1, |expected|): one for all samples or one per --sample (default 1e-4)', check: toleranceCheck },
     out: { type: 'string', value: 'PATH', description: 'bundle file, or a directory for NAME-VERSION.efb; default: NAME-VERSION.efb here' },
     force: { type: 'boolean', description: 'replace an existing bundle file' },
     encrypt: { type: 'boolean', description: 'encrypt every file with a new content key (a sealed model: docs/security.md)' },
     'key-out': { type: 'string', value: 'FILE', description: 'with --encrypt: where the content key goes (mode 0600); default NAME-VERSION.key beside the bundle' },
   },
+  check: packProblems,
   async run(args, ctx) {
     const manifestPath = resolve(ctx.cwd, reqString(args, 'manifest'));
     const modelPath = resolve(ctx.cwd, reqString(args, 'model'));
@@ -94,7 +95,6 @@ export const modelPack: Command = {
     const out = bundleOutPath(outArg, ctx.cwd, ctx.cwd, () => defaultBundleName(manifest, manifestPath), optBool(args, 'force'));
     const encrypt = optBool(args, 'encrypt');
     const keyOutArg = optString(args, 'key-out');
-    if (keyOutArg !== undefined && !encrypt) throw new UsageError('--key-out goes with --encrypt');
     const keyOut = encrypt ? (keyOutArg === undefined ? out.replace(/\.efb$/, '') + '.key' : resolve(ctx.cwd, keyOutArg)) : undefined;
     // The content key exists once: where it goes is checked before the work, and it is written before the
     // bundle is moved into place (out-file.ts), so an encrypted bundle never stands without its key.

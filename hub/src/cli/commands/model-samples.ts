@@ -2,12 +2,15 @@
 // under samples/ and the manifest's `samples` list (docs/decisions/0009-model-samples.md).
 import { resolve } from 'node:path';
 import { AppError, MAX_SAMPLES } from '@edgefleet/shared';
-import { optStrings, UsageError, type ParsedArgs } from '../args.js';
+import { optBool, optString, optStrings, problemOf, UsageError, type ParsedArgs } from '../args.js';
 
 export interface SampleFlags {
   files: { path: string; source: string }[];
   samples: { request: string; expected?: string; tolerance?: number }[];
 }
+
+/** --tolerance's check (OptionSpec.check). */
+export const toleranceCheck = problemOf((t) => parseTolerance(t));
 
 function parseTolerance(text: string): number {
   const t = Number(text);
@@ -23,15 +26,8 @@ export function sampleFlags(args: ParsedArgs, cwd: string): SampleFlags {
   const requests = optStrings(args, 'sample');
   const expects = optStrings(args, 'expect');
   const tolerances = optStrings(args, 'tolerance').map(parseTolerance);
-  if (requests.length === 0 && (expects.length > 0 || tolerances.length > 0)) {
-    throw new UsageError('--expect and --tolerance apply to samples: give --sample request.json first');
-  }
-  if (expects.length !== 0 && expects.length !== requests.length) {
-    throw new UsageError(`${expects.length} --expect for ${requests.length} --sample: expected none, or one per --sample in the same order`);
-  }
-  if (tolerances.length > 1 && tolerances.length !== requests.length) {
-    throw new UsageError(`${tolerances.length} --tolerance for ${requests.length} --sample: expected none, one for all, or one per --sample`);
-  }
+  const problems = packProblems(args);
+  if (problems.length) throw new UsageError(problems.join('; '));
   if (requests.length > MAX_SAMPLES) throw new AppError('INVALID_INPUT', `${requests.length} samples given; expected at most ${MAX_SAMPLES}`);
   const out: SampleFlags = { files: [], samples: [] };
   requests.forEach((req, i) => {
@@ -47,4 +43,15 @@ export function sampleFlags(args: ParsedArgs, cwd: string): SampleFlags {
     out.samples.push({ request, ...(expected ? { expected } : {}), ...(tolerance !== undefined ? { tolerance } : {}) });
   });
   return out;
+}
+
+/** What `model pack`'s options say wrong together (its Command check): counts of --expect and --tolerance, --key-out without --encrypt. */
+export function packProblems(args: ParsedArgs): string[] {
+  const [requests, expects, tolerances] = [optStrings(args, 'sample').length, optStrings(args, 'expect').length, optStrings(args, 'tolerance').length];
+  return [
+    requests === 0 && (expects > 0 || tolerances > 0) ? '--expect and --tolerance apply to samples: give --sample request.json first' : '',
+    requests > 0 && expects !== 0 && expects !== requests ? `${expects} --expect for ${requests} --sample: expected none, or one per --sample in the same order` : '',
+    requests > 0 && tolerances > 1 && tolerances !== requests ? `${tolerances} --tolerance for ${requests} --sample: expected none, one for all, or one per --sample` : '',
+    optString(args, 'key-out') !== undefined && !optBool(args, 'encrypt') ? '--key-out goes with --encrypt' : '',
+  ].filter(Boolean);
 }

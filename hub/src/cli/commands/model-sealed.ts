@@ -8,7 +8,7 @@ import {
   AppError, contentKeyId, newContentKey, readContentKeyFile, readDevicePublicKey, readSecretKeyFile, readBundle, rekeyBundle, sealContentKey,
   SemVer, signBundle, writeContentKeyFile, writeFileAtomic,
 } from '@edgefleet/shared';
-import { optBool, optString, reqString, UsageError, type Command } from '../args.js';
+import { optBool, optString, reqString, type Command } from '../args.js';
 import { bundleOutPath, checkOutFile, commitSealedBundle } from '../out-file.js';
 import { shortId } from '../output.js';
 
@@ -56,7 +56,7 @@ export const modelRekey: Command = {
   positionals: [{ name: 'BUNDLE', description: 'the encrypted .efb file', required: true }],
   options: {
     key: { type: 'string', required: true, value: 'FILE', description: 'the bundle\'s current content key file' },
-    version: { type: 'string', required: true, value: 'V', description: 'the new version (semver)' },
+    version: { type: 'string', required: true, value: 'V', description: 'the new version (semver)', check: (v) => (SemVer.safeParse(v).success ? undefined : `expected a semantic version such as 1.2.3, got "${v}"`) },
     reason: { type: 'string', required: true, value: 'TEXT', description: 'provenance.reason of the new version' },
     out: { type: 'string', value: 'PATH', description: 'bundle file, or a directory for NAME-VERSION.efb (default: beside BUNDLE)' },
     'key-out': { type: 'string', value: 'FILE', description: 'where the new content key goes (default NAME-VERSION.key beside the new bundle)' },
@@ -65,8 +65,7 @@ export const modelRekey: Command = {
   },
   async run(args, ctx) {
     const bundle = resolve(ctx.cwd, args.positionals[0] as string);
-    const version = reqString(args, 'version');
-    if (!SemVer.safeParse(version).success) throw new UsageError(`--version: expected a semantic version such as 1.2.3, got "${version}"`);
+    const version = reqString(args, 'version'); // a semantic version: the parser checked it
     const old = readContentKeyFile(resolve(ctx.cwd, reqString(args, 'key')));
     const m = (await readBundle(bundle, { verifyFiles: false })).manifest;
     const out = bundleOutPath(optString(args, 'out'), ctx.cwd, dirname(bundle), () => `${m.name}-${version}.efb`, optBool(args, 'force'));

@@ -4,7 +4,7 @@
 // closed list of words (naming the one likely meant).
 import { parseDurationSec } from '@edgefleet/shared';
 import { closest } from '@edgefleet/shared/cli';
-import { UsageError } from '../args.js';
+import { UsageError, optStrings, parsePositiveInt, problemOf, usageProblem, type ParsedArgs } from '../args.js';
 
 /** `--tag k=v` options as a tag map; `what` names the option in errors. An empty value is allowed unless `nonEmpty`. */
 export function parseTagOptions(list: readonly string[], what = '--tag', opts: { nonEmpty?: boolean } = {}): Record<string, string> {
@@ -62,4 +62,22 @@ export function numberProblem(text: string): string | undefined {
 /** The values of a repeatable option its check passes: a key given twice is judged among these, the others named already. */
 export function wellFormed(list: readonly string[], check: (text: string) => string | undefined): string[] {
   return list.filter((x) => check(x) === undefined);
+}
+
+/** An option's check (OptionSpec.check) for one `KEY=VALUE` tag; a key given twice is `tagKeysProblem`'s. */
+export const tagCheck = problemOf((t) => parseTagOptions([t]));
+
+/** A Command's check for a repeatable `--tag`: a key given twice, among the values tagCheck passed. */
+export function tagKeysProblem(args: ParsedArgs, name = 'tag'): string | undefined {
+  return usageProblem(() => parseTagOptions(wellFormed(optStrings(args, name), tagCheck), `--${name}`));
+}
+
+/** An option's check (OptionSpec.check) for a duration (parseDuration), the problem naming `--NAME`. */
+export const durationCheck = (name: string) => problemOf((t) => parseDuration(t, `--${name}`));
+
+/** A positive integer `--NAME` of at most `max`; `hint` says what to do for more (its problem names both). */
+export function parseBoundedInt(text: string, name: string, max: number, hint: string): number {
+  const n = parsePositiveInt(text, `--${name}`);
+  if (n > max) throw new UsageError(`--${name} ${text}: expected at most ${max} ${hint}`);
+  return n;
 }

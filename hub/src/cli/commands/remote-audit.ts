@@ -2,10 +2,12 @@
 // first by default, `--newest N` for the latest entries; whenever entries were left out, a note on stderr
 // says so and gives the command that shows them (the cursor is the audit entry id, never reused).
 import { AUDIT_PAGE_MAX, escapeLines, type AuditEntry, type AuditList } from '@edgefleet/shared';
-import { UsageError, optBool, optString, parsePositiveInt, type Command, type ParsedArgs } from '../args.js';
+import { timeCheck } from '@edgefleet/shared/cli';
+import { UsageError, optBool, optString, parsePositiveInt, problemOf, usageProblem, type Command, type ParsedArgs } from '../args.js';
 import { printResult, table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { parseSince } from './drift.js';
+import { parseBoundedInt } from './parse.js';
 
 /** The audit actor for people: the token's name with its id (`admin#tok_…`), since names alone are not proof. */
 export function actorLabel(e: Pick<AuditEntry, 'actor' | 'actorId'>): string {
@@ -18,12 +20,18 @@ const FILTERS = [['actor', 'actor'], ['actor-id', 'actorId'], ['action', 'action
 /** A word for a shell: quoted unless it is plain (the note's command is meant to be pasted). */
 const shellWord = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
+/** A page size (--limit, --newest) or an entry id (--after, --before). */
+const parseCount = (name: string) => (raw: string): number => (name === 'limit' || name === 'newest'
+  ? parseBoundedInt(raw, name, AUDIT_PAGE_MAX, 'entries a page (page on with --after or --before)')
+  : parsePositiveInt(raw, `--${name}`));
+
 function count(args: ParsedArgs, name: string): number | undefined {
   const raw = optString(args, name);
-  if (raw === undefined) return undefined;
-  const n = parsePositiveInt(raw, `--${name}`);
-  if ((name === 'limit' || name === 'newest') && n > AUDIT_PAGE_MAX) throw new UsageError(`--${name} ${raw}: expected at most ${AUDIT_PAGE_MAX} entries a page (page on with --after or --before)`);
-  return n;
+  return raw === undefined ? undefined : parseCount(name)(raw);
+}
+
+function oneSize(limit: unknown, newest: unknown): void {
+  if (limit !== undefined && newest !== undefined) throw new UsageError('give --limit N (oldest first) or --newest N, not both');
 }
 
 /** What was left out and the command that shows it, or null when the page holds every matching entry. */
@@ -53,17 +61,18 @@ export const auditCmd: Command = {
   usage: '[--actor A] [--actor-id ID] [--action X] [--target T] [--since AGO|DATE|ISO] [--limit N | --newest N] [--after ID] [--before ID] [--json]',
   options: {
     ...HUB_OPTIONS,
-    actor: { type: 'string', description: 'filter' }, 'actor-id': { type: 'string', value: 'ID', description: 'filter by token id' },
-    action: { type: 'string', description: 'filter' }, target: { type: 'string', description: 'filter' }, since: { type: 'string', value: 'AGO|DATE|ISO', description: 'entries from this time on: a duration ago (30m, 24h, 7d), a date (2026-01-01, from 00:00 UTC) or an ISO time' },
-    limit: { type: 'string', value: 'N', description: `at most N entries, oldest first (default 500, at most ${AUDIT_PAGE_MAX})` },
-    newest: { type: 'string', value: 'N', description: 'the newest N entries instead (printed oldest to newest; --json: newest first)' },
-    after: { type: 'string', value: 'ID', description: 'only entries after this id (the cursor the note or `next` gives)' },
-    before: { type: 'string', value: 'ID', description: 'only entries before this id (with --newest: the older page)' },
+    actor: { type: 'string', value: 'A', description: 'only entries by this actor (its name, as the ACTOR column shows it before #)' }, 'actor-id': { type: 'string', value: 'ID', description: 'only entries by this token id (the #ID of the ACTOR column)' },
+    action: { type: 'string', value: 'X', description: 'only this action, e.g. deployment.create or device.enroll' }, target: { type: 'string', value: 'T', description: 'only entries on this target, e.g. a device id or NAME@VERSION' }, since: { type: 'string', value: 'AGO|DATE|ISO', description: 'entries from this time on: a duration ago (30m, 24h, 7d), a date (2026-01-01, from 00:00 UTC) or an ISO time', check: timeCheck('--since') },
+    limit: { type: 'string', value: 'N', description: `at most N entries, oldest first (default 500, at most ${AUDIT_PAGE_MAX})`, check: problemOf(parseCount('limit')) },
+    newest: { type: 'string', value: 'N', description: 'the newest N entries instead (printed oldest to newest; --json: newest first)', check: problemOf(parseCount('newest')) },
+    after: { type: 'string', value: 'ID', description: 'only entries after this id (the cursor the note or `next` gives)', check: problemOf(parseCount('after')) },
+    before: { type: 'string', value: 'ID', description: 'only entries before this id (with --newest: the older page)', check: problemOf(parseCount('before')) },
   },
+  check: (args) => [usageProblem(() => oneSize(optString(args, 'limit'), optString(args, 'newest')))],
   async run(args, ctx) {
     const limit = count(args, 'limit');
     const newest = count(args, 'newest');
-    if (limit !== undefined && newest !== undefined) throw new UsageError('give --limit N (oldest first) or --newest N, not both');
+    oneSize(limit, newest);
     const given = filterValues(args, ctx.now());
     const q = new URLSearchParams();
     for (const [, param, v] of given) if (v) q.set(param, v);

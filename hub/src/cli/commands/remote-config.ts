@@ -2,11 +2,12 @@
 // device/ID), a device's layered configuration, and differences between versions (docs/cli.md, docs/hub.md
 // "Agent configuration").
 import { AppError, assertRemoteKey, escapeLines, waveLabel, type ConfigDeviceList, type ConfigDocumentInfo, type DeviceConfigView, type Rollout } from '@edgefleet/shared';
-import { UsageError, optBool, optInt, optStrings, reqString, type Command, type ParsedArgs } from '../args.js';
+import { UsageError, optBool, optInt, optString, optStrings, problemOf, reqString, usageProblem, type Command, type ParsedArgs } from '../args.js';
 import type { CliContext } from '../output.js';
 import { keyValues, table } from '../output.js';
 import { HUB_OPTIONS, HubClient, everyPage } from '../remote-client.js';
-import { POLICY_OPTIONS, policyFrom } from './remote-rollout.js';
+import { POLICY_OPTIONS, policyFrom, policyProblems } from './remote-rollout.js';
+import { wellFormed } from './parse.js';
 
 const SCOPE = { name: 'SCOPE', description: 'fleet, tag/KEY=VALUE or device/ID', required: true };
 
@@ -17,6 +18,40 @@ function scopePath(scope: string): string {
   const m = /^(tag\/(?=[^=]+=.)|device\/)(.+)$/.exec(scope);
   if (!m) throw new UsageError(`SCOPE: expected fleet, tag/KEY=VALUE or device/ID, got "${scope}"`);
   return `/config/${(m[1] as string).slice(0, -1)}/${encodeURIComponent(m[2] as string)}`;
+}
+
+/** SCOPE's problem, if given (a missing one the parser names); a check of every config command. */
+const scopeProblem = (args: ParsedArgs) => (args.positionals[0] === undefined ? undefined : usageProblem(() => scopePath(args.positionals[0] as string)));
+
+/** One `--set KEY=VALUE` as the key and its value. */
+function settingOf(p: string): [string, unknown] {
+  const i = p.indexOf('=');
+  if (i <= 0) throw new UsageError(`--set: expected KEY=VALUE, got "${p}"`);
+  const value = parseValue(p.slice(i + 1));
+  // JSON.parse reads 1e400 as Infinity, which JSON would send as null.
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new UsageError(`--set ${p}: expected a finite number`);
+  return [p.slice(0, i), value];
+}
+const setCheck = problemOf(settingOf);
+
+/**
+ * The problems of --set and --unset together: one value per setting (a key given twice, or both set and
+ * unset, is refused rather than one dropped), and something to set. `pairs` are those settingOf reads.
+ */
+function settingsProblems(pairs: readonly string[], unset: readonly string[], replace: boolean): string[] {
+  const given = new Map<string, string>();
+  const problems: string[] = [];
+  for (const p of pairs) {
+    const [key] = settingOf(p);
+    if (given.has(key)) problems.push(`--set ${key} is given twice (${given.get(key)} and ${p}): expected each key once`);
+    else given.set(key, p);
+  }
+  for (const [n, key] of unset.entries()) {
+    if (given.has(key)) problems.push(`${key} is given to both --set and --unset: expected one of them`);
+    else if (unset.indexOf(key) !== n) problems.push(`--unset ${key} is given twice: expected each key once`);
+  }
+  if (!pairs.length && !unset.length && !replace) problems.push('nothing to set: give --set KEY=VALUE, --unset KEY or --replace');
+  return problems;
 }
 
 /** A value on the command line: JSON when it parses (10, true, "x"), else the text itself. */
@@ -54,6 +89,12 @@ export const configShow: Command = {
     devices: { type: 'boolean', description: 'the devices SCOPE reaches: the configuration each is sent, what it reports, applied or not' },
   },
   positionals: [SCOPE],
+  check: (args) => [
+    scopeProblem(args),
+    optInt(args, 'version') === 0 ? '--version 0: expected a document version from 1 (version 0 is no document: no settings)' : undefined,
+    optBool(args, 'effective') && !/^device\/./.test(args.positionals[0] ?? 'device/x') ? '--effective: expected SCOPE device/ID' : undefined,
+    optBool(args, 'effective') && optBool(args, 'devices') ? 'give --effective or --devices, not both' : undefined,
+  ],
   async run(args, ctx) {
     const scope = args.positionals[0] as string;
     const hub = HubClient.from(args, ctx);
@@ -70,8 +111,7 @@ export const configShow: Command = {
       return 0;
     }
     if (optBool(args, 'effective')) {
-      const id = /^device\/(.+)$/.exec(scope)?.[1];
-      if (!id) throw new UsageError('--effective: expected SCOPE device/ID');
+      const id = /^device\/(.+)$/.exec(scope)?.[1] as string; // the check refused any other scope
       const v = await hub.request<DeviceConfigView>('GET', `/devices/${encodeURIComponent(id)}/config`);
       const r = v.reported;
       print(args, ctx, v, `${keyValues([
@@ -81,7 +121,6 @@ export const configShow: Command = {
       return 0;
     }
     const version = optInt(args, 'version');
-    if (version === 0) throw new UsageError('--version 0: expected a document version from 1 (version 0 is no document: no settings)');
     const d = await hub.request<ConfigDocumentInfo>('GET', `${scopePath(scope)}${version !== undefined ? `?version=${version}` : ''}`);
     print(args, ctx, d, `${keyValues([['scope', d.scope], ['version', String(d.version)], ['at', d.at ?? '-'], ['by', d.by ?? '-'], ['reason', d.reason ?? '-']])}${
       table(['SETTING', 'VALUE'], Object.entries(d.settings).map(([k, v]) => [k, show(v)]))}`);
@@ -99,38 +138,27 @@ export const configSet: Command = {
     ...HUB_OPTIONS,
     rollout: { type: 'boolean', description: 'roll the new version through waves and gates instead of sending it to every device at once' },
     ...POLICY_OPTIONS,
-    set: { type: 'string', multiple: true, value: 'KEY=VALUE', description: 'a remote setting, e.g. summaries.windowSec=30; values are JSON when they parse (repeatable)' },
+    set: { type: 'string', multiple: true, value: 'KEY=VALUE', description: 'a remote setting, e.g. summaries.windowSec=30; values are JSON when they parse (repeatable)', check: setCheck },
     reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' },
     unset: { type: 'string', multiple: true, value: 'KEY', description: 'no longer set this setting at this scope (repeatable)' },
     replace: { type: 'boolean', description: 'the document is exactly the KEY=VALUE given (default: change these, keep the rest)' },
   },
   positionals: [SCOPE],
+  // The whole command line is checked before the hub is asked anything, every mistake in one usage error
+  // (docs/cli.md "Exit codes and errors"); run reads values these checks passed.
+  check: (args) => [
+    scopeProblem(args),
+    ...settingsProblems(wellFormed(optStrings(args, 'set'), setCheck), optStrings(args, 'unset'), optBool(args, 'replace')),
+    ...policyProblems(args),
+    !optBool(args, 'rollout') && (['wave', 'gate', 'on-failure'].some((o) => optStrings(args, o).length > 0) || optBool(args, 'manual'))
+      ? '--wave, --gate, --manual and --on-failure need --rollout' : undefined,
+  ],
   async run(args, ctx) {
     const path = scopePath(args.positionals[0] as string);
-    const pairs = optStrings(args, 'set');
+    const sets = optStrings(args, 'set').map(settingOf);
     const unset = optStrings(args, 'unset');
-    // The whole command line is checked before the hub is asked anything (docs/cli.md "Exit codes and errors").
-    // One value per setting: a key given twice, or both set and unset, is refused rather than one dropped.
-    const given = new Map<string, string>();
-    const sets = pairs.map((p): [string, unknown] => {
-      const i = p.indexOf('=');
-      if (i <= 0) throw new UsageError(`--set: expected KEY=VALUE, got "${p}"`);
-      const key = p.slice(0, i);
-      if (given.has(key)) throw new UsageError(`--set ${key} is given twice (${given.get(key)} and ${p}): expected each key once`);
-      given.set(key, p);
-      const value = parseValue(p.slice(i + 1));
-      // JSON.parse reads 1e400 as Infinity, which JSON would send as null.
-      if (typeof value === 'number' && !Number.isFinite(value)) throw new UsageError(`--set ${p}: expected a finite number`);
-      return [key, value];
-    });
-    for (const [n, key] of unset.entries()) {
-      if (given.has(key)) throw new UsageError(`${key} is given to both --set and --unset: expected one of them`);
-      if (unset.indexOf(key) !== n) throw new UsageError(`--unset ${key} is given twice: expected each key once`);
-    }
-    if (!pairs.length && !unset.length && !optBool(args, 'replace')) throw new UsageError('nothing to set: give --set KEY=VALUE, --unset KEY or --replace');
     const policy = policyFrom(args);
     const rollout = optBool(args, 'rollout');
-    if (!rollout && (policy.waves ?? policy.gates ?? policy.onFailure ?? (policy.advance === 'manual' ? true : undefined))) throw new UsageError('--wave, --gate, --manual and --on-failure need --rollout');
     const hub = HubClient.from(args, ctx);
     const doc = optBool(args, 'replace') ? undefined : await hub.request<ConfigDocumentInfo>('GET', path);
     const current = doc?.settings ?? {};
@@ -171,6 +199,12 @@ export const configDiff: Command = {
     to: { type: 'integer', value: 'M', description: 'the newer version (default the newest)' },
   },
   positionals: [SCOPE],
+  check: (args) => [
+    scopeProblem(args),
+    optString(args, 'from') === undefined && (optString(args, 'to') !== undefined || !/^device\/./.test(args.positionals[0] ?? 'device/x'))
+      ? '--from N is needed (or SCOPE device/ID alone: its layered configuration against the fleet default)' : undefined,
+    optInt(args, 'to') === 0 ? '--to 0: expected a document version from 1 (version 0 is no document: give it as --from 0)' : undefined,
+  ],
   async run(args, ctx) {
     const scope = args.positionals[0] as string;
     const hub = HubClient.from(args, ctx);
@@ -180,14 +214,12 @@ export const configDiff: Command = {
     let b: Record<string, unknown>;
     let title: string;
     const device = /^device\/(.+)$/.exec(scope)?.[1];
-    if (from === undefined) {
-      if (!device || to !== undefined) throw new UsageError('--from N is needed (or SCOPE device/ID alone: its layered configuration against the fleet default)');
+    if (from === undefined && device !== undefined) {
       const [fleet, view] = await Promise.all([hub.request<ConfigDocumentInfo>('GET', '/config/fleet'), hub.request<DeviceConfigView>('GET', `/devices/${encodeURIComponent(device)}/config`)]);
       a = fleet.settings;
       b = Object.fromEntries(Object.entries(view.settings).map(([k, s]) => [k, s.value]));
       title = `fleet@${fleet.version} -> ${scope} (layered)`;
     } else {
-      if (to === 0) throw new UsageError('--to 0: expected a document version from 1 (version 0 is no document: give it as --from 0)');
       const path = scopePath(scope);
       // Version 0 is the empty document before the first (what `config show` prints for a scope without one).
       const older = (): Promise<Pick<ConfigDocumentInfo, 'scope' | 'version' | 'settings'>> => from === 0

@@ -86,8 +86,29 @@ export function isSettled(d: Deployment): boolean {
 /** How many devices `deployments show` and `rollout show` list unless --devices says otherwise: a screen, not 10,000 rows a second. */
 export const SHOW_DEVICES = 50;
 
-/** --devices N|all of `deployments show` and `rollout show`. */
-export const devicesOption = (order: string) => ({ devices: { type: 'string' as const, value: 'N|all', description: `how many devices to list, ${order} (default ${SHOW_DEVICES})` } });
+/**
+ * --watch, --interval and --devices N|all of `deployments show` and `rollout show`, each value checked by the parser;
+ * with showProblems as the command's check, one usage error names every mistake.
+ */
+export const showOptions = (order: string, until: string) => ({
+  watch: { type: 'boolean' as const, short: 'w', description: `keep redrawing until ${until}` },
+  interval: { type: 'string' as const, value: 'MS', description: 'with --watch: poll interval in milliseconds (default 1000)', check: problemOf(parseInterval) },
+  devices: { type: 'string' as const, value: 'N|all', description: `how many devices to list, ${order} (default ${SHOW_DEVICES})`, check: problemOf(devicesQuery) },
+});
+
+function parseInterval(iv: string): number {
+  if (!/^[1-9]\d*$/.test(iv)) throw new UsageError(`--interval ${iv}: expected a positive number of milliseconds`);
+  return Number(iv);
+}
+
+/** --watch's poll interval in milliseconds (--interval, default 1000). */
+export const intervalMs = (args: ParsedArgs): number => parseInterval(optString(args, 'interval') ?? '1000');
+
+/** The problems of showOptions together, and of the ID (`idOf` reads it). */
+export const showProblems = (idOf: (id: string) => unknown) => (args: ParsedArgs) => [
+  args.positionals[0] === undefined ? undefined : usageProblem(() => idOf(args.positionals[0] as string)),
+  optString(args, 'interval') !== undefined && !optBool(args, 'watch') ? '--interval goes with --watch: expected --watch --interval MS' : undefined,
+];
 
 /** `?devices=N` for --devices (default SHOW_DEVICES; `all`: no limit, every device). */
 export function devicesQuery(v: string | undefined): string {
@@ -214,19 +235,16 @@ export const deploymentsShow: Command = {
   positionals: [{ name: 'ID', description: 'deployment id (edgefleet deployments ls)', required: true }],
   options: {
     ...HUB_OPTIONS,
-    watch: { type: 'boolean', short: 'w', description: 'keep redrawing until every device has settled' },
-    interval: { type: 'string', value: 'MS', description: 'with --watch: poll interval in milliseconds (default 1000)' },
-    ...devicesOption(ATTENTION_ORDER),
+    ...showOptions(ATTENTION_ORDER, 'every device has settled'),
   },
+  check: showProblems(deploymentIdArg),
   async run(args, ctx) {
     const id = deploymentIdArg(args.positionals[0] as string);
     const query = devicesQuery(optString(args, 'devices'));
     const client = HubClient.from(args, ctx);
     const json = optBool(args, 'json');
-    const iv = optString(args, 'interval');
-    if (iv !== undefined && !/^[1-9]\d*$/.test(iv)) throw new UsageError(`--interval ${iv}: expected a positive number of milliseconds`);
     if (optBool(args, 'watch')) {
-      const d = await watch(client, id, query, json ? { ...ctx, stdout: { write: () => true } } : ctx, iv ? Number(iv) : 1000);
+      const d = await watch(client, id, query, json ? { ...ctx, stdout: { write: () => true } } : ctx, intervalMs(args));
       if (json) ctx.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
       return 0;
     }

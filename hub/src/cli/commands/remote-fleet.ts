@@ -2,15 +2,41 @@
 // tables for people, --json for scripts.
 import { resolve } from 'node:path';
 import { DEVICE_STATUSES, EnrollmentTokenCreate, escapeLines, writeFileAtomic, type DeviceCredentials, type DeviceInfo, type EnrollmentTokenCreated, type EnrollmentTokenInfo, type TokenCreated, type TokenInfo } from '@edgefleet/shared';
-import { UsageError, optBool, optString, optStrings, parsePositiveInt, reqString, type Command } from '../args.js';
+import { UsageError, optBool, optString, optStrings, problemOf, reqString, usageProblem, type Command, type ParsedArgs } from '../args.js';
 import { checkOutFile } from '../out-file.js';
 import { printResult, table, type CliContext } from '../output.js';
 import { HUB_OPTIONS, HubClient, everyPage } from '../remote-client.js';
-import { parseDuration, parseTagOptions } from './parse.js';
+import { choiceProblem, parseBoundedInt, parseChoice, parseDuration, parseTagOptions, tagCheck, tagKeysProblem } from './parse.js';
 import { HISTORY_OPTIONS, HISTORY_USAGE, readHistory } from './history-page.js';
 import { clockCell, deviceText, modelCells, tagsText } from './device-text.js';
 
 const parseTags = (list: string[]) => parseTagOptions(list);
+const TAGS = { type: 'string', multiple: true, value: 'k=v', check: tagCheck } as const;
+const TOKEN_ROLES = ['viewer', 'operator', 'admin'] as const;
+
+// The hub's bounds of an enrollment token (EnrollmentTokenCreate), said in the flags' words: its answer names ttlSec in seconds.
+const ENROLL_TTL_MAX = EnrollmentTokenCreate.shape.ttlSec.unwrap().maxValue ?? Number.MAX_SAFE_INTEGER;
+const ENROLL_USES_MAX = EnrollmentTokenCreate.shape.maxUses.unwrap().maxValue ?? Number.MAX_SAFE_INTEGER;
+function parseTtl(text: string): number {
+  const sec = parseDuration(text, '--ttl');
+  if (sec > ENROLL_TTL_MAX) throw new UsageError(`--ttl ${text}: expected at most ${ENROLL_TTL_MAX / 86_400}d (${ENROLL_TTL_MAX} s), the longest an enrollment token lives`);
+  return sec;
+}
+const parseMaxUses = (text: string) => parseBoundedInt(text, 'max-uses', ENROLL_USES_MAX, 'devices for one enrollment token');
+
+/** devices tag: new tags, or --clear, asked for by name (a forgotten --tag would otherwise wipe every tag). */
+function tagsOrClear(args: ParsedArgs): void {
+  const given = optStrings(args, 'tag').length > 0;
+  if (given === optBool(args, 'clear')) throw new UsageError(given ? '--tag and --clear: expected one of them' : 'expected --tag KEY=VALUE (repeatable) for the new tags, or --clear to remove every tag');
+}
+
+/** tokens create: the name as NAME or --name, not two different ones. */
+function oneName(args: ParsedArgs): string | undefined {
+  const [given] = args.positionals;
+  const name = optString(args, 'name');
+  if (given !== undefined && name !== undefined && given !== name) throw new UsageError(`two names given ("${given}" and --name "${name}"): expected one`);
+  return given ?? name;
+}
 
 // Text for people is escaped line by line (shared/src/text.ts): names, tags and reasons come from others.
 const print = (ctx: CliContext, json: boolean, value: unknown, text: () => string) => printResult(ctx.stdout, json, value, text);
@@ -51,12 +77,13 @@ export const devicesShow: Command = {
 };
 
 export const devicesAdd: Command = {
-  summary: 'Add a device directly and write its credentials file', usage: '[--id ID] [--tag k=v ...] --out credentials.json [--force]',
+  summary: 'Add a device directly and write its credentials file', usage: '[--id ID] [--tag k=v ...] --out credentials.json [--force] [--json]',
   options: {
-    ...HUB_OPTIONS, id: { type: 'string', description: 'device id (default: assigned by the hub)' }, tag: { type: 'string', multiple: true, value: 'k=v', description: 'a tag' },
+    ...HUB_OPTIONS, id: { type: 'string', description: 'device id (default: assigned by the hub)' }, tag: { ...TAGS, description: 'a tag (repeatable)' },
     out: { type: 'string', required: true, value: 'FILE', description: 'where to write the credentials (mode 0600); checked before the device is added' },
     force: { type: 'boolean', description: 'replace an existing --out file' },
   },
+  check: (args) => [tagKeysProblem(args)],
   async run(args, ctx) {
     const id = optString(args, 'id');
     const tags = parseTags(optStrings(args, 'tag'));
@@ -66,13 +93,14 @@ export const devicesAdd: Command = {
     checkOutFile(out, '--out', { force: optBool(args, 'force') });
     const c = await HubClient.from(args, ctx).request<DeviceCredentials>('POST', '/devices', { ...(id ? { deviceId: id } : {}), tags });
     writeFileAtomic(out, `${JSON.stringify(c, null, 2)}\n`, 0o600);
-    ctx.stdout.write(`added ${c.deviceId}; credentials in ${out}\n`);
+    // --json: the device and where its credentials went (never the secret: it is in the file).
+    print(ctx, optBool(args, 'json'), { deviceId: c.deviceId, out }, () => `added ${c.deviceId}; credentials in ${out}\n`);
     return 0;
   },
 };
 
 export const devicesRevoke: Command = {
-  summary: 'Revoke a device (disconnects it)', usage: 'ID --reason TEXT', positionals: [{ name: 'ID', description: 'device id', required: true }],
+  summary: 'Revoke a device (disconnects it)', usage: 'ID --reason TEXT [--json]', positionals: [{ name: 'ID', description: 'device id', required: true }],
   options: { ...HUB_OPTIONS, reason: { type: 'string', required: true, description: 'why (kept in the audit log)' } },
   async run(args, ctx) {
     const id = args.positionals[0] as string;
@@ -90,13 +118,12 @@ export const devicesRevoke: Command = {
 };
 
 export const devicesTag: Command = {
-  summary: "Replace a device's tags", usage: 'ID --tag k=v ... | --clear [--reason TEXT]', positionals: [{ name: 'ID', description: 'device id', required: true }],
-  options: { ...HUB_OPTIONS, tag: { type: 'string', multiple: true, value: 'k=v', description: 'a tag (repeatable): the device\'s tags become exactly these' }, clear: { type: 'boolean', description: 'remove every tag' }, reason: { type: 'string', description: 'why' } },
+  summary: "Replace a device's tags", usage: 'ID --tag k=v ... | --clear [--reason TEXT] [--json]', positionals: [{ name: 'ID', description: 'device id', required: true }],
+  options: { ...HUB_OPTIONS, tag: { ...TAGS, description: 'a tag (repeatable): the device\'s tags become exactly these' }, clear: { type: 'boolean', description: 'remove every tag' }, reason: { type: 'string', description: 'why' } },
+  check: (args) => [usageProblem(() => tagsOrClear(args)), tagKeysProblem(args)],
   async run(args, ctx) {
     const reason = optString(args, 'reason');
-    // Replacing with nothing is asked for by name: a forgotten --tag would otherwise wipe every tag.
-    const given = optStrings(args, 'tag').length > 0;
-    if (given === optBool(args, 'clear')) throw new UsageError(given ? '--tag and --clear: expected one of them' : 'expected --tag KEY=VALUE (repeatable) for the new tags, or --clear to remove every tag');
+    tagsOrClear(args);
     const d = await HubClient.from(args, ctx).request<DeviceInfo>('PUT', `/devices/${encodeURIComponent(args.positionals[0] as string)}/tags`, { tags: parseTags(optStrings(args, 'tag')), ...(reason ? { reason } : {}) });
     print(ctx, optBool(args, 'json'), d, () => `${d.id}: ${tagsText(d.tags, ' ') || '(no tags)'}\n`);
     return 0;
@@ -105,20 +132,17 @@ export const devicesTag: Command = {
 
 export const enrollTokenCreate: Command = {
   summary: 'Create an enrollment token', usage: '[--tag k=v ...] [--ttl DURATION] [--max-uses N] [--json]',
-  options: { ...HUB_OPTIONS, tag: { type: 'string', multiple: true, value: 'k=v', description: 'tags given to devices that enroll with it' }, ttl: { type: 'string', value: 'DURATION', description: 'lifetime: seconds or 30m, 12h, 7d (default 1d, at most 366d)' }, 'max-uses': { type: 'string', value: 'N', description: 'how many devices may use it (default 1, at most 1000000)' } },
+  options: {
+    ...HUB_OPTIONS, tag: { ...TAGS, description: 'tags given to devices that enroll with it (repeatable)' },
+    ttl: { type: 'string', value: 'DURATION', description: `lifetime: seconds or 30m, 12h, 7d (default 1d, at most ${ENROLL_TTL_MAX / 86_400}d)`, check: problemOf(parseTtl) },
+    'max-uses': { type: 'string', value: 'N', description: `how many devices may use it (default 1, at most ${ENROLL_USES_MAX})`, check: problemOf(parseMaxUses) },
+  },
+  check: (args) => [tagKeysProblem(args)],
   async run(args, ctx) {
     const ttl = optString(args, 'ttl');
     const max = optString(args, 'max-uses');
-    const ttlSec = ttl === undefined ? undefined : parseDuration(ttl, '--ttl');
-    const maxUses = max === undefined ? undefined : parsePositiveInt(max, '--max-uses');
-    // The hub's bounds (EnrollmentTokenCreate), said in the flags' words: its answer names ttlSec in seconds.
-    const bound = { ttl: EnrollmentTokenCreate.shape.ttlSec.unwrap().maxValue, uses: EnrollmentTokenCreate.shape.maxUses.unwrap().maxValue };
-    if (ttlSec !== undefined && bound.ttl !== null && ttlSec > bound.ttl) {
-      throw new UsageError(`--ttl ${ttl}: expected at most ${bound.ttl / 86_400}d (${bound.ttl} s), the longest an enrollment token lives`);
-    }
-    if (maxUses !== undefined && bound.uses !== null && maxUses > bound.uses) {
-      throw new UsageError(`--max-uses ${max}: expected at most ${bound.uses} devices for one enrollment token`);
-    }
+    const ttlSec = ttl === undefined ? undefined : parseTtl(ttl);
+    const maxUses = max === undefined ? undefined : parseMaxUses(max);
     const t = await HubClient.from(args, ctx).request<EnrollmentTokenCreated>('POST', '/enrollment-tokens', {
       tags: parseTags(optStrings(args, 'tag')), ...(ttlSec !== undefined ? { ttlSec } : {}), ...(maxUses !== undefined ? { maxUses } : {}),
     });
@@ -162,16 +186,12 @@ export const enrollTokenRevoke: Command = {
 export const tokensCreate: Command = {
   summary: 'Create an API token', usage: '[NAME] --role viewer|operator|admin [--name N] [--json]',
   positionals: [{ name: 'NAME', description: 'name shown in the audit log (the same as --name)', required: false }],
-  options: { ...HUB_OPTIONS, role: { type: 'string', required: true, value: 'R', description: 'viewer, operator or admin' }, name: { type: 'string', description: 'name shown in the audit log (unique; default ROLE-YYYYMMDD-HHMMSS)' } },
+  options: { ...HUB_OPTIONS, role: { type: 'string', required: true, value: 'R', description: 'viewer, operator or admin', check: choiceProblem(TOKEN_ROLES) }, name: { type: 'string', description: 'name shown in the audit log (unique; default ROLE-YYYYMMDD-HHMMSS)' } },
+  check: (args) => [usageProblem(() => oneName(args))],
   async run(args, ctx) {
-    const role = reqString(args, 'role');
-    if (!['viewer', 'operator', 'admin'].includes(role)) throw new UsageError(`--role ${role}: expected viewer, operator or admin`);
-    const [given] = args.positionals;
-    if (given !== undefined && optString(args, 'name') !== undefined && given !== optString(args, 'name')) {
-      throw new UsageError(`two names given ("${given}" and --name "${optString(args, 'name') ?? ''}"): expected one`);
-    }
+    const role = parseChoice(reqString(args, 'role'), TOKEN_ROLES, '--role');
     // Names are unique on the hub: the default carries the time to the second, e.g. viewer-20260301-120000.
-    const name = given ?? optString(args, 'name') ?? `${role}-${ctx.now().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
+    const name = oneName(args) ?? `${role}-${ctx.now().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
     const t = await HubClient.from(args, ctx).request<TokenCreated>('POST', '/tokens', { name, role });
     print(ctx, optBool(args, 'json'), t, () => `${t.token}\n`);
     if (!optBool(args, 'json')) ctx.stderr.write(escapeLines(`${t.role} token "${t.name}" (shown once: keep it)\n`));

@@ -6,6 +6,7 @@ import { optBool, optString, reqString, type Command } from '../args.js';
 import { ProgressBar, formatBytes, table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { parseSince } from './drift.js';
+import { timeCheck } from '@edgefleet/shared/cli';
 import { backendsCell, backendsWarning, describeBackends } from '../../model-backends.js';
 
 export const modelPush: Command = {
@@ -84,13 +85,13 @@ export const modelShow: Command = {
 };
 
 export const modelDeprecate: Command = {
-  summary: 'Deprecate a model version (kept, not assignable)', usage: 'NAME VERSION --reason TEXT',
+  summary: 'Deprecate a model version (kept, not assignable)', usage: 'NAME VERSION --reason TEXT [--json]',
   options: { ...HUB_OPTIONS, reason: { type: 'string', required: true, description: 'why (kept in the audit log)' } },
   positionals: [{ name: 'NAME', description: 'model name', required: true }, { name: 'VERSION', description: 'version', required: true }],
   async run(args, ctx) {
     const [n, v] = args.positionals as [string, string];
-    await HubClient.from(args, ctx).request('POST', `/models/${encodeURIComponent(n)}/versions/${encodeURIComponent(v)}/deprecate`, { reason: reqString(args, 'reason') });
-    ctx.stdout.write(`deprecated ${n} ${v}\n`);
+    const r = await HubClient.from(args, ctx).request<ModelVersionInfo>('POST', `/models/${encodeURIComponent(n)}/versions/${encodeURIComponent(v)}/deprecate`, { reason: reqString(args, 'reason') });
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : escapeLines(`deprecated ${n} ${v}\n`));
     return 0;
   },
 };
@@ -123,7 +124,7 @@ export const modelDelete: Command = {
 export const modelTotals: Command = {
   summary: 'Merged totals of every summary window the hub stored for a model (predictions, errors by kind, bins per feature and output)',
   usage: 'NAME [--version V] [--since AGO|DATE|ISO] [--json]',
-  options: { ...HUB_OPTIONS, version: { type: 'string', value: 'V', description: 'one version (needed when several have windows)' }, since: { type: 'string', value: 'AGO|DATE|ISO', description: 'windows starting at or after this time: a duration ago (7d), a date (2026-01-01) or an ISO time' } },
+  options: { ...HUB_OPTIONS, version: { type: 'string', value: 'V', description: 'one version (needed when several have windows)' }, since: { type: 'string', value: 'AGO|DATE|ISO', description: 'windows starting at or after this time: a duration ago (7d), a date (2026-01-01) or an ISO time', check: timeCheck('--since') } },
   positionals: [{ name: 'NAME', description: 'model name', required: true }],
   async run(args, ctx) {
     const q = new URLSearchParams();

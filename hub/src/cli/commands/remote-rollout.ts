@@ -7,7 +7,7 @@ import { UsageError, optBool, optString, optStrings, problemOf, reqString, usage
 import { table, type CliContext, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { watchUntil } from '../watch.js';
-import { MODEL_VERSION, SHOW_DEVICES, TARGET_OPTIONS, describeTarget, devicesOption, devicesQuery, moreDevices, targetFrom, targetProblems } from './remote-deploy.js';
+import { MODEL_VERSION, SHOW_DEVICES, TARGET_OPTIONS, describeTarget, devicesQuery, intervalMs, moreDevices, showOptions, showProblems, targetFrom, targetProblems } from './remote-deploy.js';
 import { WINDOW_OPTION, parseWindowOption } from './window-option.js';
 import { choiceProblem, parseChoice, parseDuration, wellFormed } from './parse.js';
 import { closest } from '@edgefleet/shared/cli';
@@ -77,6 +77,9 @@ const SHADOW_OPTION = {
 const checkId = (id: string) => {
   if (!RolloutId.safeParse(id).success) throw new UsageError(`--id ${id}: expected a rollout id like ro-1a2b3c4d5e, as "rollout create --dry-run" proposes it`);
 };
+
+/** POLICY_OPTIONS' problem of several values together (a Command's check): a --gate key given twice. */
+export const policyProblems = (args: ParsedArgs) => [usageProblem(() => gatesOf(wellFormed(optStrings(args, 'gate'), POLICY_OPTIONS.gate.check)))];
 
 /** The request fields POLICY_OPTIONS give (absent ones left to the hub's defaults). */
 export function policyFrom(args: ParsedArgs): { advance: 'auto' | 'manual'; waves?: Wave[]; onFailure?: 'rollback' | 'pause'; gates?: Record<string, number> } {
@@ -192,7 +195,7 @@ export const rolloutCreate: Command = {
   // With the parser's checks of each value, one usage error names every mistake (docs/cli.md "Exit codes and errors").
   check: (args) => [
     ...targetProblems(args),
-    usageProblem(() => gatesOf(wellFormed(optStrings(args, 'gate'), POLICY_OPTIONS.gate.check))),
+    ...policyProblems(args),
     usageProblem(() => shadowOf(wellFormed(optStrings(args, 'shadow'), SHADOW_OPTION.shadow.check))),
   ],
   async run(args, ctx) {
@@ -257,19 +260,16 @@ export const rolloutShow: Command = {
   positionals: [{ name: 'ID', description: 'rollout id (edgefleet rollout ls)', required: true }],
   options: {
     ...HUB_OPTIONS,
-    watch: { type: 'boolean', short: 'w', description: 'keep redrawing until the rollout ends' },
-    interval: { type: 'string', value: 'MS', description: 'with --watch: poll interval in milliseconds (default 1000)' },
-    ...devicesOption('lowest places first'),
+    ...showOptions('lowest places first', 'the rollout ends'),
   },
+  check: showProblems(() => undefined),
   async run(args, ctx) {
     const id = args.positionals[0] as string;
     const client = HubClient.from(args, ctx);
     const json = optBool(args, 'json');
-    const iv = optString(args, 'interval');
-    if (iv !== undefined && !/^[1-9]\d*$/.test(iv)) throw new UsageError(`--interval ${iv}: expected a positive number of milliseconds`);
     const path = `/rollouts/${encodeURIComponent(id)}${devicesQuery(optString(args, 'devices'))}`;
     if (optBool(args, 'watch')) {
-      const r = await watch(client, path, json ? { ...ctx, stdout: { write: () => true } } : ctx, iv ? Number(iv) : 1000);
+      const r = await watch(client, path, json ? { ...ctx, stdout: { write: () => true } } : ctx, intervalMs(args));
       if (json) ctx.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
       // A script's `rollout show ID --watch && next-step` must not go on past a rollback (as kubectl rollout status).
       if (r.state === 'rolled_back' || r.state === 'aborted') {

@@ -2,11 +2,18 @@
 // "Retraining"): the hub stores the current drift report and posts it, signed, to the retrain actions
 // of alert rules; the command waits for the deliveries' outcome (--wait, default 20 s).
 import { escapeLines, type Delivery, type RetrainRequestResult } from '@edgefleet/shared';
-import { UsageError, optBool, optString, reqString, type Command } from '../args.js';
+import { timeCheck } from '@edgefleet/shared/cli';
+import { UsageError, optBool, optString, problemOf, reqString, type Command } from '../args.js';
 import { table } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { parseSince } from './drift.js';
 import { parseDuration } from './parse.js';
+
+function parseWait(text: string): number {
+  const sec = parseDuration(text, '--wait');
+  if (sec > 600) throw new UsageError(`--wait ${text}: expected at most 10m`);
+  return sec;
+}
 
 export const retrainRequest: Command = {
   summary: 'Send the current drift report of a model version to the training pipeline (the retrain actions of alert rules); audited',
@@ -14,10 +21,10 @@ export const retrainRequest: Command = {
   options: {
     ...HUB_OPTIONS,
     reason: { type: 'string', required: true, value: 'R', description: 'why retrain (sent with the report, audited)' },
-    since: { type: 'string', value: 'AGO|DATE|ISO', description: 'start of the drift report: a duration ago (24h, 7d), a date (2026-01-01) or an ISO time (default 24h)' },
-    until: { type: 'string', value: 'AGO|DATE|ISO', description: 'end, in the same forms (default now)' },
+    since: { type: 'string', value: 'AGO|DATE|ISO', description: 'start of the drift report: a duration ago (24h, 7d), a date (2026-01-01) or an ISO time (default 24h)', check: timeCheck('--since') },
+    until: { type: 'string', value: 'AGO|DATE|ISO', description: 'end, in the same forms (default now)', check: timeCheck('--until') },
     rule: { type: 'string', value: 'NAME', description: 'the alert rule whose retrain actions get it (default: every rule of the model with one)' },
-    wait: { type: 'string', value: 'DUR', description: 'wait this long for the deliveries (default 20s; 0s: do not wait)' },
+    wait: { type: 'string', value: 'DUR', description: 'wait this long for the deliveries (default 20s, at most 10m; 0s: do not wait)', check: problemOf(parseWait) },
   },
   positionals: [{ name: 'MODEL', description: 'model name', required: true }, { name: 'VERSION', description: 'version', required: true }],
   async run(args, ctx) {
@@ -30,8 +37,7 @@ export const retrainRequest: Command = {
     if (until !== undefined) body.until = parseSince(until, now, '--until');
     const rule = optString(args, 'rule');
     if (rule !== undefined) body.rule = rule;
-    const waitSec = parseDuration(optString(args, 'wait') ?? '20s', '--wait');
-    if (waitSec > 600) throw new UsageError('--wait: expected at most 10m');
+    const waitSec = parseWait(optString(args, 'wait') ?? '20s');
     const client = HubClient.from(args, ctx);
     const r = await client.request<RetrainRequestResult>('POST', '/retrain-requests', body);
     // The hub sends the deliveries from its queue (retried with backoff): follow them until none is pending.

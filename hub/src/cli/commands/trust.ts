@@ -10,9 +10,10 @@ import {
   type KeyPair, type PubKey, type Role, type TrustBody,
 } from '@edgefleet/shared';
 import {
-  optString, optStrings, parseExpiry, parsePositiveInt, parseRoleNumber, reqString, type Command, type OptionSpec, type ParsedArgs,
+  UsageError, optInt, optString, optStrings, parseExpiry, parseRoleNumber, problemOf, reqString, usageProblem, type Command, type OptionSpec, type ParsedArgs,
 } from '../args.js';
 import type { CliContext } from '../output.js';
+import { wellFormed } from './parse.js';
 
 const ROLES: readonly Role[] = ['root', 'release', 'hub'];
 
@@ -37,14 +38,21 @@ async function readSigners(ctx: CliContext, paths: string[]): Promise<KeyPair[]>
   return keys;
 }
 
-function thresholds(args: ParsedArgs): Partial<Record<Role, number>> {
+const parseThreshold = (text: string) => parseRoleNumber(text, ROLES, '--threshold');
+
+/** The --threshold values; a role given twice is refused rather than the last one kept. */
+function thresholds(list: readonly string[]): Partial<Record<Role, number>> {
   const t: Partial<Record<Role, number>> = {};
-  for (const text of optStrings(args, 'threshold')) {
-    const [role, n] = parseRoleNumber(text, ROLES, '--threshold');
+  for (const text of list) {
+    const [role, n] = parseThreshold(text);
+    if (t[role] !== undefined) throw new UsageError(`--threshold ${role} is given twice (${role}=${t[role]} and ${text}): expected each role once`);
     t[role] = n;
   }
   return t;
 }
+
+/** The check of both commands: a role's threshold given twice, among the values their own check passed. */
+const thresholdsTwice = (args: ParsedArgs) => [usageProblem(() => thresholds(wellFormed(optStrings(args, 'threshold'), problemOf(parseThreshold))))];
 
 function describe(body: TrustBody): string {
   const roles = ROLES.map((r) => `${r} ${body.roles[r].threshold} of ${body.roles[r].keyIds.length}`).join(', ');
@@ -68,7 +76,11 @@ function checkOutDir(out: string): void {
 const roleKeyOption = (role: Role, verb: string): OptionSpec => ({
   type: 'string', multiple: true, value: 'PUB', description: `${role} public key file (NAME.pub) ${verb}`,
 });
-const thresholdOption: OptionSpec = { type: 'string', multiple: true, value: 'ROLE=N', description: 'signatures needed for a role, e.g. release=2' };
+const thresholdOption: OptionSpec = { type: 'string', multiple: true, value: 'ROLE=N', description: 'signatures needed for a role, e.g. release=2', check: problemOf(parseThreshold) };
+// The form only: whether a date is past is judged against the command's clock in run.
+const expiresOption: OptionSpec = {
+  type: 'string', value: 'WHEN', description: 'expiry: a duration (365d, 12h, 8w) or an ISO date-time; default 365d', check: problemOf((t) => parseExpiry(t, new Date(0))),
+};
 const signOption: OptionSpec = { type: 'string', multiple: true, required: true, value: 'ROOTKEY', description: 'root secret key file (NAME.key) to sign with' };
 const outOption: OptionSpec = { type: 'string', required: true, value: 'FILE', description: 'where to write the signed trust document' };
 
@@ -84,16 +96,17 @@ export const trustInit: Command = {
     release: { ...roleKeyOption('release', 'that signs model bundles'), required: true },
     hub: { ...roleKeyOption('hub', 'that signs desired-state documents'), required: true },
     threshold: thresholdOption,
-    expires: { type: 'string', value: 'WHEN', description: 'expiry: a duration (365d, 12h, 8w) or an ISO date-time; default 365d' },
-    version: { type: 'string', value: 'N', description: 'document version; default 1' },
+    expires: expiresOption,
+    version: { type: 'integer', positive: true, value: 'N', description: 'document version; default 1' },
     sign: signOption,
     out: outOption,
   },
+  check: thresholdsTwice,
   async run(args, ctx) {
     const out = resolve(ctx.cwd, reqString(args, 'out'));
     const expires = parseExpiry(optString(args, 'expires') ?? '365d', ctx.now());
-    const version = parsePositiveInt(optString(args, 'version') ?? '1', '--version');
-    const th = thresholds(args);
+    const version = optInt(args, 'version') ?? 1;
+    const th = thresholds(optStrings(args, 'threshold'));
     if (existsSync(out)) throw new AppError('CONFLICT', `${out} already exists; expected a new file (use "edgefleet trust rotate --from ${out}" to replace it)`);
     checkOutDir(out);
     const body = createTrustBody({
@@ -150,15 +163,16 @@ export const trustRotate: Command = {
     release: roleKeyOption('release', 'replacing the release keys'),
     hub: roleKeyOption('hub', 'replacing the hub keys'),
     threshold: thresholdOption,
-    expires: { type: 'string', value: 'WHEN', description: 'expiry: a duration (365d, 12h, 8w) or an ISO date-time; default 365d' },
+    expires: expiresOption,
     sign: { ...signOption, description: 'root secret key file to sign with: old root keys and new ones' },
     out: outOption,
   },
+  check: thresholdsTwice,
   async run(args, ctx) {
     const from = resolve(ctx.cwd, reqString(args, 'from'));
     const out = resolve(ctx.cwd, reqString(args, 'out'));
     const expires = parseExpiry(optString(args, 'expires') ?? '365d', ctx.now());
-    const th = thresholds(args);
+    const th = thresholds(optStrings(args, 'threshold'));
     checkOutDir(out);
     const raw = readTrustFile(from);
     const expiresOf = (raw as { signed?: { expires?: unknown } } | null)?.signed?.expires;
