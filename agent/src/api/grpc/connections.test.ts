@@ -8,7 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { waitFor } from '@edgefleet/examples';
 import type { Agent } from '../../agent.js';
-import { makeKit, mlpBundle, startAgent, type Kit } from '../../testing.js';
+import { makeKit, mlpBundle, req, startAgent, type Kit } from '../../testing.js';
 import { oipClient } from './client.js';
 import { isHttp1 } from './first-bytes.js';
 
@@ -60,7 +60,9 @@ describe('local API over gRPC: connections that hold a slot', () => {
     kit = makeKit();
     const b = await mlpBundle(kit, '1.0.0');
     agent = await startAgent(join(kit.dir, 'data'), {
-      api: { host: '127.0.0.1', port: 0, maxConnections: 2, headersTimeoutMs: 200, keepAliveTimeoutMs: 200, requestTimeoutMs: 400, grpc: { enabled: true, port: 0 } },
+      // Silent connections are closed after max(headers, keep-alive) timeout: 1 s, long enough that the cap is
+      // seen full on a loaded machine before they go.
+      api: { host: '127.0.0.1', port: 0, maxConnections: 2, headersTimeoutMs: 1_000, keepAliveTimeoutMs: 1_000, requestTimeoutMs: 2_000, grpc: { enabled: true, port: 0 } },
     });
     agent.trust.put(kit.trust.doc, 1);
     await agent.manager.install(b.path);
@@ -101,9 +103,10 @@ describe('local API over gRPC: connections that hold a slot', () => {
       s.on('error', () => undefined);
       socks.push(s);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    const open = async () => Number(/^edgefleet_agent_api_connections\{listener="api\.grpc\.port"\} (\d+)$/m.exec((await req(agent.url, 'GET', '/metrics')).text)?.[1]);
+    await waitFor('both silent connections taken', async () => (await open()) === 2 || undefined, { timeoutMs: 5_000, intervalMs: 20 });
     assert.equal(await readyWithin(target, 300), undefined, 'the cap is full: a new client is not served');
-    const answer = await waitFor('a client served once the silent connections are closed', () => readyWithin(target, 300), { timeoutMs: 3_000, intervalMs: 50 });
+    const answer = await waitFor('a client served once the silent connections are closed', () => readyWithin(target, 300), { timeoutMs: 10_000, intervalMs: 50 });
     assert.deepEqual(answer, { ready: true });
   });
 });
