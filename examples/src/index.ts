@@ -18,6 +18,7 @@ export * from './vibration/pipeline.js';
 export * from './vibration/make.js';
 export * from './testkit/unit.js';
 export * from './testkit/scan.js';
+export * from './testkit/app-error.js';
 export * from './loop/run.js';
 export { startReceiver, verifySignature, type Receiver } from './loop/receiver.js';
 export { labelCaptured } from './loop/retrain.js';

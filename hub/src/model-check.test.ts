@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppError, type Manifest } from '@edgefleet/shared';
-import { buildMultiInputModel, randomMlp } from '@edgefleet/examples';
+import type { Manifest } from '@edgefleet/shared';
+import { buildMultiInputModel, randomMlp, rejectsWith } from '@edgefleet/examples';
 import { checkOnnxModel, compareModelIo } from './model-check.js';
 
 // One describe, so that this file's hooks are its own and it may share a process with others
@@ -26,15 +26,6 @@ describe('model-check', () => {
     writeFileSync(multiPath, multi.onnx);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
-
-  function rejectsWith(code: string, ...patterns: RegExp[]) {
-    return (e: unknown) => {
-      assert.ok(e instanceof AppError, `expected AppError, got ${String(e)}`);
-      assert.equal(e.code, code, e.message);
-      for (const p of patterns) assert.match(e.message, p);
-      return true;
-    };
-  }
 
   test('a model whose io matches the manifest passes (tabular and multi-input with a scalar)', async () => {
     await checkOnnxModel(mlpPath, mlp.io);

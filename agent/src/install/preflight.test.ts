@@ -7,8 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { AppError } from '@edgefleet/shared';
-import { SAMPLE_RATE_ENERGY, buildSampleRateModel, bundleFromOnnx, energyResponse, runCli, sampleRateRequest } from '@edgefleet/examples';
+import { SAMPLE_RATE_ENERGY, buildSampleRateModel, bundleFromOnnx, energyResponse, rejectsWith, runCli, sampleRateRequest } from '@edgefleet/examples';
 import type { Agent } from '../agent.js';
 import { makeKit, req, startAgent, type Kit } from '../testing.js';
 
@@ -29,15 +28,6 @@ function speechBundle(kit: Kit, version: string, o: { sample?: boolean; expected
       samples: [{ request: 'samples/a.request.json', ...(o.expected !== undefined ? { expected: 'samples/a.response.json' } : {}) }],
     } : {}),
   });
-}
-
-function rejectsWith(code: string, ...patterns: RegExp[]) {
-  return (e: unknown) => {
-    assert.ok(e instanceof AppError, `expected AppError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    for (const p of patterns) assert.match(e.message, p);
-    return true;
-  };
 }
 
 describe('samples, warm-up and preflight', () => {
