@@ -57,7 +57,7 @@ describe('configuration rollouts on a real fleet', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const cli = (args: string[]) => operator(args, { EDGEFLEET_HUB: s.hub.http, EDGEFLEET_TOKEN: s.hub.adminToken });
+  const cli = (args: string[]) => operator(args, { env: { EDGEFLEET_HUB: s.hub.http, EDGEFLEET_TOKEN: s.hub.adminToken } });
   const rollout = (id: string) => s.hub.api<Rollout>('GET', `/rollouts/${id}`);
   const view = (id: string) => s.hub.api<DeviceConfigView>('GET', `/devices/${id}/config`);
   // 1% with min=1: exactly one canary of the three whatever their places (a new rollout id places devices at random).

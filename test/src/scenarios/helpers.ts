@@ -38,7 +38,7 @@ export async function fixtureAndHub(dir: string, o: Partial<StartHubOptions> = {
 /** `edgefleet config ARGS` (in this process: test/src/testkit/cli.ts) against the hub as its admin, and the hub's view of one device's configuration (both read once the setup is made). */
 export function configTools(setup: () => HubSetup, deviceId: () => string): { cli(args: string[]): ReturnType<typeof operator>; view(): Promise<DeviceConfigView> } {
   return {
-    cli: (args) => operator(['config', ...args], { EDGEFLEET_HUB: setup().hub.http, EDGEFLEET_TOKEN: setup().hub.adminToken }),
+    cli: (args) => operator(['config', ...args], { env: { EDGEFLEET_HUB: setup().hub.http, EDGEFLEET_TOKEN: setup().hub.adminToken } }),
     view: () => setup().hub.api<DeviceConfigView>('GET', `/devices/${deviceId()}/config`),
   };
 }

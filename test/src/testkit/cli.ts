@@ -6,16 +6,16 @@
 // first operator command: a file that only enrolls boxes does not pay it). Results are shaped as runCli's
 // (code, stdout, stderr), so a test reads them the same way.
 import { agentMain } from '@edgefleet/agent';
-import { runInProcess, type InProcessResult } from '@edgefleet/examples';
+import { runInProcess, type InProcessOptions, type InProcessResult } from '@edgefleet/examples';
 import { dispatch } from '@edgefleet/shared/cli';
 
-/** `edgefleet ARGS` in this process; `env` is the command's whole environment (EDGEFLEET_HUB, EDGEFLEET_TOKEN). */
-export async function operator(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<InProcessResult> {
+/** `edgefleet ARGS` in this process; `o.env` is the command's whole environment (EDGEFLEET_HUB, EDGEFLEET_TOKEN). */
+export async function operator(args: readonly string[], o: InProcessOptions = {}): Promise<InProcessResult> {
   const { operatorCli } = await import('@edgefleet/hub');
-  return runInProcess((argv, ctx) => dispatch(operatorCli, argv, ctx), args, { env });
+  return runInProcess((argv, ctx) => dispatch(operatorCli, argv, ctx), args, o);
 }
 
 /** `edgefleet-agent ARGS` in this process, with its exit code (runAgentCli in enroll.ts rejects on a non-zero one). */
-export function agentCli(args: readonly string[]): Promise<InProcessResult> {
-  return runInProcess(agentMain, args);
+export function agentCli(args: readonly string[], o: InProcessOptions = {}): Promise<InProcessResult> {
+  return runInProcess(agentMain, args, o);
 }
