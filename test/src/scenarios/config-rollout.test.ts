@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '@edgefleet/examples';
 import { startAgent, startAgents, trafficLoop, vibrationRows, waitFor, type AgentHandle, type EnrolledAgent, type TrafficLoop } from '@edgefleet/examples/fleet';
+import { operator } from '../testkit/cli.js';
 import { enrollAgents } from '../testkit/enroll.js';
 import { RESTART_EXIT_CODE, type AuditEntry, type ConfigDocumentInfo, type DeviceConfigView, type Rollout } from '@edgefleet/shared';
 import { MODEL, fixtureAndHub, getJson, type HubSetup } from './helpers.js';
@@ -57,7 +57,7 @@ describe('configuration rollouts on a real fleet', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const cli = (args: string[]) => runCli('hub/src/cli/main.ts', args, { env: { EDGEFLEET_HUB: s.hub.http, EDGEFLEET_TOKEN: s.hub.adminToken } });
+  const cli = (args: string[]) => operator(args, { env: { EDGEFLEET_HUB: s.hub.http, EDGEFLEET_TOKEN: s.hub.adminToken } });
   const rollout = (id: string) => s.hub.api<Rollout>('GET', `/rollouts/${id}`);
   const view = (id: string) => s.hub.api<DeviceConfigView>('GET', `/devices/${id}/config`);
   // 1% with min=1: exactly one canary of the three whatever their places (a new rollout id places devices at random).

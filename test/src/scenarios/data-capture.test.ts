@@ -10,13 +10,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { datasetRows, findBytes, generateVibration, runCli } from '@edgefleet/examples';
+import { datasetRows, findBytes, generateVibration } from '@edgefleet/examples';
 import { startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { operator } from '../testkit/cli.js';
 import { enrollAgents } from '../testkit/enroll.js';
 import type { Capture, CapturedRow } from '@edgefleet/shared';
 import { MODEL, fixtureAndHub, infer, withAgentDb, type HubSetup } from './helpers.js';
-
-const OPERATOR = 'hub/src/cli/main.ts';
 
 describe('data capture: real hub, real agents, sealed to the operators\' key', () => {
   let dir: string;
@@ -34,7 +33,7 @@ describe('data capture: real hub, real agents, sealed to the operators\' key', (
     chunks: (db.prepare('SELECT COUNT(*) AS n FROM capture_chunks WHERE capture_id = ?').get(id) as { n: number }).n,
   }));
   const fetchRows = async (id: number): Promise<CapturedRow[]> => {
-    const r = await runCli(OPERATOR, ['capture', 'fetch', String(id), '--key', keyPath, ...remote()]);
+    const r = await operator(['capture', 'fetch', String(id), '--key', keyPath, ...remote()]);
     assert.equal(r.code, 0, r.stderr);
     return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as CapturedRow);
   };
@@ -48,7 +47,7 @@ describe('data capture: real hub, real agents, sealed to the operators\' key', (
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ef-capture-e2e-'));
     keyPath = join(dir, 'operator-capture.key');
-    const kg = await runCli(OPERATOR, ['capture', 'keygen', '--out', keyPath]);
+    const kg = await operator(['capture', 'keygen', '--out', keyPath]);
     assert.equal(kg.code, 0, kg.stderr);
     s = await fixtureAndHub(dir, { config: { capture: { publicKey: kg.stdout.trim() } } });
     devs = await enrollAgents(s.hub, 3, { dataRoot: join(dir, 'agents'), id: (i) => `cap${i + 1}`, tags: (i) => ({ ring: ['cap', 'budget', 'other'][i]! }) });
@@ -125,12 +124,12 @@ describe('data capture: real hub, real agents, sealed to the operators\' key', (
     assert.equal((await fetchRows(c.id)).length, 10);
 
     // Fetched: the operator purges its chunks on the hub; the record stays, a fetch says why it is empty.
-    const purged = await runCli(OPERATOR, ['capture', 'purge', String(c.id), '--reason', 'fetched', ...remote()]);
+    const purged = await operator(['capture', 'purge', String(c.id), '--reason', 'fetched', ...remote()]);
     assert.equal(purged.code, 0, purged.stderr);
     assert.match(purged.stdout, new RegExp(`^capture ${c.id} purged: [1-9]\\d* bytes of sealed chunks deleted \\(10 rows were received\\)\n$`));
-    const shown = await runCli(OPERATOR, ['capture', 'show', String(c.id), ...remote()]);
+    const shown = await operator(['capture', 'show', String(c.id), ...remote()]);
     assert.match(shown.stdout, /\(purged\)\n[\s\S]*purged by admin at .* bytes of chunks deleted\): fetched\n/);
-    const refetch = await runCli(OPERATOR, ['capture', 'fetch', String(c.id), '--key', keyPath, ...remote()]);
+    const refetch = await operator(['capture', 'fetch', String(c.id), '--key', keyPath, ...remote()]);
     assert.equal(refetch.code, 1);
     assert.match(refetch.stderr, /chunks were purged at .*: nothing to fetch/);
   });

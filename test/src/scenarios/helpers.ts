@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { bundleFromOnnx, makeFixture, randomMlp, INPUT_NAME, N_FEATURES, type BundleResult, type Fixture, type Keys } from '@edgefleet/examples';
 import { hubWindows, pushBundle, startHub, waitFor, type Api, type HubHandle, type StartHubOptions } from '@edgefleet/examples/fleet';
 import assert from 'node:assert/strict';
-import { runCli } from '@edgefleet/examples';
+import { agentCli, operator } from '../testkit/cli.js';
 import type { DeviceConfigView, Policy, SummaryWindow } from '@edgefleet/shared';
 
 export const MODEL = 'vibration-anomaly';
@@ -35,10 +35,10 @@ export async function fixtureAndHub(dir: string, o: Partial<StartHubOptions> = {
   return { fx, hub };
 }
 
-/** `edgefleet config ARGS` against the hub as its admin, and the hub's view of one device's configuration (both read once the setup is made). */
-export function configTools(setup: () => HubSetup, deviceId: () => string): { cli(args: string[]): ReturnType<typeof runCli>; view(): Promise<DeviceConfigView> } {
+/** `edgefleet config ARGS` (in this process: test/src/testkit/cli.ts) against the hub as its admin, and the hub's view of one device's configuration (both read once the setup is made). */
+export function configTools(setup: () => HubSetup, deviceId: () => string): { cli(args: string[]): ReturnType<typeof operator>; view(): Promise<DeviceConfigView> } {
   return {
-    cli: (args) => runCli('hub/src/cli/main.ts', ['config', ...args], { env: { EDGEFLEET_HUB: setup().hub.http, EDGEFLEET_TOKEN: setup().hub.adminToken } }),
+    cli: (args) => operator(['config', ...args], { env: { EDGEFLEET_HUB: setup().hub.http, EDGEFLEET_TOKEN: setup().hub.adminToken } }),
     view: () => setup().hub.api<DeviceConfigView>('GET', `/devices/${deviceId()}/config`),
   };
 }
@@ -109,18 +109,16 @@ export async function infer(base: string, rows: number[][], model = MODEL): Prom
   return { status: res.status, json: await res.json().catch(() => null) };
 }
 
-const CLI = 'agent/src/cli/main.ts';
-
 export type HubWindow = SummaryWindow & { deviceId: string; seq: number };
 
 export async function localWindows(dataDir: string, model = MODEL): Promise<SummaryWindow[]> {
-  const r = await runCli(CLI, ['summaries', '--json', '--model', model, '--data-dir', dataDir]);
+  const r = await agentCli(['summaries', '--json', '--model', model, '--data-dir', dataDir]);
   assert.equal(r.code, 0, r.stderr);
   return (JSON.parse(r.stdout) as { windows: Array<SummaryWindow & { resolution?: string }> }).windows.map(({ resolution: _r, ...w }) => w as SummaryWindow);
 }
 
 export async function outboxWindows(dataDir: string): Promise<number> {
-  const r = await runCli(CLI, ['status', '--json', '--data-dir', dataDir]);
+  const r = await agentCli(['status', '--json', '--data-dir', dataDir]);
   assert.equal(r.code, 0, r.stderr);
   return (JSON.parse(r.stdout) as { outbox: { windows: number } }).outbox.windows;
 }

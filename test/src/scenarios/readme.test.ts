@@ -1,6 +1,6 @@
 // Runs the README's console walkthroughs ("From nothing to a signed, verified bundle" and "The
-// agent") as a stranger would, command by command, with the real CLIs: a claim in the README is a
-// test. Each `$ ` line is executed in a temp dir; the lines printed under it in the README are its
+// agent") as a stranger would, command by command, with the real CLIs (their main() in this process; the
+// agent started with `&` a process of its own): a claim in the README is a test. Each `$ ` line is executed in a temp dir; the lines printed under it in the README are its
 // expected output (stable words must appear; JSON must have the same shape; `error [CODE]` means
 // exit 1 with that code). Ports are free ports, and the example bundles are made small.
 import { test } from 'node:test';
@@ -9,7 +9,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { makeExampleOutputs, repoRoot, runCli, startProcess, type RunningProcess } from '@edgefleet/examples';
+import { makeExampleOutputs, repoRoot, startProcess, type InProcessOptions, type InProcessResult, type RunningProcess } from '@edgefleet/examples';
+import { agentCli, operator } from '../testkit/cli.js';
 
 interface Step { command: string; expected: string[] }
 
@@ -89,6 +90,10 @@ function check(step: Step, code: number, output: string): void {
 }
 
 const BINS: Record<string, string> = { edgefleet: 'hub/src/cli/main.ts', 'edgefleet-agent': 'agent/src/cli/main.ts' };
+// A step that runs and ends is the CLI's main() in this process (test/src/testkit/cli.ts: a process start
+// costs ~0.5 s of CPU, over some twenty steps), in the temp dir as the process was; the agent started with
+// `&` is a real process.
+const MAINS: Record<string, (args: readonly string[], o: InProcessOptions) => Promise<InProcessResult>> = { edgefleet: operator, 'edgefleet-agent': agentCli };
 
 test('the README walkthroughs run as written', { timeout: 240_000 }, async () => {
   const readme = readFileSync(join(repoRoot(), 'README.md'), 'utf8');
@@ -139,7 +144,16 @@ test('the README walkthroughs run as written', { timeout: 240_000 }, async () =>
           apiUrl = ready.api;
           continue;
         }
-        const r = await runCli(entry, rest, { cwd: dir });
+        // The CLIs resolve a relative path (`--data-dir box`) against the process's working directory, as
+        // they do a shell's: the step runs in the temp dir, and the test goes back where it was after it.
+        const here = process.cwd();
+        process.chdir(dir);
+        let r: InProcessResult;
+        try {
+          r = await MAINS[args[0]!]!(rest, { cwd: dir });
+        } finally {
+          process.chdir(here);
+        }
         check(step, r.code, r.stdout + r.stderr);
       }
       // The README edits the manifest between extracting and packing (see its comment line).

@@ -11,8 +11,9 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statfsSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { datasetRows, generateVibration, runCli, type BundleResult } from '@edgefleet/examples';
+import { datasetRows, generateVibration, type BundleResult } from '@edgefleet/examples';
 import { hubEvents, pushBundle, startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { agentCli } from '../testkit/cli.js';
 import { enrollAgents } from '../testkit/enroll.js';
 import { DESIRED_SCHEMA, signEnvelope, type DesiredBody, type KeyPair } from '@edgefleet/shared';
 import { startFlakyProxy, type FlakyProxy } from '../faults/flaky-proxy.js';
@@ -98,7 +99,7 @@ describe('refusals', () => {
     assert.equal(ev?.code, 'HASH_MISMATCH');
     await serving('1.0.0');
 
-    const status = async () => JSON.parse((await runCli('agent/src/cli/main.ts', ['status', '--json', '--data-dir', dev.dataDir])).stdout) as { lastAppliedSeq: number; refusal?: { code: string; message: string; seq: number } };
+    const status = async () => JSON.parse((await agentCli(['status', '--json', '--data-dir', dev.dataDir])).stdout) as { lastAppliedSeq: number; refusal?: { code: string; message: string; seq: number } };
     const applied = (await status()).lastAppliedSeq;
     assert.ok(applied >= 2);
     const db = hubDb();

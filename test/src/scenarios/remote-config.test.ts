@@ -11,8 +11,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { datasetRows, generateVibration, runCli } from '@edgefleet/examples';
+import { datasetRows, generateVibration } from '@edgefleet/examples';
 import { startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { agentCli } from '../testkit/cli.js';
 import { enrollAgents } from '../testkit/enroll.js';
 import { RESTART_EXIT_CODE } from '@edgefleet/shared';
 import { configTools, fixtureAndHub, infer, localWindows, type HubSetup } from './helpers.js';
@@ -89,7 +90,7 @@ describe('remote agent configuration', () => {
     assert.equal(refused.reported?.sha256, applied.sha256, 'the last good configuration is still in effect');
     assert.deepEqual(refused.reported?.sources, [{ scope: 'fleet', version: 1 }]);
     // The operator on the box sees it too: which versions, which setting and why (edgefleet-agent status).
-    const local = await runCli('agent/src/cli/main.ts', ['status', '--data-dir', dev.dataDir]);
+    const local = await agentCli(['status', '--data-dir', dev.dataDir]);
     assert.equal(local.code, 0, local.stderr);
     assert.match(local.stdout, new RegExp(`^remote config fleet@2, device/cfg-1@1 \\(${refused.reported!.error!.sha256.slice(0, 12)}\\) refused at \\S+, the last good one stays: `
       + 'summaries\\.windowSec: CONFIG_INVALID: .*summaries\\.windowSec', 'm'));
@@ -122,7 +123,7 @@ describe('remote agent configuration', () => {
     const stored = JSON.parse(readFileSync(join(dev.dataDir, 'remote-config.json'), 'utf8')) as { sha256: string; confirmed?: boolean };
     assert.deepEqual([stored.sha256, stored.confirmed], [restarted.sha256, true], 'stored, and confirmed once the agent started with it');
     assert.equal(existsSync(join(dev.dataDir, 'remote-config.failed.json')), false);
-    assert.doesNotMatch((await runCli('agent/src/cli/main.ts', ['status', '--data-dir', dev.dataDir])).stdout, /refused/, 'a later configuration applied: the refusal is no longer shown');
+    assert.doesNotMatch((await agentCli(['status', '--data-dir', dev.dataDir])).stdout, /refused/, 'a later configuration applied: the refusal is no longer shown');
     assert.equal((await infer(agent.url, rows.slice(0, 1))).status, 200);
     const vsFleet = await cli(['diff', `device/${dev.deviceId}`]);
     assert.equal(vsFleet.code, 0, vsFleet.stderr);

@@ -12,13 +12,12 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { datasetRows, generateVibration, runCli } from '@edgefleet/examples';
+import { datasetRows, generateVibration } from '@edgefleet/examples';
 import { startAgent, waitFor, type AgentHandle, type EnrolledAgent } from '@edgefleet/examples/fleet';
+import { operator } from '../testkit/cli.js';
 import { enrollAgents } from '../testkit/enroll.js';
 import type { Capture, CapturedRow } from '@edgefleet/shared';
 import { MODEL, fixtureAndHub, getJson, infer, withAgentDb, type HubSetup } from './helpers.js';
-
-const OPERATOR = 'hub/src/cli/main.ts';
 
 describe('data capture on an agent data dir restored from a backup', () => {
   let dir: string;
@@ -31,7 +30,7 @@ describe('data capture on an agent data dir restored from a backup', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ef-restored-capture-'));
     keyPath = join(dir, 'operator-capture.key');
-    const kg = await runCli(OPERATOR, ['capture', 'keygen', '--out', keyPath]);
+    const kg = await operator(['capture', 'keygen', '--out', keyPath]);
     assert.equal(kg.code, 0, kg.stderr);
     s = await fixtureAndHub(dir, { config: { capture: { publicKey: kg.stdout.trim() } } });
     [dev] = await enrollAgents(s.hub, 1, { dataRoot: join(dir, 'agents'), id: () => 'restored-cap' }) as [EnrolledAgent];
@@ -83,7 +82,7 @@ describe('data capture on an agent data dir restored from a backup', () => {
     const p = await part(small.id);
     assert.deepEqual({ status: p?.status, rows: p?.rows }, { status: 'done', rows: 26 }, `the small capture ends at its maxRows, not refused: ${p?.reason}`);
 
-    const r = await runCli(OPERATOR, ['capture', 'fetch', String(c.id), '--key', keyPath, '--hub', s.hub.http, '--token', s.hub.adminToken]);
+    const r = await operator(['capture', 'fetch', String(c.id), '--key', keyPath, '--hub', s.hub.http, '--token', s.hub.adminToken]);
     assert.equal(r.code, 0, r.stderr);
     const got = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as CapturedRow);
     // Each request's rms_velocity (feature 0) is told apart: every one sent is there, once.

@@ -11,14 +11,13 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findBytes, makeKeys, makeTrust, randomMlp, runCli, secretWindows, type Keys } from '@edgefleet/examples';
+import { findBytes, makeKeys, makeTrust, randomMlp, secretWindows, type Keys } from '@edgefleet/examples';
 import { startAgent, startAgents, startHub, waitFor, type AgentHandle, type HubHandle } from '@edgefleet/examples/fleet';
+import { agentCli, operator } from '../testkit/cli.js';
 import { enrollAgents } from '../testkit/enroll.js';
 import type { DeviceEvent, DeviceInfo } from '@edgefleet/shared';
 import { withAgentDb } from './helpers.js';
 
-const OPERATOR = 'hub/src/cli/main.ts';
-const AGENT = 'agent/src/cli/main.ts';
 const mlp = randomMlp({ inputDim: 4, hidden: [128], outputDim: 3, seed: 21 });
 const row = { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [0.5, -1, 2, 0.25] }] };
 
@@ -28,7 +27,7 @@ describe('sealed models: real hub, real agents, real ORT', () => {
   let hub: HubHandle;
   const agents: AgentHandle[] = [];
   const op = async (args: string[]) => {
-    const r = await runCli(OPERATOR, [...args]);
+    const r = await operator(args);
     assert.equal(r.code, 0, `edgefleet ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   };
@@ -69,7 +68,7 @@ describe('sealed models: real hub, real agents, real ORT', () => {
     await op(['model', 'sign', v1, '--key', keys.files.release.keyPath]);
     rmSync(src, { recursive: true });
     // Pushed without its key first: the push says deploys wait for the key, and how to give it.
-    const keyless = await runCli(OPERATOR, ['model', 'push', v1, ...remote()]);
+    const keyless = await operator(['model', 'push', v1, ...remote()]);
     assert.equal(keyless.code, 0, keyless.stderr);
     assert.match(keyless.stderr, /^note: secret 1\.0\.0 is encrypted and no --content-key was given: deploys and rollouts of it are refused \(CONTENT_KEY_MISSING\) unless the hub holds its content key from an earlier push; to give it: edgefleet model push .*secret-1\.0\.0\.efb --content-key KEY_FILE/m);
     assert.match(await op(['model', 'push', v1, '--content-key', k1, ...remote()]), /in the registry already with this bundle .*; content key [0-9a-f]{12} stored/);
@@ -89,21 +88,21 @@ describe('sealed models: real hub, real agents, real ORT', () => {
 
     // e2 holds the bundle (a copied USB stick) but no key for it: refused, with none or with e1's.
     const e2 = devs[1]!.dataDir;
-    assert.equal((await runCli(AGENT, ['trust', 'set', join(e2, 'trust.json'), '--data-dir', e2])).code, 0);
-    const bare = await runCli(AGENT, ['install', v1, '--data-dir', e2]);
+    assert.equal((await agentCli(['trust', 'set', join(e2, 'trust.json'), '--data-dir', e2])).code, 0);
+    const bare = await agentCli(['install', v1, '--data-dir', e2]);
     assert.equal(bare.code, 1);
     assert.match(bare.stderr, /error \[CONTENT_KEY_MISSING\]: secret@1\.0\.0 is encrypted/);
     const e1Key = JSON.parse(readFileSync(join(devs[0]!.dataDir, 'device-key.json'), 'utf8')) as { public: string };
     const sealedToE1 = join(dir, 'sealed-e1.json');
     await op(['model', 'seal', '--key', k1, '--to', e1Key.public, '--out', sealedToE1]);
-    const stolen = await runCli(AGENT, ['install', v1, '--key', sealedToE1, '--data-dir', e2]);
+    const stolen = await agentCli(['install', v1, '--key', sealedToE1, '--data-dir', e2]);
     assert.equal(stolen.code, 1);
     assert.match(stolen.stderr, /CONTENT_KEY_MISSING.*sealed to device key/);
     // The USB path works for the box the key is sealed to (e2's own key, from `key show`).
-    const e2Pub = JSON.parse((await runCli(AGENT, ['key', 'show', '--data-dir', e2])).stdout) as { public: string };
+    const e2Pub = JSON.parse((await agentCli(['key', 'show', '--data-dir', e2])).stdout) as { public: string };
     const sealedToE2 = join(dir, 'sealed-e2.json');
     await op(['model', 'seal', '--key', k1, '--to', e2Pub.public, '--out', sealedToE2]);
-    const usb = await runCli(AGENT, ['install', v1, '--key', sealedToE2, '--data-dir', e2]);
+    const usb = await agentCli(['install', v1, '--key', sealedToE2, '--data-dir', e2]);
     assert.equal(usb.code, 0, usb.stderr);
 
     // Revoke e3, re-key in one command, push, deploy: e1 gets 2.0.0; no key of 2.0.0 reaches e3.
