@@ -4,16 +4,16 @@
 // audit, with no word (docs/decisions/0151-agent-db-made-whole-before-named.md "The hub too").
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { runCli } from '@edgefleet/examples';
 
 const HUB = 'hub/src/server/main.ts';
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('the hub refuses to start on a hub.db it cannot use', () => {
-  test('an empty hub.db: run exits 1 naming it and the way back; it stays 0 bytes, no -wal and no new database left', { timeout: 120_000 }, async (t) => {
+  test('an empty hub.db: run and backup exit 1 naming it and the way back; it stays 0 bytes, no -wal, no new database and no backup left', { timeout: 120_000 }, async (t) => {
     const data = mkdtempSync(join(tmpdir(), 'ef-hub-datafiles-'));
     t.after(() => rmSync(data, { recursive: true, force: true }));
     const db = join(data, 'hub.db');
@@ -26,5 +26,13 @@ describe('the hub refuses to start on a hub.db it cannot use', () => {
     assert.equal(statSync(db).size, 0);
     assert.deepEqual(readdirSync(data).filter((f) => f.startsWith('hub.db')), ['hub.db'], 'no hub.db.new-PID, no -wal or -shm left');
     assert.deepEqual(readdirSync(data).filter((f) => ['hub.key', 'admin.token', 'trust.json'].includes(f)), [], 'refused before the hub key or admin token was made');
+    // backup names it too, instead of taking a copy without tables, and keeps no --out.
+    const out = join(data, '..', `${basename(data)}-backup`);
+    t.after(() => rmSync(out, { recursive: true, force: true }));
+    const b = await runCli(HUB, ['backup', '--data-dir', data, '--out', out]);
+    assert.equal(b.code, 1, b.stderr);
+    assert.match(b.stderr, new RegExp(`^error \\[IO_ERROR\\]: ${esc(db)} is empty \\(0 bytes\\): expected the SQLite database the hub wrote`, 'm'));
+    assert.equal(existsSync(out), false);
+    assert.equal(statSync(db).size, 0);
   });
 });

@@ -3,7 +3,7 @@
 // applied, each in its own transaction, recording them in schema_migrations.
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { AppError, MIGRATION_VERSION_COLUMN as VERSION_COL, WAL_SIZE_LIMIT, ensurePrivateDbFile, schemaTooNew as tooNew, sqliteFile, type UnknownMigration } from '@edgefleet/shared';
+import { AppError, MIGRATION_VERSION_COLUMN as VERSION_COL, WAL_SIZE_LIMIT, ensurePrivateDbFile, schemaTooNew as tooNew, sqliteFile, type SqliteFile, type UnknownMigration } from '@edgefleet/shared';
 import { HUB_VERSION } from '../version.js';
 import type { Migration } from './migrations.js';
 import type { HubDb } from './hub-db.js';
@@ -32,7 +32,8 @@ export function hubDbWayBack(path: string): string {
     + 'one, without its devices, models, deployments, tokens and audit (every device enrolled again)';
 }
 
-const hubDb = sqliteFile<Database.Database>({ program: 'hub', open: (path) => new Database(path), wayBack: hubDbWayBack });
+/** hub.db's checks and creation (shared/src/db-file.ts): also used by `edgefleet-hub backup` on the file it copies. */
+export const hubDb: SqliteFile<Database.Database> = sqliteFile({ program: 'hub', open: (path) => new Database(path), wayBack: hubDbWayBack });
 
 /**
  * Opens hub.db, made whole first when there is none (docs/decisions/0151-agent-db-made-whole-before-named.md, "The hub
