@@ -1,6 +1,6 @@
 // @edgefleet/shared/core: the part of @edgefleet/shared that does not load zod (errors,
 // canonical JSON and hashes, semver, sketches, drift, the token bucket, deadlines, text escaping,
-// private files, bounded JSON, why a server could not be reached (unreachable.ts), sealed-model crypto, and the inference helpers but for reading samples). The standalone
+// private files, SQLite database files made whole (db-file.ts), bounded JSON, why a server could not be reached (unreachable.ts), sealed-model crypto, and the inference helpers but for reading samples). The standalone
 // agent's start-up path imports only this: zod and the wire schemas cost ~20 MB of RSS
 // (docs/performance.md). Types from the wire schemas are still imported from
 // '@edgefleet/shared' with `import type` (erased at build).
@@ -41,3 +41,4 @@ export * from './sse.js';
 export * from './agent-settings.js';
 export * from './cron.js';
 export * from './wal-keeper.js';
+export * from './db-file.js';

@@ -30,6 +30,7 @@ export * from './console-csp.js';
 export * from './agent-settings.js';
 export * from './cron.js';
 export * from './wal-keeper.js';
+export * from './db-file.js';
 export * from './pages.js';
 export * from './gate-text.js';
 export * from './model-versions.js';

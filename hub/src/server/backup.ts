@@ -12,7 +12,7 @@ import { AppError, copyFileHashed, ensurePrivateDir, refuseUnreadableDir, storag
 import { optString, reqString, type CliContext, type ParsedArgs } from '@edgefleet/shared/cli';
 import { ProgressBar } from '../cli/output.js';
 import { HUB_MIGRATIONS } from '../schema.js';
-import { unknownMigrations } from '../store/db.js';
+import { hubDb, unknownMigrations } from '../store/db.js';
 import { HUB_VERSION } from '../version.js';
 import { KEPT_BLOBS_SQL } from '../store/bundle-drop.js';
 
@@ -171,6 +171,8 @@ async function writeBackup(dataDir: string, out: string, now: Date, progress: Pr
   let schema: number[];
   let blobs: Array<{ sha256: string; size: number }>;
   try {
+    // An emptied hub.db is named, not copied as a backup with no tables (docs/decisions/0151-agent-db-made-whole-before-named.md).
+    hubDb.refuseEmpty(src, join(dataDir, 'hub.db'));
     src.pragma('busy_timeout = 5000');
     // All remaining pages in one step, in one read transaction: under WAL the hub keeps writing meanwhile,
     // and the copy never restarts (small steps restart whenever another process writes between them,

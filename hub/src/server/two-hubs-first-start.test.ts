@@ -5,7 +5,9 @@
 // trust (cluster mode, behind one real Mosquitto) both serve; the admin token in DATA/admin.token is
 // printed by one of them and works on both, and the hub holds one API token. So that the hubs really
 // collide, a preload (BARRIER) holds each one as it puts a racing file in place (link or rename onto
-// the name) until all of them are there; the test checks they all were.
+// the name) until all of them are there; the test checks they all were. hub.db is one of them: each hub builds a
+// whole one under its own name and links it (docs/decisions/0151-agent-db-made-whole-before-named.md "The hub too"),
+// the first link wins and the others open that file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -69,21 +71,21 @@ test('three hubs making DATA/hub.key at once all name the one key in the file', 
     const keys = makeKeys(join(dir, 'keys'));
     const trust = makeTrust(dir, keys);
     const data = join(dir, 'data');
-    const files = [HUB_KEY_FILE, KEYSTORE_FILE];
+    const files = [HUB_KEY_FILE, KEYSTORE_FILE, 'hub.db'];
     const held = barrier(join(dir, 'barrier'), 3, files);
     // The broker is never reached: each hub stops at the trust document, which lists keys.hub only.
     const runs = await Promise.all(['hub-1', 'hub-2', 'hub-3'].map((name) => runCli(HUB, [
       'run', '--data-dir', data, '--config', clusterConfig(dir, name, 'mqtt://127.0.0.1:1'), '--trust', trust.path,
       '--http-port', '0', '--log-level', 'warn',
     ], held)));
-    assert.deepEqual(arrivals(held.env.EF_BARRIER_DIR, files), [3, 3], 'all three hubs were making each file at once');
+    assert.deepEqual(arrivals(held.env.EF_BARRIER_DIR, files), [3, 3, 3], 'all three hubs were making each file at once');
     const key = await readSecretKeyFile(join(data, HUB_KEY_FILE));
     assert.equal((await readPublicKeyFile(join(data, HUB_PUB_FILE))).keyId, key.keyId);
     for (const r of runs) {
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, new RegExp(`does not list the hub key ${key.keyId} `));
     }
-    assert.deepEqual(readdirSync(data).filter((f) => f.includes('.tmp-')), []);
+    assert.deepEqual(readdirSync(data).filter((f) => f.includes('.tmp-') || f.startsWith('hub.db.new-')), []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -99,7 +101,7 @@ test('two hubs starting at once on a new data dir: both serve, one admin token t
     const trust = makeTrust(dir, keys);
     const data = join(dir, 'data');
     mkdirSync(data, { mode: 0o700 });
-    const files = [KEYSTORE_FILE, ADMIN_TOKEN_FILE];
+    const files = [KEYSTORE_FILE, ADMIN_TOKEN_FILE, 'hub.db'];
     const held = barrier(join(dir, 'barrier'), 2, files);
     for (const u of users) {
       hubs.push(startProcess(HUB, [
@@ -108,7 +110,7 @@ test('two hubs starting at once on a new data dir: both serve, one admin token t
       ], held));
     }
     const ready = await Promise.all(hubs.map(async (h) => JSON.parse(await h.waitForLine(/"msg":"hub ready"/, 60_000)) as { http: string }));
-    assert.deepEqual(arrivals(held.env.EF_BARRIER_DIR, files), [2, 2], 'both hubs were making each file at once');
+    assert.deepEqual(arrivals(held.env.EF_BARRIER_DIR, files), [2, 2, 2], 'both hubs were making each file at once');
     const token = readFileSync(join(data, ADMIN_TOKEN_FILE), 'utf8').trim();
     // The token is printed once start() returns, just after "hub ready" is logged.
     const printedBy = () => hubs.map((h) => h.output().stdout.split('\n').filter((l) => l.startsWith('admin token')));

@@ -1,8 +1,9 @@
 // Opens the hub's database — hub.db (SQLite, WAL, the default) or a PostgreSQL database
 // (docs/decisions/0040-postgresql.md) — and applies the numbered migrations that are not yet
 // applied, each in its own transaction, recording them in schema_migrations.
+import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { AppError, MIGRATION_VERSION_COLUMN as VERSION_COL, WAL_SIZE_LIMIT, schemaTooNew as tooNew, type UnknownMigration } from '@edgefleet/shared';
+import { AppError, MIGRATION_VERSION_COLUMN as VERSION_COL, WAL_SIZE_LIMIT, ensurePrivateDbFile, schemaTooNew as tooNew, sqliteFile, type SqliteFile, type UnknownMigration } from '@edgefleet/shared';
 import { HUB_VERSION } from '../version.js';
 import type { Migration } from './migrations.js';
 import type { HubDb } from './hub-db.js';
@@ -24,9 +25,36 @@ export interface OpenDbOptions {
   shared?: boolean;
 }
 
+/** The ways back from a hub.db that cannot be used, and what each costs (every refusal of the file ends with it). */
+export function hubDbWayBack(path: string): string {
+  return `Restore a backup of it (edgefleet-hub restore --from DIR --data-dir NEW, docs/operations.md "Backup and restore"), `
+    + `or move it aside (mv ${path} ${path}.damaged, with its -wal and -shm files) and start again: the hub then starts as a new `
+    + 'one, without its devices, models, deployments, tokens and audit (every device enrolled again)';
+}
+
+/** hub.db's checks and creation (shared/src/db-file.ts): also used by `edgefleet-hub backup` on the file it copies. */
+export const hubDb: SqliteFile<Database.Database> = sqliteFile({ program: 'hub', open: (path) => new Database(path), wayBack: hubDbWayBack });
+
+/**
+ * Opens hub.db, made whole first when there is none (docs/decisions/0151-agent-db-made-whole-before-named.md, "The hub
+ * too"): built under hub.db.new-PID with every migration and in WAL mode, then linked to its name, so a hub.db found
+ * without tables (0 bytes: a copy or restore that did not finish, a full disk, fsck) is refused as IO_ERROR, left as it
+ * was, instead of making the hub a new one. Hubs opening a new hub.db at once (several hubs) each build their own: the
+ * first link wins and the others open its file (the link never replaces one).
+ */
 export function openDb(file: string, migrations: readonly Migration[], opts: OpenDbOptions = {}): Db {
+  hubDb.refuseNotAFile(file);
+  if (!existsSync(file)) {
+    hubDb.createWhole(file, (db) => {
+      db.pragma('foreign_keys = ON');
+      migrate(db, migrations);
+      db.pragma('journal_mode = WAL'); // in the file's header: the hubs that open it need not switch it
+    });
+  }
+  ensurePrivateDbFile(file);
   const db = new Database(file);
   try {
+    hubDb.refuseEmpty(db, file);
     db.pragma('busy_timeout = 5000');
     // Refused before anything about the file changes, not even its journal mode (docs/operations.md "Upgrades").
     if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get()) refuseNewer(db, migrations);
