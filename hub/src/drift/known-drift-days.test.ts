@@ -4,7 +4,7 @@
 // (counts in the day it starts), one stamped in another timezone (+05:30), one by a box whose clock runs
 // 2 hours ahead (moved onto the hub's clock), a late window into an hour whose fleet row a query already
 // built (the row must be rebuilt, not read stale), a window binned on other edges, and one binned on
-// another manifest's reference (refused: docs/decisions/0153-windows-of-another-reference.md).
+// another manifest's reference (refused: docs/decisions/0152-windows-of-another-reference.md).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '@edgefleet/examples';

@@ -96,7 +96,7 @@ const sum = (a: readonly number[]): number => {
 export function checkWindow(w: SeqWindow, ctx: DeviceContext, limits: IngestLimits): RefusalReason | null {
   if (!ctx.allowed(w.model, w.version)) return 'unassigned_version';
   // Bins on another manifest's reference edges would be merged into this version's drift as if on its own
-  // (docs/decisions/0153-windows-of-another-reference.md). A window naming no reference is not checked.
+  // (docs/decisions/0152-windows-of-another-reference.md). A window naming no reference is not checked.
   if (w.referenceId !== undefined && ctx.referenceOf) {
     const ref = ctx.referenceOf(w.model, w.version, w.referenceId);
     if (ref !== undefined && ref !== w.referenceId) return 'other_reference';

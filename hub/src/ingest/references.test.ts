@@ -1,7 +1,7 @@
 // The reference ids the ingest guard checks windows against (references.ts), on a real hub.db: read once,
 // read again when a window contradicts an id cached longer than REFERENCE_RELOAD_MS (a version deleted and
 // pushed again with another reference), none for a manifest without a reference, unknown for a version the
-// registry lacks (docs/decisions/0153-windows-of-another-reference.md).
+// registry lacks (docs/decisions/0152-windows-of-another-reference.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';

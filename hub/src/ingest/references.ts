@@ -1,6 +1,6 @@
 // The reference id of each model version's manifest, for the ingest guard: a window binned on another
 // reference (its `referenceId` names another manifest's) is refused as other_reference rather than merged
-// into the version's drift (docs/drift.md "Rollups", docs/decisions/0153-windows-of-another-reference.md).
+// into the version's drift (docs/drift.md "Rollups", docs/decisions/0152-windows-of-another-reference.md).
 import type { Db } from '../store/db.js';
 import type { HubStatement as Statement } from '../store/hub-db.js';
 

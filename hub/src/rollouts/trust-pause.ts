@@ -4,7 +4,7 @@
 // next would refuse the bundle, or be assigned a version the registry says is not to be assigned, so
 // before telling more devices the rollout pauses with the reason instead
 // (docs/decisions/0065-rollout-pauses-on-untrusted-version.md,
-// docs/decisions/0154-rollout-pauses-on-deprecated-version.md). Resume checks again.
+// docs/decisions/0153-rollout-pauses-on-deprecated-version.md). Resume checks again.
 import { AppError } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { RolloutRecord } from '../store/rollouts-repo.js';

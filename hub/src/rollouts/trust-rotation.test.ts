@@ -1,7 +1,7 @@
 // Rollouts of a version the hub's trust no longer accepts (a release key rotated out): create, preview and
 // POST /rollouts are refused (VERSION_NOT_TRUSTED); a rollout already running when trust rotates pauses
 // at its next wave start with that reason instead of telling devices that would refuse the bundle, and a
-// shadow stage does the same (decision 0065); so does one whose version was deprecated since (decision 0154).
+// shadow stage does the same (decision 0065); so does one whose version was deprecated since (decision 0153).
 // Real Store, real bundles, the embedded broker (testing.ts).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -102,7 +102,7 @@ describe('trust-rotation', () => {
   }
 
   // A version deprecated while its rollout runs is no longer sent to more devices: the rollout pauses at the
-  // next step that would tell one, saying so (decision 0154). Before, later waves told every device the
+  // next step that would tell one, saying so (decision 0153). Before, later waves told every device the
   // deprecated version (its deployment was checked only at its first batch), and a shadow stage failed every
   // step with a logged CONFLICT, running for ever.
   describe('rollouts of a version deprecated while they run', () => {
