@@ -83,6 +83,8 @@ export async function req(base: string, method: string, path: string, body?: unk
     method,
     headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    // A request nobody answers fails the test that made it, naming it, not the whole file at its timeout.
+    signal: AbortSignal.timeout(60_000),
   });
   const text = await res.text();
   let json: any;

@@ -71,6 +71,7 @@ describe('agent <-> hub sync (real processes)', () => {
         method,
         headers: { authorization: `Bearer ${admin}`, 'content-type': raw ? 'application/octet-stream' : 'application/json' },
         ...(raw ? { body: raw } : body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(60_000),
       });
       const text = await res.text();
       return { status: res.status, json: (text ? JSON.parse(text) : undefined) as any, text };
