@@ -99,20 +99,24 @@ export async function buildApis(p: ApiParts): Promise<{ api: ApiServer; grpc: Gr
     host: a.host, port: g.port, socket: g.socket, socketGroup: a.socketGroup, maxConnections: a.maxConnections, maxConcurrentStreams: g.maxConcurrentStreams,
     maxCalls: g.maxCalls, maxBodyBytes: a.maxBodyBytes, requestTimeoutMs: a.requestTimeoutMs,
     idleTimeoutMs: Math.max(a.keepAliveTimeoutMs, a.headersTimeoutMs), writeTimeoutMs: a.writeTimeoutMs, stopGraceMs: a.stopGraceMs, token: a.token,
-    rest: () => restWhere(api, a.socket),
+    rest: () => whereServed(() => `${api.url} (api.port)`, a.socket === undefined ? undefined : `the Unix socket ${a.socket} (api.socket)`),
   });
+  // An HTTP/2 client given the REST port is told where gRPC is (./http2-refusal.ts).
+  api.grpcWhere = () => whereServed(() => `${grpc.address} (api.grpc.port)`, g.socket === undefined ? undefined : `unix://${g.socket} (api.grpc.socket)`);
   return { api, grpc, keeper };
 }
 
-/** Where REST is served, for an HTTP/1 client of the gRPC port (grpc/first-bytes.ts). */
-function restWhere(api: ApiServer, socket: string | undefined): string | undefined {
+/**
+ * Where the other transport is served, told to a client of the wrong one (grpc/first-bytes.ts,
+ * ./http2-refusal.ts): its TCP address (`tcp` throws while not listening: a stop under way) and its socket.
+ */
+function whereServed(tcp: () => string, unix: string | undefined): string | undefined {
   let url: string | undefined;
   try {
-    url = `${api.url} (api.port)`;
+    url = tcp();
   } catch {
-    url = undefined; // not listening (a stop under way)
+    url = undefined;
   }
-  const unix = socket === undefined ? undefined : `the Unix socket ${socket} (api.socket)`;
   return url && unix ? `${url} or ${unix}` : url ?? unix;
 }
 

@@ -130,8 +130,18 @@ export function isOctetStream(contentType: string | undefined): boolean {
  */
 export function refuseMediaType(ct: string | undefined, binary: boolean): void {
   if (binary ? isJson(ct) || isOctetStream(ct) : isJson(ct)) return;
-  const why = !binary && isOctetStream(ct) ? ' without Inference-Header-Content-Length (binary tensor data needs that header)' : '';
-  throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(ct ?? '')} is not accepted${why}: expected "application/json"${binary ? ' or "application/octet-stream" (with Inference-Header-Content-Length)' : ''}`);
+  if (!binary && isOctetStream(ct)) throw mediaTypeRefusal(ct, '"application/json"', ' without Inference-Header-Content-Length (binary tensor data needs that header)');
+  throw mediaTypeRefusal(ct, '"application/json", or "application/octet-stream" with Inference-Header-Content-Length (binary tensor data)');
+}
+
+/**
+ * 415 UNSUPPORTED_MEDIA_TYPE for a POST body of type `ct`, naming what is `expected`. A body sent as a form
+ * or with no type, what `curl -d '{...}'` sends (application/x-www-form-urlencoded), is told the header to add.
+ */
+export function mediaTypeRefusal(ct: string | undefined, expected: string, why = ''): AppError {
+  const form = ct === undefined || ct.trim() === '' || /^application\/x-www-form-urlencoded\s*(?:;|$)/i.test(ct.trim());
+  const hint = form ? ` (curl -d sends application/x-www-form-urlencoded: add -H 'content-type: application/json')` : '';
+  return new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(ct ?? '')} is not accepted${why}: expected ${expected}${hint}`);
 }
 
 /**

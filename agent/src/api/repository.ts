@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '@edgefleet/shared/core';
 import type { ModelRuntime } from '../runtime/runtime.js';
-import { isJson, methodNotAllowed, refuseContentEncoding, refuseUnknownFields } from './guards.js';
+import { isJson, mediaTypeRefusal, methodNotAllowed, refuseContentEncoding, refuseUnknownFields } from './guards.js';
 import { isGet, send } from './reply.js';
 import { readSmallJson } from './update-lock.js';
 
@@ -31,7 +31,7 @@ export function serveRepositoryIndex(req: IncomingMessage, res: ServerResponse, 
   const length = req.headers['content-length'];
   const empty = length === '0' || (length === undefined && req.headers['transfer-encoding'] === undefined);
   if (!empty && !isJson(req.headers['content-type'])) {
-    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')} is not accepted: expected "application/json" (or no body)`);
+    throw mediaTypeRefusal(req.headers['content-type'], '"application/json" (or no body)');
   }
   refuseContentEncoding(req.headers['content-encoding']);
   return readSmallJson(req, '{"ready": true} or no body', {}).then((body) => {

@@ -13,6 +13,8 @@ import { listenTcp } from './guards.js';
 import { WriteDeadline } from './write-deadline.js';
 import { SHED_FLUSH_MS, type WaitingRequests } from './waiting.js';
 import { KeepAliveConnections } from './keep-alive.js';
+import { endLingering } from './grpc/first-bytes.js';
+import { http2Refusal, http2RefusalText } from './http2-refusal.js';
 
 const netClose = NetServer.prototype.close;
 
@@ -42,12 +44,8 @@ function rawError(socket: Socket, status: number, code: string, message: string)
   socket.end(rawErrorReply(status, code, message), () => socket.destroy());
 }
 
-/**
- * What node's parser refused, in its words (`reason`) with its code: an HTTP/2 client (a gRPC one given the REST
- * port) is told where gRPC is, not only HPE_PAUSED_H2_UPGRADE (docs/agent.md "Local API").
- */
+/** What node's parser refused, in its words (`reason`) with its code (docs/agent.md "Local API"). */
 function malformed(err: NodeJS.ErrnoException & { reason?: string }): string {
-  if (err.code === 'HPE_PAUSED_H2_UPGRADE') return 'HTTP/2 is not served on this listener: expected HTTP/1.1 (REST); gRPC is on api.grpc.port or api.grpc.socket when api.grpc.enabled';
   return `malformed HTTP request (${err.reason ?? err.message}, ${err.code ?? 'no code'}): expected HTTP/1.1`;
 }
 
@@ -63,6 +61,10 @@ export class ApiServer {
   private unixCap: ConnectionCap | undefined;
   /** Connections the caps refused: each request on one is answered 503 OVERLOADED. */
   private readonly refused = new WeakSet<Socket>();
+  /** Connections sent HTTP/2's GOAWAY: their further bytes, which node's parser refuses again, are dropped. */
+  private readonly http2 = new WeakSet<Socket>();
+  /** Where gRPC is served (host:port, and its socket), told to an HTTP/2 client; undefined when it is off (./build.ts). */
+  grpcWhere: (() => string | undefined) | undefined;
 
   /** `deadline`: shared with gRPC for one count and log of closes (./build.ts); its own from `opts` otherwise. */
   constructor(
@@ -111,6 +113,7 @@ export class ApiServer {
       send(res, 417, { error: `Expect ${echoText(String(req.headers.expect))} is not supported: expected no Expect header, or "100-continue"`, code: 'BAD_REQUEST' }, { connection: 'close' });
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (this.http2.has(socket)) return; // answered below: lingering for the client to read it (./http2-refusal.ts)
       // A response already under way (e.g. a body timed out mid-request): nothing more can be said.
       if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
         socket.destroy();
@@ -118,6 +121,7 @@ export class ApiServer {
       }
       if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') rawError(socket, 408, 'TIMEOUT', `request not received within ${requestTimeout} ms (headers within ${o.headersTimeoutMs} ms)`);
       else if (err.code === 'HPE_HEADER_OVERFLOW') rawError(socket, 431, 'PAYLOAD_TOO_LARGE', `request headers are too large: expected at most ${maxHeaderSize} bytes of request line and headers (send large values in the body)`);
+      else if (err.code === 'HPE_PAUSED_H2_UPGRADE') this.refuseHttp2(socket);
       else rawError(socket, 400, 'BAD_REQUEST', malformed(err));
     });
     // Every 'connection' listener above (node's HTTP parser first) runs once the cap hands the connection on.
@@ -148,6 +152,16 @@ export class ApiServer {
       }
       this.unix = unix;
     }
+  }
+
+  /**
+   * An HTTP/2 client with prior knowledge (node's parser stopped at its preface) is answered in HTTP/2, a
+   * GOAWAY with HTTP_1_1_REQUIRED naming this listener and where gRPC is (./http2-refusal.ts).
+   */
+  private refuseHttp2(socket: Socket): void {
+    this.http2.add(socket);
+    const where = viaUnixSocket(socket) ? `api.socket ${this.opts.socket}` : `api.port ${(this.server?.address() as AddressInfo | null)?.port ?? this.opts.port}`;
+    endLingering(socket, http2Refusal(http2RefusalText(where, this.grpcWhere?.())));
   }
 
   /** The handler, or 503 OVERLOADED for a connection that came over api.maxConnections. */

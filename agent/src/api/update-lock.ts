@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '@edgefleet/shared/core';
 import { UPDATE_LOCK_MAX_SEC, UPDATE_LOCK_REASON_MAX, type UpdateLock, type UpdateLockRepo } from '../store/update-lock-repo.js';
-import { isJson, jsonText, methodNotAllowed, refuseContentEncoding, refuseUnknownFields } from './guards.js';
+import { isJson, jsonText, mediaTypeRefusal, methodNotAllowed, refuseContentEncoding, refuseUnknownFields } from './guards.js';
 
 /** Largest update-lock body read. */
 export const LOCAL_BODY_MAX = 4096;
@@ -98,7 +98,7 @@ export function createLocalRoutes(deps: LocalRoutesDeps): LocalRoutes {
       case 'GET':
         return send(res, 200, view(deps.lock.get(), deps));
       case 'POST': {
-        if (!isJson(req.headers['content-type'])) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')} is not accepted: expected "application/json"`);
+        if (!isJson(req.headers['content-type'])) throw mediaTypeRefusal(req.headers['content-type'], '"application/json"');
         refuseContentEncoding(req.headers['content-encoding']);
         const { ttlSec, reason } = parseLockRequest(await readSmallJson(req, '{"ttlSec": N, "reason": "..."}'));
         const l = deps.lock.set(ttlSec, reason);

@@ -2,7 +2,7 @@
 // most MAX_FEEDBACK_BYTES (refused from Content-Length before reading, or while streaming).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '@edgefleet/shared/core';
-import { jsonText, methodNotAllowed, POST_ONLY, refuseContentEncoding } from '../api/guards.js';
+import { jsonText, mediaTypeRefusal, methodNotAllowed, POST_ONLY, refuseContentEncoding } from '../api/guards.js';
 import type { PredictionMemory } from './memory.js';
 import { applyFeedback, MAX_FEEDBACK_BYTES, type LabelSink } from './route.js';
 
@@ -44,7 +44,7 @@ export function serveFeedback(req: IncomingMessage, res: ServerResponse, deps: F
   if (req.method !== 'POST') throw methodNotAllowed(req.method ?? '', FEEDBACK_PATH, POST_ONLY);
   if (!deps) throw new AppError('NOT_FOUND', `${FEEDBACK_PATH} is not served by this agent`);
   const ct = req.headers['content-type'];
-  if (!isJson(ct)) throw new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(ct ?? '')} is not accepted: expected "application/json"`);
+  if (!isJson(ct)) throw mediaTypeRefusal(ct, '"application/json"');
   refuseContentEncoding(req.headers['content-encoding']);
   const declared = Number(req.headers['content-length']);
   if (declared > MAX_FEEDBACK_BYTES) throw new AppError('PAYLOAD_TOO_LARGE', `feedback body of ${declared} bytes is too large: expected at most ${MAX_FEEDBACK_BYTES} bytes (send fewer items per request)`);

@@ -60,15 +60,20 @@ export function http1Refusal(head: Buffer, where: string, rest: string | undefin
   return new AppError('BAD_REQUEST', `${where} speaks gRPC (HTTP/2 without TLS), and this connection sent an HTTP/1 request (${echoText(line)}): expected a gRPC client of inference.GRPCInferenceService (agent/proto/grpc_predict_v2.proto)${rest === undefined ? '' : `; REST (OIP v2 over HTTP/1.1) is at ${rest}`}`);
 }
 
-/**
- * Answers the HTTP/1 request on `s` with `err` as REST does (status, `{error, code}`, Connection: close),
- * then drops what else the client sends until it closes, HTTP1_LINGER_MS at most: closing with its bytes
- * unread would reset the connection, and the client might lose the answer.
- */
+/** Answers the HTTP/1 request on `s` with `err` as REST does (status, `{error, code}`, Connection: close), then lingers (endLingering). */
 export function answerHttp1(s: Socket, err: AppError): void {
+  endLingering(s, rawErrorReply(err.httpStatus, err.code, err.message));
+}
+
+/**
+ * Writes `answer` and ends `s`, then drops what else the client sends until it closes, HTTP1_LINGER_MS at
+ * most: closing with its bytes unread would reset the connection, and the client might lose the answer.
+ * Also the REST port's GOAWAY to an HTTP/2 client (../http2-refusal.ts).
+ */
+export function endLingering(s: Socket, answer: string | Buffer): void {
   const linger = setTimeout(() => s.destroy(), HTTP1_LINGER_MS);
   s.once('close', () => clearTimeout(linger));
   s.on('data', () => undefined);
   s.on('error', () => undefined);
-  s.end(rawErrorReply(err.httpStatus, err.code, err.message));
+  s.end(answer);
 }
