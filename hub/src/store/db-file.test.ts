@@ -79,6 +79,22 @@ describe('hub.db found unusable is refused and left as it was', () => {
     assert.throws(() => open(file), coded('CONFIG_INVALID', new RegExp(`^data directory ${esc(file)} cannot be made: it, or a directory above it, is a file \\(EEXIST\\)`)));
     assert.equal(readFileSync(file, 'utf8'), 'notes');
   });
+
+  test('a database file (Store.open\'s database) in a directory that does not exist, or is a file, is CONFIG_INVALID naming it; nothing is made', (t) => {
+    const d = dataDir(t);
+    const file = join(d.dir, 'missing', 'hub.db');
+    // Was ENOENT from readdir, naming neither the option nor what was expected.
+    assert.throws(() => Store.open(d.dir, HUB_MIGRATIONS, { database: file }), coded('CONFIG_INVALID', new RegExp(`^database file ${esc(file)}: its directory `
+      + `${esc(join(d.dir, 'missing'))} does not exist: expected an existing directory for it \\(the hub makes the file, not the directories above it\\)$`)));
+    writeFileSync(join(d.dir, 'notes'), 'notes');
+    const under = join(d.dir, 'notes', 'hub.db');
+    assert.throws(() => Store.open(d.dir, HUB_MIGRATIONS, { database: under }), coded('CONFIG_INVALID', new RegExp(`^database file ${esc(under)}: its directory `
+      + `${esc(join(d.dir, 'notes'))} is a file: expected an existing directory for it`)));
+    const below = join(d.dir, 'notes', 'sub', 'hub.db');
+    assert.throws(() => Store.open(d.dir, HUB_MIGRATIONS, { database: below }), coded('CONFIG_INVALID', new RegExp(`^database file ${esc(below)}: its directory `
+      + `${esc(join(d.dir, 'notes', 'sub'))} is below a file: expected an existing directory`)));
+    assert.deepEqual(readdirSync(d.dir), ['notes']);
+  });
 });
 
 describe('a new hub.db has its tables before it has its name', () => {

@@ -1,7 +1,8 @@
 // Opens the hub's database — hub.db (SQLite, WAL, the default) or a PostgreSQL database
 // (docs/decisions/0040-postgresql.md) — and applies the numbered migrations that are not yet
 // applied, each in its own transaction, recording them in schema_migrations.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError, MIGRATION_VERSION_COLUMN as VERSION_COL, WAL_SIZE_LIMIT, ensurePrivateDbFile, schemaTooNew as tooNew, sqliteFile, type SqliteFile, type UnknownMigration } from '@edgefleet/shared';
 import { HUB_VERSION } from '../version.js';
@@ -43,6 +44,7 @@ export const hubDb: SqliteFile<Database.Database> = sqliteFile({ program: 'hub',
  * first link wins and the others open its file (the link never replaces one).
  */
 export function openDb(file: string, migrations: readonly Migration[], opts: OpenDbOptions = {}): Db {
+  refuseNoDir(file);
   hubDb.refuseNotAFile(file);
   if (!existsSync(file)) {
     hubDb.createWhole(file, (db) => {
@@ -70,6 +72,27 @@ export function openDb(file: string, migrations: readonly Migration[], opts: Ope
     db.close();
     throw err;
   }
+}
+
+/**
+ * A database file whose directory is missing or a file (Store.open's `database` given a file path; DATA is made
+ * before): CONFIG_INVALID naming both, instead of readdir's bare ENOENT or stat's ENOTDIR. Its directories are not
+ * made: a path with a typo would start a new hub elsewhere.
+ */
+function refuseNoDir(file: string): void {
+  const dir = dirname(file);
+  let what: string | null = null;
+  try {
+    if (!statSync(dir).isDirectory()) what = 'is a file';
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') what = 'does not exist';
+    else if (code === 'ENOTDIR') what = 'is below a file';
+    else throw err;
+  }
+  if (what === null) return;
+  throw new AppError('CONFIG_INVALID', `database file ${file}: its directory ${dir} ${what}: `
+    + 'expected an existing directory for it (the hub makes the file, not the directories above it)', { details: { path: file } });
 }
 
 /** How long opening waits for another process that is switching the same new file to WAL. */
