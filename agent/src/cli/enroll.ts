@@ -11,7 +11,7 @@ import {
   AppError, DeviceCredentials, describeClockOffset, ensurePrivateDir, HUB_ANSWER_MS, hubUnreachable, hubUrlProblem, isErrorCode, notAHub, parseWire, verifyTrustDocument, writeFileAtomic, type DeviceFacts, type DevicePublicKey,
 } from '@edgefleet/shared';
 import { loadOrCreateDeviceKey, publicPart } from '../keys/device-key.js';
-import { optBool, optString, UsageError, type Command } from '@edgefleet/shared/cli';
+import { optBool, optString, UsageError, type CliContext, type Command, type ParsedArgs } from '@edgefleet/shared/cli';
 import { readCredentials } from '../sync/credentials.js';
 import { backlogNote, backlogRefusal, readBacklog } from './enroll-backlog.js';
 import { AGENT_VERSION } from '../version.js';
@@ -23,6 +23,23 @@ export function deviceFacts(): DeviceFacts {
 
 const DROP_NEEDS_FORCE = '--drop-backlog goes with --force (it says what a new identity may drop)';
 
+/** --hub, --token and --data-dir, each else the environment's (EDGEFLEET_HUB, EDGEFLEET_ENROLL_TOKEN, EDGEFLEET_AGENT_DATA). */
+function enrollInputs(args: ParsedArgs, env: CliContext['env']) {
+  return {
+    hub: optString(args, 'hub') ?? env['EDGEFLEET_HUB'],
+    token: optString(args, 'token') ?? env['EDGEFLEET_ENROLL_TOKEN'],
+    dataDir: optString(args, 'data-dir') ?? env['EDGEFLEET_AGENT_DATA'],
+  };
+}
+
+/** What enroll misses of its inputs (from options or `env`, the CliContext's), and a hub address of the wrong form. */
+function enrollProblems(args: ParsedArgs, env: CliContext['env']): string[] {
+  const { hub, token, dataDir } = enrollInputs(args, env);
+  const missing = [!hub && '--hub URL', !token && '--token T', !dataDir && '--data-dir DIR'].filter(Boolean);
+  return [missing.length ? `missing ${missing.join(', ')}` : undefined, hub ? hubUrlProblem(hub, optString(args, 'hub') === undefined) : undefined]
+    .filter((p): p is string => p !== undefined);
+}
+
 export const enrollCommand: Command = {
   summary: 'Join a hub: trade an enrollment token for credentials.json and trust.json in the data dir',
   options: {
@@ -33,19 +50,12 @@ export const enrollCommand: Command = {
     force: { type: 'boolean', description: 'replace the identity of a box that is already enrolled (it becomes a new device)' },
     'drop-backlog': { type: 'boolean', description: 'with --force: drop the summary windows and events queued as the old id and not yet sent (else refused while there are any)' },
   },
-  // Named with the parser's other problems; what is missing may come from the environment, so run names that.
-  check: (args) => [
-    optBool(args, 'drop-backlog') && !optBool(args, 'force') ? DROP_NEEDS_FORCE : undefined,
-    optString(args, 'hub') === undefined ? undefined : hubUrlProblem(optString(args, 'hub') as string, false),
-  ],
+  // Named with the parser's other problems, what the environment may give too (docs/decisions/0148-usage-errors-name-every-problem.md).
+  check: (args, env) => [optBool(args, 'drop-backlog') && !optBool(args, 'force') ? DROP_NEEDS_FORCE : undefined, ...enrollProblems(args, env)],
   async run(args, ctx) {
-    const hub = optString(args, 'hub') ?? ctx.env['EDGEFLEET_HUB'];
-    const token = optString(args, 'token') ?? ctx.env['EDGEFLEET_ENROLL_TOKEN'];
-    const dataDirArg = optString(args, 'data-dir') ?? ctx.env['EDGEFLEET_AGENT_DATA'];
-    const missing = [!hub && '--hub URL', !token && '--token T', !dataDirArg && '--data-dir DIR'].filter(Boolean);
-    if (missing.length) throw new UsageError(`missing ${missing.join(', ')}`);
-    const problem = hubUrlProblem(hub as string, optString(args, 'hub') === undefined);
-    if (problem) throw new UsageError(problem);
+    const problems = enrollProblems(args, ctx.env);
+    if (problems.length) throw new UsageError(problems.join('; '));
+    const { hub, token, dataDir: dataDirArg } = enrollInputs(args, ctx.env);
     const dataDir = resolve(ctx.cwd, dataDirArg as string);
     const drop = optBool(args, 'drop-backlog');
     if (drop && !optBool(args, 'force')) throw new UsageError(DROP_NEEDS_FORCE);

@@ -23,9 +23,11 @@ import { driftCmd, driftReportCreate, driftReportLs, driftReportShow, metricsCmd
 import { captureFetch, captureKeygen, captureLs, captureShow, captureStart, captureStop, capturePurge } from './commands/capture.js';
 import { retrainRequest } from './commands/retrain.js';
 import { isEntryPoint, runMain } from '@edgefleet/shared/launch';
+import { checkingHub } from './remote-client.js';
 import { HUB_VERSION } from '../version.js';
 
-export const commands: CommandTable = {
+// A remote command's missing --hub/--token is named with its other mistakes (checkingHub).
+export const commands: CommandTable = checkingHub({
   'keys generate': keysGenerate,
   'trust init': trustInit,
   'trust rotate': trustRotate,
@@ -90,7 +92,7 @@ export const commands: CommandTable = {
   'config set': configSet,
   'config diff': configDiff,
   'retrain-request': retrainRequest,
-};
+});
 
 export const operatorCli: Program = {
   name: 'edgefleet',

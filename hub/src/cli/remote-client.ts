@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { AppError, HUB_ANSWER_MS, hubUnreachable, hubUrlProblem, isErrorCode, notAHub, pagePath, readPages } from '@edgefleet/shared';
-import { UsageError, optString, type OptionSpec, type ParsedArgs } from './args.js';
+import { UsageError, optString, type Command, type CommandTable, type OptionSpec, type ParsedArgs } from './args.js';
 import type { CliContext } from './output.js';
 
 export const HUB_OPTIONS: Record<string, OptionSpec> = {
@@ -15,24 +15,45 @@ export const HUB_OPTIONS: Record<string, OptionSpec> = {
   json: { type: 'boolean', description: 'print JSON for scripts' },
 };
 
+/**
+ * What is wrong with the hub and token a remote command would use (--hub/--token, else EDGEFLEET_HUB/EDGEFLEET_TOKEN
+ * of `env`, the CliContext's): each missing one, a hub address of the wrong form. The command's check names them with
+ * its other problems (checkingHub), and HubClient.from says the same words.
+ */
+export function hubProblems(args: ParsedArgs, env: CliContext['env']): string[] {
+  const hub = optString(args, 'hub') ?? env['EDGEFLEET_HUB'];
+  const token = optString(args, 'token') ?? env['EDGEFLEET_TOKEN'];
+  const fromEnv = optString(args, 'hub') === undefined;
+  // The API's own URL (".../api/v1") would be asked for /api/v1/api/v1/...: the hub's 404 names no option.
+  const apiUrl = (text: string) => (/\/api\/v1\/?$/i.test(new URL(text).pathname)
+    ? `${fromEnv ? 'EDGEFLEET_HUB=' : '--hub '}${text}: expected the hub's address without /api/v1, e.g. http://127.0.0.1:8700` : undefined);
+  return [
+    !hub ? 'missing --hub URL (or set EDGEFLEET_HUB)' : hubUrlProblem(hub, fromEnv) ?? apiUrl(hub),
+    !token ? 'missing --token T (or set EDGEFLEET_TOKEN)' : undefined,
+  ].filter((p): p is string => p !== undefined);
+}
+
+/**
+ * `table` with each command that talks to a hub (its --hub is HUB_OPTIONS's) naming hubProblems in its check, so one
+ * usage error names a missing --hub or --token with the command line's other mistakes
+ * (docs/decisions/0148-usage-errors-name-every-problem.md).
+ */
+export function checkingHub(table: CommandTable): CommandTable {
+  return Object.fromEntries(Object.entries(table).map(([name, cmd]): [string, Command] => [name, cmd.options['hub'] !== HUB_OPTIONS['hub'] ? cmd : {
+    ...cmd, check: (args, env) => [...hubProblems(args, env), ...(cmd.check?.(args, env) ?? [])],
+  }]));
+}
+
 export class HubClient {
   /** `tokenFrom` names where the token came from ("--token" or "EDGEFLEET_TOKEN"), for a refusal of it. */
   /** `answerMs`: how long one request waits for the hub's answer (HUB_ANSWER_MS), then IO_ERROR. */
   constructor(private readonly base: string, private readonly token: string, private readonly tokenFrom = '--token', private readonly answerMs = HUB_ANSWER_MS) {}
 
   static from(args: ParsedArgs, ctx: CliContext): HubClient {
-    const hub = optString(args, 'hub') ?? ctx.env['EDGEFLEET_HUB'];
-    const token = optString(args, 'token') ?? ctx.env['EDGEFLEET_TOKEN'];
-    if (!hub) throw new UsageError('missing --hub URL (or set EDGEFLEET_HUB)');
-    if (!token) throw new UsageError('missing --token T (or set EDGEFLEET_TOKEN)');
-    const fromEnv = optString(args, 'hub') === undefined;
-    const problem = hubUrlProblem(hub, fromEnv);
-    if (problem) throw new UsageError(problem);
-    // The API's own URL (".../api/v1") would be asked for /api/v1/api/v1/...: the hub's 404 names no option.
-    if (/\/api\/v1\/?$/i.test(new URL(hub).pathname)) {
-      throw new UsageError(`${fromEnv ? 'EDGEFLEET_HUB=' : '--hub '}${hub}: expected the hub's address without /api/v1, e.g. http://127.0.0.1:8700`);
-    }
-    return new HubClient(hub.replace(/\/$/, ''), token, optString(args, 'token') === undefined ? 'EDGEFLEET_TOKEN' : '--token');
+    const problems = hubProblems(args, ctx.env);
+    if (problems.length) throw new UsageError(problems.join('; '));
+    const hub = (optString(args, 'hub') ?? ctx.env['EDGEFLEET_HUB']) as string;
+    return new HubClient(hub.replace(/\/$/, ''), (optString(args, 'token') ?? ctx.env['EDGEFLEET_TOKEN']) as string, optString(args, 'token') === undefined ? 'EDGEFLEET_TOKEN' : '--token');
   }
 
   /** Opens the hub's live stream (Server-Sent Events), resuming after `lastEventId` if given. */

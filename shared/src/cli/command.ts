@@ -71,8 +71,10 @@ export interface Command {
   /**
    * Problems of several values together (exactly one of --devices, --tag, --all; a key given twice), named by the
    * parser in the same usage error as missing options and malformed values; run on values whatever their checks said.
+   * `env` is the CliContext's: an option the environment may stand in for (--hub or EDGEFLEET_HUB) is missing only
+   * when both are (docs/decisions/0148-usage-errors-name-every-problem.md).
    */
-  check?: (args: ParsedArgs) => Array<string | undefined>;
+  check?: (args: ParsedArgs, env: CliContext['env']) => Array<string | undefined>;
   /**
    * Resolves to the exit code (negative: keep running, for daemons). Throw AppError for failures
    * (exit 1), UsageError for a bad command line (exit 2).

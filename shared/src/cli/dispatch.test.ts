@@ -196,3 +196,19 @@ test("an option's check and a command's check are named with the missing options
   assert.equal(usageProblem(() => 1), undefined);
   assert.throws(() => usageProblem(() => { throw new AppError('IO_ERROR', 'disk'); }), /disk/, 'only a usage error is a problem');
 });
+
+test("a command's check sees the context's environment: an option the environment stands in for is named with the rest", async () => {
+  const cmd = {
+    summary: 'env', options: {
+      hub: { type: 'string', description: 'hub (default $HUB)' },
+      level: { type: 'string', description: 'low or high', check: (v: string) => (v === 'low' ? undefined : `expected low, got "${v}"`) },
+    },
+    check: (a: ParsedArgs, env: CliContext['env']) => [optString(a, 'hub') ?? env['HUB'] ? undefined : 'missing --hub URL (or set HUB)'],
+    run: async () => 0,
+  } as const;
+  const bare = ctx();
+  assert.equal(await runCommand('p', 'c', cmd, ['--level', 'mid'], bare), 2);
+  assert.equal(bare.err.text.split('\n')[0], 'error [BAD_REQUEST]: --level: expected low, got "mid"; missing --hub URL (or set HUB)');
+  const fromEnv = { ...ctx(), env: { HUB: 'h' } };
+  assert.equal(await runCommand('p', 'c', cmd, ['--level', 'low'], fromEnv), 0, fromEnv.err.text);
+});

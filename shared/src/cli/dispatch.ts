@@ -112,8 +112,11 @@ export function resolveCommand(table: CommandTable, argv: readonly string[]): Re
   return { kind: 'unknown', words };
 }
 
-/** Parses a command's options strictly: unknown options, missing or malformed values and missing required ones are UsageErrors. */
-export function parseCommandArgs(cmd: Command, rest: readonly string[]): ParsedArgs {
+/**
+ * Parses a command's options strictly: unknown options, missing or malformed values and missing required ones are
+ * UsageErrors. `env` (the CliContext's, never process.env) is given to the command's check.
+ */
+export function parseCommandArgs(cmd: Command, rest: readonly string[], env: CliContext['env']): ParsedArgs {
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {};
   for (const [n, o] of Object.entries(cmd.options)) {
     options[n] = { type: o.type === 'boolean' ? 'boolean' : 'string', ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) };
@@ -165,8 +168,9 @@ export function parseCommandArgs(cmd: Command, rest: readonly string[]): ParsedA
       return !problem ? [] : problem.startsWith(`--${n} `) || problem.startsWith(`--${n}:`) ? [problem] : [`--${n}: ${problem}`];
     });
   });
-  // And what needs several values together (--tag beside --all): `deploy --all --tag x` was told of --tag x only.
-  const together = (cmd.check?.(parsed) ?? []).filter((p): p is string => p !== undefined);
+  // And what needs several values together (--tag beside --all): `deploy --all --tag x` was told of --tag x only;
+  // or an option or the environment (--hub or EDGEFLEET_HUB): `deploy` without either was told of it after the rest.
+  const together = (cmd.check?.(parsed, env) ?? []).filter((p): p is string => p !== undefined);
   const problems = [
     ...(args.length ? [`missing ${args.join(', ')}`] : []),
     ...(opts.length ? [`missing required option${opts.length > 1 ? 's' : ''} ${opts.join(', ')}`] : []),
@@ -250,7 +254,7 @@ export async function runCommand(program: string, name: string, cmd: Command, re
     return ExitCode.OK;
   }
   try {
-    return await cmd.run(parseCommandArgs(cmd, rest), ctx);
+    return await cmd.run(parseCommandArgs(cmd, rest, ctx.env), ctx);
   } catch (err) {
     if (err instanceof UsageError) return usageFailure(ctx, err.message, commandUsage(program, name, cmd), [program, name].filter(Boolean).join(' '));
     return reportFailure(ctx, err);

@@ -6,13 +6,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { runInProcess, usageProblems } from '@edgefleet/examples';
-import { main } from '../main.js';
+import { commands, main } from '../main.js';
 
 const env = { EDGEFLEET_HUB: 'http://127.0.0.1:9', EDGEFLEET_TOKEN: 'x' };
 
 /** Each of `problems` is a part of its own of the usage error of `edgefleet ARGS` (`; ` between), once. */
-async function namesEach(args: string[], problems: string[]): Promise<void> {
-  const parts = usageProblems(await runInProcess(main, args, { env, cwd: '/nonexistent' }));
+async function namesEach(args: string[], problems: string[], environment: Record<string, string> = env): Promise<void> {
+  const parts = usageProblems(await runInProcess(main, args, { env: environment, cwd: '/nonexistent' }));
   for (const p of problems) assert.equal(parts.filter((x) => x.startsWith(p)).length, 1, `${p} in ${parts.join(' | ')}`);
 }
 
@@ -90,5 +90,23 @@ describe('usage errors name every mistake', () => {
     await namesEach(['model', 'pack', '--manifest', 'm.json', '--model', 'm.onnx', '--tolerance', '1e-3'], ['--expect and --tolerance apply to samples']);
     await namesEach(['model', 'rekey', 'b.efb', '--key', 'k', '--version', 'v2', '--bogus'], ['Unknown option \'--bogus\'']);
     await namesEach(['model', 'rekey', 'b.efb', '--key', 'k', '--version', 'v2'], ['missing required option --reason', '--version: expected a semantic version such as 1.2.3, got "v2"']);
+  });
+
+  it('edgefleet: a missing --hub or --token, or a hub address of the wrong form, is named with the other mistakes', async () => {
+    await namesEach(['rollout', 'create', 'm', '1.0.0', '--all', '--tag', 'ring=a', '--wave', 'canary:ten'], [
+      'missing required option --reason', '--wave canary:ten: expected', 'missing --hub URL (or set EDGEFLEET_HUB)', 'missing --token T (or set EDGEFLEET_TOKEN)', 'expected exactly one target',
+    ], {});
+    await namesEach(['deploy', 'm', '--all'], ['missing VERSION', 'missing required option --reason', 'missing --token T (or set EDGEFLEET_TOKEN)'], { EDGEFLEET_HUB: 'http://127.0.0.1:9' });
+    await namesEach(['audit', '--limit', '0'], ['--limit: expected a positive integer', 'EDGEFLEET_HUB=http://127.0.0.1:9/api/v1: expected the hub\'s address without /api/v1'], { ...env, EDGEFLEET_HUB: 'http://127.0.0.1:9/api/v1' });
+    await namesEach(['deployments', 'ls', '--hub', 'hub.local', '--limit', '5000'], ['--limit 5000: expected at most', '--hub hub.local: expected the hub\'s http:// or https:// URL']);
+    // An empty variable is unset; --hub wins over the environment's.
+    await namesEach(['model', 'ls', '--token', ''], ['missing --token T'], { EDGEFLEET_HUB: 'x', EDGEFLEET_TOKEN: '' });
+    await namesEach(['model', 'ls', '--hub', 'http://127.0.0.1:9', '--bogus'], ['Unknown option \'--bogus\''], { EDGEFLEET_HUB: 'x', EDGEFLEET_TOKEN: 't' });
+  });
+
+  it('edgefleet: every command that takes --hub names a missing one before it reads, writes or sends anything', async () => {
+    const remote = Object.entries(commands).filter(([, c]) => c.options['hub'] !== undefined && c.options['token'] !== undefined);
+    assert.ok(remote.length > 40, `${remote.length} remote commands`);
+    for (const [name] of remote) await namesEach(name.split(' '), ['missing --hub URL (or set EDGEFLEET_HUB)', 'missing --token T (or set EDGEFLEET_TOKEN)'], {});
   });
 });
