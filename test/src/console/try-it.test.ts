@@ -24,10 +24,11 @@ describe('console: Try it', () => {
   let hub: HubHandle;
   let agent: AgentHandle | undefined;
   let browser: Browser;
+  let keys: ReturnType<typeof makeKeys>;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ef-console-try-'));
-    const keys = makeKeys(join(dir, 'keys'));
+    keys = makeKeys(join(dir, 'keys'));
     const trust = makeTrust(dir, keys);
     [hub, browser] = await Promise.all([startHub({ dataDir: join(dir, 'hub'), trustPath: trust.path, hubKeyPath: keys.files.hub.keyPath }), launchChromium(), buildRenderer()]) as [HubHandle, Browser, void];
     await pushBundle(hub, (await speechBundle(join(dir, 'bundles'), keys, '1.0.0', SAMPLE_RATE_ENERGY)).path);
@@ -57,10 +58,19 @@ describe('console: Try it', () => {
     assert.equal(Number(await tryIt.getByTestId('browser-output').first().textContent()), SAMPLE_RATE_ENERGY, 'the browser computed the energy');
     await page.screenshot({ path: join(screenshotDir(), 'models-try-it.png') });
 
+    // Another version pushed: the list reloads live, and this version's signatures are not checked again
+    // (no second download of its bundle) nor is Try it taken away with its verdict.
+    const downloads: string[] = [];
+    page.on('request', (r) => { if (r.url().endsWith('/bundle')) downloads.push(r.url()); });
+    await pushBundle(hub, (await speechBundle(join(dir, 'bundles'), keys, '3.0.0', SAMPLE_RATE_ENERGY)).path);
+    await page.locator('td', { hasText: /^3\.0\.0$/ }).waitFor();
+    await tryIt.getByTestId('sample-verdict').filter({ hasText: 'matches' }).waitFor({ timeout: 1_000 });
+    assert.deepEqual(downloads, [], 'the list reloaded without downloading the bundle again');
+
     // A model without a version (a link a stranger trims): its versions are highlighted, asking for one.
     await page.goto(`${hub.http}/#/models/speech`);
-    await page.getByText('Select a version of speech (2 shown highlighted)').waitFor();
-    assert.equal(await page.locator('tr.selected').count(), 2);
+    await page.getByText('Select a version of speech (3 shown highlighted)').waitFor();
+    assert.equal(await page.locator('tr.selected').count(), 3);
     await page.goto(`${hub.http}/#/models/nope`);
     await page.getByText('No model nope in the registry').waitFor();
 

@@ -131,13 +131,24 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
   const [verified, setVerified] = useState<Verified | null>(null);
   const [checks, setChecks] = useState(0); // bumped by the signature check's Retry
   const path = `/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`;
+  const info = modelList().find((v) => v.name === name && v.version === version);
+  // What the signature check depends on: the bundle (its sha256), whether the hub's trust lists its keys, and
+  // whether the hub still holds it. A list reloaded or a live stream reconnected changes none of these, so
+  // neither downloads the bundle again nor takes Try it away from under a run.
+  const bundleKey = info ? `${info.bundle.sha256}:${String(info.trusted)}:${info.bundleDropped ? 'dropped' : ''}` : models.value === null ? null : '';
+  useEffect(() => { setDetail(null); }, [name, version]);
+  // The version's details (the devices running it, its state), again whenever the list or the view reloads;
+  // what is shown stays until the new answer is in.
   useEffect(() => {
     if (!api) return;
-    setDetail(null);
+    let gone = false;
+    api.get<ModelVersionDetail>(`${path}?devices=${VERSION_DEVICES}`).then((d) => { if (!gone) setDetail(d); }, (e: unknown) => { if (!gone) setDetail({ error: errorText(e) }); });
+    return () => { gone = true; };
+  }, [name, version, refetchTick.value, models.value]);
+  useEffect(() => {
     setVerified(null);
-    api.get<ModelVersionDetail>(`${path}?devices=${VERSION_DEVICES}`).then(setDetail, (e: unknown) => setDetail({ error: errorText(e) }));
-    // No bundle to read: its signatures are not checked here, and Try it has nothing to run.
-    if (modelList().find((v) => v.name === name && v.version === version)?.bundleDropped) return;
+    // Not before the list says what the bundle is; and no bundle to read: its signatures are not checked here, and Try it has nothing to run.
+    if (!api || bundleKey === null || info?.bundleDropped) return;
     const ac = new AbortController();
     (async () => {
       const trust = checkTrust(await api.get<TrustDocument>('/trust'));
@@ -149,7 +160,7 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
       setVerified({ trust, bundle: checkBundle(trust.body, head), manifest: m });
     })().catch((e: unknown) => { if (!ac.signal.aborted) setVerified({ error: errorText(e) }); });
     return () => ac.abort();
-  }, [name, version, refetchTick.value, models.value, checks]);
+  }, [name, version, bundleKey, checks]);
   if (!detail) return <Loading what={`${name}@${version}`} />;
   if ('error' in detail) return <ErrorBox error={detail.error} />;
   const trusted = detail.trusted ?? modelList().find((v) => v.name === name && v.version === version)?.trusted;
