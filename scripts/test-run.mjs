@@ -1,6 +1,6 @@
 // The test run itself, started by scripts/test.mjs with the test files in the order to start them: a
 // node:test run() per file, started as scripts/test-schedule.mjs says (two files at all times,
-// TEST_CONCURRENCY; up to TEST_MAX_CONCURRENCY, four, while the CPU idles; docs/development.md "Test run
+// TEST_CONCURRENCY; up to TEST_MAX_CONCURRENCY, six, while the CPU idles; docs/development.md "Test run
 // time"), with a 5-minute limit per file, reported as one run (test-merge.mjs) on stdout (spec on a
 // terminal, TAP otherwise, as `node --test` does) and exit code 1 on any failure. TEST_DURATIONS=FILE
 // also writes each file's time (its top-level tests' durations added up), CPU time (test-cpu.mjs) and
@@ -29,7 +29,7 @@ const named = (file) => members.get(file)?.map(named).join(' + ')
 // cross-compile, each two-hub scenario) take 1.5-2.5 minutes on a busy box.
 const timeout = 300_000;
 const base = Number(process.env.TEST_CONCURRENCY ?? 2);
-const max = Math.max(base, Number(process.env.TEST_MAX_CONCURRENCY ?? base + 2));
+const max = Math.max(base, Number(process.env.TEST_MAX_CONCURRENCY ?? base + 4));
 // Where each file's process writes its CPU time at exit under TEST_DURATIONS (scripts/test-cpu.mjs).
 const cpuDir = process.env.TEST_DURATIONS ? mkdtempSync(join(tmpdir(), 'test-cpu-')) : null;
 if (cpuDir) process.env.TEST_CPU_DIR = cpuDir;
