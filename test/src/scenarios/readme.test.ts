@@ -158,7 +158,7 @@ test('the README walkthroughs run as written', { timeout: 240_000 }, async () =>
           // On free ports rather than the README's 8700 and 1883, which other work on this machine may hold.
           hub = startProcess(entry, [...rest, '--http-port', '0', '--mqtt-port', '0'], { cwd: dir });
           hubUrl = (JSON.parse(await hub.waitForLine(/"msg":"hub ready"/, 60_000)) as { http: string }).http;
-          await hub.waitForLine(/^admin token/, 10_000);
+          await hub.waitForLine(/^admin token/, 60_000);
           check(step, 0, hub.output().stdout);
           continue;
         }
