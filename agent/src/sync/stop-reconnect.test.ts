@@ -39,12 +39,13 @@ describe('sync: stop during a connection attempt', () => {
       assert.ok(client && !client.connected, 'an attempt in flight, not connected');
       let closed = false;
       client.on('close', () => { closed = true; });
+      const attempts = sockets.length;
       await agent.stop();
       await waitFor('the attempt\'s socket closed', () => closed, { timeoutMs: 10_000 });
       // MQTT.js arms its reconnect timer in its own 'close' listener, which has run by now.
       assert.equal(client.options.reconnectPeriod, 0, 'the stopped client keeps reconnectPeriod 0');
       assert.equal((client as unknown as { reconnectTimer: unknown }).reconnectTimer, null, 'no reconnect timer armed after stop');
-      assert.equal(sockets.length, 1, 'no attempt after the one in flight');
+      assert.equal(sockets.length, attempts, 'no attempt after the one in flight');
     } finally {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
