@@ -152,3 +152,19 @@ test('a write takes at most KEEP_CHUNK new rows, oldest first, and every mark; t
   await waitFor('the timer writes every row', () => ids(db).length === 2 * total, { timeoutMs: 15_000, intervalMs: 5 });
   assert.equal(labelled(), 2);
 });
+
+test('stop() ends its timer: nothing is written after it (start() armed a second interval and lost the first)', (t) => {
+  t.mock.timers.enable({ apis: ['setInterval'] });
+  const { open } = fileDb(t);
+  const db = open();
+  const memory = new PredictionMemory({}, () => 0);
+  const keeper = new PredictionKeeper(db, memory, { intervalMs: 1000 });
+  keeper.start();
+  memory.remember('a', 'm', '1.0.0', binary, out([0.9]));
+  t.mock.timers.tick(1000);
+  assert.deepEqual(ids(db), ['a'], 'the timer writes while running');
+  keeper.stop();
+  memory.remember('b', 'm', '1.0.0', binary, out([0.9]));
+  t.mock.timers.tick(5000);
+  assert.deepEqual(ids(db), ['a'], 'no timer left running after stop');
+});

@@ -135,8 +135,7 @@ export class PredictionKeeper {
       // Tasks no kept prediction names (a few rows: one a version that served with ids).
       this.db.exec('DELETE FROM feedback_tasks WHERE id NOT IN (SELECT DISTINCT task FROM feedback_predictions)');
     })();
-    this.timer = setInterval(() => this.save(), this.opts.intervalMs ?? KEEP_INTERVAL_MS);
-    this.timer.unref();
+    // The timer armed above runs on (a second one here replaced it in this.timer, and stop() never ended the first).
     return out;
   }
 

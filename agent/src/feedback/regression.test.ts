@@ -15,6 +15,10 @@ import type { Agent } from '../agent.js';
 import { makeKit, req, startAgent, type Kit } from '../testing.js';
 
 const FEEDBACK = '/edgefleet/v1/feedback';
+// The agent's clock stands still, mid-window: a label is counted in the window open when it arrives
+// (docs/drift.md "Accuracy"), and on the real clock a 60 s window boundary between the prediction and its
+// labels (a loaded machine makes that gap longer) split them into two windows, failing the count below.
+const T0 = Date.UTC(2026, 5, 1, 12, 0, 30);
 
 describe('feedback: labels for a regressor', () => {
   let kit: Kit;
@@ -32,7 +36,7 @@ describe('feedback: labels for a regressor', () => {
       io: { inputs: [{ name: 'x', ...spec }], outputs: [{ name: 'rul_hours', ...spec }] },
       task: { kind: 'regression', output: 'rul_hours', index: 0 },
     });
-    agent = await startAgent(join(kit.dir, 'data'), { allowNonFinite: true });
+    agent = await startAgent(join(kit.dir, 'data'), { allowNonFinite: true }, { clock: { now: () => T0 } });
     agent.trust.put(kit.trust.doc, 1);
     await agent.manager.install(b.path);
   });

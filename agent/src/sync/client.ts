@@ -172,6 +172,9 @@ export class SyncClient {
     // that is down, a revoked device or a flapping link is not asked every 2 s for months, and boxes coming
     // back spread out.
     client.prependListener('close', () => {
+      // Not once stopped: closeLink's reconnectPeriod 0 is what keeps MQTT.js from arming a reconnect when
+      // the socket of an attempt in flight closes after the end (agent/src/sync/stop-reconnect.test.ts).
+      if (this.client !== client) return;
       client.options.reconnectPeriod = retry.failed(Date.now());
     });
     client.on('close', () => {

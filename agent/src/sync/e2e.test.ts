@@ -18,7 +18,7 @@ import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
 import {
-  CREDENTIALS_SCHEMA, DESIRED_SCHEMA, TRUST_TOPIC, createTrustBody, deviceTopic, generateKeyPair, sha256File, signEnvelope, windowTotals,
+  CREDENTIALS_SCHEMA, DESIRED_SCHEMA, TRUST_TOPIC, createTrustBody, deviceTopic, generateKeyPair, sha256File, signEnvelope, windowTotals, withDeadline,
   type DesiredBody, type KeyPair, type ReportedState, type SummaryWindow,
 } from '@edgefleet/shared';
 import { makeFixture, runInProcess, startProcess, waitFor, type Fixture, type RunningProcess } from '@edgefleet/examples';
@@ -35,6 +35,8 @@ const MODEL = 'vibration-anomaly';
 function poll<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 90_000): Promise<T> {
   return waitFor(what, fn, { timeoutMs, intervalMs: 250 });
 }
+/** Every other await of this file on an agent, the broker or an MQTT client ends at a deadline naming it. */
+const bounded = <T>(what: string, work: Promise<T>, ms = 30_000): Promise<T> => withDeadline(work, ms, what);
 
 /** `rows` feature rows for the example model (deterministic values in a plausible range). */
 function inferBody(fx: Fixture, rows: number, seed: number) {
@@ -193,15 +195,15 @@ describe('agent <-> hub sync (real processes)', () => {
     writeFileSync(join(data, 'credentials.json'), JSON.stringify({ schema: CREDENTIALS_SCHEMA, deviceId: 'box-off', secret: 's'.repeat(24), brokers: [`mqtt://127.0.0.1:${port}`] }));
     writeFileSync(join(data, 'trust.json'), JSON.stringify(fx.trustDoc));
     const agent = createAgent(testConfig(data, { sync: { reconnectMs: 100 } }), { logger: pino({ level: 'silent' }), reconcileMs: 0 });
-    await agent.start();
+    await bounded('the offline agent\'s start', agent.start());
     try {
       assert.equal(agent.trust.get()?.signed.version, fx.trust.version, 'trust provisioned from trust.json');
-      await agent.manager.install(fx.v1);
+      await bounded('installing v1 on the offline agent', agent.manager.install(fx.v1));
       const r = await req(agent.url, 'POST', `/v2/models/${MODEL}/infer`, inferBody(fx, 4, 2));
       assert.equal(r.status, 200, r.text);
       assert.equal(agent.sync?.isConnected(), false);
     } finally {
-      await agent.stop();
+      await bounded('the offline agent\'s stop', agent.stop());
     }
     const st = JSON.parse((await agentCli(['status', '--json', '--data-dir', data])).stdout) as { outbox: { windows: number; events: number }; hub: { deviceId: string } };
     assert.equal(st.hub.deviceId, 'box-off');
@@ -229,19 +231,19 @@ describe('agent <-> hub sync (real processes)', () => {
       mkdirSync(data, { recursive: true });
       writeFileSync(join(data, 'credentials.json'), JSON.stringify({ schema: CREDENTIALS_SCHEMA, deviceId: id, secret: 's'.repeat(24), brokers: [url] }));
       writeFileSync(join(data, 'trust.json'), JSON.stringify(fx.trustDoc));
-      watcher = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'test-watcher' });
+      watcher = await bounded('the watcher\'s connection to the bare broker', mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'test-watcher' }));
       watcher.on('message', (_t, payload) => states.push(JSON.parse(payload.toString()) as ReportedState));
-      await watcher.subscribeAsync(deviceTopic(id, 'state'), { qos: 1 });
+      await bounded('the watcher\'s subscription', watcher.subscribeAsync(deviceTopic(id, 'state'), { qos: 1 }));
       agent = createAgent(testConfig(data, { sync: { reconnectMs: 200 } }), { logger: pino({ level: 'silent' }), reconcileMs: 0 });
-      await agent.start();
-      await agent.manager.install(fx.v1);
+      await bounded('box-x\'s start', agent.start());
+      await bounded('installing v1 on box-x', agent.manager.install(fx.v1));
       const h = await sha256File(fx.v1);
       v1Bundle = { sha256: h.sha256, size: h.size };
     });
     after(async () => {
-      await agent?.stop();
-      await watcher?.endAsync();
-      await new Promise<void>((r) => broker.close(() => r()));
+      await bounded('box-x\'s stop', agent?.stop() ?? Promise.resolve());
+      await bounded('the watcher\'s end', watcher?.endAsync() ?? Promise.resolve(), 5_000);
+      await bounded('the bare broker\'s close', new Promise<void>((r) => broker.close(() => r())), 5_000);
       server?.close();
     });
 
@@ -253,9 +255,9 @@ describe('agent <-> hub sync (real processes)', () => {
       };
       return JSON.stringify(signEnvelope(body, [key]));
     };
-    const publish = (payload: string) => new Promise<void>((resolve, reject) => {
+    const publish = (payload: string) => bounded('the broker\'s publish of a desired document', new Promise<void>((resolve, reject) => {
       broker.publish({ cmd: 'publish', topic: deviceTopic(id, 'desired'), payload: Buffer.from(payload), qos: 1, retain: true, dup: false }, (err) => (err ? reject(err) : resolve()));
-    });
+    }), 10_000);
     const stillServing = async () => {
       const r = await req(agent.url, 'POST', `/v2/models/${MODEL}/infer`, inferBody(fx, 1, 1));
       assert.equal(r.status, 200, r.text);
@@ -304,9 +306,9 @@ describe('agent <-> hub sync (real processes)', () => {
     });
 
     it('applies a trust rotation on ef/v1/trust only when it chains from what it trusts', async () => {
-      const publishTrust = (doc: unknown) => new Promise<void>((resolve, reject) => {
+      const publishTrust = (doc: unknown) => bounded('the broker\'s publish of a trust document', new Promise<void>((resolve, reject) => {
         broker.publish({ cmd: 'publish', topic: TRUST_TOPIC, payload: Buffer.from(JSON.stringify(doc)), qos: 1, retain: true, dup: false }, (err) => (err ? reject(err) : resolve()));
-      });
+      }), 10_000);
       const expires = new Date(Date.now() + 30 * 86_400_000);
       const root2 = generateKeyPair('root', 'root2');
       const v2 = signEnvelope(createTrustBody({ version: 2, expires, root: [root2], release: [fx.keys.release], hub: [fx.keys.hub] }), [fx.keys.root, root2]);
