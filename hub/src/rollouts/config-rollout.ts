@@ -18,6 +18,7 @@ import { place, waveOf } from './cohort.js';
 import { checkRings, ringTagsOf, sharedWith, targetDevices } from './plan.js';
 import { appliedNote, waitForHeld } from './config-applied.js';
 import { leaveOutOffline, noteSilentOffline } from './offline.js';
+import { replacedNote } from './replaced.js';
 import { refuseRolloutDevices, rivalRollouts, rolloutSubject } from '../deployments/target.js';
 
 const HOUR_MS = 3_600_000;
@@ -174,7 +175,7 @@ export function computeConfigWave(store: Store, gateData: GateData, r: RolloutRe
   // Active devices that sent no window yet and are switched off: said on reporting, as for a model (offline.ts).
   const gates = noteSilentOffline(store, evaluateGates({ cfg: r.gates, install, wave, control: ctl, reference: undefined, preflightP95: [], awaitingControl })
     .filter((g) => !MODEL_ONLY.has(g.name))
-    .map((g) => (g.name === 'install_success' ? waitForHeld(store, r, { ...g, name: 'config_applied' as const, ...appliedNote(store, refused, offline.note, g.note) }) : g)), active, wave.reportingDevices);
+    .map((g) => (g.name === 'install_success' ? waitForHeld(store, r, { ...g, name: 'config_applied' as const, ...appliedNote(store, refused, [offline.note, replacedNote(store, r.id)].filter((n) => n !== null).join('; ') || null, g.note) }) : g)), active, wave.reportingDevices);
   const max = r.gates.maxRestarts ?? MAX_RESTARTS_DEFAULT;
   gates.push({
     name: 'restarts', value: worst?.n ?? null, threshold: max, verdict: worst && worst.n > max ? 'fail' : 'pass', blocking: true,
