@@ -4,7 +4,7 @@
 // id, told but never reporting again, held its canary's install_success until stuckSec
 // paused the rollout, again after every resume. Now the enrollment marks it replaced (audited, naming the
 // rollout it leaves), it leaves the rollout while offline, the gate names it, and the wave is judged on the
-// others. An old id still connected (a cloned data dir) is not left out.
+// others. An old id still connected (a cloned data dir) is not left out. A wave with nobody to judge says so (gates.ts).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateBoxKeyPair, type DeviceCredentials } from '@edgefleet/shared';
@@ -97,6 +97,30 @@ describe('replaced', () => {
       // A box enrolled with a key no other device holds replaces nothing.
       await enroll(e, sealing, generateBoxKeyPair());
       assert.equal(e.store.audit.query({ action: 'device.replaced' }).length, 1);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('a wave with nobody to judge (a target reaching no device, every device revoked) says so when it pauses; rollback ends it', async () => {
+    const e = await setup(3);
+    try {
+      await v1Everywhere(e);
+      const gates = { minPredictions: 10, stuckSec: 120 };
+      const nobody = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { tags: { site: 'nowhere' } }, waves: [{ name: 'all', percent: 100, bakeSec: 60 }], gates, advance: 'auto', onFailure: 'rollback', reason: 'for boxes to come' }, { name: 'op' });
+      const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: [{ name: 'canary', percent: 30, minDevices: 1, bakeSec: 60 }, { name: 'all', percent: 100, bakeSec: 60 }], gates, advance: 'auto', onFailure: 'rollback', reason: 'v2' }, { name: 'op' });
+      for (const d of e.store.devices.list()) e.store.devices.revoke(d.id, e.clock.now());
+      for (let i = 0; i < 4; i++) {
+        e.clock.advance(61_000);
+        await e.engine.tick();
+      }
+      const words = 'install_success none \\(needs >= 0\\.95; no device of the wave to judge: a device that joins the target \\(enrolled, tagged into it\\) is placed and told; until then the wave waits, and gates.stuckSec pauses it';
+      for (const [id, more] of [[nobody.id, '\\)'], [r.id, '; 3 devices revoked during the rollout: left out\\)']] as const) {
+        const v = e.engine.view(id);
+        assert.equal(v.state, 'paused', JSON.stringify(v.waves[0]?.gates));
+        assert.match(v.stateReason ?? '', new RegExp(`stuck for 120 s with gates pending: ${words}${more}`));
+      }
+      assert.equal((await e.engine.act(r.id, 'rollback', 'nobody left', { name: 'op' })).state, 'rolled_back');
     } finally {
       await e.close();
     }
