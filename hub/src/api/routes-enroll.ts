@@ -6,6 +6,7 @@ import {
   EnrollmentTokenInfo, EnrollmentTokenList, EnrollmentTokenListQuery, EnrollmentTokenRevoke, type DeviceFacts, type DesiredDocument, type DevicePublicKey, type Tags,
 } from '@edgefleet/shared';
 import { randomSecret } from '../store/secrets.js';
+import { recordReplaced } from '../rollouts/replaced.js';
 import { actor, afterCommit, audit, jsonBody, param, queryOf, transact, type ApiDeps, type Ctx, type RouteDef } from './http.js';
 
 export interface Issued {
@@ -151,10 +152,14 @@ export const enrollRoutes: RouteDef[] = [
           tags = t.tags;
           return t.tags;
         },
-        record: (deviceId) => deps.store.audit.append({
-          actor: `enrollment-token:${tokenId}`, actorId: tokenId, action: 'device.enroll', target: deviceId, at: deps.clock.now(),
-          details: { facts: b.facts, tags, proposedId: b.deviceId ?? null, deviceKey: b.deviceKey?.keyId ?? null },
-        }),
+        record: (deviceId) => {
+          deps.store.audit.append({
+            actor: `enrollment-token:${tokenId}`, actorId: tokenId, action: 'device.enroll', target: deviceId, at: deps.clock.now(),
+            details: { facts: b.facts, tags, proposedId: b.deviceId ?? null, deviceKey: b.deviceKey?.keyId ?? null },
+          });
+          // The same box enrolled again (enroll --force keeps its device key): its old id leaves the rollouts.
+          if (b.deviceKey) recordReplaced(deps.store, deviceId, b.deviceKey.keyId, { name: `enrollment-token:${tokenId}`, id: tokenId }, deps.clock.now());
+        },
       });
       await deliverNewDevice(c, deps, 'device.enroll', issued);
       return issued.creds;

@@ -136,6 +136,24 @@ describe('config-rollout', () => {
       }
     });
 
+    it('a box that applied it and was switched off before sending a window is named on reporting, as for a model (offline.ts)', async () => {
+      const e = await setup(10);
+      try {
+        const r = await start(e, { 'summaries.windowSec': 30 }, { ...GATES, stuckSec: 60 }, FOUR, 'ro-00000000ab');
+        const canary = notified(e, r.id);
+        const [away, ...rest] = canary;
+        reportConfig(e, canary);
+        const seen = e.clock.now();
+        e.store.devices.markSeen(away!, false, seen);
+        for (let i = 0; i < 3 && e.store.rollouts.get(r.id).state === 'running'; i++) await minute(e, r.id, rest);
+        const v = e.engine.view(r.id);
+        assert.equal(v.state, 'paused', JSON.stringify(v.waves[0]?.gates));
+        assert.match(v.stateReason ?? '', new RegExp(`reporting 0\\.75 \\(needs >= 0\\.8; .*1 of them offline \\(${away} since ${seen.toISOString()}\\): a box switched off sends its windows when it reconnects\\)`));
+      } finally {
+        await e.close();
+      }
+    });
+
     it('a wave whose told boxes are mostly switched off is not judged on the others: it waits, and pauses at stuckSec', async () => {
       const e = await setup(10);
       try {

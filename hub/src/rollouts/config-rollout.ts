@@ -17,7 +17,8 @@ import { boundedStats } from './device-share.js';
 import { place, waveOf } from './cohort.js';
 import { checkRings, ringTagsOf, sharedWith, targetDevices } from './plan.js';
 import { appliedNote, waitForHeld } from './config-applied.js';
-import { leaveOutOffline } from './offline.js';
+import { leaveOutOffline, noteSilentOffline } from './offline.js';
+import { replacedNote } from './replaced.js';
 import { refuseRolloutDevices, rivalRollouts, rolloutSubject } from '../deployments/target.js';
 
 const HOUR_MS = 3_600_000;
@@ -171,9 +172,10 @@ export function computeConfigWave(store: Store, gateData: GateData, r: RolloutRe
   }
   const offline = leaveOutOffline(store, r, unsettled, told.length, now, { done: 'applied', then: 'sent the configuration' });
   install.notified -= offline.away.length; // left out: sent the document when they reconnect
-  const gates = evaluateGates({ cfg: r.gates, install, wave, control: ctl, reference: undefined, preflightP95: [], awaitingControl })
+  // Active devices that sent no window yet and are switched off: said on reporting, as for a model (offline.ts).
+  const gates = noteSilentOffline(store, evaluateGates({ cfg: r.gates, install, wave, control: ctl, reference: undefined, preflightP95: [], awaitingControl })
     .filter((g) => !MODEL_ONLY.has(g.name))
-    .map((g) => (g.name === 'install_success' ? waitForHeld(store, r, { ...g, name: 'config_applied' as const, ...appliedNote(store, refused, offline.note, g.note) }) : g));
+    .map((g) => (g.name === 'install_success' ? waitForHeld(store, r, { ...g, name: 'config_applied' as const, ...appliedNote(store, refused, [offline.note, replacedNote(store, r.id)].filter((n) => n !== null).join('; ') || null, g.note) }) : g)), active, wave.reportingDevices);
   const max = r.gates.maxRestarts ?? MAX_RESTARTS_DEFAULT;
   gates.push({
     name: 'restarts', value: worst?.n ?? null, threshold: max, verdict: worst && worst.n > max ? 'fail' : 'pass', blocking: true,

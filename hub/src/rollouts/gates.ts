@@ -110,6 +110,8 @@ export function evaluateGates(g: GateInput): GateResult[] {
     const best = told ? (told - install.failed) / told : 1;
     const verdict = told === 0 ? 'pending' : best < cfg.installSuccess ? 'fail' : settled < told ? 'pending' : (value as number) >= cfg.installSuccess ? 'pass' : 'fail';
     const notes = [
+      // A wave with nobody to judge (a target that reaches no device yet, or every device of it revoked, replaced or held back) says so.
+      ...(told === 0 && install.notified === 0 ? ['no device of the wave to judge: a device that joins the target (enrolled, tagged into it) is placed and told; until then the wave waits, and gates.stuckSec pauses it'] : []),
       ...(install.deferred ? [`${install.deferred} deferred (maintenance window or update lock): waiting up to gates.deferTimeoutSec (${cfg.deferTimeoutSec ?? 3600} s) after each was told`] : []),
       ...(install.leftOut ? [`${install.leftOut} deferred past gates.deferTimeoutSec: left out`] : []),
       ...(install.waitingForDisk ? [`${install.waitingForDisk} waiting for disk space on the device (not failed): pending until installed; a wave pending for gates.stuckSec (${cfg.stuckSec} s) pauses`] : []),

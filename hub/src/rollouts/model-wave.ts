@@ -10,7 +10,8 @@ import { emptyStats, type GateData } from './gate-data.js';
 import { DEFER_TIMEOUT_DEFAULT_SEC } from './plan.js';
 import { evaluateGates, type InstallCounts, type WaveGates } from './gates.js';
 import { boundedStats } from './device-share.js';
-import { leaveOutOffline, silentOffline } from './offline.js';
+import { leaveOutOffline, noteSilentOffline } from './offline.js';
+import { replacedNote } from './replaced.js';
 import { notInstalledNote, notInstalledRecord, notInstalledRows, notInstalling } from './not-installed.js';
 import { heldNote, isHeld } from '../deployments/backends.js';
 const HOUR_MS = 3_600_000;
@@ -80,11 +81,9 @@ export function computeWave(store: Store, gateData: GateData, r: RolloutRecord, 
   const revoked = store.rollouts.revokedCount(r.id);
   // Which told devices did not install and why, named on install_success and kept on a failed wave (judge.ts).
   const notInstalled = notInstalledRecord(failed);
-  const notes = [offline.note, heldNote(held), notInstalledNote(notInstalled)].filter((n) => n !== null);
+  const notes = [offline.note, replacedNote(store, r.id), heldNote(held), notInstalledNote(notInstalled)].filter((n) => n !== null);
   // Active devices that sent no window yet and are switched off: said on reporting, not taken for a wave without traffic.
-  const off = silentOffline(store, activeIds.filter((id) => !wave.reportingDevices.has(id)));
-  const gates = evaluateGates({ cfg: r.gates, install, wave, control: ctl, reference, preflightP95, awaitingControl, revoked })
-    .map((g) => (g.name === 'install_success' && notes.length ? { ...g, note: [...notes, ...(g.note ? [g.note] : [])].join('; ') } : g))
-    .map((g) => (g.name === 'reporting' && g.verdict === 'pending' && off ? { ...g, note: [...(g.note ? [g.note] : []), off].join('; ') } : g));
+  const gates = noteSilentOffline(store, evaluateGates({ cfg: r.gates, install, wave, control: ctl, reference, preflightP95, awaitingControl, revoked })
+    .map((g) => (g.name === 'install_success' && notes.length ? { ...g, note: [...notes, ...(g.note ? [g.note] : [])].join('; ') } : g)), activeIds, wave.reportingDevices);
   return { gates, install, away: offline.away, offlineNote: offline.note, notInstalled, notInstalledAll: notInstalledRows(failed) };
 }

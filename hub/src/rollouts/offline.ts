@@ -66,12 +66,15 @@ export function leaveOutOffline(store: Store, r: RolloutRecord, unsettled: reado
 }
 
 /**
- * The reporting gate's words for its active devices that sent no window and are switched off (at most 100 read,
- * as above), or null: without them a wave whose boxes are off read as a wave without traffic. Their windows
- * wait in the box's outbox and arrive when it reconnects.
+ * The reporting gate, while pending, with words for its active devices that sent no window and are switched off
+ * (at most 100 read, as above): without them a wave whose boxes are off read as a wave without traffic. Their
+ * windows wait in the box's outbox and arrive when it reconnects. Model and configuration rollouts alike.
  */
-export function silentOffline(store: Store, silent: readonly string[]): string | null {
-  const off = silent.slice(0, 100).filter((id) => !store.devices.get(id).online);
-  if (!off.length) return null;
-  return `${off.length} of them offline (${some(off, (id) => `${id} since ${lastSeen(store, id)}`)}): a box switched off sends its windows when it reconnects`;
+export function noteSilentOffline<G extends { name: string; verdict: string; note?: string }>(store: Store, gates: G[], active: readonly string[], reporting: ReadonlySet<string>): G[] {
+  const g = gates.find((x) => x.name === 'reporting');
+  if (g?.verdict !== 'pending') return gates;
+  const off = active.filter((id) => !reporting.has(id)).slice(0, 100).filter((id) => !store.devices.get(id).online);
+  if (!off.length) return gates;
+  const words = `${off.length} of them offline (${some(off, (id) => `${id} since ${lastSeen(store, id)}`)}): a box switched off sends its windows when it reconnects`;
+  return gates.map((x) => (x === g ? { ...x, note: [...(x.note ? [x.note] : []), words].join('; ') } : x));
 }

@@ -2,7 +2,8 @@
 // that carries another device key than the first run's is audited `device.key_changed`, as a key changed
 // in a reported state is (docs/security.md "Sealed models": content keys are sealed to that key from now
 // on). Before, the key was replaced with no audit entry saying so, and the re-run's `device.enroll` entry
-// did not name the key. A real hub process over HTTP.
+// did not name the key. A new id enrolled with the key an enrolled device holds marks that one replaced
+// (device.replaced). A real hub process over HTTP.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -39,6 +40,16 @@ test('a re-run of an enrollment with another device key is audited device.key_ch
     assert.equal(changed[0]!.details.keyId, second.keyId);
     assert.match(changed[0]!.reason ?? '', /re-run of the enrollment carried a different device key/);
     assert.deepEqual((await audit('device.enroll')).map((e) => e.details.deviceKey).sort(), [first.keyId, first.keyId, second.keyId].sort());
+    // The box enrolled again as a new id (enroll --force keeps its key): the hub marks `late` replaced by it,
+    // audited (docs/decisions/0155-a-box-enrolled-again-replaces-its-old-id.md); the re-runs above replaced nothing.
+    assert.deepEqual(await audit('device.replaced'), []);
+    const other = await createEnrollToken(hub, { maxUses: 1, ttlSec: 3600 });
+    const res = await fetch(`${hub.http}/api/v1/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: other.token, facts: FACTS, deviceKey: devicePub(second) }) });
+    assert.equal(res.status, 201);
+    const fresh = ((await res.json()) as { deviceId: string }).deviceId;
+    const replaced = await audit('device.replaced');
+    assert.deepEqual(replaced.map((e) => [e.actor, e.details]), [[`enrollment-token:${other.id}`, { by: fresh, keyId: second.keyId }]]);
+    assert.match(replaced[0]!.reason ?? '', new RegExp(`^its box enrolled again as ${fresh} with the same device key .*: late leaves the rollouts it is placed in while offline; revoke it \\(edgefleet devices revoke late\\)`));
   } finally {
     await hub?.stop();
     rmSync(dir, { recursive: true, force: true });

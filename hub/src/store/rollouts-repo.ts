@@ -6,6 +6,7 @@ import { AppError, HISTORY_PAGE, type RolloutListQuery, type ConfigSubject, type
 import { keepNotInstalled, missing, notInstalledPage } from './rollout-not-installed.js';
 import type { Db } from './db.js';
 import { createdPage } from './history-page.js';
+import { replacedAndOffline, replacedInRollout, type Replacement } from './device-replacements.js';
 
 /** Per wave: where it is and what its gates said last. */
 export interface WaveProgress {
@@ -195,10 +196,11 @@ export class RolloutsRepo {
   /**
    * The rollout's devices, less those revoked since they joined: a revoked device leaves the rollout (it is
    * not told, not counted in the gates, not listed; docs/rollouts.md "Cohorts"), as planning leaves it out.
+   * So does one replaced by a new enrollment of its box while it is offline (device-replacements.ts).
    */
   devices(rolloutId: string): RolloutDeviceRow[] {
     return (this.db.prepare(`SELECT rd.device_id, rd.place, rd.previous, rd.notified_at, rd.starts, rd.not_installed FROM rollout_devices rd JOIN devices d ON d.id = rd.device_id
-       WHERE rd.rollout_id = ? AND d.revoked_at IS NULL ORDER BY rd.place, rd.device_id`).all(rolloutId) as Array<{
+       WHERE rd.rollout_id = ? AND d.revoked_at IS NULL AND NOT ${replacedAndOffline('d')} ORDER BY rd.place, rd.device_id`).all(rolloutId) as Array<{
       device_id: string; place: number; previous: string | null; notified_at: string | null; starts: number | null; not_installed: string | null;
     }>).map((r) => ({ deviceId: r.device_id, place: r.place, previous: r.previous, notifiedAt: r.notified_at, starts: r.starts, notInstalled: r.not_installed === null ? null : (JSON.parse(r.not_installed) as NotInstalledDevice) }));
   }
@@ -221,6 +223,11 @@ export class RolloutsRepo {
     const row = this.db.prepare('SELECT COUNT(*) AS n FROM rollout_devices rd JOIN devices d ON d.id = rd.device_id WHERE rd.rollout_id = ? AND d.revoked_at IS NOT NULL')
       .get(rolloutId) as { n: number | string };
     return Number(row.n);
+  }
+
+  /** Its devices replaced by a new enrollment of their box and offline (they left it; see devices()): the first `limit`, and how many. */
+  replaced(rolloutId: string, limit = 3): { first: Replacement[]; count: number } {
+    return replacedInRollout(this.db, rolloutId, limit);
   }
 
   /** Configuration rollouts: each told device's agent start count at that moment (decision 0045). */

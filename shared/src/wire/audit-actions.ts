@@ -8,7 +8,7 @@ export const AUDIT_ACTIONS = [
   'capture.create', 'capture.fetch', 'capture.purge', 'capture.stop', 'capture.upload_started', 'capture.upload_ended',
   'config.set',
   'deployment.create', 'deployment.undeploy',
-  'device.add', 'device.enroll', 'device.revoke', 'device.rotate-secret', 'device.tags', 'device.key', 'device.key_changed',
+  'device.add', 'device.enroll', 'device.revoke', 'device.rotate-secret', 'device.tags', 'device.key', 'device.key_changed', 'device.replaced',
   'device.clock_skewed', 'device.clock_ok', 'device.quota_exceeded', 'device.credentials_in_use_twice',
   'enrollment-token.create', 'enrollment-token.revoke',
   'model.push', 'model.repush', 'model.deprecate', 'model.delete', 'model.bundle_drop', 'model.content_key',

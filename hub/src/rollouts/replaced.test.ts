@@ -1,0 +1,128 @@
+// A box enrolled again as a new device id (enroll --force keeps its device key) during a rollout
+// (replaced.ts, docs/decisions/0155-a-box-enrolled-again-replaces-its-old-id.md), on the rollout test
+// environment (real store, embedded broker, engine, manual clock) and the hub's REST enrollment: the old
+// id, told but never reporting again, held its canary's install_success until stuckSec
+// paused the rollout, again after every resume. Now the enrollment marks it replaced (audited, naming the
+// rollout it leaves), it leaves the rollout while offline, the gate names it, and the wave is judged on the
+// others. An old id still connected (a cloned data dir) is not left out. A wave with nobody to judge says so (gates.ts).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateBoxKeyPair, type DeviceCredentials } from '@edgefleet/shared';
+import { cleanup, notified, others, prepare, report, setup, v1Everywhere, type Env } from './testing.js';
+import { createApp } from '../api/app.js';
+import { Metrics } from '../metrics.js';
+import { Sealing } from '../sealing/service.js';
+import { Keystore } from '../sealing/keystore.js';
+import { FACTS } from '../testing/harness.js';
+
+describe('replaced', () => {
+  before(prepare);
+  after(cleanup);
+
+  const WAVES = [{ name: 'canary', percent: 40, minDevices: 3, bakeSec: 60 }, { name: 'all', percent: 100, bakeSec: 60 }];
+  const GATES = { minPredictions: 150, stuckSec: 120, deferTimeoutSec: 3600 };
+  const pub = (k: ReturnType<typeof generateBoxKeyPair>) => ({ keyId: k.keyId, public: Buffer.from(k.publicKey).toString('base64') });
+
+  /** POST /api/v1/enroll over the hub's REST app, as `edgefleet-agent enroll --force` does with the box's device key. */
+  async function enroll(e: Env, sealing: Sealing, key: ReturnType<typeof generateBoxKeyPair>): Promise<string> {
+    const app = createApp({
+      store: e.store, metrics: new Metrics(), clock: e.clock, trust: () => ({ signed: e.trust, signatures: [] }), brokers: () => [], fleet: null, sealing,
+      maxBundleBytes: 1 << 20, verifyBundle: () => Promise.reject(new Error('unused')), deployments: e.parts.deployments, ingest: e.parts.ingest, rollouts: e.engine,
+    });
+    const token = e.store.enrollment.create({ tags: { ring: 'a' }, expires: new Date(e.clock.now().getTime() + 3_600_000), maxUses: 1, createdBy: 'op', at: e.clock.now() }).token;
+    const res = await app.request('/api/v1/enroll', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, facts: FACTS, deviceKey: pub(key) }) });
+    const text = await res.text();
+    assert.equal(res.status, 201, text);
+    return (JSON.parse(text) as DeviceCredentials).deviceId;
+  }
+
+  /** A minute later: `on` report 2.0.0 active with windows, the devices not told 1.0.0; one step. */
+  async function minute(e: Env, id: string, on: readonly string[]): Promise<void> {
+    e.clock.advance(61_000);
+    report(e, on, '2.0.0');
+    report(e, others(e, id), '1.0.0');
+    await e.engine.tick();
+  }
+
+  it('a told box enrolled again leaves the rollout while offline: audited, named on install_success, the wave judged on the others', async () => {
+    const e = await setup(10);
+    try {
+      const sealing = new Sealing(e.store, Keystore.open(e.dir));
+      await v1Everywhere(e);
+      const r = await e.engine.create({ id: 'ro-00000000ab', model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: WAVES, gates: GATES, advance: 'auto', onFailure: 'rollback', reason: 'v2' }, { name: 'op' });
+      const canary = notified(e, r.id);
+      assert.equal(canary.length, 4);
+      const [old, ...rest] = canary as [string, ...string[]];
+      const key = generateBoxKeyPair();
+      sealing.setDeviceKey(old, pub(key), 'enroll', e.clock.now());
+      // Its box was switched off before it installed 2.0.0 (rebuilt) and enrolled again: the old id never reports again,
+      // and install_success waited for it until gates.deferTimeoutSec, past stuckSec: paused, again after every resume.
+      e.store.devices.markSeen(old, false, e.clock.now());
+      const fresh = await enroll(e, sealing, key);
+      const entry = e.store.audit.query({ action: 'device.replaced' }).find((a) => a.target === old);
+      assert.deepEqual(entry?.details, { by: fresh, keyId: key.keyId, leftRollouts: [r.id] });
+      assert.match(entry?.reason ?? '', new RegExp(`^its box enrolled again as ${fresh} with the same device key \\(${key.keyId.slice(0, 12)}…\\): ${old} leaves the rollouts it is placed in while offline \\(${r.id}\\); revoke it \\(edgefleet devices revoke ${old}\\)`));
+      assert.ok(!e.store.rollouts.devices(r.id).some((d) => d.deviceId === old), 'it left the rollout');
+      // The box itself, as its new id, joins the target with a place of its own and installs when told.
+      for (let i = 0; i < 3 && e.engine.view(r.id).waves[0]?.state !== 'passed'; i++) await minute(e, r.id, notified(e, r.id).filter((id) => id !== old));
+      const v = e.engine.view(r.id);
+      assert.equal(v.state, 'running', v.stateReason ?? '');
+      assert.equal(v.waves[0]?.state, 'passed', JSON.stringify(v.waves[0]?.gates));
+      const gate = v.waves[0]?.gates.find((g) => g.name === 'install_success');
+      assert.equal(gate?.samples.wave, notified(e, r.id).length);
+      assert.ok(rest.every((id) => notified(e, r.id).includes(id)));
+      assert.match(gate?.note ?? '', new RegExp(`1 replaced by a new enrollment of its box \\(enroll --force\\) and offline: left out \\(${old} now ${fresh}\\); edgefleet devices revoke ID takes an old id off the fleet`));
+      assert.ok(!v.devices?.some((d) => d.deviceId === old), 'rollout show no longer lists it');
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('an old id still connected (a cloned data dir) is marked, counts while connected and leaves once offline', async () => {
+    const e = await setup(4);
+    try {
+      const sealing = new Sealing(e.store, Keystore.open(e.dir));
+      await v1Everywhere(e);
+      const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: [{ name: 'all', percent: 100, bakeSec: 60 }], gates: GATES, advance: 'auto', onFailure: 'rollback', reason: 'v2' }, { name: 'op' });
+      const old = 'd-001';
+      const key = generateBoxKeyPair();
+      sealing.setDeviceKey(old, pub(key), 'state', e.clock.now());
+      e.store.devices.markSeen(old, true, e.clock.now());
+      const fresh = await enroll(e, sealing, key);
+      assert.match(e.store.audit.query({ action: 'device.replaced' })[0]?.reason ?? '', new RegExp(`: ${old} is connected now; it leaves the rollouts it is placed in once offline \\(${r.id}\\)`));
+      assert.ok(e.store.rollouts.devices(r.id).some((d) => d.deviceId === old), 'connected, it stays');
+      e.store.devices.markSeen(old, false, e.clock.now());
+      assert.ok(!e.store.rollouts.devices(r.id).some((d) => d.deviceId === old), 'offline, it leaves');
+      assert.deepEqual(e.store.rollouts.replaced(r.id), { first: [{ deviceId: old, by: fresh, keyId: key.keyId, at: e.clock.now().toISOString() }], count: 1 });
+      // A box enrolled with a key no other device holds replaces nothing.
+      await enroll(e, sealing, generateBoxKeyPair());
+      assert.equal(e.store.audit.query({ action: 'device.replaced' }).length, 1);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('a wave with nobody to judge (a target reaching no device, every device revoked) says so when it pauses; rollback ends it', async () => {
+    const e = await setup(3);
+    try {
+      await v1Everywhere(e);
+      const gates = { minPredictions: 10, stuckSec: 120 };
+      const nobody = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { tags: { site: 'nowhere' } }, waves: [{ name: 'all', percent: 100, bakeSec: 60 }], gates, advance: 'auto', onFailure: 'rollback', reason: 'for boxes to come' }, { name: 'op' });
+      const r = await e.engine.create({ model: 'audio-energy', version: '2.0.0', target: { all: true }, waves: [{ name: 'canary', percent: 30, minDevices: 1, bakeSec: 60 }, { name: 'all', percent: 100, bakeSec: 60 }], gates, advance: 'auto', onFailure: 'rollback', reason: 'v2' }, { name: 'op' });
+      for (const d of e.store.devices.list()) e.store.devices.revoke(d.id, e.clock.now());
+      for (let i = 0; i < 4; i++) {
+        e.clock.advance(61_000);
+        await e.engine.tick();
+      }
+      const words = 'install_success none \\(needs >= 0\\.95; no device of the wave to judge: a device that joins the target \\(enrolled, tagged into it\\) is placed and told; until then the wave waits, and gates.stuckSec pauses it';
+      for (const [id, more] of [[nobody.id, '\\)'], [r.id, '; 3 devices revoked during the rollout: left out\\)']] as const) {
+        const v = e.engine.view(id);
+        assert.equal(v.state, 'paused', JSON.stringify(v.waves[0]?.gates));
+        assert.match(v.stateReason ?? '', new RegExp(`stuck for 120 s with gates pending: ${words}${more}`));
+      }
+      assert.equal((await e.engine.act(r.id, 'rollback', 'nobody left', { name: 'op' })).state, 'rolled_back');
+    } finally {
+      await e.close();
+    }
+  });
+});
