@@ -45,6 +45,8 @@ describe('drift numbers agree', () => {
           ...Array.from({ length: 15 }, (_, i) => sampleWindow({ ...at(i), version: '2.0.0' }, FEATURES, NONE, 100, spec, rand)),
           ...Array.from({ length: 15 }, (_, i) => drop(sampleWindow({ ...at(i), version: '1.0.0' }, FEATURES, REFERENCE, 100, spec, rand))),
         ];
+        // dev-1 also reports a few predictions an hour later: a bucket of the timeline with too few, beside empty ones.
+        if (id === 'dev-1') windows.push(sampleWindow({ model: 'press', version: '1.0.0', start: now - 3600_000 }, FEATURES, REFERENCE, 10, spec, rand));
         h.store.db.transaction(() => h.store.rollups.applyWindows(id, windows))();
       }
       const range = ['--since', new Date(now - 6 * 3600_000).toISOString(), '--until', new Date(now).toISOString()];
@@ -80,12 +82,18 @@ describe('drift numbers agree', () => {
       // A feature one device never reports: its own group says it has no values; the fleet counts the other's.
       const byDevice = JSON.parse(await run('1.0.0', ...range, '--by', 'device', '--json')) as DriftResponse;
       const aux = (key: string) => byDevice.groups.find((x) => x.key === key)?.features.find((f) => f.name === 'aux');
-      assert.deepEqual([aux('dev-1')?.n, aux('dev-1')?.insufficient], [1500, null]);
+      assert.deepEqual([aux('dev-1')?.n, aux('dev-1')?.insufficient], [1510, null]);
       assert.deepEqual([aux('dev-2')?.n, aux('dev-2')?.mean, aux('dev-2')?.insufficient], [0, null, '0 values of aux (nulls and NaNs are not values): expected at least 1000 for a drift verdict']);
       const devText = await run('1.0.0', ...range, '--by', 'device');
       assert.match(devText, /\ndevice = dev-2: 1 device, 1500 predictions\n/);
       assert.match(devText, /\n {2}aux: 0 values of aux/);
       assert.doesNotMatch(devText, /worst devices: dev-1 \(/, 'a group by device does not rank itself');
+
+      // The timeline tells a bucket without predictions (_) from one with too few (·), in JSON and text.
+      assert.deepEqual(byDevice.timeline?.predictions, [0, 0, 0, 3000, 0, 10]);
+      assert.deepEqual(byDevice.timeline?.psi['temp']?.map((x) => x === null), [true, true, true, false, true, true]);
+      assert.match(devText, /^TREND: PSI of all devices per 1 h, oldest first \(· too few predictions, _ none\)$/m);
+      assert.match(devText, /\n {2}temp {2,}numeric .* ___▁_·\n/);
 
       // A range not begun ends saying it is in the future and what now is; an empty past one asks for a longer range.
       const ahead = await run('1.0.0', '--since', new Date(now + 3600_000).toISOString(), '--until', new Date(now + 7200_000).toISOString());

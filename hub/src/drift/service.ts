@@ -233,14 +233,16 @@ export class FleetAnalytics {
     const psi: Record<string, Array<number | null>> = {};
     const names = [...s.layout.features.map((f) => f.name), ...s.layout.outputs.map((o) => `output:${o.name}`)];
     for (const name of names) Object.defineProperty(psi, name, { value: new Array<number | null>(n).fill(null), enumerable: true, writable: true, configurable: true });
+    const predictions = new Array<number>(n).fill(0);
     for (let i = 0; i < n; i++) {
       const v: RollupValues | undefined = buckets.get(String(i))?.values;
       if (!v) continue;
+      predictions[i] = v.count;
       const d = driftOf(s.layout, v, exp, th, v.count >= th.minPredictions);
       d.features.forEach((f) => { (psi[f.name] as Array<number | null>)[i] = f.psi; });
       d.outputs.forEach((f) => { (psi[`output:${f.name}`] as Array<number | null>)[i] = f.psi; });
     }
-    return { starts: Array.from({ length: n }, (_, i) => new Date(plan.since + i * bucketMs).toISOString()), bucketSec: bucketMs / 1000, psi };
+    return { starts: Array.from({ length: n }, (_, i) => new Date(plan.since + i * bucketMs).toISOString()), bucketSec: bucketMs / 1000, psi, predictions };
   }
 }
 

@@ -192,6 +192,8 @@ export const DriftTimeline = z.object({
   bucketSec: z.number().int().positive(),
   /** Per feature (and output, as "output:NAME"): PSI of all devices in each bucket, null with too few predictions. */
   psi: z.record(z.string(), z.array(z.number().nullable())),
+  /** Predictions in each bucket, so a null PSI of a bucket without any tells apart from one with too few; absent in reports stored before it. */
+  predictions: z.array(Count).optional(),
 });
 export type DriftTimeline = z.infer<typeof DriftTimeline>;
 

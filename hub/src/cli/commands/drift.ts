@@ -37,10 +37,13 @@ function rangeQuery(args: ParsedArgs, now: Date): URLSearchParams {
 }
 
 const BARS = '▁▂▃▄▅▆▇█';
-/** One character per value on a 0..max scale (max at least `floor`, e.g. the PSI threshold); "·" for no value. */
-export function sparkline(values: ReadonlyArray<number | null>, floor: number): string {
+/**
+ * One character per value on a 0..max scale (max at least `floor`, e.g. the PSI threshold); "·" for no value,
+ * "_" for a bucket without any prediction (`predictions[i]` 0, when given).
+ */
+export function sparkline(values: ReadonlyArray<number | null>, floor: number, predictions?: readonly number[]): string {
   const max = Math.max(floor, ...values.filter((v): v is number => v !== null));
-  return values.map((v) => (v === null ? '·' : BARS[Math.min(BARS.length - 1, Math.floor((v / max) * (BARS.length - 1) + 0.5))] as string)).join('');
+  return values.map((v, i) => (v === null ? (predictions?.[i] === 0 ? '_' : '·') : BARS[Math.min(BARS.length - 1, Math.floor((v / max) * (BARS.length - 1) + 0.5))] as string)).join('');
 }
 
 const fmt = (x: number | null, digits = 3) => (x === null ? '-' : x.toFixed(digits));
@@ -97,7 +100,7 @@ export function formatDrift(r: DriftResponse, now = new Date()): string {
   let out = `${r.model} ${r.version}, ${r.since} .. ${r.until}, against ${base} (drift: PSI >= ${r.thresholds.psi} or JS >= ${r.thresholds.js})\n`;
   // The trend is a column of the verdicts' tables: with no verdict it would head nothing.
   const verdicts = r.groups.some((g) => !g.insufficient);
-  if (r.timeline && verdicts) out += `TREND: PSI of all devices per ${r.timeline.bucketSec / 3600} h, oldest first\n`;
+  if (r.timeline && verdicts) out += `TREND: PSI of all devices per ${r.timeline.bucketSec / 3600} h, oldest first (· too few predictions${r.timeline.predictions ? ', _ none' : ''})\n`;
   if (r.groups.length === 0) out += `\n${noPredictions(r)}`;
   for (const g of r.groups) {
     out += `\n${r.by ? `${r.by} = ${g.key}: ` : ''}${g.devices} device${g.devices === 1 ? '' : 's'}, ${g.predictions} predictions${g.drifted ? ' - DRIFT' : ''}\n`;
@@ -110,7 +113,7 @@ export function formatDrift(r: DriftResponse, now = new Date()): string {
     const all = [...g.features, ...g.outputs];
     const rows = all.map((f) => {
       const key = f.kind === 'output' ? `output:${f.name}` : f.name;
-      return featureRow(f, r.timeline ? sparkline(r.timeline.psi[key] ?? [], r.thresholds.psi) : '', r.thresholds);
+      return featureRow(f, r.timeline ? sparkline(r.timeline.psi[key] ?? [], r.thresholds.psi, r.timeline.predictions) : '', r.thresholds);
     });
     out += table(['FEATURE', 'KIND', 'PSI', 'JS', 'KS', 'CHI2 P', 'MEAN (BASE)', 'N', 'DRIFT', 'TREND'], rows, '  ');
     out += unknownNotes(all);
