@@ -11,6 +11,10 @@ export interface ExpectedSlot {
   /** Expected distribution in the slot's order; null when unknown (no reference bins). */
   dist: number[] | null;
   mean: number | null;
+  /** Values behind `mean` (the moments' n): what `n` says where there are no bins (observed slots only). */
+  n?: number;
+  /** Why `dist` is unknown, in words (expected slots only). */
+  why?: string;
 }
 
 /** Expected distributions per feature and output, in layout order. */
@@ -22,25 +26,31 @@ export interface Expected {
 const total = (a: readonly number[]) => a.reduce((s, x) => s + x, 0);
 const known = (dist: number[] | null): number[] | null => (dist && total(dist) > 0 ? dist : null);
 
+/** A reference slot whose bins are all empty is unknown too: say so. */
+function withWhy(slot: ExpectedSlot, name: string): ExpectedSlot {
+  return slot.dist ? slot : { ...slot, why: `the manifest's reference counts no value of ${name}` };
+}
+
 /** The manifest's reference, lined up with the layout's slots. */
 export function expectedFromReference(layout: RollupLayout, ref: Reference | undefined): Expected {
+  const none = (name: string) => (ref ? `the manifest's reference has no bins for ${name}` : 'the manifest has no reference');
   const features = layout.features.map((f): ExpectedSlot => {
     const r = ref?.features.find((x) => x.name === f.name);
     if (f.kind === 'categorical') {
-      if (r?.kind !== 'categorical') return { dist: null, mean: null };
+      if (r?.kind !== 'categorical') return { dist: null, mean: null, why: none(f.name) };
       const dist = f.vocabulary.map((v) => (Object.hasOwn(r.counts, v) ? (r.counts[v] as number) : 0));
       const inVocab = total(dist);
       dist.push(total(Object.values(r.counts)) - inVocab + r.other);
-      return { dist: known(dist), mean: null };
+      return withWhy({ dist: known(dist), mean: null }, f.name);
     }
-    if (r?.kind !== 'numeric' || !f.edges || r.counts.length !== f.bins) return { dist: null, mean: r?.kind === 'numeric' && r.moments.n > 0 ? r.moments.mean : null };
-    return { dist: known([r.under, ...r.counts, r.over]), mean: r.moments.n > 0 ? r.moments.mean : null };
+    if (r?.kind !== 'numeric' || !f.edges || r.counts.length !== f.bins) return { dist: null, mean: r?.kind === 'numeric' && r.moments.n > 0 ? r.moments.mean : null, why: none(f.name) };
+    return withWhy({ dist: known([r.under, ...r.counts, r.over]), mean: r.moments.n > 0 ? r.moments.mean : null }, f.name);
   });
   const outputs = layout.outputs.map((o): ExpectedSlot => {
     const names = outputReferenceNames(ref?.outputs ?? []);
     const r = ref?.outputs.find((x, i) => names[i] === o.name);
-    if (!r || r.counts.length !== o.bins) return { dist: null, mean: null };
-    return { dist: known([r.under, ...r.counts, r.over]), mean: r.moments && r.moments.n > 0 ? r.moments.mean : null };
+    if (!r || r.counts.length !== o.bins) return { dist: null, mean: null, why: none(o.name) };
+    return withWhy({ dist: known([r.under, ...r.counts, r.over]), mean: r.moments && r.moments.n > 0 ? r.moments.mean : null }, o.name);
   });
   return { features, outputs };
 }
@@ -49,9 +59,10 @@ function slotDist(v: RollupValues, offset: number, len: number): number[] {
   return Array.from(v.dist.subarray(offset, offset + len));
 }
 
-function meanAt(v: RollupValues, j: number): number | null {
+/** A moments sketch's n and mean (null without values). */
+function momentsAt(v: RollupValues, j: number): { n: number; mean: number | null } {
   const n = v.mom[j * MOMENT_FIELDS] as number;
-  return n > 0 ? (v.mom[j * MOMENT_FIELDS + 1] as number) : null;
+  return { n, mean: n > 0 ? (v.mom[j * MOMENT_FIELDS + 1] as number) : null };
 }
 
 /** Observed distributions of `v` in the same order as Expected. */
@@ -59,8 +70,8 @@ export function observed(layout: RollupLayout, v: RollupValues): Expected {
   return {
     features: layout.features.map((f) => f.kind === 'categorical'
       ? { dist: slotDist(v, f.offset, f.vocabulary.length + 1), mean: null }
-      : { dist: f.edges ? slotDist(v, f.offset, f.bins + 2) : null, mean: meanAt(v, f.moments) }),
-    outputs: layout.outputs.map((o) => ({ dist: o.edges ? slotDist(v, o.offset, o.bins + 2) : null, mean: meanAt(v, o.moments) })),
+      : { dist: f.edges ? slotDist(v, f.offset, f.bins + 2) : null, ...momentsAt(v, f.moments) }),
+    outputs: layout.outputs.map((o) => ({ dist: o.edges ? slotDist(v, o.offset, o.bins + 2) : null, ...momentsAt(v, o.moments) })),
   };
 }
 
@@ -68,10 +79,14 @@ export function observed(layout: RollupLayout, v: RollupValues): Expected {
  * A baseline period's merged rollups as the expected profile. A slot with fewer than `minN`
  * observations (a feature null in most rows) is unknown: too few to stand for the period.
  */
-export function expectedFromValues(layout: RollupLayout, v: RollupValues, minN = 1): Expected {
+export function expectedFromValues(layout: RollupLayout, v: RollupValues, minN = 1, period = 'the baseline period'): Expected {
   const o = observed(layout, v);
-  const enough = (dist: number[] | null) => (dist && total(dist) >= minN ? known(dist) : null);
-  return { features: o.features.map((s) => ({ ...s, dist: enough(s.dist) })), outputs: o.outputs.map((s) => ({ ...s, dist: enough(s.dist) })) };
+  const slot = (s: ExpectedSlot, name: string): ExpectedSlot => {
+    const n = s.dist ? total(s.dist) : 0;
+    const dist = s.dist && n >= minN ? known(s.dist) : null;
+    return { dist, mean: s.mean, ...(dist ? {} : { why: `${period} has ${n} binned values of ${name}: expected at least ${minN} to compare with` }) };
+  };
+  return { features: o.features.map((s, i) => slot(s, layout.features[i]?.name ?? '')), outputs: o.outputs.map((s, i) => slot(s, layout.outputs[i]?.name ?? '')) };
 }
 
 const edge = (x: number) => String(Number(x.toPrecision(3)));
@@ -84,14 +99,28 @@ function binLabels(slot: { kind?: string; edges?: readonly number[] | null; voca
   return [`< ${edge(e[0] as number)}`, ...e.slice(1).map((x, i) => `${edge(e[i] as number)}–${edge(x)}`), `> ${edge(e.at(-1) as number)}`];
 }
 
+/**
+ * Why a feature or output gets no statistics, or null when it does. The minimum holds for the
+ * observations compared, not only the group's predictions: a feature null in most rows (an optional
+ * sensor) would otherwise be judged on a handful of values, whose PSI is large by chance alone
+ * (docs/decisions/0024-drift-verdicts.md).
+ */
+function whyNone(name: string, n: number, obs: ExpectedSlot, exp: ExpectedSlot, th: DriftThresholds, enough: boolean): string | null {
+  // No edges: its values are only counted in its moments (the mean and n), never binned (rollups/layout.ts).
+  if (!obs.dist) return `no reference bins (the manifest gives no edges for ${name}), so there is nothing to compare with: its mean and n only`;
+  if (!exp.dist) return `${exp.why ?? `no baseline for ${name}`}, so there is nothing to compare with`;
+  if (!enough) return `too few predictions in the group: expected at least ${th.minPredictions} for a drift verdict`;
+  if (n < th.minPredictions || n === 0) return `${n} values of ${name} (nulls and NaNs are not values): expected at least ${th.minPredictions} for a drift verdict`;
+  return null;
+}
+
 function one(name: string, kind: FeatureDrift['kind'], obs: ExpectedSlot, exp: ExpectedSlot, th: DriftThresholds, enough: boolean, labels: string[] | null): FeatureDrift {
-  const n = obs.dist ? total(obs.dist) : 0;
+  // Where there are no bins, n counts the values behind the mean, so the two never contradict each other.
+  const n = obs.dist ? total(obs.dist) : (obs.n ?? 0);
   const bins = labels && obs.dist && exp.dist && labels.length === obs.dist.length && labels.length === exp.dist.length ? { labels, baseline: exp.dist, current: obs.dist } : null;
-  const base = { name, kind, n, mean: obs.mean, baselineMean: exp.mean, bins };
-  // The minimum holds for the observations compared, not only the group's predictions: a feature
-  // null in most rows (an optional sensor) would otherwise be judged on a handful of values, whose
-  // PSI is large by chance alone (docs/decisions/0024-drift-verdicts.md).
-  if (!enough || !obs.dist || !exp.dist || n === 0 || n < th.minPredictions) return { ...base, psi: null, js: null, ks: null, chi2_p: null, drifted: false };
+  const insufficient = whyNone(name, n, obs, exp, th, enough);
+  const base = { name, kind, n, mean: obs.mean, baselineMean: exp.mean, bins, insufficient };
+  if (insufficient !== null || !obs.dist || !exp.dist) return { ...base, psi: null, js: null, ks: null, chi2_p: null, drifted: false };
   const p = psi(exp.dist, obs.dist);
   const j = jsDistance(exp.dist, obs.dist);
   return {

@@ -93,7 +93,7 @@ test('a range not begun: one ending after now says so in each group, a since aft
     const ahead = await ask(`since=${iso(1)}&until=${iso(2)}`);
     assert.equal(ahead.status, 200, await ahead.clone().text());
     assert.equal(((await ahead.json()) as DriftResponse).groups[0]?.insufficient,
-      `0 predictions (the range starts at ${iso(1)}, after now: no device has reported in it yet): expected at least 1000 for a drift verdict`);
+      `0 predictions (the range starts at ${iso(1)}, after now, ${iso(0)}: no device has reported in it yet): expected at least 1000 for a drift verdict`);
     const past = await ask(`since=${iso(-2)}&until=${iso(-1)}`);
     assert.equal(((await past.json()) as DriftResponse).groups[0]?.insufficient, '0 predictions: expected at least 1000 for a drift verdict');
     for (const path of ['drift', 'metrics']) {

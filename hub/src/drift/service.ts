@@ -165,9 +165,9 @@ export class FleetAnalytics {
       leaveOutDominant(this.rollups, s, bplan, base, baseVolumes, (k, g) => (group ? g.devices : baseVolumes.keys()));
       const all = emptyValues(s.layout);
       for (const g of base.values()) addValues(all, g.values);
-      const allExp = expectedFromValues(s.layout, all, thresholds.minPredictions);
       const min = thresholds.minPredictions;
       const period = `${new Date(bplan.since).toISOString()} .. ${new Date(bplan.until).toISOString()}`;
+      const allExp = expectedFromValues(s.layout, all, min, `the baseline ${period} (all devices)`);
       thinBaseline = (key) => ((base.get(key)?.values.count ?? 0) >= min || all.count >= min ? null
         : `the baseline ${period} has ${all.count} predictions: expected at least ${min} to compare with (a period with this version's traffic, or baseline=reference)`);
       const cache = new Map<string, Expected>();
@@ -176,7 +176,7 @@ export class FleetAnalytics {
         let e = cache.get(key);
         if (!e) {
           const b = base.get(key);
-          e = b && b.values.count >= thresholds.minPredictions ? expectedFromValues(s.layout, b.values, thresholds.minPredictions) : allExp;
+          e = b && b.values.count >= thresholds.minPredictions ? expectedFromValues(s.layout, b.values, min, `the baseline ${period}`) : allExp;
           cache.set(key, e);
         }
         return e;
@@ -184,7 +184,7 @@ export class FleetAnalytics {
     }
 
     // A range starting after now has no predictions yet, however long: say so rather than only "too few".
-    const notBegun = plan.since > now.getTime() ? ` (the range starts at ${new Date(plan.since).toISOString()}, after now: no device has reported in it yet)` : '';
+    const notBegun = plan.since > now.getTime() ? ` (the range starts at ${new Date(plan.since).toISOString()}, after now, ${now.toISOString()}: no device has reported in it yet)` : '';
     const out: DriftGroup[] = [...groups.keys()].sort().map((key) => {
       const g = groups.get(key) as Group;
       const exp = expectedOf(key);
@@ -233,14 +233,16 @@ export class FleetAnalytics {
     const psi: Record<string, Array<number | null>> = {};
     const names = [...s.layout.features.map((f) => f.name), ...s.layout.outputs.map((o) => `output:${o.name}`)];
     for (const name of names) Object.defineProperty(psi, name, { value: new Array<number | null>(n).fill(null), enumerable: true, writable: true, configurable: true });
+    const predictions = new Array<number>(n).fill(0);
     for (let i = 0; i < n; i++) {
       const v: RollupValues | undefined = buckets.get(String(i))?.values;
       if (!v) continue;
+      predictions[i] = v.count;
       const d = driftOf(s.layout, v, exp, th, v.count >= th.minPredictions);
       d.features.forEach((f) => { (psi[f.name] as Array<number | null>)[i] = f.psi; });
       d.outputs.forEach((f) => { (psi[`output:${f.name}`] as Array<number | null>)[i] = f.psi; });
     }
-    return { starts: Array.from({ length: n }, (_, i) => new Date(plan.since + i * bucketMs).toISOString()), bucketSec: bucketMs / 1000, psi };
+    return { starts: Array.from({ length: n }, (_, i) => new Date(plan.since + i * bucketMs).toISOString()), bucketSec: bucketMs / 1000, psi, predictions };
   }
 }
 

@@ -146,7 +146,7 @@ export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = { psi: 0.2, js: 0.1, mi
 export const FeatureDrift = z.object({
   name: z.string(),
   kind: z.enum(['numeric', 'categorical', 'output']),
-  /** Observations compared (nulls and NaNs excluded). */
+  /** Observations compared (nulls and NaNs excluded); for a numeric feature or output without bins (no reference edges), the values behind `mean`. */
   n: Count,
   psi: z.number().nullable(),
   js: z.number().nullable(),
@@ -159,6 +159,8 @@ export const FeatureDrift = z.object({
   drifted: z.boolean(),
   /** The compared distributions as counts on the same bins (numeric: [under, bins..., over] of the reference edges; categorical: [vocabulary..., other]), for charts; absent in reports stored before it existed. */
   bins: z.object({ labels: z.array(z.string()), baseline: z.array(z.number()), current: z.array(z.number()) }).nullable().optional(),
+  /** Why psi, js and ks are null (no bins, nothing to compare with, too few values), else null; absent in reports stored before it existed. */
+  insufficient: z.string().nullable().optional(),
 });
 export type FeatureDrift = z.infer<typeof FeatureDrift>;
 
@@ -190,6 +192,8 @@ export const DriftTimeline = z.object({
   bucketSec: z.number().int().positive(),
   /** Per feature (and output, as "output:NAME"): PSI of all devices in each bucket, null with too few predictions. */
   psi: z.record(z.string(), z.array(z.number().nullable())),
+  /** Predictions in each bucket, so a null PSI of a bucket without any tells apart from one with too few; absent in reports stored before it. */
+  predictions: z.array(Count).optional(),
 });
 export type DriftTimeline = z.infer<typeof DriftTimeline>;
 

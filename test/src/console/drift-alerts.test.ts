@@ -210,9 +210,13 @@ describe('console: drift and alerts views', () => {
     const why = `${m.name} ${m.version} has no reference, so there is nothing to compare with`;
     await page.route(/\/api\/v1\/models\/[^/]+\/versions\/[^/]+\/drift\?/, async (route) => {
       const res = await route.fetch();
-      const body = (await res.json()) as { baseline: { kind: string; id: string | null }; groups: Array<{ insufficient: string | null }> };
+      const body = (await res.json()) as { baseline: { kind: string; id: string | null }; groups: Array<{ insufficient: string | null; features: Array<Record<string, unknown>> }> };
       body.baseline = { kind: 'reference', id: null };
-      for (const g of body.groups) g.insufficient = why;
+      for (const g of body.groups) {
+        g.insufficient = why;
+        // Each feature has its values (n) but no PSI, and says why (hub/src/drift/no-reference-numbers.test.ts).
+        for (const f of g.features) Object.assign(f, { psi: null, js: null, ks: null, chi2_p: null, drifted: false, insufficient: 'no reference bins, so there is nothing to compare with' });
+      }
       await route.fulfill({ response: res, json: body });
     });
     await page.goto(`${http}/#/drift/${m.name}/${m.version}`);
@@ -221,6 +225,12 @@ describe('console: drift and alerts views', () => {
     assert.equal(await groups.getByText('too few predictions').count(), 0);
     assert.equal(await groups.locator('.pill.offline').first().getAttribute('title'), why);
     await page.getByText(/baseline none: this version's manifest has no reference, so nothing is judged/).waitFor();
+    // A feature's statistics say no verdict and why, never "ok".
+    await page.getByTestId('drift-heatmap').locator('[data-feature]').first().click();
+    const stats = page.getByTestId('drift-feature');
+    await stats.getByText('no verdict', { exact: true }).waitFor();
+    await stats.getByText('no reference bins, so there is nothing to compare with').waitFor();
+    assert.equal(await stats.getByText('ok', { exact: true }).count(), 0);
     assert.deepEqual(page.errors, []);
     await page.close();
   });

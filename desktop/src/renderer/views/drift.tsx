@@ -146,7 +146,9 @@ function FeatureStats({ f }: { f: FeatureDrift }) {
       <dt>PSI</dt><dd>{fmt(f.psi)}</dd><dt>JS</dt><dd>{fmt(f.js)}</dd><dt>KS</dt><dd>{fmt(f.ks)}</dd>
       {f.chi2_p !== null ? <><dt>χ² p</dt><dd>{f.chi2_p.toExponential(2)}</dd></> : null}
       {f.mean !== null ? <><dt>mean now / baseline</dt><dd>{fmt(f.mean)} / {fmt(f.baselineMean)}</dd></> : null}
-      <dt>verdict</dt><dd>{f.drifted ? <span class="pill revoked">drifted</span> : f.n === 0 ? <span class="pill offline">no observations</span> : <span class="pill online">ok</span>}</dd>
+      {/* No PSI (no bins, nothing to compare with, too few values) is no verdict, never "ok" (docs/drift.md "Drift"). */}
+      <dt>verdict</dt><dd>{f.drifted ? <span class="pill revoked">drifted</span> : f.psi === null ? <span class="pill offline">{f.n === 0 ? 'no observations' : 'no verdict'}</span> : <span class="pill online">ok</span>}</dd>
+      {f.psi === null && f.insufficient ? <><dt>why</dt><dd>{f.insufficient}</dd></> : null}
     </dl>
   );
 }

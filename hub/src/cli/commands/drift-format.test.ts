@@ -17,7 +17,7 @@ it('with no verdict prints no TREND header and ends saying so, with what to try'
   const few = formatDrift(response([thin('5 predictions: expected at least 100 for a drift verdict')], 'abcdef0123456789'));
   assert.doesNotMatch(few, /TREND/);
   assert.match(few, /no verdict: 5 predictions: expected at least 100/);
-  assert.match(few, /\nno drift verdict for vib 1\.0\.0 in this range \(2026-01-01T00:00:00\.000Z \.\. 2026-01-02T00:00:00\.000Z\): expected more predictions: a longer range \(--since 7d, --until\)/);
+  assert.match(few, /\nno drift verdict for vib 1\.0\.0 in this range \(2026-01-01T00:00:00\.000Z \.\. 2026-01-02T00:00:00\.000Z\): expected more predictions: a longer range \(--since 7d\)\n$/);
   const noRef = formatDrift(response([thin('vib 1.0.0 has no reference')], null));
   assert.match(noRef, /no drift verdict .*: the manifest has no reference to compare with: compare with a period \(--baseline START\/END\)\n$/);
   assert.doesNotMatch(formatDrift(response([], null)), /TREND/, 'no predictions at all: no trend either');
@@ -47,4 +47,15 @@ it('prints PSI and JS so that the number never contradicts the verdict at its th
   assert.match(out, /worst devices: d1 \(below PSI 0\.1996\), d2 \(above PSI 0\.35\)/);
   for (const [x, t, want] of [[0.0996, 0.1, '0.0996'], [0.1049, 0.105, '0.1049'], [0.3, 0.2, '0.300'], [0, 0.2, '0.000']] as const) assert.equal(fmtVs(x, t), want, `${x} at ${t}`);
   assert.equal(fmtVs(null, 0.2), '-');
+});
+
+it('ends with advice that fits why there is no verdict: groups to leave out, a thin baseline period, a range not begun', () => {
+  const grouped = { ...response([thin('5 predictions: expected at least 100 for a drift verdict')], 'abcdef0123456789'), by: 'tag:site' };
+  assert.match(formatDrift(grouped), /: expected more predictions: a longer range \(--since 7d\), or fewer groups \(leave out --by tag:site\)\n$/);
+  const period = { ...response([{ ...thin('the baseline 2025-12-01 .. 2025-12-02 has 0 predictions: expected at least 100'), predictions: 500 }], null), baseline: { kind: 'range' as const, since: '2025-12-01T00:00:00.000Z', until: '2025-12-02T00:00:00.000Z' } };
+  period.thresholds = { psi: 0.2, js: 0.1, minPredictions: 100 };
+  assert.match(formatDrift(period), /: the baseline period has too few predictions to compare with: expected a period with this version's traffic \(--baseline START\/END\) or the reference\n$/);
+  const ahead = formatDrift(response([thin('0 predictions')], 'abcdef0123456789'), new Date('2025-12-31T23:00:00Z'));
+  assert.match(ahead, /: the range is in the future \(now is 2025-12-31T23:00:00\.000Z\): no device has reported in it yet: expected a range that has begun \(--since 24h\)\n$/);
+  assert.match(formatDrift(response([thin('0 predictions')], 'abcdef0123456789'), new Date('2026-01-01T00:30:00Z')), /a longer range/, 'a range begun is not in the future');
 });

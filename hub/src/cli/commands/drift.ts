@@ -37,10 +37,13 @@ function rangeQuery(args: ParsedArgs, now: Date): URLSearchParams {
 }
 
 const BARS = '▁▂▃▄▅▆▇█';
-/** One character per value on a 0..max scale (max at least `floor`, e.g. the PSI threshold); "·" for no value. */
-export function sparkline(values: ReadonlyArray<number | null>, floor: number): string {
+/**
+ * One character per value on a 0..max scale (max at least `floor`, e.g. the PSI threshold); "·" for no value,
+ * "_" for a bucket without any prediction (`predictions[i]` 0, when given).
+ */
+export function sparkline(values: ReadonlyArray<number | null>, floor: number, predictions?: readonly number[]): string {
   const max = Math.max(floor, ...values.filter((v): v is number => v !== null));
-  return values.map((v) => (v === null ? '·' : BARS[Math.min(BARS.length - 1, Math.floor((v / max) * (BARS.length - 1) + 0.5))] as string)).join('');
+  return values.map((v, i) => (v === null ? (predictions?.[i] === 0 ? '_' : '·') : BARS[Math.min(BARS.length - 1, Math.floor((v / max) * (BARS.length - 1) + 0.5))] as string)).join('');
 }
 
 const fmt = (x: number | null, digits = 3) => (x === null ? '-' : x.toFixed(digits));
@@ -70,38 +73,55 @@ function noPredictions(r: { model: string; version: string; by: string | null })
   return `no predictions of ${r.model} ${r.version} from any device in this range${r.by ? `, so no group by ${r.by}` : ''}: expected a range with traffic (--since, --until)\n`;
 }
 
-/** What a response where no group has a verdict ends with: what to try for one. */
-function noVerdict(r: DriftResponse): string {
-  const try_ = r.baseline.kind === 'reference' && !r.baseline.id
-    ? 'the manifest has no reference to compare with: compare with a period (--baseline START/END)'
-    : 'expected more predictions: a longer range (--since 7d, --until), or fewer groups (leave out --by)';
+/**
+ * What a response where no group has a verdict ends with: what to try for one, fitting why (no reference,
+ * a range not begun at `now`, a thin baseline period, too few predictions in a past range).
+ */
+function noVerdict(r: DriftResponse, now: Date): string {
+  let try_: string;
+  if (r.baseline.kind === 'reference' && !r.baseline.id) try_ = 'the manifest has no reference to compare with: compare with a period (--baseline START/END)';
+  else if (Date.parse(r.since) > now.getTime()) try_ = `the range is in the future (now is ${now.toISOString()}): no device has reported in it yet: expected a range that has begun (--since 24h)`;
+  else if (r.baseline.kind === 'range' && r.groups.every((g) => g.predictions >= r.thresholds.minPredictions)) try_ = 'the baseline period has too few predictions to compare with: expected a period with this version\'s traffic (--baseline START/END) or the reference';
+  else try_ = `expected more predictions: a longer range (--since 7d)${r.by ? `, or fewer groups (leave out --by ${r.by})` : ''}`;
   return `no drift verdict for ${r.model} ${r.version} in this range (${r.since} .. ${r.until}): ${try_}\n`;
 }
 
-/** The human form of a drift response: one table per group, worst devices, the baseline. */
-export function formatDrift(r: DriftResponse): string {
+/** Under a group's table: why a feature or output has no PSI while the group has a verdict (no bins, nothing to compare with, too few values). */
+function unknownNotes(features: readonly FeatureDrift[]): string {
+  return features.filter((f) => f.psi === null && f.insufficient).map((f) => `  ${f.kind === 'output' ? `output:${f.name}` : f.name}: ${f.insufficient as string}\n`).join('');
+}
+
+/**
+ * The human form of a drift response: one table per group, worst devices, the baseline. `now` (the CLI's clock;
+ * a stored report's creation time) tells a range not begun from an empty past one.
+ */
+export function formatDrift(r: DriftResponse, now = new Date()): string {
   const base = r.baseline.kind === 'reference' ? `the manifest's reference${r.baseline.id ? ` ${r.baseline.id.slice(0, 12)}` : ' (it has none)'}` : `${r.baseline.since} .. ${r.baseline.until}`;
   let out = `${r.model} ${r.version}, ${r.since} .. ${r.until}, against ${base} (drift: PSI >= ${r.thresholds.psi} or JS >= ${r.thresholds.js})\n`;
   // The trend is a column of the verdicts' tables: with no verdict it would head nothing.
   const verdicts = r.groups.some((g) => !g.insufficient);
-  if (r.timeline && verdicts) out += `TREND: PSI of all devices per ${r.timeline.bucketSec / 3600} h, oldest first\n`;
+  if (r.timeline && verdicts) out += `TREND: PSI of all devices per ${r.timeline.bucketSec / 3600} h, oldest first (· too few predictions${r.timeline.predictions ? ', _ none' : ''})\n`;
   if (r.groups.length === 0) out += `\n${noPredictions(r)}`;
   for (const g of r.groups) {
-    out += `\n${r.by ? `${r.by} = ${g.key}: ` : ''}${g.devices} devices, ${g.predictions} predictions${g.drifted ? ' - DRIFT' : ''}\n`;
+    out += `\n${r.by ? `${r.by} = ${g.key}: ` : ''}${g.devices} device${g.devices === 1 ? '' : 's'}, ${g.predictions} predictions${g.drifted ? ' - DRIFT' : ''}\n`;
     // A device over its share of the group's predictions or output values (hub/src/drift/device-share.ts).
     if (g.leftOut) out += `  ${g.leftOut.note}\n`;
     if (g.insufficient) {
       out += `  no verdict: ${g.insufficient}\n`;
       continue;
     }
-    const rows = [...g.features, ...g.outputs].map((f) => {
+    const all = [...g.features, ...g.outputs];
+    const rows = all.map((f) => {
       const key = f.kind === 'output' ? `output:${f.name}` : f.name;
-      return featureRow(f, r.timeline ? sparkline(r.timeline.psi[key] ?? [], r.thresholds.psi) : '', r.thresholds);
+      return featureRow(f, r.timeline ? sparkline(r.timeline.psi[key] ?? [], r.thresholds.psi, r.timeline.predictions) : '', r.thresholds);
     });
     out += table(['FEATURE', 'KIND', 'PSI', 'JS', 'KS', 'CHI2 P', 'MEAN (BASE)', 'N', 'DRIFT', 'TREND'], rows, '  ');
-    if (g.worstDevices.length) out += `  worst devices: ${g.worstDevices.map((w) => `${w.deviceId} (${w.feature} PSI ${fmtVs(w.psi, r.thresholds.psi, 2)})`).join(', ')}\n`;
+    out += unknownNotes(all);
+    // A group by device ranks only itself: its table says it all.
+    const worst = r.by === 'device' ? g.worstDevices.filter((w) => w.deviceId !== g.key) : g.worstDevices;
+    if (worst.length) out += `  worst devices: ${worst.map((w) => `${w.deviceId} (${w.feature} PSI ${fmtVs(w.psi, r.thresholds.psi, 2)})`).join(', ')}\n`;
   }
-  if (r.groups.length && !verdicts) out += `\n${noVerdict(r)}`;
+  if (r.groups.length && !verdicts) out += `\n${noVerdict(r, now)}`;
   if (r.leftOut) out += `\n${r.leftOut.devices} more devices left out of this report (${r.leftOut.drifted} of them drifted): it keeps ${r.groups.length}, drifted ones first\n`;
   return escapeLines(out);
 }
@@ -113,11 +133,11 @@ export const driftCmd: Command = {
   positionals: MODEL_VERSION,
   async run(args, ctx) {
     const [model, version] = args.positionals as [string, string];
-    const q = rangeQuery(args, new Date());
+    const q = rangeQuery(args, ctx.now());
     const baseline = optString(args, 'baseline');
     if (baseline !== undefined) q.set('baseline', baseline);
     const r = await HubClient.from(args, ctx).request<DriftResponse>('GET', `/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}/drift${q.size ? `?${q}` : ''}`);
-    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : formatDrift(r));
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : formatDrift(r, ctx.now()));
     return 0;
   },
 };
@@ -129,7 +149,7 @@ export const metricsCmd: Command = {
   positionals: MODEL_VERSION,
   async run(args, ctx) {
     const [model, version] = args.positionals as [string, string];
-    const q = rangeQuery(args, new Date());
+    const q = rangeQuery(args, ctx.now());
     const r = await HubClient.from(args, ctx).request<MetricsResponse>('GET', `/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}/metrics${q.size ? `?${q}` : ''}`);
     if (optBool(args, 'json')) {
       ctx.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
@@ -161,7 +181,7 @@ export const driftReportCreate: Command = {
   positionals: MODEL_VERSION,
   async run(args, ctx) {
     const [model, version] = args.positionals as [string, string];
-    const q = rangeQuery(args, new Date());
+    const q = rangeQuery(args, ctx.now());
     const body: Record<string, string> = { model, version };
     for (const [k, v] of q) body[k] = v;
     for (const k of ['baseline', 'note']) {
@@ -169,7 +189,7 @@ export const driftReportCreate: Command = {
       if (v !== undefined) body[k] = v;
     }
     const r = await HubClient.from(args, ctx).request<DriftReport>('POST', '/drift-reports', body);
-    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : `stored drift report ${r.id}${r.drifted ? ' (drift found)' : ''}\n${formatDrift(r.report)}`);
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : `stored drift report ${r.id}${r.drifted ? ' (drift found)' : ''}\n${formatDrift(r.report, new Date(r.createdAt))}`);
     return 0;
   },
 };
@@ -206,7 +226,7 @@ export const driftReportShow: Command = {
     const id = args.positionals[0] as string;
     if (!/^[1-9]\d*$/.test(id)) throw new UsageError(`ID: expected a positive integer, got "${id}"`);
     const r = await HubClient.from(args, ctx).request<DriftReport>('GET', `/drift-reports/${id}`);
-    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : `drift report ${r.id} by ${r.createdBy} at ${r.createdAt}${r.note ? `: ${escapeLines(r.note)}` : ''}\n${formatDrift(r.report)}`);
+    ctx.stdout.write(optBool(args, 'json') ? `${JSON.stringify(r, null, 2)}\n` : `drift report ${r.id} by ${r.createdBy} at ${r.createdAt}${r.note ? `: ${escapeLines(r.note)}` : ''}\n${formatDrift(r.report, new Date(r.createdAt))}`);
     return 0;
   },
 };
