@@ -103,7 +103,8 @@ export function startWorker(url: string, timeouts: SessionTimeouts): WorkerLink 
 /**
  * The worker of a PgDb that closed: kept for the next PgDb when its `end` said it is `reusable` (its
  * connection ended cleanly), up to IDLE_WORKERS; else terminated. Opening a database then costs a
- * connection, not a thread and `pg` loaded again (~0.1-0.3 s of CPU; the tests open hundreds).
+ * connection, not a thread and `pg` loaded again (~0.1-0.3 s of CPU; the tests open hundreds):
+ * docs/decisions/0158-pg-workers-reused-backend-files-share.md.
  */
 export function releaseWorker(link: WorkerLink, reusable: boolean): void {
   if (reusable && idle.length < IDLE_WORKERS) {
