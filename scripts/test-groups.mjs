@@ -6,12 +6,13 @@
 // other; node:test still names each test's own file in what it reports.
 // A file shares a process only when nothing in it is the whole process's: no hook at its top level (a
 // top-level before/after/beforeEach/afterEach is the process's root's, and would run around the other
-// files' tests too), no backends()/forEachBackend (their hooks start and stop a database cluster), no
+// files' tests too), no backends() (its hooks attach to the run's database cluster, or start one, at the
+// top level; forEachBackend's are its `postgres` describe's: hub/src/testing/backends.ts), no
 // statement at the top level on `process` or `mock`; a file under test/src (the scenarios: whole
 // programs, long) or listed in test-order.mjs (long, waiting or deadline-bound: scheduled one by one)
 // runs alone, as does a file that says `// test-run: own process`.
 
-const TOP_LEVEL_OWNED = /^(?:before|after|beforeEach|afterEach)\(|\b(?:backends|forEachBackend)\(|^(?:process|mock)\./m;
+const TOP_LEVEL_OWNED = /^(?:before|after|beforeEach|afterEach)\(|\bbackends\(|^(?:process|mock)\./m;
 const OWN_PROCESS = '// test-run: own process';
 
 /**

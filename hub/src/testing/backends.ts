@@ -1,8 +1,8 @@
 // The hub's database backends for tests (docs/decisions/0040-postgresql.md): the same repository
 // tests run once on SQLite (hub.db in the test's temp dir) and once on PostgreSQL (a fresh database
-// on the test run's cluster, or on this file's private one when there is none: testing/postgres.ts). Call
-// `backends()` at a test file's top level: it registers the hooks that start (or attach to) the cluster
-// and stop it (or drop the file's databases there).
+// on the test run's cluster, or on this file's private one when there is none: testing/postgres.ts).
+// `forEachBackend` declares a suite once per backend, with the cluster's hooks in its `postgres` describe;
+// `backends()` at a test file's top level registers them there (such a file runs in a process of its own).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,41 +27,62 @@ export interface Backend {
 const SHARED_TEMPLATE_ENV = 'EDGEFLEET_TEST_PG_TEMPLATE';
 
 export function backends(): Backend[] {
+  const pg = postgresBackend();
+  before(pg.start);
+  after(pg.stop);
+  return [SQLITE, pg.backend];
+}
+
+const SQLITE: Backend = { name: 'sqlite', database: () => undefined };
+
+/**
+ * The PostgreSQL backend and the hooks that attach to the run's cluster (or start this file's own) and
+ * detach (dropping this file's databases there) or stop it: registered at the top level by backends(),
+ * in the `postgres` describe by forEachBackend.
+ */
+function postgresBackend(): { backend: Backend; start(): Promise<void>; stop(): Promise<void> } {
   let cluster: Pick<PgCluster, 'createDatabase' | 'stop'> | null = null;
   let template: string | null = null;
-  before(async () => {
-    const shared = process.env[SHARED_PG_ENV];
-    cluster = shared ? attachPostgres(shared) : await startPostgres();
-    if (shared) template = process.env[SHARED_TEMPLATE_ENV] ?? null;
-  });
-  after(async () => {
-    await cluster?.stop();
-  });
-  return [
-    { name: 'sqlite', database: () => undefined },
-    {
+  return {
+    async start() {
+      const shared = process.env[SHARED_PG_ENV];
+      cluster = shared ? attachPostgres(shared) : await startPostgres();
+      if (shared) template = process.env[SHARED_TEMPLATE_ENV] ?? null;
+    },
+    async stop() {
+      await cluster?.stop();
+      cluster = null;
+    },
+    backend: {
       name: 'postgres',
       database: (o = {}) => {
-        if (!cluster) throw new Error('the PostgreSQL cluster is not running: call backends() at the test file\'s top level');
+        if (!cluster) throw new Error('the PostgreSQL cluster is not running: call backends() at the test file\'s top level, or use forEachBackend');
         if (o.empty) return cluster.createDatabase();
         template ??= migratedTemplate(cluster);
         return cluster.createDatabase({ template });
       },
     },
-  ];
+  };
 }
 
 /**
  * The same suite once per backend, in a describe named after it: `use(backend)` runs before the
- * suite's tests (set the file's current backend there), then `suite()` declares them.
+ * suite's tests (set the file's current backend there), then `suite()` declares them. The cluster's
+ * hooks are the `postgres` describe's, not the process's: such a file may share a process with others
+ * (scripts/test-groups.mjs; docs/decisions/0158-pg-workers-reused-backend-files-share.md).
  */
 export function forEachBackend(use: (backend: Backend) => void, suite: () => void): void {
-  for (const b of backends()) {
-    describe(b.name, () => {
-      before(() => use(b));
-      suite();
-    });
-  }
+  describe('sqlite', () => {
+    before(() => use(SQLITE));
+    suite();
+  });
+  describe('postgres', () => {
+    const pg = postgresBackend();
+    before(pg.start);
+    after(pg.stop);
+    before(() => use(pg.backend));
+    suite();
+  });
 }
 
 /**

@@ -23,8 +23,9 @@ test('a file shares a process only when nothing at its top level is the whole pr
   const none = new Set<string>();
   assert.equal(mayShare('hub/src/x.test.ts', plain, none), true);
   assert.equal(mayShare('hub/src/x.test.ts', `${plain}describe('d', () => { before(() => {}); });\n`, none), true, 'a hook inside a describe is the suite\'s');
+  assert.equal(mayShare('hub/src/x.test.ts', `${plain}forEachBackend((b) => { backend = b; }, suite);\n`, none), true, 'forEachBackend\'s hooks are its describe\'s');
   for (const top of ['before(() => {});', 'after(async () => {});', 'beforeEach(() => {});', 'afterEach(() => {});',
-    'forEachBackend((b) => { backend = b; }, suite);', 'const [sqlite] = backends();', "process.env.X = '1';", 'mock.timers.enable();']) {
+    'const [sqlite] = backends();', "process.env.X = '1';", 'mock.timers.enable();']) {
     assert.equal(mayShare('hub/src/x.test.ts', `${plain}${top}\n`, none), false, top);
   }
   assert.equal(mayShare('hub/src/x.test.ts', `// test-run: own process\n${plain}`, none), false, 'the marker');

@@ -10,7 +10,7 @@ import type { HubDb, HubStatement, HubTransaction } from '../hub-db.js';
 import { translateDdl, translateStatement, type Catalog, type Translated } from './dialect.js';
 import { PgStatement } from './statement.js';
 import type { Request, Response } from './worker.js';
-import { IDLE_IN_TRANSACTION_MS, LOCK_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, awaitFlag, openFailure, startWorker } from './worker-link.js';
+import { IDLE_IN_TRANSACTION_MS, LOCK_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, awaitFlag, openFailure, releaseWorker, startWorker } from './worker-link.js';
 import { tlsProblem } from './tls.js';
 
 export { CONNECT_TIMEOUT_MS, IDLE_IN_TRANSACTION_MS, LOCK_TIMEOUT_MS, MIGRATION_STATEMENT_MS, PROBE_AFTER_MS, PROBE_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, awaitFlag } from './worker-link.js';
@@ -110,7 +110,7 @@ export class PgDb implements HubDb, Catalog {
   }
 
   /** Sends one request and blocks until the worker answers (or the deadline passes). */
-  call(req: Request, waitMs = this.timeoutMs + this.answerMarginMs): { rows: unknown[]; rowCount: number } {
+  call(req: Request, waitMs = this.timeoutMs + this.answerMarginMs): { rows: unknown[]; rowCount: number; reusable?: boolean } {
     if (this.closed) throw new AppError('DATABASE_UNAVAILABLE', `the database ${this.name} is closed`);
     const left = Math.floor(this.finishAt - performance.now());
     if (req.op !== 'end' && left < waitMs) {
@@ -199,10 +199,13 @@ export class PgDb implements HubDb, Catalog {
     return this;
   }
 
-  /** Runs a script already in PostgreSQL's dialect (a migration's `postgres` override). */
+  /**
+   * Runs a script already in PostgreSQL's dialect (a migration's `postgres` override). The catalog is read
+   * again after one that may change a table (not after the migration lock's: a catalog read per open less).
+   */
   execNative(sql: string): this {
     this.call({ op: 'script', sql });
-    this.refreshCatalog();
+    if (/\b(CREATE|ALTER|DROP|RENAME)\b/i.test(sql)) this.refreshCatalog();
     return this;
   }
 
@@ -255,13 +258,14 @@ export class PgDb implements HubDb, Catalog {
 
   close(): this {
     if (this.closed) return this;
+    let reusable = false;
     try {
-      // Bounded like every stop step (docs/hub.md "Stopping"): the thread is terminated either way.
-      this.call({ op: 'end' }, 2_000);
+      // Bounded like every stop step (docs/hub.md "Stopping"): the thread is terminated, or kept for the
+      // next PgDb when its connection ended cleanly (worker-link.ts releaseWorker), either way.
+      reusable = this.call({ op: 'end' }, 2_000).reusable === true;
     } catch { /* closing anyway */ }
     this.closed = true;
-    this.worker.terminate().catch(() => { /* the thread is gone either way */ });
-    this.port.close();
+    releaseWorker({ worker: this.worker, port: this.port, signal: this.signal }, reusable);
     return this;
   }
 }

@@ -7,19 +7,10 @@ import { statSync } from 'node:fs';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { AppError } from '@edgefleet/shared/core';
 import { tlsFailureHint } from './tls.js';
+import { CONNECT_TIMEOUT_MS } from './worker-timeouts.js';
+import type { Request, Session } from './worker.js';
 
-/** How long the worker waits for a new connection (TCP, TLS and the server's startup answer). */
-export const CONNECT_TIMEOUT_MS = 10_000;
-/**
- * Once the worker has had a connection, a request unanswered after PROBE_AFTER_MS makes it ask the
- * server for `SELECT 1` on a second connection; no answer within PROBE_TIMEOUT_MS (a server stopped
- * with SIGSTOP, packets dropped) fails the request as a lost connection, and every statement after it at
- * once until a probe is answered again (store/pg/worker.ts). A slow statement on a server that answers
- * waits on. So a server that stopped answering holds the event loop, signals included, about 5 s at
- * most (docs/hub.md "Stopping").
- */
-export const PROBE_AFTER_MS = 2_000;
-export const PROBE_TIMEOUT_MS = 2_500;
+export { CONNECT_TIMEOUT_MS, PROBE_AFTER_MS, PROBE_TIMEOUT_MS } from './worker-timeouts.js';
 
 /**
  * A statement waits this long at most for a row or table another hub holds (docs/hub.md "Database"): well
@@ -56,7 +47,7 @@ export interface WorkerLink {
 function workerEntry(): [string | URL, { eval?: boolean; execArgv?: string[] }] {
   if (!import.meta.url.endsWith('.ts')) return [new URL('./worker.js', import.meta.url), {}];
   const built = new URL('../../../dist/store/pg/worker.js', import.meta.url);
-  if (builtIsFresh(built, [new URL('./worker.ts', import.meta.url), new URL(import.meta.url), new URL('./tls.ts', import.meta.url)])) return [built, { execArgv: [] }];
+  if (builtIsFresh(built, [new URL('./worker.ts', import.meta.url), new URL('./worker-timeouts.ts', import.meta.url)])) return [built, { execArgv: [] }];
   const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
   const file = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
   return [`import(${api}).then((m) => { m.register(); return import(${file}); }).catch((e) => {
@@ -79,21 +70,49 @@ function builtIsFresh(built: URL, sources: readonly URL[]): boolean {
   return freshness;
 }
 
-/** A worker with a connection of its own (made on its first statement), its own flag and channel. */
 /** Session settings each connection of a worker is made with (PgOptions, facade.ts). */
 export interface SessionTimeouts { statementTimeoutMs: number; lockTimeoutMs: number; idleInTransactionMs: number }
 
+/** Workers whose PgDb closed cleanly, kept (unref'd, no connection) for the next startWorker of this process. */
+const idle: WorkerLink[] = [];
+const IDLE_WORKERS = 2;
+
+/**
+ * A worker with a connection of its own (made on its first statement), its own flag and channel: one a
+ * closed PgDb left (releaseWorker), told the new database, or else a new thread.
+ */
 export function startWorker(url: string, timeouts: SessionTimeouts): WorkerLink {
+  const session: Session = { url, ...timeouts };
+  const reused = idle.pop();
+  if (reused) {
+    reused.port.postMessage({ op: 'open', session } satisfies Request);
+    return reused;
+  }
   const flag = new SharedArrayBuffer(4);
   const signal = new Int32Array(flag);
   const { port1: port, port2 } = new MessageChannel();
   const [entry, how] = workerEntry();
   const worker = new Worker(entry, {
-    ...how, workerData: { url, flag, port: port2, ...timeouts }, transferList: [port2],
+    ...how, workerData: { session, flag, port: port2 }, transferList: [port2],
   });
   worker.unref();
   port.unref();
   return { worker, port, signal };
+}
+
+/**
+ * The worker of a PgDb that closed: kept for the next PgDb when its `end` said it is `reusable` (its
+ * connection ended cleanly), up to IDLE_WORKERS; else terminated. Opening a database then costs a
+ * connection, not a thread and `pg` loaded again (~0.1-0.3 s of CPU; the tests open hundreds):
+ * docs/decisions/0158-pg-workers-reused-backend-files-share.md.
+ */
+export function releaseWorker(link: WorkerLink, reusable: boolean): void {
+  if (reusable && idle.length < IDLE_WORKERS) {
+    idle.push(link);
+    return;
+  }
+  link.worker.terminate().catch(() => { /* the thread is gone either way */ });
+  link.port.close();
 }
 
 /**

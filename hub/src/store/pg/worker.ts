@@ -4,20 +4,26 @@
 // back as numbers (bigint beyond 2^53), booleans as 1/0, bytea as bytes: what better-sqlite3 returns.
 import { workerData, type MessagePort } from 'node:worker_threads';
 import pg from 'pg';
-import { CONNECT_TIMEOUT_MS, PROBE_AFTER_MS, PROBE_TIMEOUT_MS } from './worker-link.js';
+import { CONNECT_TIMEOUT_MS, PROBE_AFTER_MS, PROBE_TIMEOUT_MS } from './worker-timeouts.js';
 
 export type Request =
   | { op: 'query'; sql: string; params: unknown[]; name: string | null; array: boolean }
   | { op: 'script'; sql: string }
   | { op: 'catalog' }
-  | { op: 'end' };
+  | { op: 'end' }
+  /** Connect to another database: sent, unanswered, to a worker an ended PgDb left for the next (worker-link.ts releaseWorker). */
+  | { op: 'open'; session: Session };
 
 export type Response =
-  | { ok: true; rows: unknown[]; rowCount: number }
+  /** `reusable` (to `end`): the connection ended cleanly and nothing of it is left running; the worker may take an `open`. */
+  | { ok: true; rows: unknown[]; rowCount: number; reusable?: boolean }
   | { ok: false; error: { message: string; code?: string; constraint?: string; detail?: string; lost?: boolean } };
 
-interface Data { url: string; flag: SharedArrayBuffer; port: MessagePort; statementTimeoutMs: number; lockTimeoutMs: number; idleInTransactionMs: number }
-const { url, flag, port, statementTimeoutMs, lockTimeoutMs, idleInTransactionMs } = workerData as Data;
+/** The database this worker connects to, and the session's timeouts (facade.ts PgOptions). */
+export interface Session { url: string; statementTimeoutMs: number; lockTimeoutMs: number; idleInTransactionMs: number }
+interface Data { session: Session; flag: SharedArrayBuffer; port: MessagePort }
+const { flag, port } = workerData as Data;
+let session = (workerData as Data).session;
 const signal = new Int32Array(flag);
 
 const int8 = (v: string): number | bigint => {
@@ -48,8 +54,8 @@ function connect(): void {
   let c: pg.Client;
   try {
     c = new pg.Client({
-      connectionString: url, types, statement_timeout: statementTimeoutMs, lock_timeout: lockTimeoutMs,
-      idle_in_transaction_session_timeout: idleInTransactionMs, connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      connectionString: session.url, types, statement_timeout: session.statementTimeoutMs, lock_timeout: session.lockTimeoutMs,
+      idle_in_transaction_session_timeout: session.idleInTransactionMs, connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     });
   } catch (err) {
     // `pg` reads the URL's sslrootcert, sslcert and sslkey here: a file gone since the start (store/pg/tls.ts
@@ -118,11 +124,23 @@ function answer(res: Response): void {
   Atomics.notify(signal, 0);
 }
 
-async function run(req: Request): Promise<Response> {
+async function run(req: Exclude<Request, { op: 'open' }>): Promise<Response> {
   if (req.op === 'end') {
     // A server that does not answer never acknowledges the goodbye: the thread is terminated next anyway.
-    await Promise.race([client?.end().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 500))]);
-    return { ok: true, rows: [], rowCount: 0 };
+    let timer: NodeJS.Timeout | undefined;
+    const ended = await Promise.race([client ? client.end().then(() => true, () => false) : Promise.resolve(true),
+      new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), 500); })]);
+    clearTimeout(timer);
+    // Reused only when nothing of this connection is left (no probe loop, no statement): a new PgDb's
+    // worker costs ~0.1-0.3 s of CPU to start (the thread, `pg`), and tests open hundreds.
+    const reusable = ended && !silent && !broken && !inTx;
+    if (reusable) {
+      client = undefined;
+      connected = Promise.resolve();
+      connectedOnce = false;
+      failedAt = 0;
+    }
+    return { ok: true, rows: [], rowCount: 0, reusable };
   }
   const c = await usable(req);
   if (!c) return { ok: true, rows: [], rowCount: 0 };
@@ -136,7 +154,7 @@ async function run(req: Request): Promise<Response> {
   }
 }
 
-async function runOn(client: pg.Client, req: Exclude<Request, { op: 'end' }>): Promise<Response> {
+async function runOn(client: pg.Client, req: Exclude<Request, { op: 'end' | 'open' }>): Promise<Response> {
   switch (req.op) {
     case 'query': {
       const params = req.params.map((p) => (p instanceof Uint8Array && !Buffer.isBuffer(p) ? Buffer.from(p.buffer, p.byteOffset, p.byteLength) : p));
@@ -148,13 +166,17 @@ async function runOn(client: pg.Client, req: Exclude<Request, { op: 'end' }>): P
       return { ok: true, rows: [], rowCount: 0 };
     }
     case 'catalog': {
+      // From pg_catalog, not information_schema (whose views cost 20-50 ms a call, made at every open
+      // and after every DDL statement); a primary key's columns in their order.
       const r = await client.query(`
-        SELECT c.table_name AS t, c.column_name AS c, 'identity' AS kind FROM information_schema.columns c
-          WHERE c.table_schema = current_schema() AND c.is_identity = 'YES'
+        SELECT c.relname AS t, a.attname AS c, 'identity' AS kind FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+          WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) AND c.relkind IN ('r', 'p')
+            AND a.attidentity <> '' AND a.attnum > 0 AND NOT a.attisdropped
         UNION ALL
-        SELECT k.table_name, k.column_name, 'pk' FROM information_schema.table_constraints t
-          JOIN information_schema.key_column_usage k ON k.constraint_name = t.constraint_name AND k.table_schema = t.table_schema
-          WHERE t.table_schema = current_schema() AND t.constraint_type = 'PRIMARY KEY'`);
+        SELECT * FROM (SELECT c.relname, a.attname, 'pk' FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+          CROSS JOIN LATERAL unnest(k.conkey) WITH ORDINALITY AS u(attnum, ord) JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = u.attnum
+          WHERE k.contype = 'p' AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+          ORDER BY c.relname, u.ord) pks`);
       return { ok: true, rows: r.rows as unknown[], rowCount: r.rowCount ?? 0 };
     }
   }
@@ -167,7 +189,7 @@ function failure(err: unknown): Response {
 
 /** Whether the server answers `SELECT 1` on a new connection within PROBE_TIMEOUT_MS; a refusal is an answer. */
 async function answers(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: PROBE_TIMEOUT_MS });
+  const c = new pg.Client({ connectionString: session.url, connectionTimeoutMillis: PROBE_TIMEOUT_MS });
   c.on('error', () => undefined);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS); });
@@ -226,6 +248,11 @@ function watchTick(): void {
 }
 
 port.on('message', (req: Request) => {
+  if (req.op === 'open') {
+    session = req.session;
+    connect();
+    return;
+  }
   // One answer per request: a late result of one that was failed by the watchdog is dropped.
   const p: Pending = {
     since: Date.now(), done: false, probing: false,
