@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { AppError, jsonParseProblem } from '@edgefleet/shared/core';
+import { DATA_DIR_SOURCES } from './cli/options.js';
 
 /** Flags from the command line that override the file. */
 export interface ConfigFlags {
@@ -121,7 +122,7 @@ export function mergeConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Re
   const [dataDir, from] = flags.dataDir !== undefined ? [flags.dataDir, '--data-dir']
     : env.EDGEFLEET_AGENT_DATA ? [env.EDGEFLEET_AGENT_DATA, 'EDGEFLEET_AGENT_DATA'] : [raw.dataDir, file];
   if (dataDir === undefined) {
-    throw new AppError('CONFIG_INVALID', 'invalid config: dataDir: expected --data-dir DIR, "dataDir" in the config file, or EDGEFLEET_AGENT_DATA');
+    throw new AppError('CONFIG_INVALID', `invalid config: dataDir: expected ${DATA_DIR_SOURCES}`);
   }
   // resolve('') is the working directory (/ under systemd): an empty path is refused, not taken for it.
   if (dataDir === '') throw new AppError('CONFIG_INVALID', `invalid config: dataDir: expected a directory, got an empty ${from === file ? `"dataDir" in ${file}` : from}`, { details: { field: 'dataDir' } });

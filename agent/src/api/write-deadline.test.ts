@@ -26,7 +26,10 @@ const pending = (a: GrpcAgent) => agentMetric(a, 'edgefleet_agent_answer_bytes_p
 /** A REST infer for `n` ones on a raw socket, left paused: nothing is read unless the test reads it. */
 function restInfer(port: number, n: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1', () => {
+    // A buffer of 1 MiB (node's Duplex option, which @types/node's connect options leave out): a reader whose
+    // tick comes late takes what it missed (readSlowly), not 64 KiB a tick.
+    const options = { port, host: '127.0.0.1', readableHighWaterMark: 1 << 20 };
+    const s = connect(options, () => {
       const body = JSON.stringify({ inputs: [{ name: 'n', datatype: 'INT64', shape: [1], data: [n] }] });
       s.write(`POST /v2/models/fill/infer HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
       resolve(s);
@@ -36,7 +39,10 @@ function restInfer(port: number, n: number): Promise<Socket> {
   });
 }
 
-/** Reads up to `chunk` bytes every `everyMs` from a paused stream until it ends, closes or has `enough`; resolves with what was read. */
+/**
+ * Reads `chunk` bytes every `everyMs` from a paused stream until it ends, closes or has `enough`; resolves with what
+ * was read. A tick that comes late (a loaded machine) reads for the time that passed, so the pace holds.
+ */
 function readSlowly(s: Readable, chunk: number, everyMs: number, enough?: (bytes: number, head: string) => boolean): Promise<{ bytes: number; head: string }> {
   return new Promise((resolve) => {
     let bytes = 0;
@@ -45,9 +51,13 @@ function readSlowly(s: Readable, chunk: number, everyMs: number, enough?: (bytes
       clearInterval(t);
       resolve({ bytes, head });
     };
+    let last = Date.now();
     const t = setInterval(() => {
+      const now = Date.now();
+      const budget = Math.max(chunk, Math.round((chunk * (now - last)) / everyMs));
+      last = now;
       let got = 0;
-      for (let b = s.read() as Buffer | null; b !== null; b = got < chunk ? (s.read() as Buffer | null) : null) {
+      for (let b = s.read() as Buffer | null; b !== null; b = got < budget ? (s.read() as Buffer | null) : null) {
         got += b.length;
         if (head.length < 512) head += b.subarray(0, 512).toString('latin1');
       }
@@ -148,10 +158,11 @@ describe('local API write deadline (api.writeTimeoutMs)', () => {
     const was = await timeouts(a, 'rest');
     const s = await restInfer(port, 4_000_000);
     try {
-      // 8 MB, past the kernel's buffers, read at most 512 KiB every 50 ms (a paused socket buffers 64 KiB:
-      // about 1.3 MB/s), several deadlines long.
+      // 8 MB, past the kernel's buffers, read 96 KiB every 50 ms (about 1.9 MB/s, kept when ticks come late:
+      // under load a 64 KiB buffer a tick fell to 0.45 MB/s, and the kernel's steps of up to 1.4 MB then took
+      // longer than the deadline), several deadlines long.
       const started = Date.now();
-      const { bytes, head } = await readSlowly(s, 512 * 1024, 50, (n, h) => {
+      const { bytes, head } = await readSlowly(s, 96 * 1024, 50, (n, h) => {
         const len = /content-length: (\d+)/i.exec(h);
         return len !== null && n >= h.indexOf('\r\n\r\n') + 4 + Number(len[1]);
       });

@@ -48,9 +48,16 @@ export class WriteDeadline {
   private readonly closed: Record<Transport, number> = { rest: 0, grpc: 0 };
   private unlogged = 0;
   private loggedAt = -Infinity;
+  /** How often the sweep runs: a quarter of the deadline, at most 1 s. */
+  private readonly every: number;
+  private lastSweep: number | undefined;
+  /** The last sweep came late and closed nothing (sweep()). */
+  private spared = false;
 
   /** `log` gets one line at most every minute, with the closes since the last one. */
-  constructor(readonly ms: number, readonly log: (msg: string) => void = () => undefined, private readonly now: () => number = Date.now) {}
+  constructor(readonly ms: number, readonly log: (msg: string) => void = () => undefined, private readonly now: () => number = Date.now) {
+    this.every = Math.max(10, Math.min(1000, Math.floor(ms / 4)));
+  }
 
   /** A REST connection: its answer bytes are those node has not handed to the kernel; they move when the kernel takes some. */
   socket(s: Socket): void {
@@ -122,7 +129,9 @@ export class WriteDeadline {
     closes.once('close', () => this.drop(w));
     // One sweep for every connection, a quarter of the deadline apart (at most 1 s): a stalled one is
     // closed between 1 and 1.25 deadlines after its bytes last moved.
-    this.timer ??= setInterval(() => this.sweep(), Math.max(10, Math.min(1000, Math.floor(this.ms / 4)))).unref();
+    if (this.timer) return;
+    this.lastSweep = undefined;
+    this.timer = setInterval(() => this.sweep(), this.every).unref();
   }
 
   private drop(w: Watched): void {
@@ -135,9 +144,15 @@ export class WriteDeadline {
 
   private sweep(): void {
     const now = this.now();
+    // A sweep that comes late (the event loop was held: a long collection, a loaded machine) runs before the I/O
+    // that waited with it, so a client reading steadily looked stuck and was cut. A late one closes nothing; the
+    // next, once that I/O has run, judges. Not twice in a row: a loop held for good still closes stalled ones.
+    const late = this.lastSweep !== undefined && now - this.lastSweep > 2 * this.every;
+    this.lastSweep = now;
+    this.spared = late && !this.spared;
     for (const w of this.watched) {
       const since = w.stuckSince(now);
-      if (since !== undefined && now - since >= this.ms) {
+      if (!this.spared && since !== undefined && now - since >= this.ms) {
         this.drop(w);
         w.close();
         this.stalled(w.transport);

@@ -6,13 +6,15 @@ import { batchCommand } from '../batch/cli.js';
 import { summariesCommand } from '../summaries/cli.js';
 import { enrollCommand } from './enroll.js';
 import { activate, install, keyShow, models, rollback, status, trustSet } from './local.js';
+import { checkingDataDir } from './options.js';
 import { run } from './run.js';
 
 export const agentCli: Program = {
   name: 'edgefleet-agent',
   summary: 'The edgefleet agent: the daemon and the local admin commands on its data dir.',
   version: AGENT_VERSION,
-  commands: {
+  // A missing data dir is named with the command line's other mistakes (./options.ts).
+  commands: checkingDataDir({
     run,
     enroll: enrollCommand,
     status,
@@ -24,6 +26,6 @@ export const agentCli: Program = {
     rollback,
     summaries: summariesCommand,
     batch: batchCommand,
-  },
+  }),
 };
 

@@ -28,3 +28,31 @@ it('edgefleet-agent enroll names what neither its options nor the environment gi
   const parts = usageProblems(await runInProcess(main, ['enroll', '--drop-backlog'], { env: { EDGEFLEET_HUB: 'http://127.0.0.1:9', EDGEFLEET_ENROLL_TOKEN: 't', EDGEFLEET_AGENT_DATA: '/nonexistent' }, cwd: '/' }));
   assert.deepEqual(parts, ['--drop-backlog goes with --force (it says what a new identity may drop)']);
 });
+
+it('edgefleet-agent commands on the data dir name a data dir given nowhere with the other mistakes, and take EDGEFLEET_AGENT_DATA for it', async () => {
+  const missing = 'missing the data dir: expected --data-dir DIR, "dataDir" in the config file, or EDGEFLEET_AGENT_DATA';
+  // Each command, with a mistake of its own where it can have one besides the parser's (which stops it alone).
+  const cases: Array<[string[], string | undefined]> = [
+    [['status'], undefined], [['models', '--json'], undefined], [['key', 'show'], undefined],
+    [['trust', 'set'], 'missing TRUST.json'],
+    [['install', '--no-activate'], 'missing BUNDLE.efb'],
+    [['activate', 'm'], 'missing VERSION'],
+    [['rollback'], 'missing NAME'],
+    [['summaries', '--since', 'an hour'], '--since: expected a duration ago'],
+    [['batch', '--model', 'm', '--batch-size', '0'], '--batch-size: expected a positive integer, got "0"'],
+  ];
+  for (const [args, own] of cases) {
+    const none = await runInProcess(main, args, { env: {}, cwd: '/nonexistent' });
+    // Which of the two the usage error names (a problem may hold "; " itself: --since's does).
+    const named = (r: Awaited<ReturnType<typeof runInProcess>>) => usageProblems(r).filter((p) => p === missing || (own !== undefined && p.startsWith(own))).map((p) => (p === missing ? p : own)).sort();
+    assert.deepEqual(named(none), [...(own === undefined ? [] : [own]), missing].sort(), args.join(' '));
+    // The environment gives the data dir, or a config file (whether that names one is judged when it is read):
+    // the command's own mistake alone, or no usage error at all (the data dir /nonexistent is then refused).
+    for (const env of [{ EDGEFLEET_AGENT_DATA: '/nonexistent' }, { EDGEFLEET_AGENT_CONFIG: '/nonexistent/agent.json' }]) {
+      const r = await runInProcess(main, args, { env, cwd: '/nonexistent' });
+      const what = `${args.join(' ')} with ${Object.keys(env)[0]!}: ${r.stderr}`;
+      if (own === undefined) assert.ok(r.code === 1 && !r.stderr.includes('missing the data dir'), what);
+      else assert.deepEqual(named(r), [own], what);
+    }
+  }
+});

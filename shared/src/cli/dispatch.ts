@@ -171,17 +171,16 @@ export function parseCommandArgs(cmd: Command, rest: readonly string[], env: Cli
   // And what needs several values together (--tag beside --all): `deploy --all --tag x` was told of --tag x only;
   // or an option or the environment (--hub or EDGEFLEET_HUB): `deploy` without either was told of it after the rest.
   const together = (cmd.check?.(parsed, env) ?? []).filter((p): p is string => p !== undefined);
+  const extra = parsed.positionals.slice(specs.length);
   const problems = [
     ...(args.length ? [`missing ${args.join(', ')}`] : []),
+    // Named with the rest: `status extra` without a data dir was told of the data dir only, then of "extra".
+    ...(extra.length ? [`unexpected argument${extra.length > 1 ? 's' : ''} ${extra.map((e) => `"${e}"`).join(' ')}`] : []),
     ...(opts.length ? [`missing required option${opts.length > 1 ? 's' : ''} ${opts.join(', ')}`] : []),
     ...malformed,
     ...together,
   ];
   if (problems.length) throw new UsageError(problems.join('; '));
-  if (parsed.positionals.length > specs.length) {
-    const extra = parsed.positionals.slice(specs.length);
-    throw new UsageError(`unexpected argument${extra.length > 1 ? 's' : ''} ${extra.map((e) => `"${e}"`).join(' ')}`);
-  }
   return parsed;
 }
 

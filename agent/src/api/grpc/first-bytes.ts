@@ -11,6 +11,7 @@
 import type { Socket } from 'node:net';
 import { AppError, echoText } from '@edgefleet/shared/core';
 import { rawErrorReply } from '../reply.js';
+import { notGrpcMessage } from './not-grpc.js';
 
 /** What every HTTP/2 client sends first, gRPC's over plain TCP (prior knowledge) included (RFC 9113 3.4). */
 const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -57,7 +58,7 @@ export function isHttp1(head: Buffer): boolean {
 export function http1Refusal(head: Buffer, where: string, rest: string | undefined): AppError {
   const end = head.indexOf('\r\n');
   const line = head.toString('latin1', 0, end < 0 ? Math.min(head.length, 200) : Math.min(end, 200));
-  return new AppError('BAD_REQUEST', `${where} speaks gRPC (HTTP/2 without TLS), and this connection sent an HTTP/1 request (${echoText(line)}): expected a gRPC client of inference.GRPCInferenceService (agent/proto/grpc_predict_v2.proto)${rest === undefined ? '' : `; REST (OIP v2 over HTTP/1.1) is at ${rest}`}`);
+  return new AppError('BAD_REQUEST', notGrpcMessage(where, `this connection sent an HTTP/1 request (${echoText(line)})`, rest));
 }
 
 /** Answers the HTTP/1 request on `s` with `err` as REST does (status, `{error, code}`, Connection: close), then lingers (endLingering). */

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import http2 from 'node:http2';
+import { maxHeaderSize } from 'node:http';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { buildMultiBundle, waitFor } from '@edgefleet/examples';
 import { STOP_TOTAL_MS, type Agent } from '../../agent.js';
@@ -100,6 +101,22 @@ describe('local API over gRPC', () => {
       assert.equal(err.metadata.get('error-code')[0], rest.json.code);
     });
   }
+
+  it('refuses metadata over REST\'s bound on headers with RESOURCE_EXHAUSTED naming it, and keeps the connection', async () => {
+    const md = (bytes: number) => {
+      const m = new Metadata();
+      m.set('x-big', 'a'.repeat(bytes));
+      return m;
+    };
+    // At the bound (the client's own metadata, user-agent and the like, comes on top), and far over it (taken before).
+    for (const n of [maxHeaderSize, 60_000]) {
+      const err = await refused(client.call('ServerLive', {}, md(n)));
+      assert.deepEqual([err.code, err.metadata.get('error-code')[0]], [status.RESOURCE_EXHAUSTED, 'PAYLOAD_TOO_LARGE'], String(n));
+      const bytes = Number(/^request metadata of (\d+) bytes is too large: expected at most (\d+) bytes \(as REST's request line and headers; send large values in the message\)$/.exec(err.details)?.[1]);
+      assert.ok(bytes > n && bytes < n + 1000, err.details);
+    }
+    assert.deepEqual(await client.call('ServerLive', {}, md(maxHeaderSize - 1000)), { live: true });
+  });
 
   it('refuses raw bytes that do not fit the shape, naming the input', async () => {
     const err = await refused(client.call('ModelInfer', { model_name: 'mlp', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4] }], raw_input_contents: [f32Bytes([1, 2, 3])] }));

@@ -13,7 +13,7 @@ import { loadSync } from '@grpc/proto-loader';
 import type { InferCore } from '../core.js';
 import type { RequestBudget } from '../budget.js';
 import type { BurstGc } from '../burst-gc.js';
-import { UnixListener } from '../unix-socket.js';
+import { UnixListener, viaUnixSocket } from '../unix-socket.js';
 import { listenTcp, notUtf8 } from '../guards.js';
 import { WriteDeadline } from '../write-deadline.js';
 import { SHED_FLUSH_MS, type WaitingRequests } from '../waiting.js';
@@ -24,6 +24,7 @@ import { callGate, grpcService } from './service.js';
 import { REFUSED_CONNECTION_MS, refusingServer, type RefusingServer } from './refused.js';
 import { ConnectionCaps } from '../connection-cap.js';
 import { answerHttp1, firstBytes, http1Refusal, isHttp1 } from './first-bytes.js';
+import { answerNotGrpc, notGrpcRefusal } from './not-grpc.js';
 
 export const PROTO_PATH = fileURLToPath(new URL('../../../proto/grpc_predict_v2.proto', import.meta.url));
 
@@ -152,6 +153,10 @@ export class GrpcApi {
       'grpc.max_connection_idle_ms': o.idleTimeoutMs,
       interceptors: [gate.interceptor],
     });
+    const tcpWhere = () => `api.grpc.port ${(this.tcp?.address() as AddressInfo | null)?.port ?? o.port}`;
+    const unixWhere = () => `api.grpc.socket ${o.socket}`;
+    // An HTTP/2 request that is not a gRPC call is told what this port speaks and where REST is (./not-grpc.ts).
+    answerNotGrpc(server, (stream, headers) => notGrpcRefusal(headers, stream.session?.socket && viaUnixSocket(stream.session.socket as Socket) ? unixWhere() : tcpWhere(), this.opts.rest?.()));
     const burstGc = this.deps.burstGc;
     const refusals = new WeakMap<object, AppError>();
     server.addService(sizedService(sizes, answerSizes, refusals, o.maxBodyBytes), grpcService({
@@ -190,14 +195,13 @@ export class GrpcApi {
         into.injectConnection(s);
       });
     };
-    const tcpWhere = () => `api.grpc.port ${(this.tcp?.address() as AddressInfo | null)?.port ?? o.port}`;
     const tcpCap = cap('api.grpc.port', tcpWhere);
     const tcp = createServer({ pauseOnConnect: true }, (s) => tcpCap.c.accept(s, tcpCap.hand));
     tcpCap.c.watch(tcp);
     await listenTcp(tcp, o.port, o.host, { port: 'api.grpc.port', host: 'api.host' }, tcpCap.c.hardCap);
     this.tcp = tcp;
     if (o.socket !== undefined) {
-      const unixCap = cap('api.grpc.socket', () => `api.grpc.socket ${o.socket}`);
+      const unixCap = cap('api.grpc.socket', unixWhere);
       const unix = new UnixListener({ path: o.socket, group: o.socketGroup, cap: unixCap.c, what: 'api.grpc.socket' }, (s) => unixCap.c.accept(s, unixCap.hand));
       try {
         await unix.start();

@@ -5,6 +5,7 @@
 // progress or the shared request budget is full (REST bodies, parsed tensors) or its body carries a
 // Content-Encoding (ServerLive and ServerReady have bounds of their own: ./health-calls.ts), checks the bearer token for clients off the box, bounds the time to receive the
 // message, and has compressed messages read by ./encoding.ts.
+import { maxHeaderSize } from 'node:http';
 import { AppError, echoText, toAppError } from '@edgefleet/shared/core';
 import {
   Metadata, ServerInterceptingCall, ServerListenerBuilder, ResponderBuilder, status as S,
@@ -144,6 +145,21 @@ function ownStatus(status: Pick<StatusObject, 'code' | 'details'>, path: string,
   return new AppError('BAD_REQUEST', `gRPC message is not a valid ${type}: expected the protobuf encoding of ${type} (agent/proto/grpc_predict_v2.proto)`);
 }
 
+/**
+ * A call's metadata over REST's bound on a request's headers (node's maxHeaderSize, 16 KiB), counted as HTTP/2
+ * counts a header list (RFC 9113 6.5.2: name, value and 32 each): refused as REST's 431 is, where before up to about
+ * 100 KB was taken. Past that node resets the stream itself before any of ours runs ("Received RST_STREAM with
+ * code 9" on grpc-js), as it does past 128 header fields ("Bandwidth exhausted or memory limit exceeded").
+ */
+function metadataTooLarge(metadata: Metadata): AppError | undefined {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(metadata.toHttp2Headers())) {
+    for (const v of Array.isArray(value) ? value : [value]) bytes += name.length + Buffer.byteLength(String(v)) + 32;
+  }
+  if (bytes <= maxHeaderSize) return undefined;
+  return new AppError('PAYLOAD_TOO_LARGE', `request metadata of ${bytes} bytes is too large: expected at most ${maxHeaderSize} bytes (as REST's request line and headers; send large values in the message)`);
+}
+
 /** Why a call other than ServerLive and ServerReady is refused before its message is read, or undefined. */
 function gateRefusal(calls: number, o: CallGateOptions): AppError | undefined {
   if (calls >= o.maxCalls) return new AppError('OVERLOADED', `the agent has ${calls} gRPC calls in progress (limit ${o.maxCalls}, api.grpc.maxCalls); retry later`);
@@ -186,6 +202,11 @@ export function callGate(o: CallGateOptions): { interceptor: ServerInterceptor; 
         // Unix socket connections have no remote address: file permissions decided already.
         if (bearer !== undefined && remote !== undefined && !isLoopback(remote) && !bearer(metadata.get('authorization')[0])) {
           refuse(new AppError('UNAUTHENTICATED', 'missing or wrong bearer token: expected "authorization: Bearer <token>" metadata from a non-loopback client'));
+          return;
+        }
+        const large = metadataTooLarge(metadata);
+        if (large) {
+          refuse(large);
           return;
         }
         const encoded = contentEncodingRefusal(metadata);
