@@ -6,6 +6,7 @@
 // keys and configuration never arrived and the box ran what the old one was sent.
 // What the old identity queued and had not sent is dropped, counted (decision 0112's addendum): before, it
 // was uploaded as the new id's history. enroll says so first and wants --drop-backlog for it.
+// The hub marks the old id replaced by the new one (same device key: docs/decisions/0155-a-box-enrolled-again-replaces-its-old-id.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -77,6 +78,7 @@ test('enroll --force: the box takes the new device id\'s documents from seq 1 (a
     const counts = /^note: (\d+ summary windows and \d+ events) queued as old-box and not yet sent are dropped at the next run as \S+ \(--drop-backlog\)$/m.exec(forced.stderr);
     assert.ok(counts, forced.stderr);
     const newId = (await h.api<{ devices: DeviceInfo[] }>('GET', '/devices')).devices.find((d) => d.id !== 'old-box')!.id;
+    assert.equal((await h.api<DeviceInfo>('GET', '/devices/old-box')).replaced?.by, newId, 'the old id is marked replaced by the new one');
     const newStart = Date.now();
     agent = await startAgent({ dataDir: data, config: { summaries: { windowSec: 1 } } });
     await waitFor(`${newId} serves secret@2.0.0`, async () => (await served(agent!)) === '2.0.0' || undefined, { timeoutMs: 30_000 });

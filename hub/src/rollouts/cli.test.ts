@@ -245,7 +245,7 @@ describe('cli', () => {
       assert.deepEqual(api.devices.find((d) => d.id === 'd-000')?.models.map((m) => [m.version, m.status]).sort(), [['1.0.0', 'installed'], ['2.0.0', 'active']], 'GET /devices tells the active row by its status');
       const ls = await cli.run('devices', 'ls');
       assert.equal(ls.code, 0, ls.err);
-      assert.match(ls.out, /^ID .* TAGS +ACTIVE +INSTALLED +REVOKED$/m, ls.out);
+      assert.match(ls.out, /^ID .* TAGS +ACTIVE +INSTALLED +REVOKED +REPLACED BY$/m, ls.out);
       assert.match(ls.out, /^d-000 .* audio-energy@2\.0\.0 +audio-energy@1\.0\.0 *$/m, ls.out);
       assert.match(ls.out, /^d-001 .* audio-energy@1\.0\.0 \(downloading\) +- *$/m, ls.out);
       assert.match(ls.out, /^d-002 .* audio-energy@1\.0\.0 +- *$/m, ls.out);

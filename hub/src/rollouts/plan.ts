@@ -7,10 +7,21 @@ import type { RolloutRecord, RolloutDeviceRow } from '../store/rollouts-repo.js'
 import { rivalRollouts, targetDeviceIds, targetMatches } from '../deployments/target.js';
 import { place, waveOf, type TagsOf } from './cohort.js';
 import { overrideHint, refuseUnloadableBackends } from '../deployments/backends.js';
+import { replacedOfflineIds } from '../store/device-replacements.js';
 
-/** Devices of a target (not revoked), with their tags. */
+/**
+ * Of `ids`, the devices a rollout counts: not those replaced by a new enrollment of their box while offline, which
+ * leave every rollout (rollouts-repo.ts devices(), docs/decisions/0155-a-box-enrolled-again-replaces-its-old-id.md).
+ * Creation checks (rings, "given already", overlaps) judge the devices the waves will have.
+ */
+export function inRollouts(store: Store, ids: string[]): string[] {
+  const out = replacedOfflineIds(store.db);
+  return out.size ? ids.filter((d) => !out.has(d)) : ids;
+}
+
+/** Devices of a target a rollout counts (not revoked, not replaced and offline: inRollouts). */
 export function targetDevices(store: Store, target: RolloutCreate['target']): string[] {
-  return store.devices.targetable().filter((d) => targetMatches(target, d.id, d.tags)).map((d) => d.id);
+  return inRollouts(store, store.devices.targetable().filter((d) => targetMatches(target, d.id, d.tags)).map((d) => d.id));
 }
 
 /**
@@ -115,7 +126,8 @@ export function defaultDeferTimeoutSec(w: MaintenanceWindow | undefined, now: nu
 export function planRollout(store: Store, req: RolloutCreate | RolloutPreviewRequest, actor: string, now: Date, requireRing?: RingTags): { record: RolloutRecord; devices: RolloutDeviceRow[] } {
   store.models.assignable(req.model, req.version);
   if (req.id && store.rollouts.has(req.id)) throw new AppError('CONFLICT', `id: rollout ${req.id} exists already: preview again for a new id`);
-  const ids = targetDeviceIds(store.devices.targetable(), req.target);
+  // An id the target lists must exist and not be revoked (NOT_FOUND); one replaced and offline is left out as the waves leave it.
+  const ids = inRollouts(store, targetDeviceIds(store.devices.targetable(), req.target));
   if (!req.allowBackendMismatch) refuseUnloadableBackends(store, req.model, req.version, ids, overrideHint('create the rollout'));
   for (const other of store.rollouts.active(req.model)) {
     const overlap = (other.target.all && req.target.all) ? ids : sharedWith(store, other, ids);

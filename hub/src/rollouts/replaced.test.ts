@@ -5,10 +5,12 @@
 // paused the rollout, again after every resume. Now the enrollment marks it replaced (audited, naming the
 // rollout it leaves), it leaves the rollout while offline, the gate names it, and the wave is judged on the
 // others. An old id still connected (a cloned data dir) is not left out. A wave with nobody to judge says so (gates.ts).
+// The operator sees the mark (GET /devices, devices ls --replaced, devices show), and creating a rollout judges the
+// devices its waves will have (plan.ts inRollouts): a replaced id offline counts in no ring nor "given already".
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateBoxKeyPair, type DeviceCredentials } from '@edgefleet/shared';
-import { cleanup, notified, others, prepare, report, setup, v1Everywhere, type Env } from './testing.js';
+import { generateBoxKeyPair, type DeviceCredentials, type DeviceInfo } from '@edgefleet/shared';
+import { appOf, cleanup, cliAgainst, notified, others, prepare, report, setup, v1Everywhere, type Env } from './testing.js';
 import { createApp } from '../api/app.js';
 import { Metrics } from '../metrics.js';
 import { Sealing } from '../sealing/service.js';
@@ -97,6 +99,63 @@ describe('replaced', () => {
       // A box enrolled with a key no other device holds replaces nothing.
       await enroll(e, sealing, generateBoxKeyPair());
       assert.equal(e.store.audit.query({ action: 'device.replaced' }).length, 1);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('the mark shows on GET /devices, devices ls --replaced and devices show; a bad ?replaced= is a 400 naming it', async () => {
+    const e = await setup(3);
+    const cli = await cliAgainst(e);
+    try {
+      const sealing = new Sealing(e.store, Keystore.open(e.dir));
+      const key = generateBoxKeyPair();
+      sealing.setDeviceKey('d-001', pub(key), 'enroll', e.clock.now());
+      const at = e.clock.now().toISOString();
+      const fresh = await enroll(e, sealing, key);
+      const ls = async (...more: string[]) => (JSON.parse((await cli.run('devices', 'ls', ...more, '--json')).out) as { devices: DeviceInfo[] }).devices;
+      assert.deepEqual((await ls()).map((d) => [d.id, d.replaced]), [['d-000', null], ['d-001', { by: fresh, at }], ['d-002', null], [fresh, null]]);
+      assert.deepEqual((await ls('--replaced')).map((d) => d.id), ['d-001']);
+      assert.deepEqual((await ls('--replaced', '--status', 'online')).map((d) => d.id), [], 'filters hold together');
+      const table = await cli.run('devices', 'ls', '--replaced');
+      assert.equal(table.code, 0, table.err);
+      assert.match(table.out, /^ID +ONLINE .* REVOKED +REPLACED BY\n/);
+      assert.match(table.out, new RegExp(`^d-001 +no .* ${fresh}$`, 'm'));
+      const show = await cli.run('devices', 'show', 'd-001');
+      assert.match(show.out, new RegExp(`^replaced: +by ${fresh} since ${at} \\([^)]* ago\\) \\(its box enrolled again: enroll --force\\); offline, so it is out of every rollout; edgefleet devices revoke d-001 takes the old id off the fleet$`, 'm'));
+      assert.doesNotMatch((await cli.run('devices', 'show', fresh)).out, /^replaced:/m);
+      const token = e.store.tokens.create('viewer', 'viewer', 'test', e.clock.now()).token;
+      const bad = await appOf(e).request('/api/v1/devices?replaced=yes', { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(bad.status, 400);
+      assert.match(await bad.text(), /replaced \\"yes\\" \(query parameter replaced\): expected true or false/);
+      const others_ = await appOf(e).request('/api/v1/devices?replaced=false', { headers: { authorization: `Bearer ${token}` } });
+      assert.deepEqual(((await others_.json()) as { devices: DeviceInfo[]; total: number }).devices.map((d) => d.id), ['d-000', 'd-002', fresh]);
+    } finally {
+      cli.close();
+      await e.close();
+    }
+  });
+
+  it('creating a rollout leaves a replaced id offline out of its checks: rings and "given already", as its waves do', async () => {
+    const e = await setup(4);
+    try {
+      const sealing = new Sealing(e.store, Keystore.open(e.dir));
+      await v1Everywhere(e);
+      for (const id of ['d-000', 'd-001']) e.store.devices.setTags(id, { ring: 'a', site: 'n' });
+      const key = generateBoxKeyPair();
+      sealing.setDeviceKey('d-000', pub(key), 'enroll', e.clock.now());
+      const fresh = await enroll(e, sealing, key);
+      const req = { model: 'audio-energy', version: '2.0.0', target: { all: true as const }, gates: GATES, advance: 'auto' as const, onFailure: 'rollback' as const, reason: 'v2' };
+      // The ring's second device is d-000's box, now `fresh` (its token's tags): the old id would have made the ring of 2.
+      await assert.rejects(e.engine.create({ ...req, waves: [{ name: 'north', tags: { site: 'n' }, minDevices: 2, bakeSec: 60 }, { name: 'all', percent: 100, bakeSec: 60 }] }, { name: 'op' }),
+        /waves\[0\]\.tags: the ring north \[site=n\] holds 1 device\(s\) of the target: expected at least 2 with site=n/);
+      // Every device a rollout would count is given 2.0.0 already; the old id, on 1.0.0, is not told.
+      await e.parts.deployments.deploy({ model: 'audio-energy', version: '2.0.0', target: { devices: ['d-001', 'd-002', 'd-003', fresh] }, reason: 'v2 by hand' }, 'op');
+      await assert.rejects(e.engine.create({ ...req, waves: WAVES }, { name: 'op' }), /version: every device of the target \(4\) is given audio-energy 2\.0\.0 already/);
+      // Connected again (a cloned data dir), it counts as any device.
+      e.store.devices.markSeen('d-000', true, e.clock.now());
+      const r = await e.engine.create({ ...req, waves: WAVES }, { name: 'op' });
+      assert.ok(e.store.rollouts.devices(r.id).some((d) => d.deviceId === 'd-000'));
     } finally {
       await e.close();
     }

@@ -16,6 +16,8 @@ export interface DeviceFilter {
   status?: 'online' | 'offline' | 'revoked' | undefined;
   /** `name@version`: the device reports running this version. */
   version?: string | undefined;
+  /** true: replaced by a new enrollment of its box (device-replacements.ts); false: not. */
+  replaced?: boolean | undefined;
 }
 
 export interface FilterSql {
@@ -39,13 +41,14 @@ export function deviceFilterSql(f: DeviceFilter, dialect: Dialect = 'sqlite', se
     where.push('id IN (SELECT device_id FROM device_tags WHERE key = ? AND value = ?)');
     params.push(asciiLower(f.tag.slice(0, eq)), asciiLower(f.tag.slice(eq + 1)));
     // Every row of device_tags is a device's (devices are never deleted), so a tag alone is counted there.
-    if (f.status === undefined && f.version === undefined && f.q === undefined) return { where, params, count: 'SELECT COUNT(*) AS n FROM device_tags WHERE key = ? AND value = ?' };
+    if (f.status === undefined && f.version === undefined && f.replaced === undefined && f.q === undefined) return { where, params, count: 'SELECT COUNT(*) AS n FROM device_tags WHERE key = ? AND value = ?' };
   }
   if (f.version !== undefined) {
     const at = f.version.lastIndexOf('@');
     where.push('EXISTS (SELECT 1 FROM device_models m WHERE m.device_id = devices.id AND m.name = ? AND m.version = ?)');
     params.push(f.version.slice(0, at), f.version.slice(at + 1));
   }
+  if (f.replaced !== undefined) where.push(`${f.replaced ? '' : 'NOT '}EXISTS (SELECT 1 FROM device_replacements x WHERE x.device_id = devices.id)`);
   if (f.q !== undefined) {
     const search = searchSql(dialect, f.q);
     where.push(search[searchForm]);

@@ -24,6 +24,18 @@ export const replacedAndOffline = (alias: string): string =>
 
 export interface Replacement { deviceId: string; by: string; keyId: string; at: string }
 
+/** Which device replaced `deviceId` and when (GET /devices/{id} `replaced`), or null. */
+export function replacementOf(db: Db, deviceId: string): { by: string; at: string } | null {
+  const r = db.prepare('SELECT by_device, at FROM device_replacements WHERE device_id = ?').get(deviceId) as { by_device: string; at: string } | undefined;
+  return r ? { by: r.by_device, at: r.at } : null;
+}
+
+/** Devices not revoked that are replaced and offline, out of every rollout (rollouts-repo.ts devices()); the planning of one leaves them out too. */
+export function replacedOfflineIds(db: Db): Set<string> {
+  return new Set((db.prepare('SELECT d.id FROM device_replacements x JOIN devices d ON d.id = x.device_id WHERE d.revoked_at IS NULL AND d.online = 0')
+    .all() as Array<{ id: string }>).map((r) => r.id));
+}
+
 /**
  * Marks every other device not revoked that holds device key `keyId` as replaced by `by` (just enrolled with
  * it); returns them. Call it in the enrollment's transaction, after `by`'s key is stored.

@@ -11,6 +11,7 @@ import { deviceFilterSql, type DeviceFilter, type FilterSql } from './device-fil
 import { writeDeviceTags } from './device-tags.js';
 import { countSearch, denseSearch, refuseUnboundedSearch, writeDeviceSearch } from './device-search.js';
 import { reportTransaction, reportedSummary, withPreflight } from './device-reports.js';
+import { replacementOf } from './device-replacements.js';
 import type { AuthResult, DeviceAuthPort, PresenceMark } from '../mqtt/ports.js';
 
 interface Row {
@@ -279,21 +280,26 @@ export class DevicesRepo implements DeviceAuthPort {
    */
   private toInfos(rows: Row[]): DeviceInfo[] {
     if (rows.length === 0) return [];
-    const all = this.db.prepare(`SELECT device_id, name, version, status FROM device_models WHERE device_id IN (${rows.map(() => '?').join(', ')}) ORDER BY device_id, name, version`)
+    const ids = rows.map(() => '?').join(', ');
+    const all = this.db.prepare(`SELECT device_id, name, version, status FROM device_models WHERE device_id IN (${ids}) ORDER BY device_id, name, version`)
       .all(...rows.map((r) => r.id)) as Array<DeviceInfo['models'][number] & { device_id: string }>;
+    const replaced = new Map((this.db.prepare(`SELECT device_id, by_device, at FROM device_replacements WHERE device_id IN (${ids})`)
+      .all(...rows.map((r) => r.id)) as Array<{ device_id: string; by_device: string; at: string }>).map((x) => [x.device_id, { by: x.by_device, at: x.at }]));
     const by = new Map<string, DeviceInfo['models']>();
     for (const { device_id: id, ...m } of all) {
       const list = by.get(id);
       if (list) list.push(m);
       else by.set(id, [m]);
     }
-    return rows.map((r) => this.toInfo(r, by.get(r.id) ?? []));
+    return rows.map((r) => this.toInfo(r, { models: by.get(r.id) ?? [], replaced: replaced.get(r.id) ?? null }));
   }
 
-  private toInfo(r: Row, known?: DeviceInfo['models']): DeviceInfo {
-    const models = known ?? this.db
+  private toInfo(r: Row, known?: { models: DeviceInfo['models']; replaced: DeviceInfo['replaced'] }): DeviceInfo {
+    const models = known?.models ?? this.db
       .prepare('SELECT name, version, status FROM device_models WHERE device_id = ? ORDER BY name, version')
       .all(r.id) as DeviceInfo['models'];
+    // Its box enrolled again under a new id (device-replacements.ts, docs/decisions/0155-a-box-enrolled-again-replaces-its-old-id.md).
+    const replaced = known ? known.replaced : replacementOf(this.db, r.id);
     return {
       id: r.id,
       tags: JSON.parse(r.tags) as Tags,
@@ -306,6 +312,7 @@ export class DevicesRepo implements DeviceAuthPort {
       models: withPreflight(models, r.reported),
       reported: reportedSummary(r.reported),
       clock: r.clock_offset_ms != null && r.clock_offset_at ? { offsetMs: r.clock_offset_ms, measuredAt: r.clock_offset_at, shiftedWindows: r.clock_shifted_windows ?? 0 } : null,
+      replaced,
     };
   }
 }

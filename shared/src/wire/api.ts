@@ -136,6 +136,11 @@ export const DeviceInfo = z.object({
    * the offset was past its threshold (docs/operations.md "Clocks that are wrong"). Null: never measured.
    */
   clock: z.object({ offsetMs: z.number().int(), measuredAt: IsoTime, shiftedWindows: z.number().int().nonnegative() }).nullable().optional(),
+  /**
+   * The box enrolled again (`enroll --force`, same device key) as device `by` at `at`: this id is its old one, out of
+   * every rollout while offline (docs/decisions/0155-a-box-enrolled-again-replaces-its-old-id.md). Null: not replaced.
+   */
+  replaced: z.object({ by: DeviceId, at: IsoTime }).nullable(),
   /** Reports the hub acked but refused as implausible since it started (hub/src/ingest/plausibility.ts), by reason. */
   ingestRefused: z
     .object({
@@ -205,7 +210,7 @@ const queryText = (name: string, expected: string, ok: (s: string) => boolean) =
   error: (iss) => `${name} "${shownId(String(iss.input))}" (query parameter ${name}): ${expected}`,
 });
 /**
- * GET /devices?limit=&after=ID&q=&tag=&status=&version=: `after` is the previous page's `next`, a device id (which
+ * GET /devices?limit=&after=ID&q=&tag=&status=&version=&replaced=: `after` is the previous page's `next`, a device id (which
  * need not exist any more); the filters, each optional, all hold for every device listed.
  */
 const devicePage = {
@@ -226,6 +231,8 @@ export const DeviceListQuery = z.object({
     const at = s.lastIndexOf('@');
     return at > 0 && ModelName.safeParse(s.slice(0, at)).success && SemVer.safeParse(s.slice(at + 1)).success;
   }).optional(),
+  /** true: only devices replaced by a new enrollment of their box (DeviceInfo.replaced); false: only the others. */
+  replaced: z.enum(['true', 'false'], { error: (iss) => `replaced "${shownId(String(iss.input))}" (query parameter replaced): expected true or false` }).transform((v) => v === 'true').optional(),
 }).strict();
 export type DeviceListQuery = z.output<typeof DeviceListQuery>;
 

@@ -27,7 +27,8 @@ const VERSIONS_SHOWN = 6;
 const columns: Column<DeviceInfo>[] = [
   // A cell cut short (a long id, many versions or tags) says all of it in its title.
   { title: 'Device', width: 'minmax(10rem, 1.4fr)', cell: (d) => <span class="mono" title={d.id}>{d.id}</span> },
-  { title: 'Status', width: '6.5rem', cell: (d) => d.revoked ? <span class="pill revoked">revoked</span> : <span class={`pill ${d.online ? 'online' : 'offline'}`}>{d.online ? 'online' : 'offline'}</span> },
+  // An old id of a box enrolled again (docs/decisions/0155-a-box-enrolled-again-replaces-its-old-id.md) reads "replaced", its presence in the title.
+  { title: 'Status', width: '6.5rem', cell: (d) => d.revoked ? <span class="pill revoked">revoked</span> : <span class={`pill ${d.online ? 'online' : 'offline'}`} title={d.replaced ? `replaced by ${d.replaced.by} (enroll --force); ${d.online ? 'online' : 'offline'}` : undefined}>{d.replaced ? 'replaced' : d.online ? 'online' : 'offline'}</span> },
   { title: 'Last seen', width: '7rem', cell: (d) => <Age at={d.lastSeen} /> },
   { title: 'Active version', width: 'minmax(10rem, 1.3fr)', cell: (d) => <span class="mono" title={active(d)}>{active(d)}</span> },
   { title: 'Deployment', width: '8rem', cell: states },

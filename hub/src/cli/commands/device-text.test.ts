@@ -1,6 +1,6 @@
 // `edgefleet devices show` text for what a live test cannot easily bring about (test/src/cli/devices-show.test.ts
 // runs it against a real hub and agent): a refused document, a refused remote configuration, expired
-// trust, a wrong clock, a revoked device that never reported, and text from others printed inert.
+// trust, a wrong clock, a revoked device that never reported, an old id of a box enrolled again, and text from others printed inert.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DeviceInfo } from '@edgefleet/shared';
@@ -10,7 +10,7 @@ const NOW = new Date('2026-12-05T12:00:00.000Z');
 const SHA = 'ab'.repeat(32);
 const base: DeviceInfo = {
   id: 'pump-7', tags: {}, facts: { os: 'linux', arch: 'arm64', cpus: 4, memoryMb: 3900, agentVersion: '0.1.0' }, revoked: false, revokedAt: null,
-  online: false, lastSeen: '2026-12-05T09:00:00.000Z', created: '2026-12-01T00:00:00.000Z', models: [], reported: null, clock: null,
+  online: false, lastSeen: '2026-12-05T09:00:00.000Z', created: '2026-12-01T00:00:00.000Z', models: [], reported: null, clock: null, replaced: null,
 };
 
 test('shortDuration and clockCell: the largest whole unit', () => {
@@ -94,4 +94,13 @@ test("the times a box stamped are the hub's (by its measured offset), with the b
   assert.equal(boxTime('2026-12-05T11:58:30.000Z', clock(30_000), NOW), '2026-12-05T11:58:00.000Z (2m ago)', 'under a minute apart: the hub\'s time alone');
   assert.equal(boxTime('2026-12-05T11:58:00.400Z', clock(400), NOW), '2026-12-05T11:58:00.400Z (2m ago)', 'within a second: as stamped');
   assert.equal(boxTime('2026-12-05T11:58:00.000Z', null, NOW), "2026-12-05T11:58:00.000Z (2m ago; the box's clock, not measured against the hub's)");
+});
+
+test('an old id of a box enrolled again: by which id, since when, and what it means now', () => {
+  const replaced = { by: 'dev-new', at: '2026-12-05T10:00:00.000Z' };
+  const line = (d: DeviceInfo) => deviceText(d, NOW).split('\n').find((l) => l.startsWith('replaced:'));
+  assert.equal(line(base), undefined, 'a device not replaced has no line');
+  assert.equal(line({ ...base, replaced }), 'replaced:     by dev-new since 2026-12-05T10:00:00.000Z (2h ago) (its box enrolled again: enroll --force); offline, so it is out of every rollout; edgefleet devices revoke pump-7 takes the old id off the fleet');
+  assert.match(line({ ...base, replaced, online: true }) ?? '', /; online, so it counts in rollouts as any device; edgefleet devices revoke pump-7/);
+  assert.match(line({ ...base, replaced, revoked: true, revokedAt: '2026-12-05T11:00:00.000Z' }) ?? '', /\(its box enrolled again: enroll --force\); revoked$/);
 });

@@ -69,6 +69,12 @@ export function modelCells(models: DeviceInfo['models']): [string, string] {
   return [v.active.map((a) => `${a.name}@${a.version}${a.status === 'active' ? '' : ` (${a.status})`}`).join(',') || '-', v.installed.join(',') || '-'];
 }
 
+/** Its box enrolled again under another id (docs/decisions/0155-a-box-enrolled-again-replaces-its-old-id.md): by which, since when, what it means now. */
+function replacedText(d: DeviceInfo, x: NonNullable<DeviceInfo['replaced']>, now: Date): string {
+  const state = d.revoked ? 'revoked' : d.online ? 'online, so it counts in rollouts as any device' : 'offline, so it is out of every rollout';
+  return `by ${x.by} since ${withAge(x.at, now)} (its box enrolled again: enroll --force); ${state}${d.revoked ? '' : `; edgefleet devices revoke ${d.id} takes the old id off the fleet`}`;
+}
+
 /** The text of `edgefleet devices show ID`. */
 export function deviceText(d: DeviceInfo, now: Date): string {
   const r = d.reported;
@@ -77,6 +83,7 @@ export function deviceText(d: DeviceInfo, now: Date): string {
   const rows: Array<[string, string]> = [
     ['device', d.id],
     ['state', `${d.online ? 'online' : 'offline'}, ${seen}${d.revoked ? `; REVOKED ${d.revokedAt ?? ''}`.trimEnd() : ''}`],
+    ...(d.replaced ? [['replaced', replacedText(d, d.replaced, now)] as [string, string]] : []),
     ['tags', tagsText(d.tags, ' ') || '(none)'],
     ['agent', r ? `${r.agentVersion}${f ? ` (${f.os} ${f.arch}, ${f.cpus} CPUs, ${f.memoryMb} MB)` : ''}${r.starts !== undefined ? `, started ${r.starts === 1 ? 'once' : `${r.starts} times`}` : ''}` : f ? `${f.agentVersion} at enrollment (no state reported)` : '-'],
     ['runtime', r?.backend ? `${r.backend} backend` : r ? '- (not reported)' : '-'],

@@ -42,7 +42,7 @@ function oneName(args: ParsedArgs): string | undefined {
 const print = (ctx: CliContext, json: boolean, value: unknown, text: () => string) => printResult(ctx.stdout, json, value, text);
 
 export const devicesLs: Command = {
-  summary: 'List devices (every page of GET /devices), filtered by the hub', usage: '[--search TEXT] [--tag KEY=VALUE] [--status online|offline|revoked] [--version NAME@VERSION] [--json]',
+  summary: 'List devices (every page of GET /devices), filtered by the hub', usage: '[--search TEXT] [--tag KEY=VALUE] [--status online|offline|revoked] [--version NAME@VERSION] [--replaced] [--json]',
   options: {
     ...HUB_OPTIONS,
     search: { type: 'string', value: 'TEXT', description: 'only devices whose id, a tag key or value, or a version holds TEXT (any case)' },
@@ -52,16 +52,17 @@ export const devicesLs: Command = {
       check: (s) => ((DEVICE_STATUSES as readonly string[]).includes(s) ? undefined : `expected ${DEVICE_STATUSES.join(', ')}, got "${s}"`),
     },
     version: { type: 'string', value: 'NAME@VERSION', description: 'only devices running this model version' },
+    replaced: { type: 'boolean', description: 'only old ids of boxes enrolled again (enroll --force); with --status offline, those rollouts leave out' },
   },
   async run(args, ctx) {
-    // The hub filters (GET /devices ?q= &tag= &status= &version=, docs/hub.md) and names a bad value (exit 1);
+    // The hub filters (GET /devices ?q= &tag= &status= &version= &replaced=, docs/hub.md) and names a bad value (exit 1);
     // a malformed --status or --tag the parser named already, both at once (exit 2).
     const [q, tag, status, version] = [optString(args, 'search'), optString(args, 'tag'), optString(args, 'status'), optString(args, 'version')];
-    const query = new URLSearchParams({ ...(q !== undefined ? { q } : {}), ...(tag !== undefined ? { tag } : {}), ...(status ? { status } : {}), ...(version !== undefined ? { version } : {}) }).toString();
+    const query = new URLSearchParams({ ...(q !== undefined ? { q } : {}), ...(tag !== undefined ? { tag } : {}), ...(status ? { status } : {}), ...(version !== undefined ? { version } : {}), ...(optBool(args, 'replaced') ? { replaced: 'true' } : {}) }).toString();
     const r = { devices: await everyPage<DeviceInfo>(HubClient.from(args, ctx), query ? `/devices?${query}` : '/devices', 'devices') };
     // What each box runs (its reported active version per model), apart from what it only holds installed.
-    print(ctx, optBool(args, 'json'), r, () => table(['ID', 'ONLINE', 'LAST SEEN', 'CLOCK', 'TAGS', 'ACTIVE', 'INSTALLED', 'REVOKED'], r.devices.map((d) => [
-      d.id, d.online ? 'yes' : 'no', d.lastSeen ?? '-', clockCell(d.clock), tagsText(d.tags), ...modelCells(d.models), d.revoked ? 'yes' : '',
+    print(ctx, optBool(args, 'json'), r, () => table(['ID', 'ONLINE', 'LAST SEEN', 'CLOCK', 'TAGS', 'ACTIVE', 'INSTALLED', 'REVOKED', 'REPLACED BY'], r.devices.map((d) => [
+      d.id, d.online ? 'yes' : 'no', d.lastSeen ?? '-', clockCell(d.clock), tagsText(d.tags), ...modelCells(d.models), d.revoked ? 'yes' : '', d.replaced?.by ?? '',
     ])));
     return 0;
   },
