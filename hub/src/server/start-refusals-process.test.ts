@@ -34,13 +34,17 @@ function selfSigned(dir: string, name: string): { cert: string; key: string } {
   return { cert, key };
 }
 
+/** A temp dir removed after the test, with keys and a trust document listing keys.hub, and a second set of keys. */
+function setUp(t: { after: (fn: () => void) => void }, name: string) {
+  const dir = mkdtempSync(join(tmpdir(), `ef-hub-startrefuse-${name}-`));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const keys = makeKeys(join(dir, 'keys'));
+  return { dir, keys, other: makeKeys(join(dir, 'other-keys')), trust: makeTrust(join(dir, 'trust'), keys) };
+}
+
 describe('edgefleet-hub run refuses before it creates anything', () => {
   test('a trust document that does not list the hub key: a fresh data dir is not made, an existing one is left as it was', { timeout: 120_000 }, async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'ef-hub-startrefuse-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const keys = makeKeys(join(dir, 'keys'));
-    const other = makeKeys(join(dir, 'other-keys'));
-    const trust = makeTrust(join(dir, 'trust'), keys);
+    const { dir, other, trust } = setUp(t, 'trust');
     const fresh = join(dir, 'fresh');
     const base = ['--http-port', '0', '--mqtt-port', '0', '--log-level', 'info'];
 
@@ -71,10 +75,7 @@ describe('edgefleet-hub run refuses before it creates anything', () => {
   });
 
   test('TLS files missing, not PEM, or not a pair: exit 1 naming the option and the file; no data dir made', { skip: !openssl && 'needs openssl', timeout: 120_000 }, async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'ef-hub-startrefuse-tls-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const keys = makeKeys(join(dir, 'keys'));
-    const trust = makeTrust(join(dir, 'trust'), keys);
+    const { dir, keys, trust } = setUp(t, 'tls');
     const a = selfSigned(dir, 'a');
     const b = selfSigned(dir, 'b');
     const notPem = join(dir, 'not-pem.txt');
@@ -96,11 +97,7 @@ describe('edgefleet-hub run refuses before it creates anything', () => {
   });
 
   test('a hub started while another holds the lease refuses its trust document before any lease wait', { timeout: 120_000 }, async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'ef-hub-startrefuse-lease-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const keys = makeKeys(join(dir, 'keys'));
-    const other = makeKeys(join(dir, 'other-keys'));
-    const trust = makeTrust(join(dir, 'trust'), keys);
+    const { dir, keys, other, trust } = setUp(t, 'lease');
     const data = join(dir, 'data');
     const base = ['--http-port', '0', '--mqtt-port', '0', '--log-level', 'info'];
     const first = startProcess(HUB, ['run', '--data-dir', data, '--trust', trust.path, '--hub-key', keys.files.hub.keyPath, ...base]);
