@@ -1,8 +1,9 @@
 // What the hub needs before it serves: its signing key (created on first start
 // unless --hub-key is given), the trust document (copied into DATA/trust.json,
 // whose hub role must include the hub key), and an admin token written once to
-// DATA/admin.token (mode 0600). A data dir that holds an unfinished restore is refused before any of
-// that is created (docs/operations.md "Backup and restore"). The secrets made here are made with
+// DATA/admin.token (mode 0600). A data dir that holds an unfinished restore, and a trust document that
+// does not list the hub key, are refused before any of that is created (start-checks.ts; docs/operations.md
+// "Backup and restore", docs/decisions/0162-hub-start-refuses-before-it-creates.md). The secrets made here are made with
 // createFileOnce (sealing/file-once.ts), never replacing a file: hubs starting at the same moment on a
 // new data dir all end with the same hub key and admin token, the first one's.
 import { accessSync, constants, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -62,6 +63,18 @@ export function refuseUnreadableFiles(cfg: HubConfig): void {
 }
 
 /**
+ * A data dir with a trust document but no hub.key ran with --hub-key (or was restored from a backup of
+ * such a hub): a key made now would not be in its trust document, and devices would refuse what it signs.
+ */
+export function refuseTrustWithoutKey(cfg: HubConfig): void {
+  const path = join(cfg.dataDir, HUB_KEY_FILE);
+  if (cfg.hubKey !== undefined || existsSync(path) || !existsSync(join(cfg.dataDir, 'trust.json'))) return;
+  throw new AppError('CONFIG_INVALID',
+    `data dir ${cfg.dataDir} holds this hub's trust document but no ${HUB_KEY_FILE}: it ran with --hub-key FILE. ` +
+    `Expected --hub-key FILE again (the key its trust document lists), or that key copied to ${path} (mode 0600); no new key was made`);
+}
+
+/**
  * --hub-key's file, or DATA/hub.key, made when there is none (createFileOnce: of hubs starting at the same
  * moment every one takes the first's). DATA/hub.pub, what the operator puts in the trust document, is
  * written from the hub.key on disk whenever it is missing or differs, so it always matches.
@@ -75,13 +88,7 @@ export async function loadHubKey(cfg: HubConfig, hooks: FirstStartHooks = {}): P
   }
   ensurePrivateDir(cfg.dataDir);
   const path = join(cfg.dataDir, HUB_KEY_FILE);
-  // A data dir with a trust document but no hub.key ran with --hub-key (or was restored from a backup of
-  // such a hub): a key made now would not be in its trust document, and devices would refuse what it signs.
-  if (!existsSync(path) && existsSync(join(cfg.dataDir, 'trust.json'))) {
-    throw new AppError('CONFIG_INVALID',
-      `data dir ${cfg.dataDir} holds this hub's trust document but no ${HUB_KEY_FILE}: it ran with --hub-key FILE. ` +
-      `Expected --hub-key FILE again (the key its trust document lists), or that key copied to ${path} (mode 0600); no new key was made`);
-  }
+  refuseTrustWithoutKey(cfg);
   createFileOnce(path, () => `${JSON.stringify(toSecretKeyFile(generateKeyPair('hub', 'hub')), null, 2)}\n`, hooks);
   refuseSecretOpenToOthers(path, "the hub's signing key");
   const pair = await readSecretKeyFile(path);
@@ -103,18 +110,31 @@ function readChain(path: string): TrustDocument[] {
   }
 }
 
-/**
- * The hub's trust document, and `chain`: the versions it held before (DATA/trust-chain.json, at most
- * TRUST_CHAIN_MAX, oldest first), published with it so that an agent offline through several root
- * rotations can verify each step.
- */
-export function loadTrust(cfg: HubConfig, hubKey: KeyPair, now: Date): { trustDoc: TrustDocument; trust: TrustBody; chain: TrustDocument[] } {
+/** The trust document the hub starts with: --trust, else DATA/trust.json when there is one. */
+export function trustSource(cfg: HubConfig): string | undefined {
   const stored = join(cfg.dataDir, 'trust.json');
-  const source = cfg.trust ?? (existsSync(stored) ? stored : undefined);
+  return cfg.trust ?? (existsSync(stored) ? stored : undefined);
+}
+
+interface CheckedTrust {
+  source: string;
+  stored: string;
+  value: unknown;
+  trust: TrustBody;
+}
+
+/**
+ * The trust document read and verified (signatures, expiry, a rotation from the stored one) and its hub role
+ * checked to list `hubKey`; nothing is written. `hubKey` null: the data dir has no hub key yet, so the one the
+ * hub would make cannot be listed (start-checks.ts refuses it before anything is created).
+ */
+export function checkTrust(cfg: HubConfig, hubKey: KeyPair | null, now: Date): CheckedTrust {
+  const stored = join(cfg.dataDir, 'trust.json');
+  const source = trustSource(cfg);
   const pub = cfg.hubKey ? `the public half of ${cfg.hubKey}` : join(cfg.dataDir, 'hub.pub');
   if (!source) {
     throw new AppError('CONFIG_INVALID',
-      `no trust document: the hub needs a trust.json whose hub role includes its key ${hubKey.keyId.slice(0, 16)}…. ` +
+      `no trust document: the hub needs a trust.json whose hub role includes its key ${hubKey ? `${hubKey.keyId.slice(0, 16)}…` : `(${pub})`}. ` +
       `Make one with: edgefleet trust init --root ROOT.pub --release RELEASE.pub --hub ${pub} --sign ROOT.key --out trust.json, ` +
       'then start the hub with --trust trust.json');
   }
@@ -143,12 +163,30 @@ export function loadTrust(cfg: HubConfig, hubKey: KeyPair, now: Date): { trustDo
       trust = verifyTrustRotation(current, value, { now });
     }
   }
+  const listed = trust.roles.hub.keyIds.map((k) => `${k.slice(0, 12)}…`).join(', ');
+  if (!hubKey) {
+    throw new AppError('CONFIG_INVALID',
+      `trust document ${source} (version ${trust.version}) cannot list this hub's key: there is no --hub-key and no ${join(cfg.dataDir, HUB_KEY_FILE)}, ` +
+      `so the hub would make a new key, which no trust document lists yet (hub keys: ${listed}); nothing was made in ${cfg.dataDir}. ` +
+      `Expected --hub-key FILE naming a key it lists, or start once without --trust (the hub makes ${join(cfg.dataDir, HUB_KEY_FILE)} and ${pub}), ` +
+      `then make a trust document with --hub ${pub} (edgefleet trust init, or edgefleet trust rotate to add it)`);
+  }
   if (!trust.roles.hub.keyIds.includes(hubKey.keyId)) {
     throw new AppError('CONFIG_INVALID',
       `trust document ${source} (version ${trust.version}) does not list the hub key ${hubKey.keyId} in its hub role ` +
-      `(hub keys: ${trust.roles.hub.keyIds.map((k) => `${k.slice(0, 12)}…`).join(', ')}); devices would refuse what this hub signs. ` +
+      `(hub keys: ${listed}); devices would refuse what this hub signs. ` +
       `Make a trust document with --hub ${pub} (edgefleet trust init, or edgefleet trust rotate to add it)`);
   }
+  return { source, stored, value, trust };
+}
+
+/**
+ * The hub's trust document (checkTrust), stored as DATA/trust.json when it came from --trust, and `chain`:
+ * the versions it held before (DATA/trust-chain.json, at most TRUST_CHAIN_MAX, oldest first), published with
+ * it so that an agent offline through several root rotations can verify each step.
+ */
+export function loadTrust(cfg: HubConfig, hubKey: KeyPair, now: Date): { trustDoc: TrustDocument; trust: TrustBody; chain: TrustDocument[] } {
+  const { source, stored, value, trust } = checkTrust(cfg, hubKey, now);
   const chainPath = join(cfg.dataDir, TRUST_CHAIN_FILE);
   let chain = readChain(chainPath);
   if (source !== stored) {

@@ -21,12 +21,14 @@ const runCommand: Command = {
   summary: 'Run the hub: HTTP API, MQTT broker (or a link to an external one), fleet sync; stops on SIGTERM/SIGINT',
   details:
     'On first start it creates DATA/hub.key unless --hub-key is given, stores the --trust document (which must\n'
-    + 'list the hub key) and prints a new admin token once (saved in DATA/admin.token). It creates\n'
+    + 'list the hub key; a --trust without --hub-key or DATA/hub.key is refused, as no new key is in it) and\n'
+    + 'prints a new admin token once (saved in DATA/admin.token). It creates\n'
     + 'DATA/content-keys.key unless --content-keys is given: the key file wrapping the content keys of sealed\n'
     + 'models in the database (mode 0600; never in the database). A --content-keys file must exist, and\n'
     + 'every hub on one database needs a copy of the same one (docs/hub.md "Several hubs"). The files it makes\n'
     + 'are never replaced: hubs started at once on one new data dir all use the first one\'s. The log line\n'
-    + '"msg":"hub ready" carries the HTTP and MQTT addresses. A bad config exits 1 naming the field.',
+    + '"msg":"hub ready" carries the HTTP and MQTT addresses. A bad config exits 1 naming the field; a trust\n'
+    + 'document or TLS files it cannot use exit 1 before anything is made in the data dir.',
   usage: '[--data-dir DIR] [--config FILE] [--http-port PORT] [--mqtt-port PORT] [--trust FILE] [--hub-key FILE] [more options below]',
   options: runOptions,
   run: async (args, ctx) => (await import('./run.js')).runHub(args, ctx),

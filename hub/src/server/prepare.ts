@@ -1,8 +1,8 @@
-// What the hub does before it starts any part (hub.ts start, first-start.ts): it refuses a data dir or
-// files it cannot start on before anything is created, checks the content-key keystore, opens the store
-// (waiting for PostgreSQL), then makes the keystore's file when there is none, loads its identity (hub key,
-// trust and the versions before it, the admin token) and checks the agents' configured outbox against the
-// MQTT limit. Right after the store opens, `claim` waits for or refuses another hub on the database
+// What the hub does before it starts any part (hub.ts start, first-start.ts): it refuses a data dir, files
+// or a trust document it cannot start on before anything is created or waited for (start-checks.ts), checks
+// the content-key keystore, opens the store (waiting for PostgreSQL), then makes the keystore's file when
+// there is none, loads its identity (hub key, trust and the versions before it, the admin token) and checks
+// the agents' configured outbox against the MQTT limit. Right after the store opens, `claim` waits for or refuses another hub on the database
 // (cluster/claim.ts).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,13 +11,13 @@ import type { HubConfig } from '../config.js';
 import type { LoggerPort } from '../mqtt/ports.js';
 import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
-import { checkPasswordFile } from '../mqtt/mosquitto-config.js';
 import { KEYSTORE_FILE, Keystore } from '../sealing/keystore.js';
 import { ConfigRepo } from '../config/repo.js';
 import { checkOutboxAtStart } from '../config/payload-limit.js';
 import { openStoreWaiting } from './open-store.js';
 import type { ClaimKeeper } from '../cluster/claim.js';
-import { ensureAdminToken, loadHubKey, loadTrust, refuseUnfinishedRestore, refuseUnreadableFiles, type Identity } from './first-start.js';
+import { ensureAdminToken, loadHubKey, loadTrust, type Identity } from './first-start.js';
+import { refuseBeforeCreating } from './start-checks.js';
 
 export interface Prepared extends Identity {
   store: Store;
@@ -33,11 +33,8 @@ export interface Prepared extends Identity {
  * the database (server/cluster.ts); `rollups`: HubInternals.rollups.
  */
 export async function prepareHub(cfg: HubConfig, o: { hubId: string | null; logger: LoggerPort; now: () => Date; rollups?: boolean | undefined; claim: (store: Store) => Promise<ClaimKeeper> }): Promise<Prepared> {
-  // Before anything is created in the data dir: a killed restore's dir is refused (docs/operations.md).
-  refuseUnfinishedRestore(cfg.dataDir);
-  refuseUnreadableFiles(cfg);
-  // Enrollments append to Mosquitto's password file: one this user cannot write is refused now (docs/mqtt.md).
-  if (cfg.externalBroker?.passwordFile) checkPasswordFile(cfg.externalBroker.passwordFile);
+  // Before anything is created in the data dir or waited for: what the command line and its files can tell.
+  await refuseBeforeCreating(cfg, o.now());
   // Sealed models' content keys are wrapped by DATA/content-keys.key or the contentKeys file (the same on
   // every hub of one database). One that exists, or is named and missing, is checked here, before anything is
   // created; a new DATA/content-keys.key is made only once the store opened, so a start refused on its

@@ -8,6 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { AppError } from '@edgefleet/shared';
+import type { HubConfig } from '../config.js';
 
 function readPem(option: string, file: string): Buffer {
   try {
@@ -67,4 +68,9 @@ export function readTlsFiles(certFile: string, keyFile: string, now?: Date, warn
   const dates = now ? certificateDateWarning(certFile, cert, now) : null;
   if (dates) warn?.(dates);
   return { cert, key };
+}
+
+/** The embedded broker's TLS files when it has a TLS listener (not with an external broker), else null. */
+export function embeddedTlsFiles(cfg: HubConfig): { cert: string; key: string } | null {
+  return !cfg.externalBroker && cfg.mqttsPort !== undefined && cfg.tlsCert && cfg.tlsKey ? { cert: cfg.tlsCert, key: cfg.tlsKey } : null;
 }

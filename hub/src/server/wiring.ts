@@ -19,7 +19,7 @@ import { DEFAULT_ALERTS_OPTIONS, type Alerts, type AlertsOptions } from '../aler
 import { EventBus } from '../events/bus.js';
 import { connectEventSources } from '../events/sources.js';
 import { StreamHub } from '../api/stream.js';
-import { readTlsFiles } from './tls-files.js';
+import { embeddedTlsFiles, readTlsFiles } from './tls-files.js';
 import { WindowRetention } from '../rollups/retention.js';
 import { RollupExpiry } from '../rollups/expiry.js';
 import { HistoryRetention } from '../deployments/history-retention.js';
@@ -85,6 +85,7 @@ function statePacing(cfg: HubConfig): Partial<StatePacingLimits> {
 export function createFleetLink(cfg: HubConfig, store: Store, hubId: string | null, quota: MqttQuota | null, w: Wiring): FleetLink {
   const { clock, logger, metrics } = w;
   const ext = cfg.externalBroker;
+  const tls = embeddedTlsFiles(cfg);
   return ext
     ? createExternalLink({
         // Each hub of a cluster needs its own client id (the broker drops a connection whose id reconnects elsewhere).
@@ -94,8 +95,8 @@ export function createFleetLink(cfg: HubConfig, store: Store, hubId: string | nu
     : createEmbeddedBroker({
     host: cfg.host,
     tcpPort: cfg.mqttPort,
-    ...(cfg.mqttsPort !== undefined && cfg.tlsCert && cfg.tlsKey
-      ? { tls: { port: cfg.mqttsPort, ...readTlsFiles(cfg.tlsCert, cfg.tlsKey, clock.now(), (msg) => logger.warn({ tlsCert: cfg.tlsCert }, msg)) } }
+    ...(tls && cfg.mqttsPort !== undefined
+      ? { tls: { port: cfg.mqttsPort, ...readTlsFiles(tls.cert, tls.key, clock.now(), (msg) => logger.warn({ tlsCert: tls.cert }, msg)) } }
       : {}),
     ...(cfg.wsPort !== undefined ? { wsPort: cfg.wsPort } : {}),
     maxPayloadBytes: cfg.maxPayloadBytes,
