@@ -58,6 +58,9 @@ describe('console: a rollout with no device to judge', { timeout: 120_000 }, () 
     assert.match(reason, /stuck for 1 s with gates pending: install_success none \(needs >= 0\.95; no device of the wave to judge: /);
     await detail.getByTestId('rollout-reason').filter({ hasText: reason }).waitFor();
     assert.equal(await detail.getByTestId('rollout-reason').textContent(), reason, 'the reason in full');
+    const listed = page.locator(`tr[data-rollout="${id}"] [data-testid="rollout-state"]`).filter({ hasText: 'paused' });
+    await listed.waitFor();
+    assert.equal(await listed.getAttribute('title'), reason, 'the list says why in the state\'s title');
     const note = paused.waves[0]?.gates.find((g) => g.name === 'install_success')?.note ?? '';
     assert.match(note, /^no device of the wave to judge: a device that joins the target/);
     assert.equal(await detail.locator('tr[data-gate="install_success"] td span.muted').textContent(), ` ${note}`, 'the note in full');
