@@ -8,6 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
+import type { Route } from 'playwright-core';
 import type { DeviceConfigView, DeviceInfo, ReportedConfig, Rollout } from '@edgefleet/shared';
 import { waitFor } from '@edgefleet/examples/fleet';
 import { join } from 'node:path';
@@ -119,7 +120,16 @@ describe('console: a configuration rollout and the boxes\' configuration', { tim
     await form.getByLabel('Wave 1 percent').fill('34');
     await form.getByLabel('Wave 1 bakeSec').fill('3600');
     await page.screenshot({ path: join(screenshotDir(), 'config-rollout-form.png'), fullPage: true });
+    // Held at the hub, the create says it waits (its button disabled), then the rollout's page opens.
+    const held: Route[] = [];
+    const isCreate = (u: URL) => u.pathname.endsWith('/rollouts/config');
+    await page.route(isCreate, (route) => { held.push(route); });
     await form.getByRole('button', { name: 'Create configuration rollout' }).click();
+    await form.getByRole('status').filter({ hasText: /^Create configuration rollout: waiting for the hub…$/ }).waitFor();
+    assert.equal(await form.getByRole('button', { name: 'Create configuration rollout' }).isDisabled(), true, 'not sent twice');
+    await waitFor('the create held', async () => (held.length ? true : undefined));
+    await Promise.all(held.map((x) => x.continue()));
+    await page.unroute(isCreate);
     await page.getByTestId('rollout-detail').getByText('config tag/site=north v2 → v3').waitFor();
     const id = /#\/rollouts\/(ro-[0-9a-f]+)$/.exec(page.url())?.[1] as string;
     const r = await h.api<Rollout>('GET', `/rollouts/${id}`);

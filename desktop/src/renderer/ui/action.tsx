@@ -11,6 +11,7 @@ import { errorText } from '../api.js';
 import { background } from '../background.js';
 import { useActionFocus } from './action-focus.js';
 import { hubDown } from '../hub-health.js';
+import { Busy } from './states.js';
 
 export function ActionForm(p: {
   label: string;
@@ -66,7 +67,7 @@ export function ActionForm(p: {
       {confirming ? <p class="warn" role="alert" data-testid="confirm">{p.confirm}</p> : null}
       <button type="submit" class={p.danger ? 'danger' : ''} disabled={busy || down || !!p.gone}>{confirming ? `Confirm: ${p.label}` : p.label}</button>
       <button type="button" onClick={() => { setOpen(false); setConfirming(false); }}>Cancel</button>
-      {busy ? <p class="muted" role="status" aria-busy="true">{p.label}: waiting for the hub…</p>
+      {busy ? <Busy what={p.label} />
         : p.gone ? <><p class="warn" role="alert" data-testid="action-gone">{p.label}: not sent: {p.gone}</p>{said}</> : down ? <p class="error" role="status">{p.label}: not sent while the hub is down (the banner at the top says why); it can be sent once the hub is back</p> : said}
     </form>
   );

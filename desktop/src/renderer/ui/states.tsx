@@ -6,6 +6,11 @@ export function Loading({ what }: { what: string }) {
   return <p class="state loading" role="status" aria-live="polite">Loading {what}…</p>;
 }
 
+/** A write sent and not yet answered (`what`: the action), said where its button is; nothing when `what` is empty. */
+export function Busy({ what }: { what: string | false | null }) {
+  return what ? <span class="muted" role="status" aria-busy="true">{what}: waiting for the hub…</span> : null;
+}
+
 export function Empty({ children }: { children: ComponentChildren }) {
   return <p class="state empty">{children}</p>;
 }

@@ -10,7 +10,7 @@ import { errorText } from '../api.js';
 import { can, session } from '../store.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
-import { Empty } from '../ui/states.js';
+import { Busy, Empty } from '../ui/states.js';
 import { NO_ERRORS, errorsOf, fieldErrors, gatesFieldset, wavesFieldset, type Errors, GeneralErrors } from './rollout-fields.js';
 
 /** GET/PUT path of a scope as the rollout names it: `fleet`, `tag/site=north`, `device/edge-1`; null for anything else. */
@@ -90,7 +90,7 @@ export function ConfigRolloutCreateView() {
         <div class="fields">{field('reason', 'Reason', <input id="ro-reason" class="wide" value={d.reason} onInput={(e) => set({ reason: e.currentTarget.value })} />)}</div>
         <GeneralErrors list={errors.general} />
         {err('*')}
-        <div class="toolbar"><button type="submit" disabled={busy}>Create configuration rollout</button></div>
+        <div class="toolbar"><button type="submit" disabled={busy}>Create configuration rollout</button><Busy what={busy && 'Create configuration rollout'} /></div>
       </form>
     </section>
   );

@@ -14,7 +14,7 @@ import { BackendRefusal, NO_ERRORS, errorsOf, fieldErrors, gatesFieldset, wavesF
 import { can, loadModels, models, session } from '../store.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
-import { Empty, ErrorBox, Loading } from '../ui/states.js';
+import { Busy, Empty, ErrorBox, Loading } from '../ui/states.js';
 import { SIGNED_BY_ROTATED_OUT, notDeployable } from './models.js';
 import { formatCount } from '@edgefleet/shared/browser';
 
@@ -28,7 +28,7 @@ export function RolloutCreateView() {
   });
   const [errors, setErrors] = useState<Errors>(NO_ERRORS);
   const [preview, setPreview] = useState<{ for: string; p: RolloutPreview } | null>(null);
-  const [busy, setBusy] = useState(false);
+  const [busy, setBusy] = useState<'preview' | 'create' | null>(null);
   // The last BACKEND_UNSUPPORTED refusal, for the request it refused (`for`), and whether the operator overrides it.
   const [override, setOverride] = useState<{ for: string; b: NonNullable<Errors['backend']>; on: boolean } | null>(null);
   if (!can('operator')) return <Empty>Creating a rollout needs the operator role.</Empty>;
@@ -69,7 +69,7 @@ export function RolloutCreateView() {
   const run = async (what: 'preview' | 'create') => {
     // What cannot be sent as typed is refused here, on its field; the hub checks the rest.
     if (Object.keys(problems).length) { setErrors({ fields: problems, general: [] }); return; }
-    setBusy(true);
+    setBusy(what);
     setErrors(NO_ERRORS);
     try {
       if (what === 'preview') {
@@ -85,7 +85,7 @@ export function RolloutCreateView() {
       setErrors(got);
       if (got.backend) setOverride({ for: refusedKey, b: got.backend, on: over?.on ?? false });
     } finally {
-      setBusy(false);
+      setBusy(null);
     }
   };
   return (
@@ -130,8 +130,9 @@ export function RolloutCreateView() {
         {errors.created ? <p class="error" role="alert" data-testid="created-already">This preview's rollout was created already (the answer to that create did not arrive): <a href={`#/rollouts/${errors.created}`}>open rollout {errors.created}</a>, or preview again for another.</p> : null}
         {err('id')}{err('*')}
         <div class="toolbar">
-          <button type="button" disabled={busy || !model} onClick={() => background(run('preview'))}>Preview waves</button>
-          <button type="submit" disabled={busy || !model}>Create rollout</button>
+          <button type="button" disabled={!!busy || !model} onClick={() => background(run('preview'))}>Preview waves</button>
+          <button type="submit" disabled={!!busy || !model}>Create rollout</button>
+          <Busy what={busy && (busy === 'preview' ? 'Preview' : 'Create rollout')} />
           {preview && preview.for !== key ? <span class="muted">changed since the preview: preview again to keep its devices</span> : null}
         </div>
       </form>
@@ -148,7 +149,7 @@ function Preview({ p, stale }: { p: RolloutPreview; stale: boolean }) {
         <thead><tr><th>Wave</th><th>Share</th><th>Devices</th><th>Adds</th><th>Bake</th></tr></thead>
         <tbody>{p.waves.map((w) => (
           <tr key={w.name} data-wave={w.name}>
-            <td>{w.name}</td><td>{w.tags ? `ring ${Object.entries(w.tags).map(([k, v]) => `${k}=${v}`).join(', ')}` : `${w.percent ?? 0}%`}</td><td>{formatCount(w.devices)}</td>
+            <td>{w.name}</td><td>{w.tags ? `ring ${Object.entries(w.tags).map(([k, v]) => `${k}=${v}`).join(', ')}` : `${w.percent ?? 0}%`}</td><td>{w.devices ? formatCount(w.devices) : <span class="warn" data-testid="preview-none">none yet: it waits for a device joining the target (gates.stuckSec pauses it)</span>}</td>
             <td class="mono">{w.joining.map((j) => `${j.deviceId}${j.previous ? ` (${j.previous})` : ''}`).join(', ') || '—'}{w.joiningCount > w.joining.length ? ` and ${formatCount(w.joiningCount - w.joining.length)} more` : ''}</td>
             <td>{w.bakeSec}s</td>
           </tr>

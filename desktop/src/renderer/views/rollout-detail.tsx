@@ -110,7 +110,7 @@ export function RolloutDetail({ id }: { id: string }) {
     const next = await api?.send<Rollout>('POST', `/rollouts/${encodeURIComponent(r.id)}/${name}`, body);
     if (next) setR(next);
     rolloutTick.value++; // the list too
-    return `${label.toLowerCase()}: ${next?.state ?? 'done'}`;
+    return `${label.toLowerCase()}: ${next ? stateLabel(next.state).toLowerCase() : 'done'}`;
   };
   return (
     <div data-testid="rollout-detail">

@@ -8,6 +8,7 @@ import { promoteWait } from '@edgefleet/shared/browser';
 import { can, refetchTick, rolloutTick, session } from '../store.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { OlderNote, usePaged } from '../ui/older.js';
+import { inert } from '../ui/inert.js';
 import { RolloutDetail } from './rollout-detail.js';
 
 export type RolloutSummary = Omit<Rollout, 'devices'>;
@@ -18,8 +19,9 @@ export function targetText(t: Rollout['target']): string {
   return `${t.devices?.length ?? 0} device${t.devices?.length === 1 ? '' : 's'}: ${(t.devices ?? []).slice(0, 5).join(', ')}${(t.devices?.length ?? 0) > 5 ? ', …' : ''}`;
 }
 
-export function StatePill({ state }: { state: string }) {
-  return <span class={`pill ro-${state}`} data-testid="rollout-state">{state.replace('_', ' ')}</span>;
+/** The state, and in its title why it is so (`why`: the hub's stateReason, say why a wave paused) where the list has no room for it. */
+export function StatePill({ state, why }: { state: string; why?: string | null }) {
+  return <span class={`pill ro-${state}`} data-testid="rollout-state" title={why ? inert(why) : undefined}>{state.replace('_', ' ')}</span>;
 }
 
 export function RolloutsView({ id }: { id?: string }) {
@@ -42,7 +44,7 @@ export function RolloutsView({ id }: { id?: string }) {
               const w = r.waves[r.currentWave];
               return (
                 <tr key={r.id} class={r.id === id ? 'selected' : ''} data-rollout={r.id}>
-                  <td><a class="mono" href={`#/rollouts/${r.id}`}>{r.id}</a></td><td><StatePill state={r.state} /></td><td class="mono">{r.config ? `config ${r.config.scope}` : r.model}</td>
+                  <td><a class="mono" href={`#/rollouts/${r.id}`}>{r.id}</a></td><td><StatePill state={r.state} why={r.stateReason} /></td><td class="mono">{r.config ? `config ${r.config.scope}` : r.model}</td>
                   <td class="mono">{r.config ? `v${r.config.fromVersion} → v${r.config.version}` : `${r.fromVersion ?? '—'} → ${r.version}`}</td>
                   <td>{w ? <>{w.name} <span class={`pill wv-${w.state}`}>{w.state}</span> <span class="muted">{r.currentWave + 1}/{r.waves.length}</span>{promoteWait(r) ? <span data-testid="waiting-promote">, waiting for promote</span> : null}</> : '—'}</td>
                   <td>{targetText(r.target)}</td><td>{r.reason}</td><td>{r.createdBy}</td><td>{time(r.created)}</td>
