@@ -3,9 +3,11 @@
 // `14 UNAVAILABLE: No connection established. Last error: Failed to connect`, nothing naming why. Now each call on one is answered UNAVAILABLE
 // with OVERLOADED in the `error-code` trailer and a message naming the setting and the listener; the
 // client is served again once a connection closes. Past SPARE_CONNECTIONS such connections, closed on accept.
+// An HTTP/2 request that is not a gRPC call on one over the cap gets the JSON 415 of one under it (./not-grpc.ts).
 // /metrics counts each listener's connections and those refused, answered or closed (edgefleet_agent_api_connections*).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect as h2connect } from 'node:http2';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
@@ -13,7 +15,7 @@ import { waitFor } from '@edgefleet/examples';
 import { mlpBundle } from '../../testing.js';
 import { SPARE_CONNECTIONS } from '../connection-cap.js';
 import { oipClient, type OipGrpcClient } from './client.js';
-import { agentMetric, refused, startGrpcAgent, type GrpcAgent } from './testing.js';
+import { agentMetric, h2, refused, startGrpcAgent, type GrpcAgent } from './testing.js';
 
 const connections = (listener: string) => `edgefleet_agent_api_connections{listener="${listener}"}`;
 const refusedTotal = (listener: string, how: string) => `edgefleet_agent_api_connections_refused_total{listener="${listener}",how="${how}"}`;
@@ -61,6 +63,31 @@ describe('local API over gRPC: connections over api.maxConnections', () => {
       for (const c of [holders[1]!, over]) c.close();
     });
   }
+
+  it('an HTTP/2 request that is not a gRPC call on a connection over it gets the JSON 415 of one under it (./not-grpc.ts)', async () => {
+    const url = `http://${g.agent.grpcAddress!}`;
+    await waitFor('the connections of the tests before closed', async () => (await agentMetric(g, connections('api.grpc.port'))) === 0, { timeoutMs: 10_000 });
+    const answered = await agentMetric(g, refusedTotal('api.grpc.port', 'answered'));
+    // Two sessions fill the cap (accepted in the order they connect): the third is the refusing server's.
+    const holders = [h2connect(url), h2connect(url)];
+    for (const h of holders) h.on('error', () => undefined);
+    try {
+      for (const h of holders) await new Promise((r) => h.once('connect', r));
+      const r = await h2(url, { ':path': '/v2', accept: '*/*' });
+      const port = g.agent.grpcAddress!.split(':').pop()!;
+      assert.deepEqual(r, {
+        status: 415,
+        type: 'application/json',
+        body: JSON.stringify({
+          error: `api.grpc.port ${port} speaks gRPC (HTTP/2 without TLS), and this HTTP/2 request is not a gRPC call ("GET /v2" with no content-type; expected application/grpc): expected a gRPC client of inference.GRPCInferenceService (agent/proto/grpc_predict_v2.proto); REST (OIP v2 over HTTP/1.1) is at ${g.agent.url} (api.port)`,
+          code: 'UNSUPPORTED_MEDIA_TYPE',
+        }),
+      });
+      assert.equal(await agentMetric(g, refusedTotal('api.grpc.port', 'answered')), answered + 1, 'it came over the cap');
+    } finally {
+      for (const h of holders) h.destroy();
+    }
+  });
 });
 
 describe('local API over gRPC: past the refused connections', () => {

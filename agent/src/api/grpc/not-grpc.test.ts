@@ -4,29 +4,9 @@
 // go on being served.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
-import { startGrpcAgent, type GrpcAgent } from './testing.js';
-
-/** One HTTP/2 request on a new session to `url` (or over the Unix socket `socketPath`): status, content-type and body. */
-function h2(url: string, headers: OutgoingHttpHeaders, socketPath?: string): Promise<{ status: number; type: string | undefined; body: string }> {
-  return new Promise((resolve, reject) => {
-    const session = socketPath === undefined ? connect(url) : connect(url, { createConnection: () => netConnect(socketPath) });
-    session.on('error', reject);
-    const st = session.request(headers);
-    let head: IncomingHttpHeaders = {};
-    let body = '';
-    st.on('response', (h) => (head = h));
-    st.on('data', (c: Buffer) => (body += c.toString()));
-    st.on('end', () => {
-      session.close();
-      resolve({ status: Number(head[':status']), type: head['content-type'], body });
-    });
-    st.on('error', reject);
-    st.end();
-  });
-}
+import { h2, startGrpcAgent, type GrpcAgent } from './testing.js';
 
 describe('the gRPC port given an HTTP/2 request that is not a gRPC call', () => {
   let g: GrpcAgent;

@@ -5,6 +5,8 @@
 // metadata (its message is never read), UNAVAILABLE with OVERLOADED in the `error-code` trailer and the
 // cap's message, as REST answers 503: retryable. It is sent a GOAWAY REFUSED_CONNECTION_MS after it came,
 // and closed at most as long again after that, so the client connects again for its next call.
+// An HTTP/2 request that is not a gRPC call on one gets the JSON 415 of a connection under the cap (./server.ts
+// hooks ./not-grpc.ts on this server too).
 import { Metadata, ResponderBuilder, Server, ServerCredentials, ServerInterceptingCall, ServerListenerBuilder, type ConnectionInjector, type ServerInterceptor, type ServiceDefinition } from '@grpc/grpc-js';
 import type { AppError } from '@edgefleet/shared/core';
 import { grpcError } from './status.js';

@@ -7,6 +7,7 @@
 // default path (idle RSS, docs/performance.md).
 import { fileURLToPath } from 'node:url';
 import { isUtf8 } from 'node:buffer';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { Server, ServerCredentials, type ConnectionInjector, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
@@ -155,8 +156,10 @@ export class GrpcApi {
     });
     const tcpWhere = () => `api.grpc.port ${(this.tcp?.address() as AddressInfo | null)?.port ?? o.port}`;
     const unixWhere = () => `api.grpc.socket ${o.socket}`;
-    // An HTTP/2 request that is not a gRPC call is told what this port speaks and where REST is (./not-grpc.ts).
-    answerNotGrpc(server, (stream, headers) => notGrpcRefusal(headers, stream.session?.socket && viaUnixSocket(stream.session.socket as Socket) ? unixWhere() : tcpWhere(), this.opts.rest?.()));
+    // An HTTP/2 request that is not a gRPC call is told what this port speaks and where REST is (./not-grpc.ts),
+    // on a connection over api.maxConnections too (its refusing server, below): a JSON 415, not grpc-js's empty one.
+    const notGrpc = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => notGrpcRefusal(headers, stream.session?.socket && viaUnixSocket(stream.session.socket as Socket) ? unixWhere() : tcpWhere(), this.opts.rest?.());
+    answerNotGrpc(server, notGrpc);
     const burstGc = this.deps.burstGc;
     const refusals = new WeakMap<object, AppError>();
     server.addService(sizedService(sizes, answerSizes, refusals, o.maxBodyBytes), grpcService({
@@ -170,6 +173,7 @@ export class GrpcApi {
     const cap = (listener: string, where: () => string) => {
       const c = caps.add({ listener, max: o.maxConnections, where, waitMs: 0, waiting: 0, fewer: '(one channel for all calls)' });
       const refused = refusingServer(inferenceService(SERVER_PROTO_OPTIONS), () => c.refusal());
+      answerNotGrpc(refused.server, notGrpc);
       this.refusers.push(refused);
       return { c, hand: (s: Socket, refusedConn: boolean) => inject(s, refusedConn ? refused.injector : injector, where) };
     };

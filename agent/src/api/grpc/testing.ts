@@ -2,7 +2,8 @@
 // in-process agent with gRPC on port 0 and the bundles a test installs, a client generated from the
 // protocol's .proto on it, and the error of a call that is expected to fail.
 import assert from 'node:assert/strict';
-import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
+import { connect, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
+import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { Agent } from '../../agent.js';
@@ -19,6 +20,25 @@ export function grpcFill(session: ClientHttp2Session, n: number): ClientHttp2Str
   const st = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ModelInfer', 'content-type': 'application/grpc', te: 'trailers' });
   st.end(Buffer.concat([prefix, body]));
   return st;
+}
+
+/** One HTTP/2 request on a new session to `url` (or over the Unix socket `socketPath`): status, content-type and body. */
+export function h2(url: string, headers: OutgoingHttpHeaders, socketPath?: string): Promise<{ status: number; type: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const session = socketPath === undefined ? connect(url) : connect(url, { createConnection: () => netConnect(socketPath) });
+    session.on('error', reject);
+    const st = session.request(headers);
+    let head: IncomingHttpHeaders = {};
+    let body = '';
+    st.on('response', (h) => (head = h));
+    st.on('data', (c: Buffer) => (body += c.toString()));
+    st.on('end', () => {
+      session.close();
+      resolve({ status: Number(head[':status']), type: head['content-type'], body });
+    });
+    st.on('error', reject);
+    st.end();
+  });
 }
 
 /** The error a call ended with; fails the test when it succeeded. */
