@@ -14,6 +14,7 @@ import { promoteFull } from './full.js';
 import { waysOn } from './ways-on.js';
 import { stillRollingBack } from './rollback-status.js';
 import { cut, withHad } from './not-installed.js';
+import { replacedRows } from './replaced.js';
 
 export type RolloutActionName = 'promote' | 'pause' | 'resume' | 'abort' | 'rollback' | 'unaccept';
 
@@ -204,6 +205,9 @@ export function view(store: Store, r: RolloutRecord, withDevices: boolean, devic
   }
   const shadowed = inShadowStage(r);
   const listed = devices.slice(0, deviceLimit);
+  // Its devices replaced and offline count nowhere, but are listed last, saying so (replaced.ts).
+  const gone = withDevices ? store.rollouts.replaced(r.id, 1).count : 0;
+  const left = gone ? replacedRows(store, r, devices, (deviceLimit ?? devices.length + gone) - listed.length) : [];
   const back = withDevices ? stillRollingBack(store, r, listed) : new Map<string, string>();
   const waves = r.waves.map((w, k) => {
     const members = devices.filter((d) => (waveIndex.get(d.deviceId) ?? Infinity) <= k);
@@ -220,12 +224,12 @@ export function view(store: Store, r: RolloutRecord, withDevices: boolean, devic
     gates: r.gates, ...(r.window ? { window: r.window } : {}), ...(r.allowBackendMismatch ? { allowBackendMismatch: true as const } : {}), state: r.state, currentWave: r.currentWave, reason: r.reason, stateReason: r.stateReason, stateBy: r.stateBy ?? null, stateAt: r.stateAt ?? null, createdBy: r.createdBy,
     created: r.createdAt, updated: r.updatedAt, waves,
     ...(withDevices ? {
-      ...(deviceLimit !== undefined && devices.length > deviceLimit ? { devicesTotal: devices.length } : {}),
+      ...(deviceLimit !== undefined && devices.length + gone > deviceLimit ? { devicesTotal: devices.length + gone } : {}),
       devices: listed.map((d) => ({
         deviceId: d.deviceId, place: Math.round(d.place * 1000) / 1000, wave: r.waves[waveIndex.get(d.deviceId) ?? 0]?.name ?? '', previous: d.previous,
         notifiedAt: d.notifiedAt,
         ...told(d.notifiedAt ? withHad(back.get(d.deviceId) ?? deviceStatus(r, status.get(d.deviceId), !shadowed && ranBefore(r, d) !== null), d.notInstalled ?? undefined) : STATUS_OF_PENDING, d.notifiedAt && !r.config ? rows.get(d.deviceId) : undefined),
-      })),
+      })).concat(left),
     } : {}),
   };
 }

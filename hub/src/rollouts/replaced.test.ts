@@ -4,7 +4,8 @@
 // id, told but never reporting again, held its canary's install_success until stuckSec
 // paused the rollout, again after every resume. Now the enrollment marks it replaced (audited, naming the
 // rollout it leaves), it leaves the rollout while offline, the gate names it, and the wave is judged on the
-// others. An old id still connected (a cloned data dir) is not left out. A wave with nobody to judge says so (gates.ts).
+// others; GET /rollouts/{id} lists it last as `replaced`, saying by which id, and the rollout's own audit trail
+// has a rollout.device_replaced entry. An old id still connected (a cloned data dir) is not left out. A wave with nobody to judge says so (gates.ts).
 // The operator sees the mark (GET /devices, devices ls --replaced, devices show), and creating a rollout judges the
 // devices its waves will have (plan.ts inRollouts): a replaced id offline counts in no ring nor "given already".
 import { after, before, describe, it } from 'node:test';
@@ -74,7 +75,16 @@ describe('replaced', () => {
       assert.equal(gate?.samples.wave, notified(e, r.id).length);
       assert.ok(rest.every((id) => notified(e, r.id).includes(id)));
       assert.match(gate?.note ?? '', new RegExp(`1 replaced by a new enrollment of its box \\(enroll --force\\) and offline: left out \\(${old} now ${fresh}\\); edgefleet devices revoke ID takes an old id off the fleet`));
-      assert.ok(!v.devices?.some((d) => d.deviceId === old), 'rollout show no longer lists it');
+      // Its row says why it left, in the gate's words, and counts in no wave; the rollout's own trail says it too.
+      const row = v.devices?.find((d) => d.deviceId === old);
+      assert.deepEqual([row?.status, row?.wave, row?.notifiedAt === null], ['replaced', 'canary', false]);
+      assert.equal(row?.reason, `replaced by a new enrollment of its box (enroll --force) and offline: left out (now ${fresh}); edgefleet devices revoke ${old} takes it off the fleet`);
+      assert.equal(v.devices?.at(-1)?.deviceId, old, 'listed last');
+      assert.equal(v.devices?.filter((d) => d.status !== 'replaced').length, v.waves.at(-1)?.devices);
+      const limited = e.engine.view(r.id, true, 10);
+      assert.deepEqual([limited.devices?.length, limited.devicesTotal, limited.devices?.some((d) => d.deviceId === old)], [10, 11, false]);
+      const trail = e.store.audit.query({ target: r.id, action: 'rollout.device_replaced' });
+      assert.deepEqual(trail.map((a) => [a.actor, a.reason, a.details]), [[entry?.actor, `${old} replaced by a new enrollment of its box (enroll --force) and offline: left out (now ${fresh})`, { device: old, by: fresh, keyId: key.keyId }]]);
     } finally {
       await e.close();
     }
@@ -92,10 +102,13 @@ describe('replaced', () => {
       e.store.devices.markSeen(old, true, e.clock.now());
       const fresh = await enroll(e, sealing, key);
       assert.match(e.store.audit.query({ action: 'device.replaced' })[0]?.reason ?? '', new RegExp(`: ${old} is connected now; it leaves the rollouts it is placed in once offline \\(${r.id}\\)`));
+      assert.equal(e.store.audit.query({ target: r.id, action: 'rollout.device_replaced' })[0]?.reason, `${old} replaced by a new enrollment of its box (enroll --force), connected now: left out once offline (now ${fresh})`);
+      assert.equal(e.engine.view(r.id).devices?.find((d) => d.deviceId === old)?.status !== 'replaced', true, 'connected, listed as any device');
       assert.ok(e.store.rollouts.devices(r.id).some((d) => d.deviceId === old), 'connected, it stays');
       e.store.devices.markSeen(old, false, e.clock.now());
       assert.ok(!e.store.rollouts.devices(r.id).some((d) => d.deviceId === old), 'offline, it leaves');
       assert.deepEqual(e.store.rollouts.replaced(r.id), { first: [{ deviceId: old, by: fresh, keyId: key.keyId, at: e.clock.now().toISOString() }], count: 1 });
+      assert.equal(e.engine.view(r.id).devices?.find((d) => d.deviceId === old)?.status, 'replaced');
       // A box enrolled with a key no other device holds replaces nothing.
       await enroll(e, sealing, generateBoxKeyPair());
       assert.equal(e.store.audit.query({ action: 'device.replaced' }).length, 1);

@@ -49,13 +49,22 @@ export function markReplaced(db: Db, by: string, keyId: string, at: Date): Repla
   return olds.map((deviceId) => ({ deviceId, by, keyId, at: at.toISOString() }));
 }
 
+const IN_ROLLOUT = `FROM rollout_devices rd JOIN devices d ON d.id = rd.device_id JOIN device_replacements x ON x.device_id = d.id
+    WHERE rd.rollout_id = ? AND d.revoked_at IS NULL AND d.online = 0`;
+
 /** The devices of rollout `rolloutId` replaced and offline (left out of it): the first `limit` by id, and how many. */
 export function replacedInRollout(db: Db, rolloutId: string, limit: number): { first: Replacement[]; count: number } {
-  const from = `FROM rollout_devices rd JOIN devices d ON d.id = rd.device_id JOIN device_replacements x ON x.device_id = d.id
-    WHERE rd.rollout_id = ? AND d.revoked_at IS NULL AND d.online = 0`;
+  const from = IN_ROLLOUT;
   const first = (db.prepare(`SELECT x.device_id, x.by_device, x.key_id, x.at ${from} ORDER BY x.device_id LIMIT ?`)
     .all(rolloutId, limit) as Array<{ device_id: string; by_device: string; key_id: string; at: string }>)
     .map((r) => ({ deviceId: r.device_id, by: r.by_device, keyId: r.key_id, at: r.at }));
   const count = first.length < limit ? first.length : Number((db.prepare(`SELECT COUNT(*) AS n ${from}`).get(rolloutId) as { n: number | string }).n);
   return { first, count };
+}
+
+/** Those devices' rows in the rollout (listed as left out by GET /rollouts/{id}), the first `limit` by place, each with the id that replaced it. */
+export function replacedRowsInRollout(db: Db, rolloutId: string, limit: number): Array<{ deviceId: string; place: number; previous: string | null; notifiedAt: string | null; by: string }> {
+  return (db.prepare(`SELECT rd.device_id, rd.place, rd.previous, rd.notified_at, x.by_device ${IN_ROLLOUT} ORDER BY rd.place, rd.device_id LIMIT ?`)
+    .all(rolloutId, limit) as Array<{ device_id: string; place: number; previous: string | null; notified_at: string | null; by_device: string }>)
+    .map((r) => ({ deviceId: r.device_id, place: r.place, previous: r.previous, notifiedAt: r.notified_at, by: r.by_device }));
 }

@@ -6,7 +6,7 @@ import { AppError, HISTORY_PAGE, type RolloutListQuery, type ConfigSubject, type
 import { keepNotInstalled, missing, notInstalledPage } from './rollout-not-installed.js';
 import type { Db } from './db.js';
 import { createdPage } from './history-page.js';
-import { replacedAndOffline, replacedInRollout, type Replacement } from './device-replacements.js';
+import { replacedAndOffline, replacedInRollout, replacedRowsInRollout, type Replacement } from './device-replacements.js';
 
 /** Per wave: where it is and what its gates said last. */
 export interface WaveProgress {
@@ -228,6 +228,11 @@ export class RolloutsRepo {
   /** Its devices replaced by a new enrollment of their box and offline (they left it; see devices()): the first `limit`, and how many. */
   replaced(rolloutId: string, limit = 3): { first: Replacement[]; count: number } {
     return replacedInRollout(this.db, rolloutId, limit);
+  }
+
+  /** Their rows, the first `limit` by place, with the id that replaced each (GET /rollouts/{id} lists them as left out). */
+  replacedRows(rolloutId: string, limit: number): ReturnType<typeof replacedRowsInRollout> {
+    return replacedRowsInRollout(this.db, rolloutId, limit);
   }
 
   /** Configuration rollouts: each told device's agent start count at that moment (decision 0045). */

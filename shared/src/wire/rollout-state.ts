@@ -88,10 +88,11 @@ export const RolloutDevice = z.object({
   /** The model version it ran before; in a configuration rollout, the scope's document version (0: none). */
   previous: z.string().nullable(),
   notifiedAt: IsoTime.nullable(),
+  /** Its deployment's status, or `not started`; `replaced`: its box enrolled again as another id and it is offline, out of the rollout (listed last, in no wave's count; docs/rollouts.md "Cohorts"). */
   status: z.string(),
   /**
    * Why, when its model deployment's row says (its first 160 characters): the hub holding the version back
-   * (`BACKEND_UNSUPPORTED: …`, or waiting for the box's first state report), a refusal, a deferral; absent else.
+   * (`BACKEND_UNSUPPORTED: …`, or waiting for the box's first state report), a refusal, a deferral; for `replaced`, by which id; absent else.
    */
   reason: z.string().optional(),
 });
