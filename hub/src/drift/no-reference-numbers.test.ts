@@ -2,12 +2,13 @@
 // in-process: a version whose manifest has no reference shows each numeric feature's mean with the count
 // of the values behind it (not `n: 0`), and every feature says why it has no PSI; `--json` and the text
 // print the same n; a feature missing from a device's windows says it has no values; a range in the
-// future ends saying so and what now is, an empty past one asking for a longer range (docs/drift.md).
+// future ends saying so and what now is, an empty past one asking for a longer range; a deprecated version
+// says so in the answer, its text and a stored report (docs/drift.md).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import type { DriftResponse, Feature, Reference, SummaryWindow } from '@edgefleet/shared';
+import type { DriftReport, DriftResponse, Feature, Reference, SummaryWindow } from '@edgefleet/shared';
 import { makeHarness } from '../testing/harness.js';
 import { normal, numericReference, registerVersion, sampleWindow, seeded } from '../rollups/testing.js';
 import { main } from '../cli/main.js';
@@ -67,6 +68,7 @@ describe('drift numbers agree', () => {
       assert.equal(temp?.psi, null);
       assert.equal(temp?.insufficient, 'no reference bins (the manifest gives no edges for temp), so there is nothing to compare with: its mean and n only');
       assert.equal(g?.features.find((f) => f.name === 'mode')?.insufficient, 'the manifest has no reference, so there is nothing to compare with');
+      assert.equal(json.deprecated, null, 'a version not deprecated says null');
       assert.match(await run('2.0.0', ...range), /against the manifest's reference \(it has none\)[^]*2 devices, 3000 predictions\n {2}no verdict: press 2\.0\.0 has no reference[^]*: the manifest has no reference to compare with: compare with a period \(--baseline START\/END\)\n$/);
 
       // Against a period of its own traffic, the text prints the n the JSON has, and says why temp has no PSI.
@@ -102,6 +104,18 @@ describe('drift numbers agree', () => {
       assert.doesNotMatch(ahead, /longer range/);
       const past = await run('1.0.0', '--since', new Date(now - 30 * 3600_000).toISOString(), '--until', new Date(now - 25 * 3600_000).toISOString());
       assert.match(past, /: expected more predictions: a longer range \(--since 7d\)\n$/);
+      assert.doesNotMatch(past, /DEPRECATED/);
+
+      // Deprecated over REST (as `edgefleet model deprecate` does): its drift says when and why, in JSON, text and a stored report.
+      const dep = await fetch(`${url}/api/v1/models/press/versions/1.0.0/deprecate`, { method: 'POST', headers: { authorization: `Bearer ${h.tokens.operator}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'aux sensor miswired' }) });
+      assert.equal(dep.status, 200, await dep.text());
+      const at = h.clock.now().toISOString();
+      assert.deepEqual((JSON.parse(await run('1.0.0', ...range, '--json')) as DriftResponse).deprecated, { at, reason: 'aux sensor miswired' });
+      assert.match(await run('1.0.0', ...range), new RegExp(`^press 1\\.0\\.0, .*\nDEPRECATED at ${at.replace(/\./g, '\\.')} \\(aux sensor miswired\\): no longer assignable; the devices running it keep it until moved to another version\n`));
+      assert.equal((JSON.parse(await run('2.0.0', ...range, '--json')) as DriftResponse).deprecated, null, 'only the version deprecated');
+      const stored = await fetch(`${url}/api/v1/drift-reports`, { method: 'POST', headers: { authorization: `Bearer ${h.tokens.operator}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'press', version: '1.0.0' }) });
+      assert.equal(stored.status, 201);
+      assert.deepEqual(((await stored.json()) as DriftReport).report.deprecated, { at, reason: 'aux sensor miswired' });
     } finally {
       server.close();
       h.close();

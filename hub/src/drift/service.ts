@@ -94,6 +94,12 @@ export class FleetAnalytics {
     return Reference.parse(ref);
   }
 
+  /** When and why the version was deprecated, or null: drift of a version no longer assignable says so. */
+  private deprecation(s: Series): DriftResponse['deprecated'] {
+    const r = this.db.prepare('SELECT deprecated_at, deprecated_reason FROM model_versions WHERE name = ? AND version = ?').get(s.model, s.version) as { deprecated_at: string | null; deprecated_reason: string | null } | undefined;
+    return r?.deprecated_at ? { at: r.deprecated_at, reason: r.deprecated_reason } : null;
+  }
+
   /**
    * Drift per group. `worst: false` leaves the worst devices out (empty lists): for the whole fleet
    * the answer then reads the fleet rows (24 for a day) and each device's volumes (device-share.ts),
@@ -207,6 +213,7 @@ export class FleetAnalytics {
     return {
       model, version, since: new Date(plan.since).toISOString(), until: new Date(plan.until).toISOString(), by: q.by ?? null,
       baseline, thresholds, groups: out, timeline: q.timeline === false ? null : this.timeline(s, plan, expectedOf(ALL), thresholds, fleetLeftOut?.deviceId),
+      deprecated: this.deprecation(s),
     };
   }
 

@@ -212,6 +212,11 @@ export const DriftResponse = z.object({
    * (and drifted ones) it left out. Absent when none was (docs/drift.md "Alerts").
    */
   leftOut: z.object({ devices: Count, drifted: Count }).optional(),
+  /**
+   * The version was deprecated (`edgefleet model deprecate`: no longer assignable) when this answer was
+   * computed: when and why; null when not; absent in reports stored before it existed (docs/drift.md).
+   */
+  deprecated: z.object({ at: IsoTime, reason: z.string().nullable() }).nullable().optional(),
 });
 export type DriftResponse = z.infer<typeof DriftResponse>;
 

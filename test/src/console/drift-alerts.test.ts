@@ -231,11 +231,14 @@ describe('console: drift and alerts views', () => {
     await stats.getByText('no verdict', { exact: true }).waitFor();
     await stats.getByText('no reference bins, so there is nothing to compare with').waitFor();
     assert.equal(await stats.getByText('ok', { exact: true }).count(), 0);
+    assert.equal(await page.getByTestId('drift-deprecated').count(), 0, 'a version not deprecated says nothing of it');
     assert.deepEqual(page.errors, []);
     await page.close();
   });
 
-  it('a viewer sees the views with no write action', async () => {
+  it('a viewer sees the views with no write action; a version deprecated says so in its drift', async () => {
+    // Deprecated last (the other tests' views are of it): the hub's drift answer carries when and why (docs/drift.md).
+    await api('POST', `/models/${m.name}/versions/${m.version}/deprecate`, { reason: 'north sensors miswired' });
     const viewer = await api<{ token: string }>('POST', '/tokens', { name: 'drift-viewer', role: 'viewer' });
     const page = await signIn(browser, http, viewer.token);
     await page.getByTestId('role').filter({ hasText: 'viewer' }).waitFor();
@@ -248,6 +251,7 @@ describe('console: drift and alerts views', () => {
     await page.goto(`${http}/#/drift/${m.name}/${m.version}`);
     await page.getByTestId('drift-heatmap').waitFor();
     assert.equal(await page.getByRole('button', { name: 'Store report' }).count(), 0);
+    await page.getByTestId('drift-deprecated').getByText(/^⚠ Deprecated at .+ \(north sensors miswired\): no longer assignable; the devices running it keep it until moved to another version\.$/).waitFor();
     assert.deepEqual(page.errors, []);
     await page.close();
   });

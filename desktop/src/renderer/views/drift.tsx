@@ -100,6 +100,7 @@ function VersionDrift({ name, version }: { name: string; version: string }) {
         <>
           <p class="muted">{time(r.since)} – {time(r.until)}; baseline {r.baseline.kind === 'reference' ? (r.baseline.id ? `the manifest's reference (${r.baseline.id})` : 'none: this version\'s manifest has no reference, so nothing is judged (compare with a period of its own traffic: edgefleet drift --baseline)') : `${time(r.baseline.since)} – ${time(r.baseline.until)}`};
             thresholds PSI {r.thresholds.psi}, JS {r.thresholds.js}, at least {formatCount(r.thresholds.minPredictions)} predictions.</p>
+          {r.deprecated ? <p class="warn" data-testid="drift-deprecated">⚠ Deprecated at {time(r.deprecated.at)} ({r.deprecated.reason ?? 'no reason given'}): no longer assignable; the devices running it keep it until moved to another version.</p> : null}
           <div class="panel" data-testid="drift-heatmap">
             <h2>PSI per feature per hour (all devices)</h2>
             {r.timeline ? <HeatMap timeline={r.timeline} threshold={r.thresholds.psi} selected={selected} onSelect={setSelected} /> : <Empty>No timeline.</Empty>}

@@ -98,6 +98,7 @@ function unknownNotes(features: readonly FeatureDrift[]): string {
 export function formatDrift(r: DriftResponse, now = new Date()): string {
   const base = r.baseline.kind === 'reference' ? `the manifest's reference${r.baseline.id ? ` ${r.baseline.id.slice(0, 12)}` : ' (it has none)'}` : `${r.baseline.since} .. ${r.baseline.until}`;
   let out = `${r.model} ${r.version}, ${r.since} .. ${r.until}, against ${base} (drift: PSI >= ${r.thresholds.psi} or JS >= ${r.thresholds.js})\n`;
+  if (r.deprecated) out += `DEPRECATED at ${r.deprecated.at} (${r.deprecated.reason ?? 'no reason given'}): no longer assignable; the devices running it keep it until moved to another version\n`;
   // The trend is a column of the verdicts' tables: with no verdict it would head nothing.
   const verdicts = r.groups.some((g) => !g.insufficient);
   if (r.timeline && verdicts) out += `TREND: PSI of all devices per ${r.timeline.bucketSec / 3600} h, oldest first (· too few predictions${r.timeline.predictions ? ', _ none' : ''})\n`;
