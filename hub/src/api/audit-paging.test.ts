@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { AuditList } from '@edgefleet/shared';
 import { makeHarness, type Harness } from '../testing/harness.js';
 import { forEachBackend, type Backend } from '../testing/backends.js';
+import { auditSelect } from '../store/audit-repo.js';
 
 let backend: Backend;
 forEachBackend((b) => { backend = b; }, suite);
@@ -98,6 +99,17 @@ function suite(): void {
       assert.match((await refused('?after=1&after=2')).message, /query parameter after is given 2 times/);
       // A misspelt cursor would otherwise read from the start again, silently.
       assert.match((await refused('?afterr=5')).message, /afterr/);
+    });
+
+    it('a target\'s entries are read by index, not by scanning the log (migration 103)', async () => {
+      const page = await get('?target=d-6&order=desc');
+      assert.deepEqual(page.entries.map((e) => e.target), ['d-6']);
+      if (backend.name !== 'sqlite') return; // the plan below is SQLite's; PostgreSQL has the same index by the same migration
+      for (const q of [{ target: 'd-6', order: 'desc' as const }, { target: 'd-6', after: 3 }, { target: 'd-6', action: 'device.tags' }]) {
+        const { sql, args } = auditSelect(q, 51);
+        const plan = (h.store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+        assert.match(plan, /USING (COVERING )?INDEX audit_target/, `${JSON.stringify(q)}: ${plan}`);
+      }
     });
   });
 }

@@ -2,6 +2,19 @@
 // This module only INSERTs and SELECTs; triggers in migration 1 refuse UPDATE and DELETE.
 import { AUDIT_PAGE_DEFAULT, type AuditEntry, type AuditList, type AuditQuery, type LoggedAction } from '@edgefleet/shared';
 import type { Db } from './db.js';
+import type { Migration } from './migrations.js';
+
+/**
+ * A target's entries by index (hub.db migration 103): the console's rollout, device and model pages and
+ * `edgefleet audit --target` ask for one target's entries, newest first, and without it every such read
+ * scanned the whole log on the hub's event loop (~26 ms at 500,000 entries, 0.07 ms with it; one-off timing
+ * with better-sqlite3 on this VM, not a bench figure).
+ */
+export const AUDIT_TARGET_MIGRATION: Migration = {
+  version: 103,
+  name: 'audit entries by target',
+  sql: 'CREATE INDEX audit_target ON audit(target, id);',
+};
 
 export interface AuditRecord {
   actor: string;
@@ -84,17 +97,8 @@ export class AuditRepo {
   }
 
   private select(q: Partial<AuditQuery>, limit: number): AuditEntry[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (q.after !== undefined) { where.push('id > ?'); args.push(q.after); }
-    if (q.before !== undefined) { where.push('id < ?'); args.push(q.before); }
-    if (q.actor) { where.push('actor = ?'); args.push(q.actor); }
-    if (q.actorId) { where.push('actor_id = ?'); args.push(q.actorId); }
-    if (q.action) { where.push('action = ?'); args.push(q.action); }
-    if (q.target) { where.push('target = ?'); args.push(q.target); }
-    if (q.since) { where.push('at >= ?'); args.push(new Date(q.since).toISOString()); }
-    const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${q.order === 'desc' ? 'DESC' : 'ASC'} LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, limit) as Row[]).map((r) => ({
+    const { sql, args } = auditSelect(q, limit);
+    return (this.db.prepare(sql).all(...args) as Row[]).map((r) => ({
       id: r.id,
       at: r.at,
       actor: r.actor,
@@ -105,4 +109,19 @@ export class AuditRepo {
       details: JSON.parse(r.details) as unknown,
     }));
   }
+}
+
+/** The statement and its parameters that read `q`'s entries, at most `limit` (AuditRepo; its test reads the plan). */
+export function auditSelect(q: Partial<AuditQuery>, limit: number): { sql: string; args: unknown[] } {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  if (q.after !== undefined) { where.push('id > ?'); args.push(q.after); }
+  if (q.before !== undefined) { where.push('id < ?'); args.push(q.before); }
+  if (q.actor) { where.push('actor = ?'); args.push(q.actor); }
+  if (q.actorId) { where.push('actor_id = ?'); args.push(q.actorId); }
+  if (q.action) { where.push('action = ?'); args.push(q.action); }
+  if (q.target) { where.push('target = ?'); args.push(q.target); }
+  if (q.since) { where.push('at >= ?'); args.push(new Date(q.since).toISOString()); }
+  const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${q.order === 'desc' ? 'DESC' : 'ASC'} LIMIT ?`;
+  return { sql, args: [...args, limit] };
 }
