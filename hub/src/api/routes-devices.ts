@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { DEVICE_PAGE, FLEET_VERSIONS_MAX, SEARCH_COUNT_MAX, SHORT_SEARCH_MAX_DEVICES, FleetSummary, DeviceAdd, DeviceCredentials, DeviceInfo, DeviceList, DeviceListQuery, DeviceRevoke, DeviceRotate, DeviceTagsUpdate, CREDENTIALS_SCHEMA, EnrollmentTokenInfo } from '@edgefleet/shared';
 import { randomSecret } from '../store/secrets.js';
 import { SealingRepo } from '../sealing/repo.js';
-import { afterCommit, audit, jsonBody, param, queryOf, transact, type ApiDeps, type RouteDef } from './http.js';
+import { actor, afterCommit, audit, jsonBody, param, queryOf, transact, type ApiDeps, type RouteDef } from './http.js';
 import { deliverNewDevice, issueCredentials } from './routes-enroll.js';
 import { leaveOnRetag } from '../rollouts/retag.js';
 import { heldBack } from '../deployments/backends.js';
@@ -103,7 +103,8 @@ export const deviceRoutes: RouteDef[] = [
       const docs = transact(deps, () => {
         const before = deps.store.devices.get(id).tags;
         // Out of the tags an active rollout targets: refused once it told the device, else it leaves it (retag.ts).
-        const left = leaveOnRetag(deps.store, id, before, b.tags);
+        const who = actor(c);
+        const left = leaveOnRetag(deps.store, id, before, b.tags, { actor: who?.name ?? 'anonymous', actorId: who?.id ?? null, at: deps.clock.now(), reason: b.reason ?? null });
         deps.store.devices.setTags(id, b.tags);
         audit(c, deps, 'device.tags', id, b.reason ?? null, { before, after: b.tags, ...(left.length ? { leftRollouts: left } : {}) });
         // New tags may join tag deployments, or leave one (its model `removing` on the device, docs/hub.md "Undeploy"): stored now, published after commit.

@@ -10,6 +10,7 @@ import type { RolloutRecord } from '../store/rollouts-repo.js';
 import { markReplaced } from '../store/device-replacements.js';
 import { waveOf, type Placed } from './cohort.js';
 import { ringTagsOf } from './plan.js';
+import { auditLeft } from './left.js';
 
 /** The one wording for devices replaced and offline: the gate's note, their rows in the rollout's device list, its audit trail. */
 const leftOut = (whose: 'its box' | 'their boxes'): string => `replaced by a new enrollment of ${whose} (enroll --force) and offline: left out`;
@@ -28,13 +29,11 @@ export function recordReplaced(store: Store, by: string, keyId: string, actor: {
       details: { by, keyId, ...(left.length ? { leftRollouts: left } : {}) },
     });
     // Each rollout's own trail (GET /audit?target=ROLLOUT, the console's rollout page) says the device left it.
-    for (const id of left) {
-      store.audit.append({
-        actor: actor.name, actorId: actor.id, action: 'rollout.device_replaced', target: id, at: now,
-        reason: `${old.deviceId} ${online ? 'replaced by a new enrollment of its box (enroll --force), connected now: left out once offline' : leftOut('its box')} (now ${by})`,
-        details: { device: old.deviceId, by, keyId },
-      });
-    }
+    auditLeft(store, left, {
+      action: 'rollout.device_replaced', actor: actor.name, actorId: actor.id, at: now,
+      reason: () => `${old.deviceId} ${online ? 'replaced by a new enrollment of its box (enroll --force), connected now: left out once offline' : leftOut('its box')} (now ${by})`,
+      details: { device: old.deviceId, by, keyId },
+    });
   }
 }
 

@@ -2,7 +2,7 @@
 // through the tags route and `edgefleet devices tag`, on the rollout test environment (real hub.db,
 // broker and engine, the REST app on 127.0.0.1:0): a device the rollout told is refused (409 CONFLICT
 // naming the rollout, nothing stored), one it has not told leaves it cleanly (never told, free for another
-// rollout), for a configuration rollout of a tag scope and a model rollout over tags alike.
+// rollout, and said in the rollout's audit trail), for a configuration rollout of a tag scope and a model rollout over tags alike.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanup, notified, others, prepare, report, setup, v1Everywhere, appOf, type Env } from './testing.js';
@@ -61,6 +61,10 @@ describe('retag', () => {
         assert.ok(!placed(e, r.id).includes(waiting), 'it left the rollout');
         const audit = e.store.audit.query({ action: 'device.tags' }).find((a) => a.target === waiting);
         assert.deepEqual((audit?.details as { leftRollouts?: string[] }).leftRollouts, [r.id]);
+        // The rollout's own trail (GET /audit?target=ROLLOUT, the console's rollout page) says it left, in the same transaction; the refused re-tag wrote none.
+        const trail = e.store.audit.query({ target: r.id, action: 'rollout.device_left' });
+        assert.deepEqual(trail.map((a) => [a.actor, a.at, a.reason, a.details]), [[audit?.actor, audit?.at,
+          `${waiting} re-tagged out of the target (tags site=north) before it was told: left it, now tags site=south (moved)`, { device: waiting, before: { site: 'north' }, after: { site: 'south' } }]]);
         for (let i = 0; i < 4 && e.store.rollouts.get(r.id).state === 'running'; i++) await minute(e, r.id);
         assert.equal(e.store.rollouts.get(r.id).state, 'completed');
         assert.ok(!notified(e, r.id).includes(waiting), 'never told');
@@ -96,6 +100,7 @@ describe('retag', () => {
           cli.close();
         }
         assert.ok(!placed(e, r.id).includes(waiting));
+        assert.deepEqual(e.store.audit.query({ target: r.id, action: 'rollout.device_left' }).map((a) => a.details), [{ device: waiting, before: { site: 'north' }, after: { site: 'south' } }], 'one entry: the re-tag that kept it in the target left none');
         // A step that chose it before the re-tag and tells after it sends it nothing.
         await tellDevices({ store: e.store, deployments: e.parts.deployments }, e.store.rollouts.get(r.id), 1, [{ deviceId: waiting, previous: '1.0.0' }], e.clock.now());
         assert.equal(sentVersion(e, waiting), '1.0.0');

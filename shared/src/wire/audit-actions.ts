@@ -15,7 +15,7 @@ export const AUDIT_ACTIONS = [
   'retrain.request',
   'rollout.create', 'rollout.promote', 'rollout.unaccept', 'rollout.paused', 'rollout.resumed', 'rollout.aborted', 'rollout.rolled_back',
   'rollout.completed', 'rollout.wave_deploying', 'rollout.wave_baking', 'rollout.wave_evaluating', 'rollout.wave_passed',
-  'rollout.wave_failed', 'rollout.wave_next', 'rollout.device_replaced',
+  'rollout.wave_failed', 'rollout.wave_next', 'rollout.device_replaced', 'rollout.device_left',
   'token.create', 'token.revoke',
 ] as const;
 
