@@ -3,6 +3,7 @@
 // buildStrictShapeModel) rolled out to every device reads `pending` on the rollout's page with the hub's reason, waiting
 // for the box's first state report; the box reports the wasm backend and its row turns `refused` with the hub's
 // BACKEND_UNSUPPORTED reason, live, as its device page's "Held back by the hub" says. A device with no reason shows none.
+// A `replaced` status pill has the muted colour of `pending`.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
@@ -40,6 +41,19 @@ describe('console: why a rollout\'s device reads refused or pending', { timeout:
     await row('box-wasm').first().waitFor();
     assert.deepEqual((await table.locator('thead th').allTextContents()).slice(-2), ['Status', 'Why']);
     assert.deepEqual((await row('box-wasm').allTextContents()).slice(-2), ['pending', waiting.reason]);
+    // Each row's status pill is `pill st-STATUS`: a `replaced` one (an old id of a box enrolled again, docs/rollouts.md
+    // "Cohorts") takes the muted colour of the other left-out statuses, not the default one.
+    const colours = await page.evaluate((classes) => classes.map((x) => {
+      const g = globalThis as unknown as { document: { createElement(t: string): { className: string; remove(): void }; body: { append(e: unknown): void } }; getComputedStyle(e: unknown): { color: string } };
+      const e = g.document.createElement('span');
+      e.className = `pill ${x}`;
+      g.document.body.append(e);
+      const colour = g.getComputedStyle(e).color;
+      e.remove();
+      return colour;
+    }), ['st-replaced', 'st-pending', '']);
+    assert.equal(colours[0], colours[1], 'replaced reads as pending does');
+    assert.notEqual(colours[0], colours[2], 'not the default colour');
 
     // The box says it runs the wasm backend: the hub refuses the version for it, and the open page follows.
     c = await connectDevice(h, 'box-wasm');
