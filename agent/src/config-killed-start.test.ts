@@ -3,6 +3,10 @@
 // such starts, so an unattended box goes back to the last configuration it ran with instead of
 // restarting into it until its service manager gives up (docs/agent.md "Remote configuration").
 // The real edgefleet-agent program, SIGKILLed once its start is under way.
+// test-run: own process
+// (The kill must land between the agent counting its start and confirming it, ~0.1-0.3 s while onnxruntime
+// loads: a file sharing this process, holding its event loop longer than that, made the poll miss it once
+// in CI, the start confirmed and the count gone, docs/decisions/0145-short-test-files-share-a-process.md.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -34,7 +38,15 @@ function setup(t: { after(fn: () => void): void }) {
 async function killWhileStarting(data: string, attempt: string, n: number): Promise<void> {
   const p = startProcess(CLI, ['run', '--data-dir', data, '--api-port', '0']);
   try {
-    await waitFor(`start ${n} to be counted`, () => readAttempt(attempt) === n || undefined, { timeoutMs: 20_000, intervalMs: 5 });
+    // An agent that ends first is named with its output, as is one whose count never shows (seen once in CI:
+    // the wait ran out with nothing to say why).
+    await Promise.race([
+      waitFor(`start ${n} to be counted`, () => readAttempt(attempt) === n || undefined, { timeoutMs: 20_000, intervalMs: 5 }),
+      p.exited.then((s) => { throw new Error(`the agent ended (code ${s.code}, signal ${s.signal}) before start ${n} was counted`); }),
+    ]).catch((e: unknown) => {
+      const o = p.output();
+      throw new Error(`${(e as Error).message}; ${attempt}: ${existsSync(attempt) ? readFileSync(attempt, 'utf8').trim() : 'absent'}; the agent's output:\n${(o.stdout + o.stderr).slice(-6000)}`);
+    });
   } finally {
     p.kill();
     await p.exited;
