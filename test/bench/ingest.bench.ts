@@ -254,6 +254,13 @@ async function main(): Promise<void> {
           `the hub ÷ this: ${(f.hubCpuUs / hub.hubCpuUs).toFixed(2)}x by CPU, ${(hub.rate / f.rate).toFixed(2)}x by windows/s   (load ${f.load.toFixed(1)})`,
       );
     });
+    // What the hub does past the network: were aedes, the socket and the ack free, the hub would read this.
+    const receive = floors[STAGES.indexOf('receive')]?.[k] as Phase;
+    const past = hub.hubCpuUs - receive.hubCpuUs;
+    console.log(
+      `${fmt(n).padStart(6)} | the hub past the network (its CPU less the receive stage's): ${fmt(past, 1)} µs/window; ` +
+        `were the broker, the socket and the ack free, bare ÷ that = ${(bare.cpuUs / past).toFixed(2)}x`,
+    );
     const x = behind?.[k];
     if (x) {
       const both = x.hubCpuUs + (x.brokerCpuUs ?? 0);
