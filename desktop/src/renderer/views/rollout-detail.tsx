@@ -196,7 +196,8 @@ const DEVICES_SHOWN = 500;
 function Devices({ r }: { r: Rollout }) {
   const d = r.devices ?? [];
   const total = r.devicesTotal ?? d.length;
-  if (d.length === 0) return <Empty>No device in the target.</Empty>;
+  // A target that reaches no device yet is no dead rollout: devices that join it are placed (docs/rollouts.md "Cohorts").
+  if (d.length === 0) return <Empty>No device in the target yet: a device that joins it (enrolled, tagged into it) is placed and told; until then the waves wait (gates.stuckSec pauses it).</Empty>;
   return (
     <table class="plain" aria-label="Rollout devices">
       <Head cols={['Device', 'Wave', 'Place', 'Previous', 'Told', 'Status', 'Why']} />
