@@ -2,7 +2,8 @@
 // in a real Chromium against a real hub: the form says it waits for the hub while its preview and create are
 // unanswered, the preview says each wave has no device yet; the rollout's page shows the hub's pause reason and the
 // install_success note in full ("no device of the wave to judge", hub/src/rollouts/gates.ts); resume, abort and roll
-// back answer with the state in words (rolled back, not rolled_back).
+// back answer with the state in words (rolled back, not rolled_back). Its devices section says it waits for devices
+// joining the target.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Route } from 'playwright-core';
@@ -64,6 +65,9 @@ describe('console: a rollout with no device to judge', { timeout: 120_000 }, () 
     const note = paused.waves[0]?.gates.find((g) => g.name === 'install_success')?.note ?? '';
     assert.match(note, /^no device of the wave to judge: a device that joins the target/);
     assert.equal(await detail.locator('tr[data-gate="install_success"] td span.muted').textContent(), ` ${note}`, 'the note in full');
+    // Its devices section says the rollout waits for devices joining the target, not only that there are none.
+    assert.equal(await detail.getByRole('heading', { name: 'Devices' }).locator('xpath=following-sibling::*[1]').textContent(),
+      'No device in the target yet: a device that joins it (enrolled, tagged into it) is placed and told; until then the waves wait (gates.stuckSec pauses it).');
 
     // Resume, abort, roll back: each answer says the state the hub gave, in words.
     const actions = page.getByLabel('Rollout actions');

@@ -3,12 +3,14 @@
 // buildStrictShapeModel) rolled out to every device reads `pending` on the rollout's page with the hub's reason, waiting
 // for the box's first state report; the box reports the wasm backend and its row turns `refused` with the hub's
 // BACKEND_UNSUPPORTED reason, live, as its device page's "Held back by the hub" says. A device with no reason shows none.
-// A `replaced` status pill has the muted colour of `pending`.
+// A `replaced` row (an old id of a box enrolled again with its device key, as `edgefleet-agent enroll --force` does) is
+// drawn in the muted colour of a `pending` one, as Chromium computes it, and not in a `failed` one's (the box's own
+// install_failed event).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
 import { waitFor } from '@edgefleet/examples/fleet';
-import type { Rollout } from '@edgefleet/shared';
+import { EVENTS_SCHEMA, deviceTopic, generateBoxKeyPair, type DeviceCredentials, type EnrollmentTokenCreated, type Rollout } from '@edgefleet/shared';
 import { signIn } from './helpers.js';
 import { connectDevice, pushStrictBundle, reportState, startSmallHub, type SmallHub } from './small-hub.js';
 
@@ -16,15 +18,24 @@ describe('console: why a rollout\'s device reads refused or pending', { timeout:
   let h: SmallHub;
   let c: MqttClient | undefined;
   before(async () => {
-    h = await startSmallHub('ef-console-why-', ['box-wasm', 'box-native']);
+    h = await startSmallHub('ef-console-why-', ['box-wasm', 'box-native', 'box-fail']);
     await pushStrictBundle(h);
   });
+  /** POST /enroll with a fresh enrollment token and `key` as the box's device key: the new device's id. */
+  const enroll = async (key: ReturnType<typeof generateBoxKeyPair>): Promise<string> => {
+    const { token } = await h.api<EnrollmentTokenCreated>('POST', '/enrollment-tokens', {});
+    const facts = { os: 'linux', arch: 'arm64', cpus: 4, memoryMb: 2048, agentVersion: '0.1.0' };
+    const deviceKey = { keyId: key.keyId, public: Buffer.from(key.publicKey).toString('base64') };
+    return (await h.api<DeviceCredentials>('POST', '/enroll', { token, facts, deviceKey })).deviceId;
+  };
   after(async () => {
     await c?.endAsync(true);
     await h?.stop();
   });
 
   it('shows the hub\'s reason beside each status, and follows it live', async () => {
+    const key = generateBoxKeyPair();
+    const old = await enroll(key);
     const r = await h.api<Rollout>('POST', '/rollouts', {
       model: 'strict', version: '1.0.0', target: { all: true }, reason: 'console test: why', advance: 'manual',
       waves: [{ name: 'all', percent: 100, bakeSec: 600 }],
@@ -34,6 +45,21 @@ describe('console: why a rollout\'s device reads refused or pending', { timeout:
     assert.equal(waiting.status, 'pending');
     assert.match(waiting.reason ?? '', /^waiting for the box's first state report/);
 
+    // The box enrolled as `old` enrolls again with the same key (it never connected: offline), so `old` is replaced.
+    const fresh = await enroll(key);
+    await waitFor(`${old} replaced`, async () => (await device(old))?.status === 'replaced' || undefined);
+    // box-fail is sent the version and says its install failed.
+    const f = await connectDevice(h, 'box-fail');
+    try {
+      await reportState(f, 'box-fail', {}, { capabilities: ['backend-native'] });
+      await waitFor('box-fail sent 1.0.0', async () => { const x = await device('box-fail'); return x && x.reason === undefined ? x : undefined; }, { timeoutMs: 20_000 });
+      const event = { seq: 1, at: new Date().toISOString(), kind: 'install_failed', model: 'strict', version: '1.0.0', code: 'MODEL_PREFLIGHT_FAILED', message: 'console test' };
+      await f.publishAsync(deviceTopic('box-fail', 'events'), JSON.stringify({ schema: EVENTS_SCHEMA, deviceId: 'box-fail', events: [event] }), { qos: 1 });
+      await waitFor('box-fail failed', async () => (await device('box-fail'))?.status === 'failed' || undefined, { timeoutMs: 20_000 });
+    } finally {
+      await f.endAsync(true);
+    }
+
     const page = await signIn(h.browser, h.http, h.token);
     await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, `#/rollouts/${r.id}`);
     const table = page.getByRole('table', { name: 'Rollout devices' });
@@ -41,19 +67,16 @@ describe('console: why a rollout\'s device reads refused or pending', { timeout:
     await row('box-wasm').first().waitFor();
     assert.deepEqual((await table.locator('thead th').allTextContents()).slice(-2), ['Status', 'Why']);
     assert.deepEqual((await row('box-wasm').allTextContents()).slice(-2), ['pending', waiting.reason]);
-    // Each row's status pill is `pill st-STATUS`: a `replaced` one (an old id of a box enrolled again, docs/rollouts.md
-    // "Cohorts") takes the muted colour of the other left-out statuses, not the default one.
-    const colours = await page.evaluate((classes) => classes.map((x) => {
-      const g = globalThis as unknown as { document: { createElement(t: string): { className: string; remove(): void }; body: { append(e: unknown): void } }; getComputedStyle(e: unknown): { color: string } };
-      const e = g.document.createElement('span');
-      e.className = `pill ${x}`;
-      g.document.body.append(e);
-      const colour = g.getComputedStyle(e).color;
-      e.remove();
-      return colour;
-    }), ['st-replaced', 'st-pending', '']);
-    assert.equal(colours[0], colours[1], 'replaced reads as pending does');
-    assert.notEqual(colours[0], colours[2], 'not the default colour');
+    // What the operator sees: each row's status as Chromium draws it. `replaced` (listed last, its reason naming the new
+    // id) reads in the muted colour `pending` does, and not in the colour of `failed`.
+    await table.locator(`tr[data-device="${old}"] td`).filter({ hasText: `(now ${fresh})` }).waitFor();
+    await table.locator('tr[data-device="box-fail"] td').filter({ hasText: /^failed$/ }).waitFor();
+    const colour = (id: string) => table.locator(`tr[data-device="${id}"] .pill`).evaluate((e) => (globalThis as unknown as { getComputedStyle(x: unknown): { color: string } }).getComputedStyle(e).color);
+    const [replaced, pending, failed] = [await colour(old), await colour('box-wasm'), await colour('box-fail')];
+    assert.deepEqual((await table.locator(`tr[data-device="${old}"] .pill`).textContent()), 'replaced');
+    assert.equal((await table.locator('tbody tr').last().getAttribute('data-device')), old, 'listed last');
+    assert.equal(replaced, pending, 'replaced reads as pending does');
+    assert.notEqual(replaced, failed, 'not as failed does');
 
     // The box says it runs the wasm backend: the hub refuses the version for it, and the open page follows.
     c = await connectDevice(h, 'box-wasm');

@@ -12,6 +12,7 @@ import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { Age } from '../ui/age.js';
 import { AddRule } from './alerts-rule.js';
 import { useRefetched, type Refetched } from '../ui/refetched.js';
+import { Head } from '../ui/table.js';
 
 const REFRESH_MS = 15_000;
 const STATES = ['', 'firing', 'pending', 'resolved'] as const;
@@ -47,7 +48,7 @@ export function AlertsView({ id }: { id?: string }) {
       {!alerts.value ? (alerts.error ? null : <Loading what="alerts" />) : alerts.value.length === 0
         ? <Empty>{state ? `No ${state} alert.` : 'No alert.'} Rules are evaluated on the hub's schedule.</Empty> : (
           <table class="plain" aria-label="Alerts">
-            <thead><tr><th>#</th><th>Rule</th><th>About</th><th>State</th><th>Severity</th><th>Value / breached when</th><th>Since</th><th>Fired</th><th>Resolved</th><th>Report</th><th>Taken</th></tr></thead>
+            <Head cols={['#', 'Rule', 'About', 'State', 'Severity', 'Value / breached when', 'Since', 'Fired', 'Resolved', 'Report', 'Taken']} />
             <tbody>{alerts.value.map((a) => (
               <tr key={a.id} class={String(a.id) === id ? 'selected' : ''} data-alert={a.id}>
                 <td><a href={`#/alerts/${a.id}`} aria-label={`alert ${a.id} deliveries`}>{a.id}</a></td><td>{a.rule}</td><td class="mono">{a.key}</td>
@@ -73,7 +74,7 @@ export function AlertsView({ id }: { id?: string }) {
         <Stale what="alert rules" r={rules} />
         {!rules.value ? (rules.error ? null : <Loading what="alert rules" />) : rules.value.length === 0 ? <Empty>No alert rule.</Empty> : (
           <table class="plain" aria-label="Alert rules">
-            <thead><tr><th>#</th><th>Name</th><th>Metric</th><th>Scope</th><th>Breached when</th><th>For / keep firing / window</th><th>Severity</th><th>Actions</th><th>By</th>{can('operator') ? <th /> : null}</tr></thead>
+            <Head cols={['#', 'Name', 'Metric', 'Scope', 'Breached when', 'For / keep firing / window', 'Severity', 'Actions', 'By', ...(can('operator') ? [''] : [])]} />
             <tbody>{rules.value.map((r) => (
               <tr key={r.id} data-rule={r.id}>
                 <td>{r.id}</td><td>{r.name}</td><td class="mono">{r.metric}</td>
@@ -118,7 +119,7 @@ function Deliveries({ id, tick }: { id: string; tick: number }) {
       <h2>Webhook deliveries of alert {id}</h2>
       {!d ? <Loading what="deliveries" /> : 'error' in d ? <ErrorBox error={d.error} retry={refetchAll} /> : d.length === 0 ? <Empty>No delivery: the rule has no webhook action.</Empty> : (
         <table class="plain" aria-label="Deliveries">
-          <thead><tr><th>#</th><th>Event</th><th>Action</th><th>URL</th><th>State</th><th>Attempts</th><th>Next</th></tr></thead>
+          <Head cols={['#', 'Event', 'Action', 'URL', 'State', 'Attempts', 'Next']} />
           <tbody>{d.map((x) => (
             <tr key={x.id}><td>{x.id}</td><td>{x.event}</td><td>{x.action}</td><td class="mono">{x.url}</td><td><span class={`pill dl-${x.state}`}>{x.state}</span></td>
               <td>{x.attempts.map((t, i) => <div key={i} class="mono">{time(t.at)} {t.status ?? '—'} {t.error ?? ''} {Math.round(t.ms)} ms</div>)}</td><td>{time(x.nextAt)}</td></tr>

@@ -10,6 +10,7 @@ import { AUDIT_ACTIONS } from '@edgefleet/shared/browser';
 import { liveAudit, refetchTick, session, refetchAll } from '../store.js';
 import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { go } from '../nav.js';
+import { Head } from '../ui/table.js';
 
 type Filters = { actor: string; action: string; target: string; since: string };
 const NONE: Filters = { actor: '', action: '', target: '', since: '' };
@@ -140,7 +141,7 @@ export function AuditView({ target, query }: { target?: string; query?: string }
       {badSince ? <Empty>Nothing is shown until Since holds a date and time.</Empty> : !loaded ? <Loading what="the audit log" /> : 'error' in loaded ? <ErrorBox error={loaded.error} retry={refetchAll} /> : rows.length === 0 ? <Empty>No entry matches.</Empty> : (
         <>
           <table class="plain" aria-label="Audit entries">
-            <thead><tr><th>#</th><th>When</th><th>Actor</th><th>Action</th><th>Target</th><th>Reason</th></tr></thead>
+            <Head cols={['#', 'When', 'Actor', 'Action', 'Target', 'Reason']} />
             <tbody>{rows.map((e) => (
               <tr key={e.id}><td>{e.id}</td><td>{time(e.at)}</td><td>{e.actor}</td><td class="mono">{e.action}</td><td class="mono"><Target e={e} /></td><td>{e.reason ?? ''}</td></tr>
             ))}</tbody>

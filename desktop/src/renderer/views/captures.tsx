@@ -14,6 +14,7 @@ import { OlderNote, usePaged } from '../ui/older.js';
 import { byId } from '../paging.js';
 import { formatCount } from '@edgefleet/shared/browser';
 import { inert } from '../ui/inert.js';
+import { Head } from '../ui/table.js';
 
 type Summary = Omit<Capture, 'devices'>;
 
@@ -42,7 +43,7 @@ export function CapturesView({ id }: { id?: string }) {
         ? <Empty>No capture yet: <code>edgefleet capture start MODEL --tag KEY=VALUE --rate 0.1 --max-rows 1000 --reason "…"</code>.</Empty>
         : (
           <table class="plain selectable" aria-label="Captures">
-            <thead><tr><th>#</th><th>Model</th><th>Target</th><th>State</th><th>Rows</th><th>Bytes held</th><th>Created</th><th>Reason</th></tr></thead>
+            <Head cols={['#', 'Model', 'Target', 'State', 'Rows', 'Bytes held', 'Created', 'Reason']} />
             <tbody>{list.map((c) => (
               <tr key={c.id} class={String(c.id) === id ? 'selected' : ''} data-capture={c.id}>
                 <td><a href={`#/captures/${c.id}`}>{c.id}</a></td><td class="mono">{c.model}{c.version ? `@${c.version}` : ''}</td><td>{target(c.target)}</td>
@@ -90,7 +91,7 @@ function CaptureDetail({ id, changed }: { id: string; changed: (c: Capture | und
           )}
         </div>
       ) : null}
-      <table class="plain" aria-label="Capture devices"><thead><tr><th>Device</th><th>Status</th><th>Rows</th><th>Chunks</th><th>Bytes</th><th>Reason</th><th>Updated</th></tr></thead>
+      <table class="plain" aria-label="Capture devices"><Head cols={['Device', 'Status', 'Rows', 'Chunks', 'Bytes', 'Reason', 'Updated']} />
         <tbody>{c.devices.map((d) => (
           <tr key={d.deviceId}><td><a class="mono" href={`#/devices/${encodeURIComponent(d.deviceId)}`}>{d.deviceId}</a></td><td><span class={`pill st-${d.status}`}>{d.status}</span></td>
             <td>{formatCount(d.rows)}</td><td>{formatCount(d.chunks)}</td><td>{formatCount(d.bytes)}</td><td>{inert(d.reason ?? '')}</td><td><Age at={d.updated} /></td></tr>

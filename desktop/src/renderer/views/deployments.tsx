@@ -12,6 +12,7 @@ import { background } from '../background.js';
 import { useRefetched } from '../ui/refetched.js';
 import { formatCount } from '@edgefleet/shared/browser';
 import { inert } from '../ui/inert.js';
+import { Head } from '../ui/table.js';
 
 function Counts({ counts }: { counts: Record<string, number> }) {
   return <span class="counts">{Object.entries(counts).filter(([, n]) => n > 0).map(([s, n]) => <span key={s} class={`pill st-${s}`}>{s} {formatCount(n)}</span>)}</span>;
@@ -27,7 +28,7 @@ export function DeploymentsView({ id }: { id?: string }) {
         ? <Empty>No deployment yet: <code>edgefleet deploy MODEL VERSION --all --reason "…"</code>.</Empty>
         : (
           <table class="plain selectable" aria-label="Deployments">
-            <thead><tr><th>#</th><th>Model</th><th>Target</th><th>Reason</th><th>By</th><th>Created</th><th>Devices</th></tr></thead>
+            <Head cols={['#', 'Model', 'Target', 'Reason', 'By', 'Created', 'Devices']} />
             <tbody>{list.map((d) => (
               <tr key={d.id} class={String(d.id) === id ? 'selected' : ''}>
                 <td><a href={`#/deployments/${d.id}`}>{d.id}</a></td><td class="mono">{d.model}@{d.version}</td>
@@ -58,7 +59,7 @@ function DeploymentDetail({ id }: { id: string }) {
       <h2>Deployment {d.id}: <span class="mono">{d.model}@{d.version}</span> <Counts counts={d.counts} /></h2>
       {d.undeployed ? <p data-testid="undeployed">Undeployed by {d.undeployed.by} at {time(d.undeployed.at)}: {d.undeployed.reason}</p>
         : can('operator') ? <UndeployAction key={d.id} d={d} done={() => { setTick((n) => n + 1); background(loadDeployments()); }} /> : null}
-      <table class="plain" aria-label="Deployment devices"><thead><tr><th>Device</th><th>Status</th><th>Progress</th><th>Reason</th><th>Updated</th></tr></thead>
+      <table class="plain" aria-label="Deployment devices"><Head cols={['Device', 'Status', 'Progress', 'Reason', 'Updated']} />
         <tbody>{d.devices.map((x) => (
           <tr key={x.deviceId}><td><a class="mono" href={`#/devices/${encodeURIComponent(x.deviceId)}`}>{x.deviceId}</a></td><td><span class={`pill st-${x.status}`}>{x.status}</span></td>
             <td>{x.progress !== null ? <progress max={1} value={x.progress}>{Math.round(x.progress * 100)}%</progress> : '—'}</td><td>{inert(x.reason ?? '')}</td><td><Age at={x.updated} /></td></tr>

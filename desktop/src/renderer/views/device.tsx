@@ -13,6 +13,7 @@ import { DeviceMetrics } from './device-metrics.js';
 import { useRefetched } from '../ui/refetched.js';
 import { formatTags, parseTags } from '../../common/tag-text.js';
 import { inert } from '../ui/inert.js';
+import { Head } from '../ui/table.js';
 
 /** `fleet v3, tag/site=north v1`: the documents a configuration is layered from. */
 const sourcesText = (sources: ReadonlyArray<{ scope: string; version: number }>): string => sources.map((x) => `${x.scope} v${x.version}`).join(', ') || 'no remote settings';
@@ -39,7 +40,7 @@ function HeldBack({ held }: { held: DeviceInfo['heldBack'] }) {
   if (!held?.length) return null;
   return <div class="panel">
     <h2 id="held-h">Held back by the hub</h2>
-    <table class="plain" aria-labelledby="held-h"><thead><tr><th>Version</th><th>Deployment</th><th>Since</th><th>Why</th></tr></thead>
+    <table class="plain" aria-labelledby="held-h"><Head cols={['Version', 'Deployment', 'Since', 'Why']} />
       <tbody>{held.map((h) => (
         <tr key={h.model}><td class="mono"><a href={`#/models/${encodeURIComponent(h.model)}/${encodeURIComponent(h.version)}`}>{h.model}@{h.version}</a></td>
           <td><a href={`#/deployments/${h.deploymentId}`}>{h.deploymentId}</a></td><td>{time(h.since)} (<Age at={h.since} />)</td>
@@ -94,7 +95,7 @@ export function DeviceView({ id }: { id: string }) {
         <div class="panel">
           <h2>Models</h2>
           {d.models.length === 0 ? <Empty>{d.heldBack?.length ? 'No model reported; what the box is assigned the hub holds back (below).' : 'No model assigned or reported.'}</Empty> : (
-            <table class="plain"><thead><tr><th>Model</th><th>Version</th><th>Status</th><th>Preflight</th></tr></thead>
+            <table class="plain"><Head cols={['Model', 'Version', 'Status', 'Preflight']} />
               <tbody>{d.models.map((m) => (
                 <tr key={m.name + m.version}><td class="mono">{m.name}</td><td class="mono">{m.version}</td><td>{m.status}</td>
                   <td>{m.preflight ? `p50 ${m.preflight.p50Ms.toFixed(2)} ms, p95 ${m.preflight.p95Ms.toFixed(2)} ms (${m.preflight.samples} samples)` : '—'}</td></tr>

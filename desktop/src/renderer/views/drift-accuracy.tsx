@@ -10,6 +10,7 @@ import type { MetricsGroup, MetricsResponse } from '@edgefleet/shared';
 import { MIN_ACCURACY_LABELS, formatCount } from '@edgefleet/shared/browser';
 import { session, refetchTick } from '../store.js';
 import { Empty, ErrorBox, Loading } from '../ui/states.js';
+import { Head } from '../ui/table.js';
 
 const enc = encodeURIComponent;
 const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)} %`);
@@ -33,7 +34,7 @@ export function AccuracyPanel({ name, version, query }: { name: string; version:
           ? <Empty>No labels and no confidences in this range: apps post labels to the agent's feedback endpoint (docs/drift.md "Accuracy"); confidences need a classifier's task in the manifest.</Empty> : (
             <>
               <table class="plain" aria-label="Accuracy per group">
-                <thead><tr><th>Group</th><th>Labels</th><th>Observed</th><th>Expected (CBPE)</th><th>Observed − expected</th><th>MAE / RMSE</th></tr></thead>
+                <Head cols={['Group', 'Labels', 'Observed', 'Expected (CBPE)', 'Observed − expected', 'MAE / RMSE']} />
                 <tbody>{groups.map((g) => <Row key={g.key} g={g} selected={g.key === shown?.key && groups.length > 1} onSelect={() => setChosen(g.key)} />)}</tbody>
               </table>
               <p class="muted">Observed accuracy needs at least {formatCount(MIN_ACCURACY_LABELS)} labels; expected accuracy is the mean confidence of the predicted class, so it needs no labels.</p>
@@ -68,7 +69,7 @@ function Confusion({ g }: { g: MetricsGroup }) {
     <div data-testid="drift-confusion">
       <h3>Confusion in group <span class="mono">{g.key}</span> <span class="muted">(rows: label, columns: predicted)</span></h3>
       <table class="plain" aria-label={`Confusion matrix of ${g.key}`}>
-        <thead><tr><th></th>{classes.map((c) => <th key={c}>{c}</th>)}</tr></thead>
+        <Head cols={['', ...classes]} />
         <tbody>{m.map((row, i) => (
           <tr key={classes[i]}><th>{classes[i]}</th>{row.map((n, j) => <td key={j} class={i === j ? 'mono ok' : 'mono'}>{formatCount(n)}</td>)}</tr>
         ))}</tbody>

@@ -16,6 +16,7 @@ import { background } from '../background.js';
 import { HeatMap, Histogram, PsiBars } from './drift-heatmap.js';
 import { AccuracyPanel } from './drift-accuracy.js';
 import { formatCount } from '@edgefleet/shared/browser';
+import { Head } from '../ui/table.js';
 
 const RANGES: Array<[string, number]> = [['6 hours', 6], ['24 hours', 24], ['3 days', 72], ['7 days', 168]];
 const fmt = (v: number | null, d = 3) => (v === null ? '—' : v.toFixed(d));
@@ -161,7 +162,7 @@ function Groups({ groups, noReference }: { groups: DriftResponse['groups']; noRe
     <div class="panel">
       <h2>Groups</h2>
       <table class="plain" aria-label="Drift groups">
-        <thead><tr><th>Group</th><th>Devices</th><th>Predictions</th><th>Verdict</th><th>Drifted features</th><th>Worst devices (PSI, feature)</th></tr></thead>
+        <Head cols={['Group', 'Devices', 'Predictions', 'Verdict', 'Drifted features', 'Worst devices (PSI, feature)']} />
         <tbody>{groups.map((g) => (
           <Fragment key={g.key}><tr data-group={g.key}>
             <td class="mono">{g.key}</td><td>{formatCount(g.devices)}</td><td>{formatCount(g.predictions)}</td>
@@ -205,7 +206,7 @@ function Reports({ name, version, tick }: { name: string; version: string; tick:
       {!list ? <Loading what="drift reports" /> : 'error' in list ? <ErrorBox error={list.error} retry={refetchAll} /> : list.reports.length === 0
         ? <Empty>No stored report for this version (a drift alert stores one when it fires).</Empty> : (
           <table class="plain" aria-label="Drift reports">
-            <thead><tr><th>#</th><th>Created</th><th>By</th><th>Range</th><th>Group by</th><th>Verdict</th><th>Drifted features</th><th>Note</th></tr></thead>
+            <Head cols={['#', 'Created', 'By', 'Range', 'Group by', 'Verdict', 'Drifted features', 'Note']} />
             <tbody>{list.reports.map((x) => (
               <tr key={x.id}><td><button type="button" class="linkish" title="show this report's groups" onClick={() => show(x.id)}>{x.id}</button></td><td>{time(x.createdAt)}</td><td>{x.createdBy}</td><td>{time(x.since)} – {time(x.until)}</td><td class="mono">{x.by ?? 'all'}</td>
                 <td>{x.drifted ? <span class="pill revoked">drift</span> : x.insufficient ? <span class="pill offline">too few predictions</span> : <span class="pill online">ok</span>}</td><td class="mono">{x.driftedFeatures.join(', ') || '—'}</td><td>{x.note ?? ''}</td></tr>

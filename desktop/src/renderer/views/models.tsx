@@ -16,6 +16,7 @@ import { go } from '../nav.js';
 import { background } from '../background.js';
 import { TryIt } from './try-it.js';
 import { formatBytes, formatCount } from '@edgefleet/shared/browser';
+import { Head } from '../ui/table.js';
 
 const short = (k: string) => k.slice(0, 12);
 /** A version no threshold of the hub's current release keys signed (`trusted: false` in GET /models; docs/security.md "Key rotation and stored versions"). */
@@ -53,7 +54,7 @@ export function ModelsView({ name, version }: { name?: string; version?: string 
         ? <Empty>No model in the registry. Push one: <code>edgefleet model push BUNDLE.efb</code>.</Empty>
         : (
           <table class="plain selectable" aria-label="Model versions">
-            <thead><tr><th>Model</th><th>Version</th><th>Pushed</th><th>By</th><th>Size</th><th>Backends</th><th>State</th></tr></thead>
+            <Head cols={['Model', 'Version', 'Pushed', 'By', 'Size', 'Backends', 'State']} />
             <tbody>{list.map((v) => {
               const href = `#/models/${encodeURIComponent(v.name)}/${encodeURIComponent(v.version)}`;
               return (
@@ -230,7 +231,7 @@ function Signatures({ detail, verified, retry }: { detail: ModelVersionDetail; v
               : rotatedOut ? `✘ Not signed by a current release key: its signatures are by keys trust document v${trust.body.version} does not list (signed before a key rotation?); an agent will not install it until it is signed again with a current release key`
                 : `✘ Not signed: ${bundle.valid.length} of threshold ${bundle.threshold} release signatures valid`}
       </p>
-      <table class="plain" aria-label="Signatures"><thead><tr><th>Signed by key</th><th>Role in the trust document</th><th>Checked here</th></tr></thead>
+      <table class="plain" aria-label="Signatures"><Head cols={['Signed by key', 'Role in the trust document', 'Checked here']} />
         <tbody>{detail.signatures.map((s) => (
           <tr key={s.keyId}><td class="mono" title={s.keyId}>{short(s.keyId)}</td><td>{roleOf(trust, s.keyId)}</td>
             <td>{bundle.valid.includes(s.keyId) ? 'valid' : bundle.ignored.includes(s.keyId) ? 'not a release key' : 'INVALID'}</td></tr>

@@ -17,6 +17,7 @@ import { background } from '../background.js';
 import { Busy, Empty, ErrorBox, Loading } from '../ui/states.js';
 import { SIGNED_BY_ROTATED_OUT, notDeployable } from './models.js';
 import { formatCount } from '@edgefleet/shared/browser';
+import { Head } from '../ui/table.js';
 
 export function RolloutCreateView() {
   const api = session.value?.api;
@@ -146,7 +147,7 @@ function Preview({ p, stale }: { p: RolloutPreview; stale: boolean }) {
     <div class={`panel${stale ? ' stale' : ''}`} data-testid="rollout-preview">
       <h2>Preview: {p.model} {p.fromVersion ?? '(none)'} → {p.version} over {formatCount(p.devices)} device{p.devices === 1 ? '' : 's'} (id {p.id})</h2>
       <table class="plain" aria-label="Previewed waves">
-        <thead><tr><th>Wave</th><th>Share</th><th>Devices</th><th>Adds</th><th>Bake</th></tr></thead>
+        <Head cols={['Wave', 'Share', 'Devices', 'Adds', 'Bake']} />
         <tbody>{p.waves.map((w) => (
           <tr key={w.name} data-wave={w.name}>
             <td>{w.name}</td><td>{w.tags ? `ring ${Object.entries(w.tags).map(([k, v]) => `${k}=${v}`).join(', ')}` : `${w.percent ?? 0}%`}</td><td>{w.devices ? formatCount(w.devices) : <span class="warn" data-testid="preview-none">none yet: it waits for a device joining the target (gates.stuckSec pauses it)</span>}</td>

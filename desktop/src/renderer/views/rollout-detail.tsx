@@ -11,6 +11,7 @@ import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { StatePill, targetText } from './rollouts.js';
 import { inert } from '../ui/inert.js';
 import { GateActions } from './rollout-gate-actions.js';
+import { Head } from '../ui/table.js';
 
 /**
  * The actions the hub takes in the rollout's state (hub/src/rollouts/actions.ts): Promote only while the current wave bakes (it skips the rest of the bake) or has passed under manual advance (it moves on);
@@ -142,7 +143,7 @@ export function RolloutDetail({ id }: { id: string }) {
       <div class="panel">
         <h2>Waves</h2>
         <table class="plain" aria-label="Waves">
-          <thead><tr><th>#</th><th>Wave</th><th>Share</th><th>State</th><th>Told / devices</th><th>Active</th><th>Bake</th><th>Started</th></tr></thead>
+          <Head cols={['#', 'Wave', 'Share', 'State', 'Told / devices', 'Active', 'Bake', 'Started']} />
           <tbody>{r.waves.map((w, k) => (
             <tr key={w.name} class={k === r.currentWave ? 'selected' : ''} data-wave={w.name}>
               <td>{k + 1}</td><td>{w.name}</td><td>{w.tags ? `ring ${Object.entries(w.tags).map(([k, v]) => `${k}=${v}`).join(', ')}` : `${w.percent ?? 0}%`}{w.minDevices ? ` (min ${w.minDevices})` : ''}</td><td><span class={`pill wv-${w.state}`}>{w.state}</span></td>
@@ -172,7 +173,7 @@ function Gates({ wave }: { wave: RolloutWave }) {
   return (
     <table class="plain gates" aria-label={`Gates of wave ${wave.name}`}>
       <caption>Gates of wave {wave.name}</caption>
-      <thead><tr><th>Gate</th><th>Value</th><th>Passes when</th><th>Samples (wave / control)</th><th>Against</th><th>Verdict</th></tr></thead>
+      <Head cols={['Gate', 'Value', 'Passes when', 'Samples (wave / control)', 'Against', 'Verdict']} />
       <tbody>{wave.gates.map((g: GateResult) => (
         <tr key={g.name} data-gate={g.name} title={inert(g.note ?? '')}>
           <td class="mono">{g.name}{g.blocking ? '' : ' (shown only)'}</td><td class="mono">{g.value === null ? fmt(null) : gateValue(g, fmt)}</td>
@@ -195,10 +196,11 @@ const DEVICES_SHOWN = 500;
 function Devices({ r }: { r: Rollout }) {
   const d = r.devices ?? [];
   const total = r.devicesTotal ?? d.length;
-  if (d.length === 0) return <Empty>No device in the target.</Empty>;
+  // A target that reaches no device yet is no dead rollout: devices that join it are placed (docs/rollouts.md "Cohorts").
+  if (d.length === 0) return <Empty>No device in the target yet: a device that joins it (enrolled, tagged into it) is placed and told; until then the waves wait (gates.stuckSec pauses it).</Empty>;
   return (
     <table class="plain" aria-label="Rollout devices">
-      <thead><tr><th>Device</th><th>Wave</th><th>Place</th><th>Previous</th><th>Told</th><th>Status</th><th>Why</th></tr></thead>
+      <Head cols={['Device', 'Wave', 'Place', 'Previous', 'Told', 'Status', 'Why']} />
       <tbody>{d.slice(0, DEVICES_SHOWN).map((x) => (
         <tr key={x.deviceId} data-device={x.deviceId}>
           <td><a class="mono" href={`#/devices/${encodeURIComponent(x.deviceId)}`}>{x.deviceId}</a></td><td>{x.wave}</td><td>{x.place.toFixed(1)}</td>

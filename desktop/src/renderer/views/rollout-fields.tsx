@@ -4,6 +4,7 @@
 import type { ComponentChildren } from 'preact';
 import { ApiError, errorText } from '../api.js';
 import type { WaveDraft } from '../../common/rollout-request.js';
+import { Head } from '../ui/table.js';
 
 /**
  * `created`: a create refused because its preview's rollout exists: the answer to an earlier create of it was lost.
@@ -89,7 +90,7 @@ export function wavesFieldset({ waves, set, remove, err }: { waves: WaveDraft[];
   const setWave = (i: number, k: keyof WaveDraft, v: string) => set(waves.map((w, j) => (j === i ? { ...w, [k]: v } : w)));
   return (
           <fieldset><legend>Waves (cumulative percent, the last reaching 100; a staging ring takes the target's devices with its tags, before the percent waves)</legend>
-            <table class="plain" aria-label="Waves to create"><thead><tr><th>Name</th><th>Ring (tags)</th><th>Percent</th><th>Min devices</th><th>Bake (s)</th><th /></tr></thead>
+            <table class="plain" aria-label="Waves to create"><Head cols={['Name', 'Ring (tags)', 'Percent', 'Min devices', 'Bake (s)', '']} />
               <tbody>{waves.map((w, i) => (
                 <tr key={i}>
                   {(['name', 'ring', 'percent', 'minDevices', 'bakeSec'] as const).map((k) => (

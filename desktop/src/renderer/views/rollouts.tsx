@@ -10,6 +10,7 @@ import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { OlderNote, usePaged } from '../ui/older.js';
 import { inert } from '../ui/inert.js';
 import { RolloutDetail } from './rollout-detail.js';
+import { Head } from '../ui/table.js';
 
 export type RolloutSummary = Omit<Rollout, 'devices'>;
 
@@ -39,7 +40,7 @@ export function RolloutsView({ id }: { id?: string }) {
         ? <Empty>No rollout yet.{can('operator') ? <> <a href="#/rollouts/new">Start one</a>, or </> : ' '}<code>edgefleet rollout create MODEL VERSION --all --reason "…"</code>.</Empty>
         : (
           <table class="plain selectable" aria-label="Rollouts">
-            <thead><tr><th>Rollout</th><th>State</th><th>Subject</th><th>Version</th><th>Current wave</th><th>Target</th><th>Reason</th><th>By</th><th>Created</th></tr></thead>
+            <Head cols={['Rollout', 'State', 'Subject', 'Version', 'Current wave', 'Target', 'Reason', 'By', 'Created']} />
             <tbody>{list.map((r) => {
               const w = r.waves[r.currentWave];
               return (

@@ -13,6 +13,7 @@ import { AppError, compareOutputs, formatCount, parseSampleJson, parseSampleRequ
 import { deviceTick, refetchTick, session } from '../store.js';
 import { MAX_TRY_BYTES, checkedFile, readBundle, tooLargeText } from '../bundle.js';
 import { Empty, ErrorBox, Loading } from '../ui/states.js';
+import { Head } from '../ui/table.js';
 
 type OrtModule = typeof Ort;
 let ort: Promise<OrtModule> | null = null;
@@ -141,7 +142,7 @@ export function TryIt({ name, version, bundlePath, size, manifest, signed }: { n
       {typeof state === 'object' && 'error' in state ? <p class="error" role="alert">Could not run the samples here: {state.error} <button type="button" onClick={go}>Retry</button></p> : null}
       {Array.isArray(state) ? (
         <table class="plain" aria-label="Sample results">
-          <thead><tr><th>Sample</th><th>Output</th><th>In this browser</th><th>Expected</th><th>Verdict</th><th>ms</th></tr></thead>
+          <Head cols={['Sample', 'Output', 'In this browser', 'Expected', 'Verdict', 'ms']} />
           <tbody>{state.flatMap((r) => 'error' in r ? [
             <tr key={r.sample} data-sample={r.sample}><td class="mono">{r.sample}</td><td colSpan={5}><span class="error" data-testid="sample-error">{r.error}</span></td></tr>,
           ] : r.outputs.map((o, i) => {
@@ -162,7 +163,7 @@ export function TryIt({ name, version, bundlePath, size, manifest, signed }: { n
         : ran.rows.length === 0 ? <Empty>No device reports this version (a device that refused it at preflight does not install it).</Empty> : (
         <table class="plain" aria-label="Device preflight">
           {ran.total > ran.rows.length ? <caption>the first {formatCount(ran.rows.length)} of {formatCount(ran.total)} devices running it, by id</caption> : null}
-          <thead><tr><th>Device</th><th>Status</th><th>Preflight</th><th>Samples × runs</th><th>p50 / p95 ms</th></tr></thead>
+          <Head cols={['Device', 'Status', 'Preflight', 'Samples × runs', 'p50 / p95 ms']} />
           <tbody>{ran.rows.map((d) => (
             <tr key={d.id} data-device={d.id}><td class="mono"><a href={`#/devices/${encodeURIComponent(d.id)}`}>{d.id}</a></td><td>{d.status} <span class={`pill ${d.online ? 'online' : 'offline'}`}>{d.online ? 'online' : 'offline'}</span></td><td>{d.pf ? 'outputs matched the expectations' : 'not reported'}</td>
               <td>{d.pf ? `${d.pf.samples} × ${Math.round(d.pf.runs / Math.max(1, d.pf.samples))}` : '—'}</td><td>{d.pf ? `${d.pf.p50Ms.toFixed(2)} / ${d.pf.p95Ms.toFixed(2)}` : '—'}</td></tr>
