@@ -135,13 +135,17 @@ export function refuseMediaType(ct: string | undefined, binary: boolean): void {
 }
 
 /**
- * 415 UNSUPPORTED_MEDIA_TYPE for a POST body of type `ct`, naming what is `expected`. A body sent as a form
- * or with no type, what `curl -d '{...}'` sends (application/x-www-form-urlencoded), is told the header to add.
+ * 415 UNSUPPORTED_MEDIA_TYPE for a POST body of type `ct`, naming what is `expected`. A body sent as a form,
+ * what `curl -d '{...}'` sends (application/x-www-form-urlencoded), or with no type (`curl -X POST` without
+ * `-d`, a client that sets none) is told the header to add; only the form is blamed on curl -d (a request with
+ * no type was told "Content-Type \"\"" and that curl -d sends a form, which it had not).
  */
 export function mediaTypeRefusal(ct: string | undefined, expected: string, why = ''): AppError {
-  const form = ct === undefined || ct.trim() === '' || /^application\/x-www-form-urlencoded\s*(?:;|$)/i.test(ct.trim());
-  const hint = form ? ` (curl -d sends application/x-www-form-urlencoded: add -H 'content-type: application/json')` : '';
-  return new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(ct ?? '')} is not accepted${why}: expected ${expected}${hint}`);
+  const add = `add -H 'content-type: application/json'`;
+  if (ct === undefined || ct.trim() === '') return new AppError('UNSUPPORTED_MEDIA_TYPE', `a POST with no Content-Type is not accepted${why}: expected ${expected} (${add})`);
+  const form = /^application\/x-www-form-urlencoded\s*(?:;|$)/i.test(ct.trim());
+  const hint = form ? ` (curl -d sends application/x-www-form-urlencoded: ${add})` : '';
+  return new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(ct)} is not accepted${why}: expected ${expected}${hint}`);
 }
 
 /**
