@@ -160,6 +160,11 @@ describe('local API', () => {
     assert.equal(r.status, 404);
     assert.match(r.json.error, /no route GET \/v1\/models/);
     assert.equal((await req(base, 'POST', '/v2/models/mlp/infer', row([0, 0, 0, 0]))).status, 200);
+    // A trailing "/" (a base URL joined with one too many) is named, not only the shape expected.
+    const slash = await req(base, 'POST', '/v2/models/mlp/infer/', row([0, 0, 0, 0]));
+    assert.deepEqual([slash.status, slash.json.error], [404, 'no route POST /v2/models/mlp/infer/ (routes end without "/"): expected an OIP v2 path such as /v2/models/{name}/infer (the models served: /v2/repository/index)']);
+    assert.equal((await req(base, 'GET', '/metrics/')).json.error, 'no route GET /metrics/ (routes end without "/"): expected /v2/... or /metrics');
+    assert.equal((await req(base, 'GET', '/edgefleet/v1/update-lock/')).json.error, 'no route GET /edgefleet/v1/update-lock/ (routes end without "/"): expected /edgefleet/v1/update-lock');
   });
 
   it('exposes Prometheus metrics', async () => {

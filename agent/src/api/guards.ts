@@ -105,6 +105,16 @@ export function methodNotAllowed(method: string, path: string, allow: readonly s
 }
 
 /**
+ * 404 NOT_FOUND for a path that is no route, naming what was `expected`. A path ending in "/" (a client that
+ * joins a base URL and a path with one too many) is told that routes end without one: the 404 named only the
+ * expected shape, and `/v2/models/m/infer/` looked like the path it documents.
+ */
+export function noRoute(method: string, path: string, expected: string): AppError {
+  const slash = path.length > 1 && path.endsWith('/') ? ' (routes end without "/")' : '';
+  return new AppError('NOT_FOUND', `no route ${method} ${path}${slash}: expected ${expected}`);
+}
+
+/**
  * BAD_REQUEST naming the fields of a request object that are not in `allowed`: a misspelt field is
  * refused, not ignored. `where` says which object ("items[2]: "); names are shown as JSON, bounded.
  */
