@@ -198,7 +198,8 @@ describe('agent config: the file', () => {
     const long = 'x'.repeat(200);
     refused(() => loadConfig({}, { config: file('long.json', { dataDir: dir, log: { level: long } }) }), new RegExp(`got "${'x'.repeat(76)}\\.\\.\\. \\(in `));
     assert.throws(() => loadConfig({ EDGEFLEET_AGENT_API_TOKEN: 'secret7' }, { config: file('token.json', { dataDir: dir }) }), (e: unknown) => {
-      assert.match((e as Error).message, /api\.token/);
+      // docs/agent.md "Configuration": a token shorter than 8 characters is refused at start.
+      assert.match((e as Error).message, /api\.token: expected a bearer token of at least 8 characters \(EDGEFLEET_AGENT_API_TOKEN\)$/);
       assert.doesNotMatch((e as Error).message, /secret7/);
       return true;
     });

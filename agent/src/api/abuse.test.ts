@@ -93,14 +93,16 @@ describe('local API abuse resistance', () => {
     assert.equal((await call(base, 'POST', '/v2/models/mlp/infer', { 'content-type': 'application/json; charset=utf-8' }, body)).status, 200);
   });
 
-  it('tells a body sent as curl -d sends it (a form, or no Content-Type) the types accepted and the header to add', async () => {
+  it('tells a body sent as curl -d sends it (a form), or with no Content-Type, the types accepted and the header to add', async () => {
     const body = JSON.stringify(row([1, 2, 3, 4]));
     const hint = " (curl -d sends application/x-www-form-urlencoded: add -H 'content-type: application/json')";
     const infer = 'expected "application/json", or "application/octet-stream" with Inference-Header-Content-Length (binary tensor data)';
     const cases: Array<[string, Record<string, string>, string]> = [
       ['/v2/models/mlp/infer', { 'content-type': 'application/x-www-form-urlencoded' }, `Content-Type "application/x-www-form-urlencoded" is not accepted: ${infer}${hint}`],
       ['/v2/models/mlp/infer', { 'content-type': 'Application/X-WWW-Form-Urlencoded; charset=utf-8' }, `Content-Type "Application/X-WWW-Form-Urlencoded; charset=utf-8" is not accepted: ${infer}${hint}`],
-      ['/v2/models/mlp/infer', {}, `Content-Type "" is not accepted: ${infer}${hint}`],
+      // No type at all (curl -X POST without -d, a client that sets none): named so, not as Content-Type "", nor blamed on curl -d.
+      ['/v2/models/mlp/infer', {}, `a POST with no Content-Type is not accepted: ${infer} (add -H 'content-type: application/json')`],
+      ['/edgefleet/v1/feedback', {}, `a POST with no Content-Type is not accepted: expected "application/json" (add -H 'content-type: application/json')`],
       ['/v2/models/mlp/infer', { 'content-type': 'text/plain' }, `Content-Type "text/plain" is not accepted: ${infer}`],
       ['/v2/repository/index', { 'content-type': 'application/x-www-form-urlencoded' }, `Content-Type "application/x-www-form-urlencoded" is not accepted: expected "application/json" (or no body)${hint}`],
       ['/edgefleet/v1/update-lock', { 'content-type': 'application/x-www-form-urlencoded' }, `Content-Type "application/x-www-form-urlencoded" is not accepted: expected "application/json"${hint}`],

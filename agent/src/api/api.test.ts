@@ -2,8 +2,10 @@
 // metadata, inference, and every error case (status and a message naming the input).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:http';
+import { repoRoot } from '@edgefleet/examples';
 import type { Agent } from '../agent.js';
 import { makeKit, mlpBundle, req, row, startAgent, type Kit } from '../testing.js';
 
@@ -158,6 +160,11 @@ describe('local API', () => {
     assert.equal(r.status, 404);
     assert.match(r.json.error, /no route GET \/v1\/models/);
     assert.equal((await req(base, 'POST', '/v2/models/mlp/infer', row([0, 0, 0, 0]))).status, 200);
+    // A trailing "/" (a base URL joined with one too many) is named, not only the shape expected.
+    const slash = await req(base, 'POST', '/v2/models/mlp/infer/', row([0, 0, 0, 0]));
+    assert.deepEqual([slash.status, slash.json.error], [404, 'no route POST /v2/models/mlp/infer/ (routes end without "/"): expected an OIP v2 path such as /v2/models/{name}/infer (the models served: /v2/repository/index)']);
+    assert.equal((await req(base, 'GET', '/metrics/')).json.error, 'no route GET /metrics/ (routes end without "/"): expected /v2/... or /metrics');
+    assert.equal((await req(base, 'GET', '/edgefleet/v1/update-lock/')).json.error, 'no route GET /edgefleet/v1/update-lock/ (routes end without "/"): expected /edgefleet/v1/update-lock');
   });
 
   it('exposes Prometheus metrics', async () => {
@@ -175,5 +182,19 @@ describe('local API', () => {
     assert.match(r.text, /edgefleet_agent_outbox_items\{kind="window"\} \d+/);
     assert.match(r.text, /edgefleet_agent_outbox_oldest_seconds [0-9.]+/);
     assert.doesNotMatch(r.text, /edgefleet_agent_hub_connected/, 'no hub link, no link gauges');
+  });
+
+  it('shows the metric families docs/agent.md names, and no other', async () => {
+    const served = new Set([...(await req(base, 'GET', '/metrics')).text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
+    // The doc's names: `edgefleet_agent_x{labels}` is the family x; `edgefleet_agent_shadow_{a,b}_total` two families.
+    const documented = new Set<string>();
+    for (const [, stem, , inside, tail] of readFileSync(join(repoRoot(), 'docs', 'agent.md'), 'utf8').matchAll(/edgefleet_agent_([a-z0-9_]*)(\{([^}]*)\})?([a-z0-9_]*)/g)) {
+      if (stem!.endsWith('_') && inside && !/[="]/.test(inside)) for (const x of inside.split(',')) documented.add(`edgefleet_agent_${stem!}${x}${tail!}`);
+      else documented.add(`edgefleet_agent_${stem!}`);
+    }
+    // The hub link's two gauges are served by an enrolled agent only ("on an enrolled box also"; test/src/scenarios/hub-restart-upload.test.ts).
+    const enrolledOnly = ['edgefleet_agent_hub_connected', 'edgefleet_agent_desired_seq'];
+    assert.deepEqual([...served].filter((n) => !documented.has(n)), [], 'served but not in docs/agent.md');
+    assert.deepEqual([...documented].filter((n) => !served.has(n) && !enrolledOnly.includes(n)), [], 'in docs/agent.md but not served');
   });
 });

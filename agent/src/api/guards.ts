@@ -105,6 +105,16 @@ export function methodNotAllowed(method: string, path: string, allow: readonly s
 }
 
 /**
+ * 404 NOT_FOUND for a path that is no route, naming what was `expected`. A path ending in "/" (a client that
+ * joins a base URL and a path with one too many) is told that routes end without one: the 404 named only the
+ * expected shape, and `/v2/models/m/infer/` looked like the path it documents.
+ */
+export function noRoute(method: string, path: string, expected: string): AppError {
+  const slash = path.length > 1 && path.endsWith('/') ? ' (routes end without "/")' : '';
+  return new AppError('NOT_FOUND', `no route ${method} ${path}${slash}: expected ${expected}`);
+}
+
+/**
  * BAD_REQUEST naming the fields of a request object that are not in `allowed`: a misspelt field is
  * refused, not ignored. `where` says which object ("items[2]: "); names are shown as JSON, bounded.
  */
@@ -135,13 +145,17 @@ export function refuseMediaType(ct: string | undefined, binary: boolean): void {
 }
 
 /**
- * 415 UNSUPPORTED_MEDIA_TYPE for a POST body of type `ct`, naming what is `expected`. A body sent as a form
- * or with no type, what `curl -d '{...}'` sends (application/x-www-form-urlencoded), is told the header to add.
+ * 415 UNSUPPORTED_MEDIA_TYPE for a POST body of type `ct`, naming what is `expected`. A body sent as a form,
+ * what `curl -d '{...}'` sends (application/x-www-form-urlencoded), or with no type (`curl -X POST` without
+ * `-d`, a client that sets none) is told the header to add; only the form is blamed on curl -d (a request with
+ * no type was told "Content-Type \"\"" and that curl -d sends a form, which it had not).
  */
 export function mediaTypeRefusal(ct: string | undefined, expected: string, why = ''): AppError {
-  const form = ct === undefined || ct.trim() === '' || /^application\/x-www-form-urlencoded\s*(?:;|$)/i.test(ct.trim());
-  const hint = form ? ` (curl -d sends application/x-www-form-urlencoded: add -H 'content-type: application/json')` : '';
-  return new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(ct ?? '')} is not accepted${why}: expected ${expected}${hint}`);
+  const add = `add -H 'content-type: application/json'`;
+  if (ct === undefined || ct.trim() === '') return new AppError('UNSUPPORTED_MEDIA_TYPE', `a POST with no Content-Type is not accepted${why}: expected ${expected} (${add})`);
+  const form = /^application\/x-www-form-urlencoded\s*(?:;|$)/i.test(ct.trim());
+  const hint = form ? ` (curl -d sends application/x-www-form-urlencoded: ${add})` : '';
+  return new AppError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(ct)} is not accepted${why}: expected ${expected}${hint}`);
 }
 
 /**

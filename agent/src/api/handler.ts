@@ -11,7 +11,7 @@ import { AGENT_VERSION } from '../version.js';
 import { attachBinary, binaryInput, binaryOutputs, HEADER_LENGTH, headerLength, leadingJson, refuseUnframedBinary } from './binary.js';
 import { InferCore, modelMetadata, type InferStarted } from './core.js';
 import { RequestBudget } from './budget.js';
-import { allowedHostNames, bearerCheck, bodyTooLarge, CONTAINER_CHECK_MIN, decodeSegment, hostName, isJson, isLoopback, jsonText, methodNotAllowed, notJson, POST_ONLY, refuseContentEncoding, refuseManyContainers, refuseMediaType } from './guards.js';
+import { allowedHostNames, bearerCheck, bodyTooLarge, CONTAINER_CHECK_MIN, decodeSegment, hostName, isJson, isLoopback, jsonText, methodNotAllowed, noRoute, notJson, POST_ONLY, refuseContentEncoding, refuseManyContainers, refuseMediaType } from './guards.js';
 import { viaUnixSocket } from './unix-socket.js';
 import { refuseUnknownInferFields } from './validate.js';
 import { BurstGc, DEFAULT_BURST_GC } from './burst-gc.js';
@@ -218,7 +218,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     const parts = path.split('/');
     // parts[0] is '' (leading slash)
     if (parts[1] === 'edgefleet' && deps.edgefleet) return deps.edgefleet(req, res, method, path);
-    if (parts[1] !== 'v2') throw new AppError('NOT_FOUND', `no route ${method} ${path}: expected /v2/... or /metrics`);
+    if (parts[1] !== 'v2') throw noRoute(method, path, '/v2/... or /metrics');
     if (parts.length === 2) {
       wantGet(method, path);
       return send(res, 200, SERVER_METADATA);
@@ -238,7 +238,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       let i = 4;
       let version: string | undefined;
       if (parts[4] === 'versions') {
-        if (parts.length < 6 || parts[5] === '') throw new AppError('NOT_FOUND', `no route ${method} ${path}: expected /v2/models/{name}/versions/{version}`);
+        if (parts.length < 6 || parts[5] === '') throw noRoute(method, path, '/v2/models/{name}/versions/{version}');
         version = decodeSegment(parts[5]!, 'model version');
         i = 6;
       }
@@ -258,7 +258,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
         return infer(req, res, name, version);
       }
     }
-    throw new AppError('NOT_FOUND', `no route ${method} ${path}: expected an OIP v2 path such as /v2/models/{name}/infer (the models served: ${REPOSITORY_INDEX_PATH})`);
+    throw noRoute(method, path, `an OIP v2 path such as /v2/models/{name}/infer (the models served: ${REPOSITORY_INDEX_PATH})`);
   }
 
   function fail(res: ServerResponse, err: unknown): void {

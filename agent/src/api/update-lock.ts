@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '@edgefleet/shared/core';
 import { UPDATE_LOCK_MAX_SEC, UPDATE_LOCK_REASON_MAX, type UpdateLock, type UpdateLockRepo } from '../store/update-lock-repo.js';
-import { isJson, jsonText, mediaTypeRefusal, methodNotAllowed, refuseContentEncoding, refuseUnknownFields } from './guards.js';
+import { isJson, jsonText, mediaTypeRefusal, methodNotAllowed, noRoute, refuseContentEncoding, refuseUnknownFields } from './guards.js';
 
 /** Largest update-lock body read. */
 export const LOCAL_BODY_MAX = 4096;
@@ -93,7 +93,7 @@ export function parseLockRequest(body: unknown): { ttlSec: number; reason: strin
 
 export function createLocalRoutes(deps: LocalRoutesDeps): LocalRoutes {
   return async (req, res, method, path) => {
-    if (path !== PATH) throw new AppError('NOT_FOUND', `no route ${method} ${path}: expected ${PATH}`);
+    if (path !== PATH) throw noRoute(method, path, PATH);
     switch (method) {
       case 'GET':
         return send(res, 200, view(deps.lock.get(), deps));

@@ -81,7 +81,8 @@ test('enroll: stores credentials.json (0600) and trust.json; a wrong token is re
     assert.match(forced.out, /enrolled as edge-10/);
     assert.equal(forced.err, '');
 
-    // A revoked token (say it leaked) is refused at once with the hub's reason; nothing is written.
+    // A revoked token (say it leaked) is refused at once with the hub's reason; no credentials or trust are
+    // written (the device key made before the request stays, for the next enroll: docs/security.md).
     const api = async (path: string, body: unknown) => fetch(`${ready.http}/api/v1${path}`, {
       method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
     });
@@ -92,6 +93,8 @@ test('enroll: stores credentials.json (0600) and trust.json; a wrong token is re
     assert.equal(revoked.code, 1);
     assert.match(revoked.err, new RegExp(`^error \\[UNAUTHENTICATED\\]: hub refused enrollment \\(HTTP 401\\): enrollment token ${leaked.id} was revoked at `));
     assert.equal(existsSync(join(other, 'credentials.json')), false);
+    assert.equal(existsSync(join(other, 'trust.json')), false);
+    assert.equal(existsSync(join(other, 'device-key.json')), true, 'the key whose public half the refused request carried');
   } finally {
     await hub.stop('SIGTERM', 20_000);
     rmSync(dir, { recursive: true, force: true });

@@ -54,6 +54,10 @@ describe('install, activate, rollback', () => {
     await agent.manager.activate('mlp', '2.0.0');
     assert.equal(await served(), '2.0.0');
     await assert.rejects(agent.manager.activate('mlp', '7.0.0'), /no installed version "7.0.0": expected one of \[1.0.0, 2.0.0\]/);
+    // A mistyped model name is told the models installed, as a mistyped version is told the versions.
+    for (const wrong of [() => agent.manager.activate('mpl', '1.0.0'), () => agent.manager.rollback('mpl')]) {
+      await assert.rejects(wrong(), (e: any) => e.code === 'NOT_FOUND' && e.message === 'no model "mpl" is installed: expected one of [mlp]');
+    }
   });
 
   it('refuses another bundle under an installed version (CONFLICT), as the hub\'s registry does; the same bundle again is fine', async () => {

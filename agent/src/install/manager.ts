@@ -115,7 +115,7 @@ export class ModelManager {
       const v = this.d.models.getVersion(name, version);
       if (!v) {
         const have = this.d.models.listVersions(name).map((x) => x.version);
-        throw new AppError('NOT_FOUND', have.length ? `model "${name}" has no installed version "${version}": expected one of [${have.join(', ')}]` : `no model "${name}" is installed`);
+        throw new AppError('NOT_FOUND', have.length ? `model "${name}" has no installed version "${version}": expected one of [${have.join(', ')}]` : noSuchModel(this.d.models.listVersions(), name));
       }
       await checkFiles(this.d, v.manifest);
       const loaded = await this.load(v.manifest, true);
@@ -163,7 +163,7 @@ export class ModelManager {
   /** Swaps back to the previous version (`origin`: the policy guard passes the current one; store/removals-repo.ts). */
   async rollback(name: string, origin: Origin = 'local'): Promise<ActiveEntry> {
     const cur = this.d.models.getActive(name);
-    if (!cur) throw new AppError('NOT_FOUND', `no model "${name}" is active`);
+    if (!cur) throw new AppError('NOT_FOUND', this.d.models.listVersions(name).length ? `model "${name}" has no active version to roll back from` : noSuchModel(this.d.models.listVersions(), name));
     if (!cur.previous) throw new AppError('CONFLICT', `model "${name}" has no previous version to roll back to (active ${cur.active})`);
     return this.activate(name, cur.previous, 'rollback', origin);
   }
@@ -292,4 +292,10 @@ export class ModelManager {
   private async pauseAt(point: PausePoint): Promise<void> {
     if (this.d.pause) await this.d.pause(point);
   }
+}
+
+/** NOT_FOUND text for a model name no installed version has, naming the models that are (activate, rollback). */
+function noSuchModel(installed: readonly { name: string }[], name: string): string {
+  const names = [...new Set(installed.map((v) => v.name))].sort();
+  return names.length ? `no model "${name}" is installed: expected one of [${names.join(', ')}]` : `no model "${name}" is installed: no model is (install a bundle first)`;
 }
