@@ -56,3 +56,12 @@ it('edgefleet-agent commands on the data dir name a data dir given nowhere with 
     }
   }
 });
+
+it('a time option given a signed duration (--since -5m) says the sign is not wanted, not how to pass a value with a dash', async () => {
+  for (const args of [['summaries', '--since', '-5m'], ['summaries', '--since=-5m']]) {
+    const r = await runInProcess(main, args, { env: { EDGEFLEET_AGENT_DATA: '/nonexistent' }, cwd: '/nonexistent' });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--since: a duration already counts back from now: expected 5m, got "-5m"/, args.join(' '));
+    assert.doesNotMatch(r.stderr, /write --since=/, args.join(' '));
+  }
+});

@@ -140,6 +140,9 @@ export function parseCommandArgs(cmd: Command, rest: readonly string[], env: Cli
       const [, short, name] = ambiguous;
       const at = rest.findIndex((a) => a === `--${name!}` || (short !== undefined && a === `-${short}`));
       const value = at >= 0 ? rest[at + 1] : undefined;
+      // A value its option would refuse anyway (--since -5m): say why, not how to pass it.
+      const problem = value === undefined ? undefined : cmd.options[name!]?.check?.(value);
+      if (problem) throw new UsageError(problem);
       throw new UsageError(`--${name!} ${value === undefined ? 'value' : JSON.stringify(value)} starts with a dash, so it reads as an option: expected a value after --${name!}; write --${name!}=${value ?? '-VALUE'} to pass one that starts with a dash`);
     }
     // node's messages are good ("Unknown option '--x'"), minus its advice to use '--' which we don't want;
