@@ -113,8 +113,10 @@ export function formatDrift(r: DriftResponse, now = new Date()): string {
     }
     const all = [...g.features, ...g.outputs];
     const rows = all.map((f) => {
-      const key = f.kind === 'output' ? `output:${f.name}` : f.name;
-      return featureRow(f, r.timeline ? sparkline(r.timeline.psi[key] ?? [], r.thresholds.psi, r.timeline.predictions) : '', r.thresholds);
+      const psi = r.timeline?.psi[f.kind === 'output' ? `output:${f.name}` : f.name] ?? [];
+      // Nothing to compare with (no bins, `bins` null) and no PSI in any bucket: a row of "·" would read "too few predictions".
+      const none = f.bins === null && psi.every((x) => x === null);
+      return featureRow(f, r.timeline ? (none ? '-' : sparkline(psi, r.thresholds.psi, r.timeline.predictions)) : '', r.thresholds);
     });
     out += table(['FEATURE', 'KIND', 'PSI', 'JS', 'KS', 'CHI2 P', 'MEAN (BASE)', 'N', 'DRIFT', 'TREND'], rows, '  ');
     out += unknownNotes(all);
