@@ -118,6 +118,18 @@ describe('outputs of a version without a reference', () => {
       return r.out;
     };
     const args = ['drift', 'vib', '2.0.0', '--since', new Date(H09).toISOString(), '--until', new Date(H09 + 2 * 3600_000).toISOString(), '--by', 'tag:site', '--baseline', `${new Date(H09).toISOString()}/${new Date(H09 + 3600_000).toISOString()}`];
+    // Against the reference it lacks: no verdict, and the means and n the JSON has, outputs too.
+    const plain = args.slice(0, 7);
+    const fleet = (JSON.parse(await run(...plain, '--json')) as DriftResponse).groups[0];
+    const noVerdict = await run(...plain);
+    assert.match(noVerdict, /\n {2}no verdict: vib 2\.0\.0 has no reference[^\n]*\n {2}FEATURE {2,}KIND {2,}MEAN {2,}N\n/);
+    for (const f of [...(fleet?.features ?? []), ...(fleet?.outputs ?? [])].filter((x) => x.mean !== null)) {
+      const name = f.kind === 'output' ? `output:${f.name}` : f.name;
+      const row = noVerdict.split('\n').find((l) => l.trimStart().startsWith(`${name} `))?.trim().split(/\s{2,}/);
+      assert.deepEqual(row, [name, f.kind, f.mean?.toPrecision(3), String(f.n)]);
+    }
+    assert.match(noVerdict, /\n {2}output:score {2,}output {2,}0\.\d{3} {2,}4500\n/);
+
     const json = JSON.parse(await run(...args, '--json')) as DriftResponse;
     const text = await run(...args).finally(() => cli.close());
     for (const g of json.groups) {
