@@ -16,7 +16,7 @@ import { withReferenceId, type DriftReport, type DriftResponse, type MetricsResp
 import { startIngestHub, type IngestHub } from '../ingest/testing.js';
 import { Registry, bundleVerifier } from '../registry.js';
 import { TEMP_MODE_FEATURES, normal, registerVersion, sampleWindow, seeded, tempModeReference } from '../rollups/testing.js';
-import type { RollupLayout } from '../rollups/layout.js';
+import { extendedLayout, layoutOf, type RollupLayout } from '../rollups/layout.js';
 import { RollupsRepo } from '../store/rollups-repo.js';
 import { makeHarness } from '../testing/harness.js';
 import { FleetAnalytics } from './service.js';
@@ -145,6 +145,21 @@ describe('outputs of a version without a reference', () => {
 });
 
 describe('a rollup layout stored before outputs without reference edges had slots', () => {
+  it('is extended only where the new layout is it with moments slots appended', () => {
+    const io = { outputs: [{ name: 'score', datatype: 'FP32' }, { name: 'label', datatype: 'INT64' }, { name: 'text', datatype: 'BYTES' }] };
+    const ref = { ...tempModeReference('r'), outputs: [] };
+    const stored = layoutOf({ features: TEMP_MODE_FEATURES, reference: ref });
+    const fresh = layoutOf({ features: TEMP_MODE_FEATURES, reference: ref, io });
+    assert.deepEqual(fresh.outputs.map((o) => [o.name, o.edges, o.moments]), [['score', null, 1], ['label', null, 2]], 'no slot for a BYTES output');
+    assert.equal(extendedLayout(stored, fresh), fresh);
+    assert.equal(extendedLayout(fresh, fresh), null, 'nothing to add');
+    const otherVocabulary = TEMP_MODE_FEATURES.map((f) => (f.kind === 'categorical' ? { ...f, vocabulary: ['idle', 'run'] } : f));
+    assert.equal(extendedLayout(layoutOf({ features: otherVocabulary, reference: ref }), fresh), null, 'other slots: kept as stored');
+    // A reference output covers its tensor: only the other one is added, after it.
+    const covered = layoutOf({ features: TEMP_MODE_FEATURES, reference: tempModeReference('r'), io });
+    assert.deepEqual(covered.outputs.map((o) => [o.name, o.edges === null]), [['score', false], ['label', true]]);
+  });
+
   it('gains them in place: its rollups and a report stored before read as before, the output counts what came after', async () => {
     const h = makeHarness();
     try {

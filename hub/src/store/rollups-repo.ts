@@ -167,19 +167,22 @@ export class RollupsRepo {
       return hit;
     }
     const mv = this.db.prepare('SELECT manifest FROM model_versions WHERE name = ? AND version = ?').get(model, version) as { manifest: string } | undefined;
+    const parsed = mv ? ManifestLayout.safeParse(JSON.parse(mv.manifest)) : null;
+    // A manifest this code cannot read leaves a stored layout as it is (below), and makes none.
+    const fresh = parsed?.success ? layoutOf(parsed.data) : null;
     if (!row) {
-      if (!mv) {
+      if (!parsed) {
         this.series.delete(key);
         return null;
       }
-      const layout = layoutOf(ManifestLayout.parse(JSON.parse(mv.manifest)));
-      const r = this.db.prepare('INSERT INTO rollup_series (model, version, layout) VALUES (?, ?, ?)').run(model, version, JSON.stringify(layout));
-      row = { id: Number(r.lastInsertRowid), layout: JSON.stringify(layout) };
+      if (!fresh) throw parsed.error as Error;
+      const r = this.db.prepare('INSERT INTO rollup_series (model, version, layout) VALUES (?, ?, ?)').run(model, version, JSON.stringify(fresh));
+      row = { id: Number(r.lastInsertRowid), layout: JSON.stringify(fresh) };
     }
     let layout = JSON.parse(row.layout) as RollupLayout;
     // A layout stored before io outputs without reference edges had moments slots gains them, in place: its
     // rollups read as before (docs/decisions/0171-outputs-without-reference-keep-their-mean.md).
-    const wider = mv ? extendedLayout(layout, layoutOf(ManifestLayout.parse(JSON.parse(mv.manifest)))) : null;
+    const wider = fresh ? extendedLayout(layout, fresh) : null;
     if (wider) {
       layout = wider;
       this.db.prepare('UPDATE rollup_series SET layout = ? WHERE id = ?').run(JSON.stringify(wider), Number(row.id));
