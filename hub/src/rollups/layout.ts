@@ -29,6 +29,11 @@ export interface CategoricalSlot {
 export interface OutputSlot {
   name: string;
   index: number;
+  /**
+   * Reference edges, or null for an io output no reference output covers: the agent still sends its
+   * moments over all its values (agent/src/summaries/layout.ts), so it gets a moments slot and no counts
+   * (docs/decisions/0171-outputs-without-reference-keep-their-mean.md).
+   */
   edges: number[] | null;
   /** dist[offset ..] = under, counts..., over (absent without edges). */
   offset: number;
@@ -55,8 +60,14 @@ export const PERF_FIELDS = 6;
 
 export const MOMENT_FIELDS = 5;
 
-/** The slots of a version's rollups, from its manifest's features and reference. */
-export function layoutOf(manifest: Pick<Manifest, 'features' | 'reference'> & { task?: Manifest['task'] | undefined }): RollupLayout {
+/** The part of a manifest a layout reads (io: the output tensors' names and types; absent in test rows). */
+export type LayoutManifest = Pick<Manifest, 'features' | 'reference'> & {
+  task?: Manifest['task'] | undefined;
+  io?: { outputs: ReadonlyArray<{ name: string; datatype: string }> } | undefined;
+};
+
+/** The slots of a version's rollups, from its manifest's features, reference and io outputs. */
+export function layoutOf(manifest: LayoutManifest): RollupLayout {
   const ref = manifest.reference;
   const features: RollupLayout['features'] = [];
   const outputs: OutputSlot[] = [];
@@ -89,6 +100,30 @@ export function layoutOf(manifest: Pick<Manifest, 'features' | 'reference'> & { 
     outputs.push({ name: refNames[i] as string, index: o.index, edges: [...o.edges], offset, bins, moments: moments++ });
     offset += bins + 2;
   }
+  // Then, as the agent records them, every io output no reference output covers (a reference output whose
+  // name is no tensor's reads the first one): moments only, after every other slot, so a layout stored
+  // before them is this one's prefix (extendedLayout).
+  const io = (manifest.io?.outputs ?? []).map((o) => o.name);
+  const covered = new Set((ref?.outputs ?? []).map((o) => (io.includes(o.name) ? o.name : io[0])));
+  for (const o of manifest.io?.outputs ?? []) {
+    // A BYTES output has no values to average: the agent sends it with n 0.
+    if (covered.has(o.name) || o.datatype === 'BYTES' || outputs.some((x) => x.name === o.name)) continue;
+    outputs.push({ name: o.name, index: 0, edges: null, offset, bins: 0, moments: moments++ });
+  }
   const classes = manifest.task?.kind === 'classification' ? [...manifest.task.classes] : [];
   return { features, outputs, distLength: offset, momentsCount: moments, classes };
+}
+
+/**
+ * `fresh` when it is `stored` with moments-only output slots added after it (a layout stored before io
+ * outputs without reference edges had slots): stored rollups then read unchanged (their dist blobs have the
+ * same length, their moments blobs lack only the new slots, which read empty). Else null: keep `stored`.
+ */
+export function extendedLayout(stored: RollupLayout, fresh: RollupLayout): RollupLayout | null {
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const added = fresh.outputs.slice(stored.outputs.length);
+  if (added.length === 0 || stored.distLength !== fresh.distLength || !same(stored.features, fresh.features)) return null;
+  if (!same(stored.outputs, fresh.outputs.slice(0, stored.outputs.length)) || !same(stored.classes ?? [], fresh.classes ?? [])) return null;
+  if (!added.every((o, i) => o.edges === null && o.bins === 0 && o.moments === stored.momentsCount + i)) return null;
+  return fresh;
 }

@@ -2,13 +2,13 @@
 // bundle: rollups read only the manifest), and summary windows sampled from a distribution on the
 // reference's edges, recorded as an agent records them. Used by tests and benches only.
 import {
-  addCategory, addLatency, addMoment, addToHistogram, emptyWindow, type Feature, type Reference, type SummaryWindow,
+  addCategory, addLatency, addMoment, addToHistogram, emptyWindow, type Feature, type Reference, type SummaryWindow, type TensorSpec,
 } from '@edgefleet/shared';
 import { makeRng } from '@edgefleet/examples';
 import type { Db } from '../store/db.js';
 
 /** Adds model NAME@VERSION to the registry tables with only what rollups read (features, reference). */
-export function registerVersion(db: Db, name: string, version: string, manifest: { features?: Feature[]; reference?: Reference }): void {
+export function registerVersion(db: Db, name: string, version: string, manifest: { features?: Feature[]; reference?: Reference; io?: { inputs: TensorSpec[]; outputs: TensorSpec[] } }): void {
   const sha = 'f'.repeat(64);
   db.prepare('INSERT OR IGNORE INTO blobs (sha256, size, created_at) VALUES (?, 0, ?)').run(sha, new Date(0).toISOString());
   db.prepare(
@@ -48,7 +48,9 @@ export interface SampleSpec {
 
 /**
  * A window of `n` requests at `start` recorded like the agent: sampled from `spec`, binned on the
- * version's reference edges. `rand` is the source of randomness (seeded in tests).
+ * version's reference edges. `rand` is the source of randomness (seeded in tests). `ioOutputs`: the
+ * manifest's output tensors; those no reference output covers are sent with moments only, as the agent
+ * sends them (agent/src/summaries/layout.ts).
  */
 export function sampleWindow(
   meta: { model: string; version: string; start: number; lengthSec?: number },
@@ -57,7 +59,9 @@ export function sampleWindow(
   n: number,
   spec: SampleSpec,
   rand: () => number,
+  ioOutputs: readonly string[] = [],
 ): SummaryWindow {
+  const covered = new Set(reference.outputs.map((o) => (ioOutputs.includes(o.name) ? o.name : ioOutputs[0])));
   const w = emptyWindow(
     { model: meta.model, version: meta.version, referenceId: reference.id, start: meta.start, lengthSec: meta.lengthSec ?? 60, align: false },
     {
@@ -65,7 +69,10 @@ export function sampleWindow(
         const r = reference.features.find((x) => x.name === f.name);
         return { name: f.name, kind: f.kind, ...(r?.kind === 'numeric' ? { bins: r.edges.length - 1 } : {}) };
       }),
-      outputs: reference.outputs.map((o) => ({ name: o.name, index: o.index, bins: o.edges.length - 1 })),
+      outputs: [
+        ...reference.outputs.map((o) => ({ name: o.name, index: o.index, bins: o.edges.length - 1 })),
+        ...ioOutputs.filter((o) => !covered.has(o)).map((name) => ({ name, index: 0 })),
+      ],
     },
   );
   for (let i = 0; i < n; i++) {

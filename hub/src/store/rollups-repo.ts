@@ -3,10 +3,10 @@
 // window and its rollups commit together and a resend (already stored) adds nothing. Each row holds
 // the flat vectors of rollups/values.ts as blobs; a query reads only the blobs it needs.
 import { z } from 'zod';
-import { Feature, Reference, Task } from '@edgefleet/shared';
+import { Feature, Reference, Task, TensorSpec } from '@edgefleet/shared';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
-import { layoutOf, type RollupLayout } from '../rollups/layout.js';
+import { extendedLayout, layoutOf, type RollupLayout } from '../rollups/layout.js';
 import { addStored, emptyValues, type StoredRollup } from '../rollups/values.js';
 import { encodeDist, encodeLat, encodeMom, encodePerf } from '../rollups/blobs.js';
 import { RollupWriter, SPAN_COLUMNS, spanIn, spanOut } from './rollups-writer.js';
@@ -112,8 +112,8 @@ export const ROLLUPS_ACTIVE_MIGRATION: Migration = {
   `,
 };
 
-/** The part of a stored (already verified) manifest a layout needs. */
-const ManifestLayout = z.object({ features: z.array(Feature).optional(), reference: Reference.optional(), task: Task.optional() });
+/** The part of a stored (already verified) manifest a layout needs (io: absent in test rows). */
+const ManifestLayout = z.object({ features: z.array(Feature).optional(), reference: Reference.optional(), task: Task.optional(), io: z.object({ outputs: z.array(TensorSpec) }).optional() });
 
 export interface Series {
   id: number;
@@ -166,17 +166,28 @@ export class RollupsRepo {
       hit.checkedAt = now; // the same object: the writer's scratch is keyed by its layout
       return hit;
     }
+    const mv = this.db.prepare('SELECT manifest FROM model_versions WHERE name = ? AND version = ?').get(model, version) as { manifest: string } | undefined;
+    const parsed = mv ? ManifestLayout.safeParse(JSON.parse(mv.manifest)) : null;
+    // A manifest this code cannot read leaves a stored layout as it is (below), and makes none.
+    const fresh = parsed?.success ? layoutOf(parsed.data) : null;
     if (!row) {
-      const mv = this.db.prepare('SELECT manifest FROM model_versions WHERE name = ? AND version = ?').get(model, version) as { manifest: string } | undefined;
-      if (!mv) {
+      if (!parsed) {
         this.series.delete(key);
         return null;
       }
-      const layout = layoutOf(ManifestLayout.parse(JSON.parse(mv.manifest)));
-      const r = this.db.prepare('INSERT INTO rollup_series (model, version, layout) VALUES (?, ?, ?)').run(model, version, JSON.stringify(layout));
-      row = { id: Number(r.lastInsertRowid), layout: JSON.stringify(layout) };
+      if (!fresh) throw parsed.error as Error;
+      const r = this.db.prepare('INSERT INTO rollup_series (model, version, layout) VALUES (?, ?, ?)').run(model, version, JSON.stringify(fresh));
+      row = { id: Number(r.lastInsertRowid), layout: JSON.stringify(fresh) };
     }
-    const s = { id: Number(row.id), model, version, layout: JSON.parse(row.layout) as RollupLayout, checkedAt: now };
+    let layout = JSON.parse(row.layout) as RollupLayout;
+    // A layout stored before io outputs without reference edges had moments slots gains them, in place: its
+    // rollups read as before (docs/decisions/0171-outputs-without-reference-keep-their-mean.md).
+    const wider = fresh ? extendedLayout(layout, fresh) : null;
+    if (wider) {
+      layout = wider;
+      this.db.prepare('UPDATE rollup_series SET layout = ? WHERE id = ?').run(JSON.stringify(wider), Number(row.id));
+    }
+    const s = { id: Number(row.id), model, version, layout, checkedAt: now };
     if (this.series.size >= MAX_CACHED_SERIES) this.series.clear();
     this.series.set(key, s);
     return s;

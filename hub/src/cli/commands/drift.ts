@@ -68,6 +68,12 @@ function featureRow(f: FeatureDrift, trend: string, t: DriftResponse['thresholds
   return [f.kind === 'output' ? `output:${f.name}` : f.name, f.kind, fmtVs(f.psi, t.psi), fmtVs(f.js, t.js), fmt(f.ks), f.chi2_p === null ? '-' : f.chi2_p.toExponential(1), mean, String(f.n), f.drifted ? 'DRIFT' : '', trend];
 }
 
+/** The mean and n of each numeric feature and output that has a mean (a group without a verdict). */
+function meansTable(all: readonly FeatureDrift[]): string {
+  const rows = all.filter((f) => f.mean !== null).map((f) => [f.kind === 'output' ? `output:${f.name}` : f.name, f.kind, (f.mean as number).toPrecision(3), String(f.n)]);
+  return rows.length ? table(['FEATURE', 'KIND', 'MEAN', 'N'], rows, '  ') : '';
+}
+
 /** What a grouped answer without groups says, rather than an empty table. */
 function noPredictions(r: { model: string; version: string; by: string | null }): string {
   return `no predictions of ${r.model} ${r.version} from any device in this range${r.by ? `, so no group by ${r.by}` : ''}: expected a range with traffic (--since, --until)\n`;
@@ -109,12 +115,16 @@ export function formatDrift(r: DriftResponse, now = new Date()): string {
     if (g.leftOut) out += `  ${g.leftOut.note}\n`;
     if (g.insufficient) {
       out += `  no verdict: ${g.insufficient}\n`;
+      // A version without a reference has its means and n all the same, as the JSON does (docs/drift.md "Drift").
+      if (r.baseline.kind === 'reference' && !r.baseline.id) out += meansTable([...g.features, ...g.outputs]);
       continue;
     }
     const all = [...g.features, ...g.outputs];
     const rows = all.map((f) => {
-      const key = f.kind === 'output' ? `output:${f.name}` : f.name;
-      return featureRow(f, r.timeline ? sparkline(r.timeline.psi[key] ?? [], r.thresholds.psi, r.timeline.predictions) : '', r.thresholds);
+      const psi = r.timeline?.psi[f.kind === 'output' ? `output:${f.name}` : f.name] ?? [];
+      // Nothing to compare with (no bins, `bins` null) and no PSI in any bucket: a row of "·" would read "too few predictions".
+      const none = f.bins === null && psi.every((x) => x === null);
+      return featureRow(f, r.timeline ? (none ? '-' : sparkline(psi, r.thresholds.psi, r.timeline.predictions)) : '', r.thresholds);
     });
     out += table(['FEATURE', 'KIND', 'PSI', 'JS', 'KS', 'CHI2 P', 'MEAN (BASE)', 'N', 'DRIFT', 'TREND'], rows, '  ');
     out += unknownNotes(all);
