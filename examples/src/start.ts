@@ -13,7 +13,7 @@ import { withDeadline, type Deployment, type Rollout } from '@edgefleet/shared';
 import { FLEET_COMMAND_LINE, type FleetOptions as Options } from './command-lines.js';
 import { exampleMain } from './example-main.js';
 import {
-  canaryThenAll, describeWaves, enrollAgents, fleetView, freshFleetDataDir, hubDevices, portOrFree, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor,
+  canaryThenAll, describeWaves, enrollAgents, fleetView, freshFleetDataDir, hubDevices, portOrFree, pushBundle, startAgent, startHub, stoppedLine, trafficLoop, vibrationRows, waitFor,
   type AgentHandle, type HubHandle, type RunningProcess,
 } from './fleet/index.js';
 import { makeExampleOutputs } from './vibration/make.js';
@@ -172,10 +172,10 @@ async function run(o: Options, stopSignal: Promise<string>): Promise<number> {
     for (const c of cleanup.reverse()) await withDeadline(c(), 5000, 'stopping traffic and the view').catch(() => undefined);
     const codes = await Promise.all(agents.map(async (a) => { await a.stop(); return (await a.process.exited).code; }));
     await hub?.stop();
-    const hubCode = hub ? (await hub.process.exited).code : 0;
+    const hubCode = hub ? (await hub.process.exited).code : undefined;
     process.off('exit', onExit);
-    const clean = codes.every((c) => c === 0) && hubCode === 0;
-    say(clean ? `stopped cleanly (${agents.length} agent(s), hub)` : `stopped; exit codes: agents ${codes.join(',')}, hub ${hubCode}`);
+    const line = stoppedLine(codes, hubCode);
+    if (line) say(line);
     if (ownDataDir && !o.keepData) rmSync(o.dataDir, { recursive: true, force: true });
     else if (ownDataDir) say(`data kept in ${o.dataDir}`);
   }

@@ -50,7 +50,9 @@ test('an untrusted or misnamed certificate is named with what to do; a refused c
       });
     });
     const refused = await fetch(`http://127.0.0.1:${free}/`).then(() => assert.fail('fetched'), (e: unknown) => e);
-    assert.match(hubUnreachable(`http://127.0.0.1:${free}`, refused).message, new RegExp(`^cannot reach the hub at http://127\\.0\\.0\\.1:${free}: fetch failed: connect ECONNREFUSED 127\\.0\\.0\\.1:${free}$`));
+    assert.match(hubUnreachable(`http://127.0.0.1:${free}`, refused).message, new RegExp(`^cannot reach the hub at http://127\\.0\\.0\\.1:${free}: fetch failed: connect ECONNREFUSED 127\\.0\\.0\\.1:${free} \\(nothing listens there: expected a running hub's address, e\\.g\\. http://127\\.0\\.0\\.1:8700 \\(edgefleet-hub run logs it as "http"\\)\\)$`));
+    const unknown = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('getaddrinfo ENOTFOUND hub.invalid'), { code: 'ENOTFOUND' }) });
+    assert.equal(hubUnreachable('http://hub.invalid:8700', unknown).message, 'cannot reach the hub at http://hub.invalid:8700: fetch failed: getaddrinfo ENOTFOUND hub.invalid (the host name does not resolve: expected a running hub\'s address, e.g. http://127.0.0.1:8700 (edgefleet-hub run logs it as "http"))');
   } finally {
     server.close();
     rmSync(dir, { recursive: true, force: true });

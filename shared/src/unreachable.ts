@@ -30,6 +30,13 @@ function blockedPortHint(origin: string, cause: Error | undefined): string | und
     + 'run the hub on another --http-port, e.g. 8700, or put a proxy on another port in front of it';
 }
 
+/** What to do about a connection refused or a host name that does not resolve: the address is likely not the hub's. */
+function addressHint(cause: (Error & { code?: unknown }) | undefined): string | undefined {
+  const what = cause?.code === 'ECONNREFUSED' ? 'nothing listens there'
+    : cause?.code === 'ENOTFOUND' || cause?.code === 'EAI_AGAIN' ? 'the host name does not resolve' : undefined;
+  return what && `${what}: expected a running hub's address, e.g. http://127.0.0.1:8700 (edgefleet-hub run logs it as "http")`;
+}
+
 /**
  * How long the CLIs (`edgefleet`, `edgefleet-agent enroll`) wait for a hub's answer to one request: a program
  * on that port that accepts connections and never answers held them forever. The hub answers well within
@@ -38,8 +45,8 @@ function blockedPortHint(origin: string, cause: Error | undefined): string | und
 export const HUB_ANSWER_MS = 120_000;
 
 /**
- * IO_ERROR "cannot reach the hub at ORIGIN: …" with fetch's cause and, for a certificate or a blocked port, the
- * hint; for a request aborted by AbortSignal.timeout(`waitedMs`), that nothing answered in that time.
+ * IO_ERROR "cannot reach the hub at ORIGIN: …" with fetch's cause and, for a certificate, a blocked port, a
+ * connection refused or a name that does not resolve, the hint; for a request aborted by AbortSignal.timeout(`waitedMs`), that nothing answered in that time.
  */
 export function hubUnreachable(origin: string, err: unknown, waitedMs = HUB_ANSWER_MS): AppError {
   const e = err instanceof Error ? err : new Error(String(err));
@@ -52,7 +59,7 @@ export function hubUnreachable(origin: string, err: unknown, waitedMs = HUB_ANSW
   // OpenSSL's own words for a plain HTTP answer are a library's error string: the hint says it.
   const said = cause?.code === 'ERR_SSL_WRONG_VERSION_NUMBER' ? 'no TLS handshake' : cause?.message.trim();
   if (said && !why.includes(said)) why += `: ${said}`;
-  const hint = tlsHint(cause ?? (e as { code?: unknown })) ?? blockedPortHint(origin, cause);
+  const hint = tlsHint(cause ?? (e as { code?: unknown })) ?? blockedPortHint(origin, cause) ?? addressHint(cause);
   return new AppError('IO_ERROR', `cannot reach the hub at ${origin}: ${why}${hint ? ` (${hint})` : ''}`, { cause: err });
 }
 

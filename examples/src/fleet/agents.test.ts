@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startAgents, type AgentHandle } from './agents.js';
+import { startAgents, stoppedLine, type AgentHandle } from './agents.js';
 
 test('startAgents: handles in the order given; one that cannot start stops the others and is thrown', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ef-start-agents-'));
@@ -28,4 +28,12 @@ test('startAgents: handles in the order given; one that cannot start stops the o
   const [again] = await startAgents([{ dataDir: join(dir, 'c') }]);
   seen.push(again!);
   assert.equal(again!.dataDir, join(dir, 'c'));
+});
+
+test('stoppedLine: the fleet says it stopped only what it started (a refused --data-dir started nothing)', () => {
+  assert.equal(stoppedLine([], undefined), undefined);
+  assert.equal(stoppedLine([], 0), 'stopped cleanly (0 agent(s), hub)');
+  assert.equal(stoppedLine([0, 0, 0], 0), 'stopped cleanly (3 agent(s), hub)');
+  assert.equal(stoppedLine([0, 1], 0), 'stopped; exit codes: agents 0,1, hub 0');
+  assert.equal(stoppedLine([], 1), 'stopped; exit codes: agents -, hub 1');
 });

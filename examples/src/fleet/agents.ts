@@ -110,3 +110,15 @@ export async function stopFleet(agents: ReadonlyArray<Pick<AgentHandle, 'stop'>>
   await Promise.allSettled(agents.map((a) => a.stop()));
   await hub?.stop();
 }
+
+/**
+ * The line the fleet ends with (docs/fleet.md step 12): `stopped cleanly` when every process it started exited 0,
+ * else their exit codes; none when it started nothing (a refused --data-dir), which has nothing to say stopped.
+ * `hubCode` is undefined when the hub was not started.
+ */
+export function stoppedLine(agentCodes: ReadonlyArray<number | null>, hubCode: number | null | undefined): string | undefined {
+  if (hubCode === undefined && agentCodes.length === 0) return undefined;
+  const hub = hubCode === undefined ? [] : ['hub'];
+  if (agentCodes.every((c) => c === 0) && (hubCode === undefined || hubCode === 0)) return `stopped cleanly (${[`${agentCodes.length} agent(s)`, ...hub].join(', ')})`;
+  return `stopped; exit codes: agents ${agentCodes.join(',') || '-'}${hubCode === undefined ? '' : `, hub ${hubCode}`}`;
+}

@@ -178,7 +178,7 @@ describe('data capture on the hub', () => {
       const res = await post({ ...ok, target: { devices } });
       const j = (await res.json()) as { error: { code: string; message: string } };
       assert.deepEqual([res.status, j.error.code], [404, 'NOT_FOUND'], JSON.stringify(devices));
-      assert.equal(j.error.message, `target.devices: unknown or revoked devices in target: ${devices.at(-1)}; expected enrolled devices not revoked (edgefleet devices list)`);
+      assert.equal(j.error.message, `target.devices: unknown or revoked devices in target: ${devices.at(-1)}; expected enrolled devices not revoked (edgefleet devices ls)`);
       const dep = await h.req('POST', '/api/v1/deployments', { role: 'operator', json: { model: 'pump', version: '1.0.0', target: { devices }, reason: 'same target' } });
       assert.deepEqual([dep.status, ((await dep.json()) as { error: { message: string } }).error.message], [404, j.error.message], 'the same refusal as a deployment');
     }

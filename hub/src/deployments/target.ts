@@ -26,7 +26,7 @@ export function targetDeviceIds(devices: ReadonlyArray<{ id: string; tags: Recor
     if (missing.length) {
       // Named as a field (the console shows it under Devices), at most 20 of them (a target may list thousands).
       const shown = missing.length > 20 ? `${missing.slice(0, 20).join(', ')} and ${missing.length - 20} more` : missing.join(', ');
-      throw new AppError('NOT_FOUND', `target.devices: unknown or revoked devices in target: ${shown}; expected enrolled devices not revoked (edgefleet devices list)`);
+      throw new AppError('NOT_FOUND', `target.devices: unknown or revoked devices in target: ${shown}; expected enrolled devices not revoked (edgefleet devices ls)`);
     }
   }
   return ids;

@@ -108,7 +108,7 @@ describe('accept', () => {
       assert.equal(e.engine.view(r.id).state, 'rolled_back');
       const late = await actOverRest(e, r.id, 'promote', 'too late', { acceptGates: ['latency_p95'] });
       assert.deepEqual([late.status, late.body.error?.code], [409, 'GATE_NOT_ACCEPTABLE']);
-      assert.match(late.body.error?.message ?? '', /is rolled_back: accepting a gate expects a running or paused rollout/);
+      assert.match(late.body.error?.message ?? '', /^rollout ro-[0-9a-f]{10} is rolled_back: accepting a gate expects a running or paused rollout/);
     }));
   });
 });

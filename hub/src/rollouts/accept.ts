@@ -12,9 +12,10 @@ export function acceptable(p: WaveProgress): GateResult[] {
   return p.gates.filter((g) => g.blocking && !g.accepted && (g.verdict === 'pending' || g.verdict === 'fail'));
 }
 
+/** `message` follows the id: `: wave all is pending: …`, or ` is completed: …` for the rollout itself. */
 function refuse(r: RolloutRecord, message: string, details: object): never {
   const p = r.progress[r.currentWave];
-  throw new AppError('GATE_NOT_ACCEPTABLE', `rollout ${r.id}: ${message}`, {
+  throw new AppError('GATE_NOT_ACCEPTABLE', `rollout ${r.id}${message}`, {
     details: { rollout: r.id, state: r.state, wave: r.waves[r.currentWave]?.name ?? null, waveState: p?.state ?? null, acceptable: p ? acceptable(p).map((g) => g.name) : [], ...details },
   });
 }
@@ -23,10 +24,10 @@ function refuse(r: RolloutRecord, message: string, details: object): never {
 export function acceptGates(engine: RolloutEngine, r: RolloutRecord, names: readonly GateName[], reason: string, now: Date, actor: Actor): void {
   const p = r.progress[r.currentWave];
   const w = r.waves[r.currentWave];
-  if ((r.state !== 'running' && r.state !== 'paused') || !p || !w) refuse(r, `is ${r.state}: accepting a gate expects a running or paused rollout`, {});
+  if ((r.state !== 'running' && r.state !== 'paused') || !p || !w) refuse(r, ` is ${r.state}: accepting a gate expects a running or paused rollout`, {});
   // A wave's gates are judged once its bake ends: before that there are no numbers to accept.
   if (p.state !== 'evaluating' && p.state !== 'failed') {
-    refuse(r, `wave ${w.name} is ${p.state}: accepting a gate expects its gates judged (wave evaluating, or failed on a paused rollout)${p.state === 'baking' ? '; promote without acceptGates skips the bake' : ''}`, {});
+    refuse(r, `: wave ${w.name} is ${p.state}: accepting a gate expects its gates judged (wave evaluating, or failed on a paused rollout)${p.state === 'baking' ? '; promote without acceptGates skips the bake' : ''}`, {});
   }
   const open = new Set(acceptable(p).map((g) => g.name));
   const wanted = [...new Set(names)];
@@ -34,7 +35,7 @@ export function acceptGates(engine: RolloutEngine, r: RolloutRecord, names: read
     if (open.has(name)) continue;
     const g = p.gates.find((x) => x.name === name);
     const what = !g ? 'is not a gate of it' : !g.blocking ? 'is shown only, it blocks nothing' : g.accepted ? `was accepted already by ${g.accepted.by}` : `is ${g.verdict}`;
-    refuse(r, `gate ${name} ${what} on wave ${w.name}: expected a blocking gate pending or failed there (${[...open].join(', ') || 'none now'})`, { gate: name });
+    refuse(r, `: gate ${name} ${what} on wave ${w.name}: expected a blocking gate pending or failed there (${[...open].join(', ') || 'none now'})`, { gate: name });
   }
   const accepted = { by: actor.name, reason, at: now.toISOString() };
   p.accepted = [...(p.accepted ?? []), ...wanted.map((name) => ({ name, ...accepted }))];
@@ -53,9 +54,10 @@ export function acceptGates(engine: RolloutEngine, r: RolloutRecord, names: read
   engine.transition(r, 'rollout.promote', reason, { acceptedGates: wanted, gates: numbers }, now, actor);
 }
 
+/** As refuse: `message` follows the id. */
 function nothingToUndo(r: RolloutRecord, message: string, details: object = {}): never {
   const p = r.progress[r.currentWave];
-  throw new AppError('NOTHING_TO_UNDO', `rollout ${r.id}: ${message}`, {
+  throw new AppError('NOTHING_TO_UNDO', `rollout ${r.id}${message}`, {
     details: { rollout: r.id, state: r.state, wave: r.waves[r.currentWave]?.name ?? null, waveState: p?.state ?? null, accepted: (p?.accepted ?? []).map((a) => a.name), ...details },
   });
 }
@@ -75,13 +77,13 @@ export function unacceptGates(engine: RolloutEngine, r: RolloutRecord, names: re
   const p = r.progress[r.currentWave];
   const w = r.waves[r.currentWave];
   const expected = 'expected a running or paused rollout whose current wave is still judged (evaluating, or failed on a paused rollout)';
-  if ((r.state !== 'running' && r.state !== 'paused') || !p || !w) nothingToUndo(r, `is ${r.state}: un-accepting a gate ${expected}`);
-  if (p.state !== 'evaluating' && p.state !== 'failed') nothingToUndo(r, `wave ${w.name} is ${p.state}: un-accepting a gate ${expected}${earlier(r, names)}`);
+  if ((r.state !== 'running' && r.state !== 'paused') || !p || !w) nothingToUndo(r, ` is ${r.state}: un-accepting a gate ${expected}`);
+  if (p.state !== 'evaluating' && p.state !== 'failed') nothingToUndo(r, `: wave ${w.name} is ${p.state}: un-accepting a gate ${expected}${earlier(r, names)}`);
   const accepted = p.accepted ?? [];
   const wanted = [...new Set(names)];
   for (const name of wanted) {
     if (accepted.some((a) => a.name === name)) continue;
-    nothingToUndo(r, `gate ${name} is not accepted on wave ${w.name}: expected a gate accepted there (${accepted.map((a) => a.name).join(', ') || 'none is'})`, { gate: name });
+    nothingToUndo(r, `: gate ${name} is not accepted on wave ${w.name}: expected a gate accepted there (${accepted.map((a) => a.name).join(', ') || 'none is'})`, { gate: name });
   }
   const was = accepted.filter((a) => wanted.includes(a.name));
   p.accepted = accepted.filter((a) => !wanted.includes(a.name));

@@ -66,6 +66,11 @@ describe('unaccept', () => {
         const late = await actOverRest(e, r.id, 'unaccept', 'too late', { gates: ['latency_p95'] });
         assert.deepEqual([late.status, late.body.error?.code], [409, 'NOTHING_TO_UNDO']);
         assert.match(late.body.error?.message ?? '', /wave all is \w+: un-accepting a gate expected a running or paused rollout whose current wave is still judged .* \(latency_p95 was accepted on wave canary, which passed: that acceptance has done its work; pause, abort or roll back the rollout instead\)/);
+        // An ended rollout: its state is named after its id (`rollout ro-… is aborted: …`).
+        assert.equal((await actOverRest(e, r.id, 'abort', 'done')).status, 200);
+        const ended = await cli.run('rollout', 'unaccept', r.id, '--gate', 'latency_p95', '--reason', 'x');
+        assert.equal(ended.code, 1, ended.err);
+        assert.match(ended.err, new RegExp(`^error \\[NOTHING_TO_UNDO\\]: hub: rollout ${r.id} is aborted: un-accepting a gate expected a running or paused rollout`));
       } finally {
         cli.close();
       }

@@ -85,6 +85,21 @@ test('--help at every level prints help on stdout and exits 0', async () => {
   assert.match(pack.out.text, /exit codes: 0/);
 });
 
+test('a command word other programs use names the one meant: devices list is devices ls', async () => {
+  const ls = { summary: 'list devices', options: {}, run: async () => 0 };
+  const p = { name: 'edgefleet', summary: 'a test program', version: '9.9.9', commands: { 'devices ls': ls, 'alerts rules rm': ls } satisfies CommandTable };
+  const runCli = async (argv: string[]) => {
+    const c = ctx();
+    return { code: await dispatch(p, argv, c), err: c.err };
+  };
+  const list = await runCli(['devices', 'list']);
+  assert.equal(list.code, 2);
+  assert.match(list.err.text, /^error \[BAD_REQUEST\]: unknown command "devices list"; did you mean "devices ls"\?\nusage: edgefleet devices <command>/);
+  assert.match((await runCli(['alerts', 'rules', 'remove'])).err.text, /did you mean "alerts rules rm"\?/);
+  // Not where the group has no such word.
+  assert.doesNotMatch((await runCli(['devices', 'delete'])).err.text, /did you mean/);
+});
+
 test('usage errors name the problem, show usage and exit 2', async () => {
   const cases: Array<[string[], RegExp]> = [
     [[], /no command given/],

@@ -209,6 +209,9 @@ function usageFailure(ctx: CliContext, message: string, usage: string, helpHint:
   return ExitCode.USAGE;
 }
 
+/** A command word other programs use, and the one these use for it. */
+const WORD_FOR: Record<string, string> = { list: 'ls', remove: 'rm', delete: 'rm' };
+
 /**
  * Runs the command named by `argv` (without node and script). Resolves to the exit code:
  * 0 success, 1 the operation failed, 2 bad command line (negative: a daemon keeps running). Never rejects.
@@ -221,7 +224,9 @@ export async function dispatch(program: Program, argv: readonly string[], ctx: C
   if (r.kind === 'unknown') {
     const above = r.words.slice(0, -1);
     const next = Object.keys(table).filter((k) => startsWithWords(k, above)).map((k) => k.split(' ')[above.length] ?? '').filter(Boolean);
-    const meant = closest(r.words.at(-1) ?? '', next);
+    const word = r.words.at(-1) ?? '';
+    // `list` for `ls` is too far to be a typo, and what a newcomer types first (`edgefleet devices list`).
+    const meant = closest(word, next) ?? (next.includes(WORD_FOR[word] ?? '') ? WORD_FOR[word] : undefined);
     const hint = meant ? `; did you mean "${[...above, meant].join(' ')}"?` : '';
     // With a likely meaning, the group's usage line (docs/cli.md "Exit codes and errors"); without one, its commands.
     const help = groupHelp(program, above);

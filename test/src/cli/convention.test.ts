@@ -99,7 +99,7 @@ describe('the command-line convention', () => {
         ['hub/src/cli/main.ts', ['keys', 'generate', '--role', 'root'], 2, /^error \[BAD_REQUEST\]: missing required option --out\nusage: edgefleet keys generate /],
         ['hub/src/cli/main.ts', ['model', 'inspect', join(dir, 'none.efb')], 1, /^error \[[A-Z_]+\]: .*none\.efb/],
         ['hub/src/cli/main.ts', ['rollout', 'create', 'm', '1.0.0', '--all', '--wave', 'canary', '--reason', 'r'], 2, /^error \[BAD_REQUEST\]: --wave canary: expected NAME:PERCENT%\[:bake=DURATION\]\[:min=N\]/],
-        ['hub/src/cli/main.ts', ['rollout', 'pause', 'ro-1'], 2, /^error \[BAD_REQUEST\]: missing required option --reason; missing --hub URL \(or set EDGEFLEET_HUB\); missing --token T \(or set EDGEFLEET_TOKEN\)\nusage: edgefleet rollout pause /],
+        ['hub/src/cli/main.ts', ['rollout', 'pause', 'ro-1'], 2, /^error \[BAD_REQUEST\]: missing required option --reason; missing --hub URL \(or set EDGEFLEET_HUB\); missing --token T \(or set EDGEFLEET_TOKEN\); rollout id "ro-1": expected a rollout id like ro-1a2b3c4d5e \(see edgefleet rollout ls\)\nusage: edgefleet rollout pause /],
         ['hub/src/cli/main.ts', ['drift', 'press', '1.0.0', '--since', 'yesterday', '--hub', 'http://127.0.0.1:9', '--token', 't'], 2, /^error \[BAD_REQUEST\]: --since: expected a duration ago \(90s, 30m/],
         ['hub/src/server/main.ts', ['run', '--bogus'], 2, /^error \[BAD_REQUEST\]: Unknown option '--bogus'\nusage: edgefleet-hub run /],
         ['hub/src/server/main.ts', ['mosquitto-config', '--out', dir, '--hub-user', 'h', '--hub-password', 'p', '--port', 'x'], 2, /^error \[BAD_REQUEST\]: --port: expected a non-negative integer, got "x"/],

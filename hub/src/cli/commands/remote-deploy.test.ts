@@ -100,6 +100,13 @@ test('deploy and deployments ls/show/--watch against a running hub', async () =>
     assert.match(ls.stdout, new RegExp(`\\n${dep.id}\\s+vibration-anomaly\\s+1\\.0\\.0\\s+tags ring=main\\s+2 pending`));
     const lsJson = JSON.parse((await cli(['deployments', 'ls', '--json'])).stdout) as { deployments: Array<{ id: number }> };
     assert.equal(lsJson.deployments.length, 2);
+    // A page that leaves older ones out says so on stderr with the command that shows them (docs/cli.md).
+    const newest = await cli(['deployments', 'ls', '--limit', '1']);
+    assert.equal(newest.code, 0, newest.stderr);
+    assert.equal(newest.stdout.trim().split('\n').length, 2, newest.stdout);
+    assert.equal(newest.stderr, `older deployments not shown: edgefleet deployments ls --limit 1 --before ${lsJson.deployments[0]!.id} (or --all-pages for all of them)\n`);
+    const every = JSON.parse((await cli(['deployments', 'ls', '--limit', '1', '--all-pages', '--json'])).stdout) as { deployments: Array<{ id: number }>; next: unknown };
+    assert.deepEqual([every.deployments.map((d) => d.id), every.next], [lsJson.deployments.map((d) => d.id), null]);
 
     const show = await cli(['deployments', 'show', String(dep.id)]);
     assert.equal(show.code, 0, show.stderr);

@@ -1,9 +1,22 @@
 // The operator actions on a rollout (docs/rollouts.md "Operator actions", docs/cli.md): promote (--accept GATE,
 // --full) | unaccept --gate GATE | pause | resume | abort | rollback, each with --reason.
-import type { Rollout } from '@edgefleet/shared';
-import { UsageError, optBool, optStrings, reqString, type Command } from '../args.js';
+import { GateName, RolloutId, type Rollout } from '@edgefleet/shared';
+import { UsageError, optBool, optStrings, reqString, usageProblem, type Command, type ParsedArgs } from '../args.js';
 import { printResult } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
+import { choiceProblem } from './parse.js';
+
+/** A rollout id given as ID (`rollout show`, the actions): of the wrong form, a bad command line, not the hub's NOT_FOUND. */
+export function rolloutIdArg(raw: string): string {
+  if (!RolloutId.safeParse(raw).success) throw new UsageError(`rollout id "${raw}": expected a rollout id like ro-1a2b3c4d5e (see edgefleet rollout ls)`);
+  return raw;
+}
+
+/** A Command's check: the ID positional's form (rolloutIdArg). */
+export const rolloutIdProblem = (args: ParsedArgs) => [args.positionals[0] === undefined ? undefined : usageProblem(() => rolloutIdArg(args.positionals[0] as string))];
+
+/** `--accept GATE` / `--gate GATE`: a gate's name, checked before anything is sent, with the one likely meant. */
+const gateCheck = choiceProblem(GateName.options);
 
 type Action = 'promote' | 'unaccept' | 'pause' | 'resume' | 'abort' | 'rollback';
 const AIMS: Record<Action, Rollout['state']> = { promote: 'running', unaccept: 'running', pause: 'paused', resume: 'running', abort: 'aborted', rollback: 'rolled_back' };
@@ -23,11 +36,11 @@ export function actionLine(action: Action, r: Rollout, given?: string): string {
 }
 
 const PROMOTE_OPTIONS = {
-  accept: { type: 'string', multiple: true, value: 'GATE', description: 'accept this blocking gate of the current wave, pending or failed on a paused rollout (repeatable): it no longer blocks the wave, judged again now' },
+  accept: { type: 'string', multiple: true, value: 'GATE', check: gateCheck, description: 'accept this blocking gate of the current wave, pending or failed on a paused rollout (repeatable): it no longer blocks the wave, judged again now' },
   full: { type: 'boolean', description: 'once the current wave passes (its gates still judge, unless accepted), open the last wave at once: every remaining device; the waves between are skipped' },
 } as const;
 const UNACCEPT_OPTIONS = {
-  gate: { type: 'string', multiple: true, value: 'GATE', required: true, description: 'a gate accepted on the current wave (repeatable): it blocks the wave again, judged now' },
+  gate: { type: 'string', multiple: true, value: 'GATE', required: true, check: gateCheck, description: 'a gate accepted on the current wave (repeatable): it blocks the wave again, judged now' },
 } as const;
 
 function actionCmd(action: Action, summary: string, usage = 'ID --reason R [--json]'): Command {
@@ -39,6 +52,7 @@ function actionCmd(action: Action, summary: string, usage = 'ID --reason R [--js
       // promote --accept GATE (docs/rollouts.md "Accepting a gate"), --full ("Promoting to the full fleet").
       ...(action === 'promote' ? PROMOTE_OPTIONS : action === 'unaccept' ? UNACCEPT_OPTIONS : {}),
     },
+    check: rolloutIdProblem,
     async run(args, ctx) {
       const id = args.positionals[0] as string;
       const reason = reqString(args, 'reason');

@@ -12,6 +12,7 @@ import { WINDOW_OPTION, parseWindowOption } from './window-option.js';
 import { choiceProblem, parseChoice, parseDuration, wellFormed } from './parse.js';
 import { closest } from '@edgefleet/shared/cli';
 import { HISTORY_OPTIONS, HISTORY_USAGE, readHistory } from './history-page.js';
+import { rolloutIdArg } from './remote-rollout-actions.js';
 
 
 /**
@@ -262,7 +263,7 @@ export const rolloutShow: Command = {
     ...HUB_OPTIONS,
     ...showOptions('lowest places first', 'the rollout ends'),
   },
-  check: showProblems(() => undefined),
+  check: showProblems(rolloutIdArg),
   async run(args, ctx) {
     const id = args.positionals[0] as string;
     const client = HubClient.from(args, ctx);

@@ -82,6 +82,20 @@ describe('rollout-usage', () => {
         '--tag "ring": expected KEY=VALUE',
       ]);
 
+      // A rollout id of the wrong form and a misspelt gate name are the command line's (docs/rollouts.md "CLI"),
+      // not the hub's NOT_FOUND or its schema's `acceptGates[0]: Invalid option`.
+      namesEach(await usageLine(c, ['rollout', 'show', 'bogus', '--interval', '5']), [
+        'rollout id "bogus": expected a rollout id like ro-1a2b3c4d5e (see edgefleet rollout ls)',
+        '--interval goes with --watch',
+      ]);
+      namesEach(await usageLine(c, ['rollout', 'promote', 'ro-1', '--accept', 'latency_p9', '--reason', 'x']), [
+        'rollout id "ro-1": expected a rollout id like ro-1a2b3c4d5e',
+        '--accept: expected one of install_success, reporting, predictions, model_error_rate, latency_p95, ',
+      ]);
+      assert.match(await usageLine(c, ['rollout', 'unaccept', 'ro-1a2b3c4d5e', '--gate', 'output_shfit', '--reason', 'x']),
+        /--gate: expected one of .*, got "output_shfit"; did you mean "output_shift"\?/);
+      assert.match(await usageLine(c, ['rollout', 'abort', 'edge-1', '--reason', 'x']), /rollout id "edge-1": expected a rollout id/);
+
       // Good command lines reach the hub and work.
       const ls = await c.cli.run('devices', 'ls', '--tag', 'ring=a', '--status', 'offline', '--json');
       assert.equal(ls.code, 0, ls.err);
