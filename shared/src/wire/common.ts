@@ -3,6 +3,8 @@
 // AppError naming the field and what was expected.
 import { z } from 'zod';
 import { AppError } from '../errors.js';
+import { describePath } from './path.js';
+import { withUnknownKeyHints } from './unknown-fields.js';
 
 /** A schema tag such as "edgefleet.manifest/v1"; any other value is refused with UNSUPPORTED_VERSION. */
 export function schemaTag<T extends string>(tag: T) {
@@ -64,11 +66,7 @@ export function signedEnvelope<S extends z.ZodType>(signed: S) {
 export const ErrorInfo = z.object({ code: z.string(), message: z.string() });
 export type ErrorInfo = z.infer<typeof ErrorInfo>;
 
-/** A zod issue's path as parseWire names it: `windows[0].latency.counts`, or `(root)`. */
-export function describePath(path: ReadonlyArray<PropertyKey>): string {
-  if (path.length === 0) return '(root)';
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-}
+export { describePath } from './path.js';
 
 /**
  * Validates `value` against `schema` or throws an AppError naming `what`, each
@@ -77,7 +75,9 @@ export function describePath(path: ReadonlyArray<PropertyKey>): string {
 export function parseWire<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const issues = r.error.issues.slice(0, 8).map((i) => `${describePath(i.path)}: ${issueText(i)}`);
+  // A key a strict object does not know names the one most likely meant ("maxuses": did you mean maxUses?).
+  const issues = r.error.issues.slice(0, 8).flatMap((i) =>
+    i.code === 'unrecognized_keys' ? withUnknownKeyHints(schema, value, [i]).map((h) => `${describePath(h.path)}: ${h.message}`) : [`${describePath(i.path)}: ${issueText(i)}`]);
   const versionIssue = r.error.issues.find((i) => i.path.length === 1 && i.path[0] === 'schema')
     ?? r.error.issues.find((i) => i.message.startsWith('unsupported schema'));
   const code = versionIssue ? 'UNSUPPORTED_VERSION' : 'SCHEMA_INVALID';

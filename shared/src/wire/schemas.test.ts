@@ -143,3 +143,20 @@ test('blob frames round-trip and refuse lies about their length', () => {
   assert.match(code(() => decodeBlobData(Buffer.from([0, 0, 255, 255, 1]))), /header length 65535 does not fit/);
   assert.match(code(() => decodeBlobData(Buffer.from([1]))), /at least 4/);
 });
+
+test('a key a strict request schema does not know names the one likely meant and those expected', async () => {
+  const { EnrollmentTokenCreate } = await import('./api.js');
+  assert.throws(() => parseWire(EnrollmentTokenCreate, { maxuses: 3, ttlSec: 60 }, 'request body'), (err: unknown) => {
+    assert.ok(err instanceof AppError && err.code === 'SCHEMA_INVALID');
+    assert.equal(err.message, 'invalid request body: maxuses: unknown field; did you mean "maxUses"? (expected one of tags, ttlSec, maxUses, note)');
+    return true;
+  });
+  // Nested, and beside another problem: each named at its own place.
+  const { AgentConfig } = await import('./agent-config.js');
+  assert.throws(() => parseWire(AgentConfig, { dataDir: 5, api: { prot: 1 } }, 'config'), (err: unknown) => {
+    assert.ok(err instanceof AppError);
+    assert.match(err.message, /api\.prot: unknown field; did you mean "port"\?/);
+    assert.match(err.message, /dataDir: /);
+    return true;
+  });
+});

@@ -4,7 +4,7 @@
 // what would be dropped, naming each field and the one most likely meant (docs/cli.md "model pack").
 import { z } from 'zod';
 import { unknownFieldText } from '../cli/suggest.js';
-import { describePath } from './common.js';
+import { describePath } from './path.js';
 
 /** The object schemas a value here is checked against: one, or a union's options that accept it. */
 function objectShapes(schema: z.ZodType, value: unknown): z.ZodObject[] {
