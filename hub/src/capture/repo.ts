@@ -144,7 +144,7 @@ export class CaptureRepo {
 
   get(id: number): StoredCapture {
     const c = this.find(id);
-    if (!c) throw new AppError('NOT_FOUND', `capture ${id} not found (see GET /captures)`);
+    if (!c) throw new AppError('NOT_FOUND', `capture ${id} not found (edgefleet capture ls, or GET /captures, lists the captures)`);
     return c;
   }
 

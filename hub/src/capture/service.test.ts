@@ -87,6 +87,10 @@ describe('data capture on the hub', () => {
     }
     assert.equal((await post(ok, 'viewer')).status, 403);
     assert.equal((await h.req('GET', '/api/v1/captures', { role: 'viewer' })).status, 200);
+    // An unknown capture points at what lists them, for the CLI's user and the API's.
+    const none = await h.req('GET', '/api/v1/captures/999', { role: 'viewer' });
+    assert.equal(none.status, 404);
+    assert.match(((await none.json()) as { error: { message: string } }).error.message, /^capture 999 not found \(edgefleet capture ls, or GET \/captures, lists the captures\)$/);
   });
 
   it('puts the capture in the cohort\'s desired documents only, audited', async () => {
