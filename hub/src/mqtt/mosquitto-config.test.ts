@@ -97,7 +97,9 @@ describe('mosquitto-config', () => {
       [['--hub-user', 'h', '--hub-password', 'p'], /missing required option --out/],
       [['--out', '/tmp/x', '--hub-user', 'h'], /missing required option --hub-password/],
       [['--out', '/tmp/x', '--hub-user', 'h', '--hub-user', 'g', '--hub-password', 'p'], /2 --hub-user and 1 --hub-password/],
-      [['--out', '/tmp/x', '--hub-user', 'h', '--hub-password', 'p', '--port', 'abc'], /--port: expected a non-negative integer, got "abc"/],
+      [['--out', '/tmp/x', '--hub-user', 'h', '--hub-password', 'p', '--port', 'abc'], /--port abc: expected a port from 1 to 65535/],
+      // A port of 0 is refused the same way, and beside the other mistakes of the line (no --out here).
+      [['--hub-user', 'h', '--hub-password', 'p', '--port', '0'], /missing required option --out; --port 0: expected a port from 1 to 65535/],
       [['--out', '/tmp/x', '--hub-user', 'h', '--hub-password', 'p', '--port', '70000'], /--port 70000: expected a port from 1 to 65535/],
       [['--out', '/tmp/x', '--bogus', '1'], /Unknown option '--bogus'/],
     ];

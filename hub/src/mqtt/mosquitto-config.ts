@@ -147,7 +147,7 @@ export function mosquittoConfigCommand(deps: MosquittoConfigDeps): Command {
       out: { type: 'string', required: true, value: 'DIR', description: 'directory for passwd, acl and mosquitto.conf (created if missing)' },
       'hub-user': { type: 'string', multiple: true, required: true, value: 'USER', description: 'MQTT user of a hub process, one --hub-password each' },
       'hub-password': { type: 'string', multiple: true, required: true, value: 'PASSWORD', description: 'password of the --hub-user at the same position' },
-      port: { type: 'integer', value: 'PORT', description: 'listener port, 1 to 65535 (default 1883)' },
+      port: { type: 'integer', value: 'PORT', description: 'listener port, 1 to 65535 (default 1883)', check: (v) => (/^\d{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 65535 ? undefined : `--port ${v}: expected a port from 1 to 65535`) },
       host: { type: 'string', value: 'HOST', description: 'listener address (default 0.0.0.0)' },
       'max-payload-bytes': { type: 'integer', value: 'BYTES', description: 'largest message accepted (default 1114112)' },
     },
@@ -156,7 +156,6 @@ export function mosquittoConfigCommand(deps: MosquittoConfigDeps): Command {
       const passwords = optStrings(args, 'hub-password');
       if (users.length !== passwords.length) throw new UsageError(`got ${users.length} --hub-user and ${passwords.length} --hub-password: expected one password per hub user`);
       const port = optInt(args, 'port') ?? 1883;
-      if (port < 1 || port > 65535) throw new UsageError(`--port ${port}: expected a port from 1 to 65535`);
       const maxPayload = optInt(args, 'max-payload-bytes') ?? 1024 * 1024 + 64 * 1024;
       if (maxPayload < 1) throw new UsageError('--max-payload-bytes 0: expected a positive integer');
       const hubs = users.map((user, i) => ({ user, password: passwords[i] ?? '' }));

@@ -20,7 +20,8 @@ export interface OptionSpec {
   /** Placeholder in --help, e.g. DIR, PUB, role=N. */
   value?: string;
   /**
-   * What is wrong with one value of a `string` option ("expected a number, got \"abc\""), or undefined: checked by
+   * What is wrong with one value of a `string` or `integer` option ("expected a number, got \"abc\""; an integer's
+   * check, when it has one, is its whole expectation: its digits too), or undefined: checked by
    * the parser with the missing options, so one usage error names every problem of the command line. A problem
    * that starts with the option's name ("--wave x: ...") is shown as it is, else after `--NAME: `.
    */

@@ -163,12 +163,15 @@ export function parseCommandArgs(cmd: Command, rest: readonly string[], env: Cli
   // Then every malformed value, in the same line: `--threshold abc` without --name was told of --name only.
   const malformed = Object.entries(cmd.options).flatMap(([n, o]) => {
     const v = parsed.values[n];
+    const named = (problem: string) => (problem.startsWith(`--${n} `) || problem.startsWith(`--${n}:`) ? problem : `--${n}: ${problem}`);
     return (Array.isArray(v) ? v : v === undefined ? [] : [v]).flatMap((x) => {
+      // An integer option with a check of its own (a port's range) says its whole expectation for any value.
+      const problem = typeof x === 'string' ? o.check?.(x) : undefined;
+      if (problem) return [named(problem)];
       if (o.type === 'integer' && (typeof x !== 'string' || !(o.positive ? /^[1-9]\d*$/ : /^\d+$/).test(x))) {
         return [`--${n}: expected a ${o.positive ? 'positive' : 'non-negative'} integer, got "${String(x)}"`];
       }
-      const problem = typeof x === 'string' ? o.check?.(x) : undefined;
-      return !problem ? [] : problem.startsWith(`--${n} `) || problem.startsWith(`--${n}:`) ? [problem] : [`--${n}: ${problem}`];
+      return [];
     });
   });
   // And what needs several values together (--tag beside --all): `deploy --all --tag x` was told of --tag x only;

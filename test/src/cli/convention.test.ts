@@ -102,7 +102,7 @@ describe('the command-line convention', () => {
         ['hub/src/cli/main.ts', ['rollout', 'pause', 'ro-1'], 2, /^error \[BAD_REQUEST\]: missing required option --reason; missing --hub URL \(or set EDGEFLEET_HUB\); missing --token T \(or set EDGEFLEET_TOKEN\); rollout id "ro-1": expected a rollout id like ro-1a2b3c4d5e \(see edgefleet rollout ls\)\nusage: edgefleet rollout pause /],
         ['hub/src/cli/main.ts', ['drift', 'press', '1.0.0', '--since', 'yesterday', '--hub', 'http://127.0.0.1:9', '--token', 't'], 2, /^error \[BAD_REQUEST\]: --since: expected a duration ago \(90s, 30m/],
         ['hub/src/server/main.ts', ['run', '--bogus'], 2, /^error \[BAD_REQUEST\]: Unknown option '--bogus'\nusage: edgefleet-hub run /],
-        ['hub/src/server/main.ts', ['mosquitto-config', '--out', dir, '--hub-user', 'h', '--hub-password', 'p', '--port', 'x'], 2, /^error \[BAD_REQUEST\]: --port: expected a non-negative integer, got "x"/],
+        ['hub/src/server/main.ts', ['mosquitto-config', '--out', dir, '--hub-user', 'h', '--hub-password', 'p', '--port', 'x'], 2, /^error \[BAD_REQUEST\]: --port x: expected a port from 1 to 65535\n/],
         ['hub/src/server/main.ts', ['run', '--http-port', '0'], 1, /^error \[CONFIG_INVALID\]: invalid hub config: dataDir/],
         ['agent/src/cli/main.ts', ['install', '--data-dir', dir], 2, /^error \[BAD_REQUEST\]: missing BUNDLE\.efb\nusage: edgefleet-agent install BUNDLE\.efb /],
         ['agent/src/cli/main.ts', ['run', '--data-dir', dir, '--api-port', 'http'], 2, /^error \[BAD_REQUEST\]: --api-port: expected a non-negative integer, got "http"/],
