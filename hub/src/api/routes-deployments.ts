@@ -2,7 +2,6 @@
 // or all) with a reason, each deployment's per-device status, and undeploy (docs/hub.md "Undeploy").
 import { AppError, Deployment, DeploymentCreate, DeploymentList, DeploymentListQuery, DeploymentViewQuery, UndeployQuery, UndeployResult } from '@edgefleet/shared';
 import type { DeploymentService } from '../deployments/service.js';
-import { targetDeviceIds } from '../deployments/target.js';
 import { actor, afterCommit, audit, idParam, jsonBody, queryOf, type ApiDeps, type RouteDef } from './http.js';
 
 function part(deps: ApiDeps): DeploymentService {
@@ -20,9 +19,9 @@ export const deploymentRoutes: RouteDef[] = [
       const s = part(deps);
       const target = `${b.model}@${b.version}`;
       // A version signed only by keys the trust no longer lists would be refused by every device (VERSION_NOT_TRUSTED).
-      await s.requireTrusted(b.model, b.version, targetDeviceIds(deps.store.devices.targetable(), b.target));
-      // The deployment, every device's desired document and the audit entry commit together.
-      const { id, docs } = s.createDeployment(b, actor(c).name, (d) => audit(c, deps, 'deployment.create', target, b.reason, { id: d.id, target: b.target, devices: d.devices, ...(b.window ? { window: b.window } : {}), ...(b.allowBackendMismatch ? { allowBackendMismatch: true } : {}) }));
+      // The deployment, every device's desired document and the audit entry commit together (signed ahead for many
+      // devices, a chunk a turn: docs/decisions/0170-deployments-signed-ahead-in-chunks.md).
+      const { id, docs } = await s.deployStored(b, actor(c).name, (d) => audit(c, deps, 'deployment.create', target, b.reason, { id: d.id, target: b.target, devices: d.devices, ...(b.window ? { window: b.window } : {}), ...(b.allowBackendMismatch ? { allowBackendMismatch: true } : {}) }));
       // Documents stay stored when the publish fails; the failure is reported (audit, header, log).
       await afterCommit(c, deps, 'deployment.create', target, 'publish desired state', () => s.publishDesired(docs));
       return s.deployments.get(id);

@@ -34,11 +34,24 @@ function nextSeq(last: number, applied: number): number {
   return (applied > last && applied - last <= SEQ_AHEAD_MAX ? applied : last) + 1;
 }
 
-/** Builds, signs and stores (one transaction, nested in the caller's if any) each device's next document; publish them after commit. */
-export function storeDesired(deps: DesiredDeps, desiredTtlMs: number, deviceIds: readonly string[], appliedFloor = 0): DesiredDocument[] {
+/**
+ * Documents of a deployment signed ahead, a chunk a turn (signed-ahead.ts): built at `now` (its `issued`), and one
+ * whose body is the one built at commit is stored as it is (`reused` counts them); any other is signed at commit.
+ */
+export interface SignedAhead {
+  now: Date;
+  docs: ReadonlyMap<string, DesiredDocument>;
+  reused: number;
+}
+
+/**
+ * Builds, signs and stores (one transaction, nested in the caller's if any) each device's next document; publish them
+ * after commit. `ahead`: the time they are issued at and the documents signed for them before (SignedAhead).
+ */
+export function storeDesired(deps: DesiredDeps, desiredTtlMs: number, deviceIds: readonly string[], appliedFloor = 0, ahead?: SignedAhead): DesiredDocument[] {
   for (const id of deviceIds) deps.reports.invalidate(id); // the versions it may report on change
   const { store, clock, hubKey } = deps;
-  const now = clock.now();
+  const now = ahead?.now ?? clock.now();
   const removals = store.removals;
   const anyRemovals = removals.anyPending();
   const versions = new Map<string, StoredVersion>();
@@ -98,11 +111,23 @@ export function storeDesired(deps: DesiredDeps, desiredTtlMs: number, deviceIds:
     const named = new Set(effective.map((m) => m.model)); // a held model is assigned too: no removal of it
     const removed = anyRemovals ? removals.pendingFor(deviceId).filter((r) => !named.has(r.name)).slice(0, MAX_REMOVALS) : [];
     if (removed.length) body.removed = removed.map((r) => ({ name: r.name, at: r.at, reason: r.reason }));
-    const doc = signEnvelope(body, [hubKey]) as DesiredDocument;
+    const doc = signedAs(ahead, body) ?? (signEnvelope(body, [hubKey]) as DesiredDocument);
     store.desired.put(doc);
     for (const r of removed) removals.carried(r.deploymentId, deviceId, body.seq);
     return doc;
   }))();
+}
+
+/**
+ * The document signed ahead for this body's device if its body is this one, the same in every field (seq,
+ * assignments, sealed keys, removals...): built by the same code from what the store holds now, so a device
+ * re-tagged, replaced, given another document or assignment since is signed again, never sent a stale one.
+ */
+function signedAs(ahead: SignedAhead | undefined, body: DesiredBody): DesiredDocument | undefined {
+  const pre = ahead?.docs.get(body.deviceId);
+  if (!ahead || !pre || JSON.stringify(pre.signed) !== JSON.stringify(body)) return undefined;
+  ahead.reused++;
+  return pre;
 }
 
 /**

@@ -7,12 +7,13 @@ import type { DeploymentsRepo } from '../store/deployments-repo.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
 import { refuseRolloutDevices, targetDeviceIds, targetMatches } from './target.js';
 import { statusFromEvents, statusFromState } from './status.js';
-import { SEQ_AHEAD_MAX, storeDesired, type DesiredDeps } from './desired.js';
+import { SEQ_AHEAD_MAX, storeDesired, type DesiredDeps, type SignedAhead } from './desired.js';
 import { AheadOfHub, type AheadCounts } from './ahead.js';
 import { assertVersionTrusted, untrustedTargets } from './trusted.js';
 import { leaveTagTargets, undeploy, type UndeployRequest } from './undeploy.js';
 import { BackendWatch, overrideHint, refuseUnloadableBackends } from './backends.js';
 import { DEFAULT_DEPLOYMENT_OPTIONS, DesiredRenewal, type DeploymentOptions } from './renewal.js';
+import { AheadSigner } from './signed-ahead.js';
 
 export { SEQ_AHEAD_MAX };
 
@@ -40,6 +41,7 @@ export class DeploymentService {
   private readonly renewal: DesiredRenewal;
   private readonly ahead: AheadOfHub;
   private readonly backends: BackendWatch;
+  private readonly signer: AheadSigner;
 
   constructor(private readonly deps: DeploymentDeps) {
     this.deployments = deps.store.deployments;
@@ -47,6 +49,14 @@ export class DeploymentService {
     this.backends = new BackendWatch(deps.store);
     this.opts = { ...DEFAULT_DEPLOYMENT_OPTIONS, ...deps.options };
     this.renewal = new DesiredRenewal(deps, this.opts, (ids) => this.issueDesiredMany(ids));
+    this.signer = new AheadSigner({
+      store: deps.store, clock: deps.clock, logger: deps.logger, sealing: deps.sealing,
+      plan: (req) => this.planDeploy(req),
+      requireTrusted: (req) => this.requireTrusted(req.model, req.version, targetDeviceIds(deps.store.devices.targetable(), req.target)),
+      create: (req, actor, at, id) => this.insertDeployment(req, actor, at, id),
+      storeDesired: (ids, ahead) => this.storeDesired(ids, 0, ahead),
+      commit: (req, actor, record, ahead) => this.createDeployment(req, actor, record, ahead),
+    });
   }
 
   /** Follows device reports (subscribed before the first await, so none is missed once ingest runs) and renews documents. */
@@ -60,6 +70,7 @@ export class DeploymentService {
         this.backendChanged(id, state);
       }),
     );
+    this.signer.resume();
     if (!this.deps.renewalAsJob) await this.startRenewal();
   }
 
@@ -102,17 +113,35 @@ export class DeploymentService {
     this.renewal.stop();
   }
 
+  /** A deployment being signed ahead gives up (NOT_READY, nothing stored) at its next turn, and new ones are refused: the hub's stop calls it first. */
+  halt(): void {
+    this.signer.halt();
+  }
+
+  /** The deployment being signed ahead (signed-ahead.ts): documents signed so far, of how many; null when none is. */
+  signingAhead(): { signed: number; devices: number } | null {
+    return this.signer.progress();
+  }
+
   async stop(): Promise<void> {
     this.stopRenewal();
     while (this.unsubs.length) this.unsubs.pop()?.();
+    await this.signer.stop(); // at most SIGNING_STOP_MS
   }
 
   /** Assigns a model version to a target and issues a desired document to every device it reaches. */
   async deploy(req: DeploymentCreate, actor: string): Promise<Deployment> {
-    await this.requireTrusted(req.model, req.version, targetDeviceIds(this.deps.store.devices.targetable(), req.target));
-    const { id, docs } = this.createDeployment(req, actor);
+    const { id, docs } = await this.deployStored(req, actor);
     await this.publishDesired(docs);
     return this.deployments.get(id);
+  }
+
+  /**
+   * The stored half of deploy (POST /deployments'): requireTrusted, then createDeployment, its documents signed ahead a
+   * chunk a turn for more than SIGN_CHUNK devices (signed-ahead.ts; OVERLOADED while another is). Publish after it.
+   */
+  deployStored(req: DeploymentCreate, actor: string, record?: (d: { id: number; devices: number }) => void): Promise<{ id: number; docs: DesiredDocument[] }> {
+    return this.signer.create(req, actor, record);
   }
 
   /** CONTENT_KEY_MISSING for an encrypted version whose content key the hub cannot give devices (deploys and rollouts alike). */
@@ -132,25 +161,37 @@ export class DeploymentService {
     if (this.deps.trust) await assertVersionTrusted(this.deps.store, this.deps.trust(), model, version, holders);
   }
 
-  /**
-   * The stored half of deploy (call requireTrusted first): the deployment, its devices and each device's next desired document in
-   * one transaction, with `record` (the API's audit entry) inside it. Publish the documents after commit.
-   */
-  createDeployment(req: DeploymentCreate, actor: string, record?: (d: { id: number; devices: number }) => void): { id: number; docs: DesiredDocument[] } {
-    const { store, clock } = this.deps;
+  /** The devices a deploy reaches, after the checks that refuse it (NOT_FOUND, CONFLICT, CONTENT_KEY_MISSING, BACKEND_UNSUPPORTED). */
+  private planDeploy(req: DeploymentCreate): string[] {
+    const { store } = this.deps;
     store.models.assignable(req.model, req.version); // NOT_FOUND or CONFLICT (deprecated) with a clear message
     this.requireContentKey(req.model, req.version);
     const devices = targetDeviceIds(store.devices.targetable(), req.target);
     if (!req.allowBackendMismatch) refuseUnloadableBackends(store, req.model, req.version, devices, overrideHint('deploy'));
-    const now = clock.now();
+    refuseRolloutDevices(store, { model: req.model }, devices);
+    return devices;
+  }
+
+  /**
+   * The stored half of deploy (call requireTrusted first, or deployStored): the checks, the deployment, its devices and each
+   * device's next desired document in one transaction, with `record` (the API's audit entry) inside it. `ahead`: documents
+   * signed before (signed-ahead.ts), stored where the one built now is the same. Publish the documents after commit.
+   */
+  createDeployment(req: DeploymentCreate, actor: string, record?: (d: { id: number; devices: number }) => void, ahead?: SignedAhead): { id: number; docs: DesiredDocument[] } {
+    const { store, clock } = this.deps;
     return store.db.transaction(() => {
-      refuseRolloutDevices(store, { model: req.model }, devices);
-      const id = this.deployments.create({ model: req.model, version: req.version, target: req.target, reason: req.reason, createdBy: actor, at: now, window: req.window, allowBackendMismatch: req.allowBackendMismatch });
+      const devices = this.planDeploy(req);
+      const now = ahead?.now ?? clock.now();
+      const id = this.insertDeployment(req, actor, now);
       this.deployments.addDevices(id, req.model, devices, now);
-      const docs = this.storeDesired(devices);
+      const docs = this.storeDesired(devices, 0, ahead);
       record?.({ id, devices: devices.length });
       return { id, docs };
     })();
+  }
+
+  private insertDeployment(req: DeploymentCreate, actor: string, at: Date, id?: number): number {
+    return this.deployments.create({ model: req.model, version: req.version, target: req.target, reason: req.reason, createdBy: actor, at, window: req.window, allowBackendMismatch: req.allowBackendMismatch, id });
   }
 
   /**
@@ -259,9 +300,9 @@ export class DeploymentService {
     return docs;
   }
 
-  /** Builds, signs and stores (one transaction, nested in the caller's if any) each device's next document; publish them after commit. */
-  storeDesired(deviceIds: readonly string[], appliedFloor = 0): DesiredDocument[] {
-    return storeDesired(this.deps, this.opts.desiredTtlMs, deviceIds, appliedFloor);
+  /** Builds, signs and stores (one transaction, nested in the caller's if any) each device's next document; publish them after commit. `ahead`: desired.ts SignedAhead. */
+  storeDesired(deviceIds: readonly string[], appliedFloor = 0, ahead?: SignedAhead): DesiredDocument[] {
+    return storeDesired(this.deps, this.opts.desiredTtlMs, deviceIds, appliedFloor, ahead);
   }
 
   /** Publishes stored documents (retained), in batches; after the transaction that stored them committed. */

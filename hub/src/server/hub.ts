@@ -242,6 +242,8 @@ export class Hub {
       const step = (work: Promise<unknown> | undefined, ms: number, what: string) =>
         settleWithin(work, ms, what, (err) => this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, `stopping: ${what}`));
       this.store?.finishWithin(HUB_STOP_DB_MS);
+      // A deployment being signed ahead gives up at its next turn (NOT_READY, nothing stored), so its request answers now.
+      this.deploymentsPart?.halt();
       // Streams end first (a clean end of each response), then the server closes what is left.
       this.streams?.stop();
       this.streams = null;

@@ -77,11 +77,13 @@ export class DeploymentsRepo {
   private effectiveStmt: Statement | null = null;
   constructor(private readonly db: Db) {}
 
-  create(d: { model: string; version: string; target: DeployTarget; reason: string; createdBy: string; at: Date; window?: MaintenanceWindow | undefined; allowBackendMismatch?: boolean | undefined }): number {
+  /** `id`: only for a row rolled back (deployments/signed-ahead.ts), so PostgreSQL's identity is not advanced by it. */
+  create(d: { model: string; version: string; target: DeployTarget; reason: string; createdBy: string; at: Date; window?: MaintenanceWindow | undefined; allowBackendMismatch?: boolean | undefined; id?: number }): number {
+    const [col, arg, ids] = d.id === undefined ? ['', '', []] : ['id, ', '?, ', [d.id]];
     const r = this.db
-      .prepare('INSERT INTO deployments (model, version, target, reason, created_by, created_at, maintenance, backend_mismatch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(d.model, d.version, JSON.stringify(d.target), d.reason, d.createdBy, d.at.toISOString(), d.window ? JSON.stringify(d.window) : null, d.allowBackendMismatch ? 1 : 0);
-    return Number(r.lastInsertRowid);
+      .prepare(`INSERT INTO deployments (${col}model, version, target, reason, created_by, created_at, maintenance, backend_mismatch) VALUES (${arg}?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(...ids, d.model, d.version, JSON.stringify(d.target), d.reason, d.createdBy, d.at.toISOString(), d.window ? JSON.stringify(d.window) : null, d.allowBackendMismatch ? 1 : 0);
+    return d.id ?? Number(r.lastInsertRowid);
   }
 
   /**

@@ -14,6 +14,7 @@ export class DesiredRepo {
   // lastSeq and put run once per document signed (a deployment to 5,000 devices: 5,000 each), prepared once.
   private lastSeqStmt: ReturnType<Db['prepare']> | null = null;
   private insertStmt: ReturnType<Db['prepare']> | null = null;
+  private putTxn: ((doc: DesiredDocument) => void) | null = null;
 
   constructor(private readonly db: Db) {}
 
@@ -24,13 +25,13 @@ export class DesiredRepo {
 
   /** Stores a signed document; its seq must be higher than every stored one for the device. */
   put(doc: DesiredDocument): void {
-    const { deviceId, seq, issued, expires } = doc.signed;
-    this.db.transaction(() => {
+    (this.putTxn ??= this.db.transaction((d: DesiredDocument) => {
+      const { deviceId, seq, issued, expires } = d.signed;
       const last = this.lastSeq(deviceId);
       if (seq <= last) throw new AppError('CONFLICT', `desired document seq ${seq} for ${deviceId} is not above the last stored seq ${last}`);
       (this.insertStmt ??= this.db.prepare('INSERT INTO desired_documents (device_id, seq, document, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)'))
-        .run(deviceId, seq, JSON.stringify(doc), issued, expires);
-    })();
+        .run(deviceId, seq, JSON.stringify(d), issued, expires);
+    }))(doc);
   }
 
   /**
