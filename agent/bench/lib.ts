@@ -44,18 +44,47 @@ export interface LoadResult {
   genCpuUsPerReq?: number;
 }
 
-// Plain JS (run with node -e in a child): for each phase (a URL), N loops,
-// each one keep-alive request at a time, a warm-up, then the measured period.
-// Messages to the parent per phase: {t:'on'} when measuring starts, {t:'off'}
-// when it ends, then {t:'result'}; the child exits after the last phase.
-const CHILD = `
-const http = require('node:http');
+// Plain JS, the part every load-generator child shares (appended to its source; run with node -e):
+// for each phase (a URL), N loops from the child's `setup(o, url)` ({ loop(k, st), close? }), a warm-up,
+// then the measured period. Each loop sends until `st.stop`, and reports a reply with `st.ok(ms)` (kept
+// while measuring) or `st.fail(why)`. Messages to the parent per phase: {t:'on'} when measuring starts,
+// {t:'off'} when it ends, then {t:'result'}; the child exits after the last phase.
+export const GENERATOR_PHASES = `
 async function phase(o, url) {
-  const u = new URL(url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency });
+  const { loop, close } = setup(o, url);
   const lat = [];
   const failures = {};
-  let failed = 0, measuring = false, stop = false, t0 = 0, t1 = 0, c0, genCpu;
+  let failed = 0, t0 = 0, t1 = 0, c0, genCpu;
+  const st = {
+    measuring: false, stop: false,
+    ok(ms) { if (st.measuring) lat.push(ms); },
+    fail(why) { failed++; failures[why] = (failures[why] || 0) + 1; },
+  };
+  const loops = Array.from({ length: o.concurrency }, (_, k) => loop(k, st));
+  setTimeout(() => {
+    st.measuring = true; t0 = performance.now(); c0 = process.cpuUsage(); process.send({ t: 'on' });
+    setTimeout(() => {
+      st.measuring = false; t1 = performance.now(); st.stop = true;
+      const c = process.cpuUsage(c0); genCpu = c.user + c.system;
+      process.send({ t: 'off' });
+    }, o.durationMs);
+  }, o.warmupMs);
+  await Promise.all(loops);
+  if (close) close();
+  await new Promise((resolve) => process.send({ t: 'result', lat, failed, failures, seconds: (t1 - t0) / 1000, genCpu }, resolve));
+}
+process.once('message', async (o) => {
+  for (const url of o.phases) await phase(o, url);
+  process.disconnect();
+});
+`;
+
+// The node:http generator: each loop one keep-alive request at a time.
+const CHILD = `
+const http = require('node:http');
+function setup(o, url) {
+  const u = new URL(url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency });
   function one(body) {
     return new Promise((resolve) => {
       const start = performance.now();
@@ -69,32 +98,17 @@ async function phase(o, url) {
       req.end(body);
     });
   }
-  async function loop(k) {
+  async function loop(k, st) {
     let i = k;
-    while (!stop) {
+    while (!st.stop) {
       const r = await one(o.bodies[i++ % o.bodies.length]);
-      if (r.status !== 200) { failed++; failures[r.status] = (failures[r.status] || 0) + 1; }
-      else if (measuring) lat.push(r.ms);
+      if (r.status !== 200) st.fail(r.status);
+      else st.ok(r.ms);
     }
   }
-  const loops = Array.from({ length: o.concurrency }, (_, k) => loop(k));
-  setTimeout(() => {
-    measuring = true; t0 = performance.now(); c0 = process.cpuUsage(); process.send({ t: 'on' });
-    setTimeout(() => {
-      measuring = false; t1 = performance.now(); stop = true;
-      const c = process.cpuUsage(c0); genCpu = c.user + c.system;
-      process.send({ t: 'off' });
-    }, o.durationMs);
-  }, o.warmupMs);
-  await Promise.all(loops);
-  agent.destroy();
-  await new Promise((resolve) => process.send({ t: 'result', lat, failed, failures, seconds: (t1 - t0) / 1000, genCpu }, resolve));
+  return { loop, close: () => agent.destroy() };
 }
-process.once('message', async (o) => {
-  for (const url of o.phases) await phase(o, url);
-  process.disconnect();
-});
-`;
+${GENERATOR_PHASES}`;
 
 export function percentile(sorted: Float64Array, q: number): number {
   if (sorted.length === 0) return Number.NaN;

@@ -5,28 +5,24 @@
 // with the server under test: lib.ts's client spends ~175 µs of CPU a request, as much as the
 // server, and so caps how fast any server can look (docs/performance.md, "Dynamic batching").
 // The server side is untouched: the agent and the floor parse real HTTP with node:http.
-// Same protocol with the parent as lib.ts's (runGenerator): 'on', 'off', then 'result' a phase.
-import { runGenerator, type LoadOptions, type LoadResult, type ServerCpu } from './lib.js';
+// The phases and the protocol with the parent are lib.ts's (GENERATOR_PHASES, runGenerator).
+import { GENERATOR_PHASES, runGenerator, type LoadOptions, type LoadResult, type ServerCpu } from './lib.js';
 
 const CHILD = `
 const net = require('node:net');
 const CRLF2 = Buffer.from('\\r\\n\\r\\n');
-async function phase(o, url) {
+function setup(o, url) {
   const u = new URL(url);
   const reqs = o.bodies.map((b) => Buffer.from('POST ' + o.path + ' HTTP/1.1\\r\\nHost: ' + u.host +
     '\\r\\nContent-Type: application/json\\r\\nContent-Length: ' + Buffer.byteLength(b) + '\\r\\n\\r\\n' + b));
-  const lat = [];
-  const failures = {};
-  let failed = 0, measuring = false, stop = false, t0 = 0, t1 = 0, c0, genCpu;
-  const fail = (why) => { failed++; failures[why] = (failures[why] || 0) + 1; };
   // One connection: sends a request, reads exactly one reply (head, then Content-Length bytes), repeats.
-  function loop(k) {
+  function loop(k, st) {
     return new Promise((done) => {
       let i = k, start = 0, buf = null, need = -1, status = 0;
       const sock = net.connect(Number(u.port), u.hostname);
       sock.setNoDelay(true);
       const send = () => {
-        if (stop) { sock.destroy(); return done(); }
+        if (st.stop) { sock.destroy(); return done(); }
         start = performance.now();
         sock.write(reqs[i++ % reqs.length]);
       };
@@ -39,38 +35,24 @@ async function phase(o, url) {
           const head = buf.toString('latin1', 0, end);
           status = Number(head.slice(9, 12));
           const m = /\\r\\ncontent-length: *(\\d+)/i.exec(head);
-          if (!m) { fail('no content-length'); sock.destroy(); return done(); }
+          if (!m) { st.fail('no content-length'); sock.destroy(); return done(); }
           need = end + 4 + Number(m[1]);
         }
         if (buf.length < need) return;
         const ms = performance.now() - start;
-        if (status !== 200) fail(status);
-        else if (measuring) lat.push(ms);
+        if (status !== 200) st.fail(status);
+        else st.ok(ms);
         buf = buf.length > need ? buf.subarray(need) : null;
         need = -1;
         send();
       });
-      sock.on('error', (e) => { fail('error ' + e.message); done(); });
-      sock.on('close', () => { if (!stop) fail('closed'); done(); });
+      sock.on('error', (e) => { st.fail('error ' + e.message); done(); });
+      sock.on('close', () => { if (!st.stop) st.fail('closed'); done(); });
     });
   }
-  const loops = Array.from({ length: o.concurrency }, (_, k) => loop(k));
-  setTimeout(() => {
-    measuring = true; t0 = performance.now(); c0 = process.cpuUsage(); process.send({ t: 'on' });
-    setTimeout(() => {
-      measuring = false; t1 = performance.now(); stop = true;
-      const c = process.cpuUsage(c0); genCpu = c.user + c.system;
-      process.send({ t: 'off' });
-    }, o.durationMs);
-  }, o.warmupMs);
-  await Promise.all(loops);
-  await new Promise((resolve) => process.send({ t: 'result', lat, failed, failures, seconds: (t1 - t0) / 1000, genCpu }, resolve));
+  return { loop };
 }
-process.once('message', async (o) => {
-  for (const url of o.phases) await phase(o, url);
-  process.disconnect();
-});
-`;
+${GENERATOR_PHASES}`;
 
 /** As lib.ts's runPhases, with the lean generator: one result per phase (URL); serverCpu as runGenerator's. */
 export function runRawPhases(o: Omit<LoadOptions, 'url'> & { phases: string[] }, serverCpu?: ServerCpu): Promise<LoadResult[]> {

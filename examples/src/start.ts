@@ -7,13 +7,12 @@
 // fleet shown live, until Ctrl-C (or --seconds after the story), then stops agents, then the hub.
 // `npm start` runs this through scripts/start.mjs (its command line checked and the build first, then
 // this module in the same process, so a signal to npm or to the node process stops the fleet).
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { withDeadline, type Deployment, type Rollout } from '@edgefleet/shared';
 import { FLEET_COMMAND_LINE, type FleetOptions as Options } from './command-lines.js';
 import { exampleMain } from './example-main.js';
 import {
-  canaryThenAll, describeWaves, enrollAgents, fleetView, freshFleetDataDir, hubDevices, portOrFree, pushBundle, startAgent, startHub, stoppedLine, trafficLoop, vibrationRows, waitFor,
+  canaryThenAll, describeWaves, enrollAgents, fleetView, freshFleetDataDir, hubDevices, killOnExit, portOrFree, pushBundle, releaseDataDir, startAgent, startHub, stopAgentsAndHub, stopNoted, stoppedLine, trafficLoop, vibrationRows, waitFor,
   type AgentHandle, type HubHandle, type RunningProcess,
 } from './fleet/index.js';
 import { makeExampleOutputs } from './vibration/make.js';
@@ -56,16 +55,14 @@ async function rollout(hub: HubHandle, o: Options, version: string, reason: stri
 
 async function run(o: Options, stopSignal: Promise<string>): Promise<number> {
   // Ctrl-C during start-up ends the current wait and goes straight to the orderly stop.
-  let interrupted: string | null = null;
-  stopSignal.then((sig) => { interrupted = sig; }, (err: unknown) => { interrupted = String(err); });
-  const check = () => { if (interrupted) throw new Error(`interrupted (${interrupted}) while starting`); };
+  const interrupted = stopNoted(stopSignal);
+  const check = () => { const why = interrupted(); if (why) throw new Error(`interrupted (${why}) while starting`); };
   const procs: RunningProcess[] = [];
   const agents: AgentHandle[] = [];
   let hub: HubHandle | undefined;
   const cleanup: Array<() => Promise<void>> = [];
   // If this process dies without the orderly stop below, take the (detached) children with it.
-  const onExit = () => { for (const p of procs) p.kill(); };
-  process.on('exit', onExit);
+  const keepOnExit = killOnExit(procs);
   // Removed at stop only once taken as the fleet's (fleet/data-dir.ts): a refused dir is left as it was.
   let ownDataDir = false;
   try {
@@ -129,7 +126,7 @@ async function run(o: Options, stopSignal: Promise<string>): Promise<number> {
     step('waiting until every device runs 1.0.0');
     const h = hub;
     await waitFor('every device to report vibration-anomaly 1.0.0 active', async () => {
-      if (interrupted) return 'interrupted';
+      if (interrupted()) return 'interrupted';
       const devices = await hubDevices(h.api);
       const on = devices.filter((d) => d.models.some((m) => m.name === MODEL && m.version === '1.0.0' && m.status === 'active'));
       return on.length === enrolled.length ? 'ok' : undefined;
@@ -142,17 +139,17 @@ async function run(o: Options, stopSignal: Promise<string>): Promise<number> {
 
     // From here a stop signal ends the story and goes to the orderly stop below (exit 0).
     const story: Rollout[] = [];
-    if (!interrupted) {
+    if (!interrupted()) {
       step(`rolling out ${MODEL} 2.0.0 (retrained on summer data): canary, judged against the devices still on 1.0.0, then all`);
-      const r2 = await rollout(h, o, '2.0.0', 'npm start: the model retrained on summer data', () => interrupted);
+      const r2 = await rollout(h, o, '2.0.0', 'npm start: the model retrained on summer data', interrupted);
       if (r2) {
         story.push(r2);
         say(`    rollout ${r2.id}: ${r2.state}${r2.stateReason ? ` (${r2.stateReason})` : ''}`);
       }
     }
-    if (!interrupted) {
+    if (!interrupted()) {
       step(`rolling out ${MODEL} 3.0.0 (trained on a mislabelled batch): its gates should stop it at canary and roll it back`);
-      const r3 = await rollout(h, o, '3.0.0', 'npm start: retrained on a relabelled batch', () => interrupted);
+      const r3 = await rollout(h, o, '3.0.0', 'npm start: retrained on a relabelled batch', interrupted);
       if (r3) {
         story.push(r3);
         say(`    rollout ${r3.id}: ${r3.state}${r3.stateReason ? ` (${r3.stateReason})` : ''}`);
@@ -170,14 +167,11 @@ async function run(o: Options, stopSignal: Promise<string>): Promise<number> {
     return 0;
   } finally {
     for (const c of cleanup.reverse()) await withDeadline(c(), 5000, 'stopping traffic and the view').catch(() => undefined);
-    const codes = await Promise.all(agents.map(async (a) => { await a.stop(); return (await a.process.exited).code; }));
-    await hub?.stop();
-    const hubCode = hub ? (await hub.process.exited).code : undefined;
-    process.off('exit', onExit);
+    const { codes, hubCode } = await stopAgentsAndHub(agents, hub);
+    keepOnExit();
     const line = stoppedLine(codes, hubCode);
     if (line) say(line);
-    if (ownDataDir && !o.keepData) rmSync(o.dataDir, { recursive: true, force: true });
-    else if (ownDataDir) say(`data kept in ${o.dataDir}`);
+    releaseDataDir(o.dataDir, ownDataDir, o.keepData, say);
   }
 }
 

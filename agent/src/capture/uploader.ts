@@ -6,13 +6,16 @@ import { CAPTURE_CHUNK_SCHEMA, CAPTURE_REASON_CHARS, TokenBucket } from '@edgefl
 import type { CaptureAck } from '@edgefleet/shared';
 import type { Logger } from '../log.js';
 import type { Capturer } from './capturer.js';
-import { DrainTimer, restartWaitsAhead } from '../sync/drain-timer.js';
+import { DrainTimer, dueItems } from '../sync/drain-timer.js';
 
 export interface UploaderOptions {
   uploadsPerSec: number;
   inFlight: number;
   resendAfterMs: number;
 }
+
+/** A chunk's key in `sent`: the (capture, seq) the hub acks it by. */
+const chunkKey = (c: { captureId: number; seq: number }): string => `${c.captureId}/${c.seq}`;
 
 export class CaptureUploader {
   private publish: ((payload: string) => Promise<void>) | null = null;
@@ -60,7 +63,7 @@ export class CaptureUploader {
       this.capturer.store.acked(ack.captureId, ack.ranges as Array<[number, number]>);
       // Its rows count is behind too: it counts from the hub's (the moved chunk is still held here).
       if (ack.taken?.length && ack.storedRows !== undefined) this.capturer.hubHolds(ack.captureId, ack.storedRows);
-      for (const [a, b] of ack.ranges) for (let s = a; s <= b && s - a < 100_000; s++) this.sent.delete(`${ack.captureId}/${s}`);
+      for (const [a, b] of ack.ranges) for (let s = a; s <= b && s - a < 100_000; s++) this.sent.delete(chunkKey({ captureId: ack.captureId, seq: s }));
     }
     this.kick(0);
   }
@@ -78,11 +81,7 @@ export class CaptureUploader {
     try {
       while (this.publish) {
         const now = this.now();
-        restartWaitsAhead(this.sent, now);
-        const due = this.capturer.store.pending(this.opts.inFlight * 4).filter((c) => {
-          const at = this.sent.get(`${c.captureId}/${c.seq}`);
-          return at === undefined || now - at > this.opts.resendAfterMs;
-        });
+        const due = dueItems(this.capturer.store.pending(this.opts.inFlight * 4), chunkKey, this.sent, now, this.opts.resendAfterMs);
         const inFlight = [...this.sent.values()].filter((t) => now - t <= this.opts.resendAfterMs).length;
         const next = due[0];
         if (!next || inFlight >= this.opts.inFlight) {
@@ -95,14 +94,14 @@ export class CaptureUploader {
           return;
         }
         this.bucket.take(1, now);
-        this.sent.set(`${next.captureId}/${next.seq}`, now);
+        this.sent.set(chunkKey(next), now);
         const msg = { schema: CAPTURE_CHUNK_SCHEMA, deviceId: this.deviceId, captureId: next.captureId, seq: next.seq, rows: next.rows, ...(next.end ? { end: next.end } : {}),
           ...(next.end && next.reason ? { reason: next.reason.slice(0, CAPTURE_REASON_CHARS) } : {}), sealed: next.sealed };
         try {
           await this.publish(JSON.stringify(msg));
           this.uploaded++;
         } catch {
-          this.sent.delete(`${next.captureId}/${next.seq}`);
+          this.sent.delete(chunkKey(next));
           this.kick(1000);
           return;
         }

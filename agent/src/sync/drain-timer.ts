@@ -10,6 +10,18 @@ export function restartWaitsAhead<K>(sent: Map<K, number>, now: number): void {
   for (const [k, t] of sent) if (t > now) sent.set(k, now);
 }
 
+/**
+ * The items due to be sent: never sent, or sent more than `resendAfterMs` ago with no ack (their resend).
+ * `sent` holds when each item in flight was sent, by `keyOf`; its waits ahead of `now` restart first.
+ */
+export function dueItems<T, K>(items: readonly T[], keyOf: (item: T) => K, sent: Map<K, number>, now: number, resendAfterMs: number): T[] {
+  restartWaitsAhead(sent, now);
+  return items.filter((item) => {
+    const at = sent.get(keyOf(item));
+    return at === undefined || now - at > resendAfterMs;
+  });
+}
+
 export class DrainTimer {
   private timer: NodeJS.Timeout | null = null;
   private timerAt = 0;

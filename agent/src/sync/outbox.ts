@@ -4,7 +4,7 @@
 // in agent.db, written before the rows go out: retention never merges those rows (docs/agent.md "Outbox").
 import { DEFAULT_OUTBOX_MESSAGE_BYTES, EVENTS_SCHEMA, TELEMETRY_SCHEMA, TokenBucket, inRanges, type DeviceEvent, type SeqWindow } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
-import { DrainTimer, restartWaitsAhead } from './drain-timer.js';
+import { DrainTimer, dueItems } from './drain-timer.js';
 import { OutboxSentMark, outboxSentSeq } from './sync-store.js';
 import { moveAbove, type MovedAbove } from './outbox-behind.js';
 
@@ -186,12 +186,8 @@ export class OutboxSender {
     try {
       while (this.running) {
         const now = this.now();
-        restartWaitsAhead(this.inFlight, now);
         const rows = this.db.prepare('SELECT seq, kind, payload FROM outbox ORDER BY seq LIMIT ?').all(this.opts.batchSize * 4) as Row[];
-        const due = rows.filter((r) => {
-          const sent = this.inFlight.get(r.seq);
-          return sent === undefined || now - sent > this.opts.resendAfterMs;
-        });
+        const due = dueItems(rows, (r) => r.seq, this.inFlight, now, this.opts.resendAfterMs);
         const kind = due[0]?.kind;
         if (!kind) {
           if (this.inFlight.size) this.kick(this.opts.resendAfterMs);

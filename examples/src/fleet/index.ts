@@ -10,3 +10,4 @@ export * from './view.js';
 export * from './wait.js';
 export * from './waves.js';
 export * from './data-dir.js';
+export * from './run-stop.js';

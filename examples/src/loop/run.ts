@@ -6,14 +6,13 @@
 // (retrain.ts), and rolls it out canary -> all with gates. Every wait has a deadline; a stop signal
 // ends the current wait and goes to the orderly stop (traffic, agents, hub, receiver).
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   newCaptureKeyFile, parseCaptureKeyFile, withDeadline, writeFileAtomic,
   type AlertRule, type Capture, type DriftResponse, type Rollout, type WebhookEvent,
 } from '@edgefleet/shared';
 import {
-  canaryThenAll, describeWaves, enrollAgents, freshFleetDataDir, hubDevices, pushBundle, startAgent, startHub, trafficLoop, vibrationRows, waitFor,
+  canaryThenAll, describeWaves, enrollAgents, freshFleetDataDir, hubDevices, killOnExit, pushBundle, releaseDataDir, startAgent, startHub, stopAgentsAndHub, stopNoted, trafficLoop, vibrationRows, waitFor,
   type AgentHandle, type HubHandle, type RunningProcess, type TrafficLoop,
 } from '../fleet/index.js';
 import { buildExampleBundle, loadOrMakeKeys, makeTrust } from '../testkit/fixtures.js';
@@ -80,18 +79,16 @@ export interface LoopResult {
 
 /** Runs the loop; throws "interrupted (SIG)" when `stopSignal` settles first. Always stops the fleet. */
 export async function runLoop(o: LoopOptions, stopSignal: Promise<string>): Promise<LoopResult> {
-  let interrupted: string | null = null;
-  stopSignal.then((sig) => { interrupted = sig; }, (err: unknown) => { interrupted = String(err); });
-  const isInterrupted = () => interrupted;
-  const check = (what: string) => { if (interrupted) throw new Error(`interrupted (${interrupted}) ${what}`); };
+  const interrupted = stopNoted(stopSignal);
+  const check = (what: string) => { const why = interrupted(); if (why) throw new Error(`interrupted (${why}) ${what}`); };
   const say = o.log;
   const step = (line: string) => say(`\n==> ${line}`);
   const detail = (line: string) => say(`    ${line}`);
   const deadline = o.stepTimeoutSec * 1000;
   /** Waits for `check` with the step deadline; an interruption ends the wait as a value, then throws. */
   const until = async <T>(what: string, fn: () => Promise<T | undefined>): Promise<T> => {
-    const v = await waitFor(what, async () => (interrupted ? ('interrupted' as const) : fn()), { timeoutMs: deadline, intervalMs: 1000 });
-    if (v === 'interrupted') throw new Error(`interrupted (${interrupted}) while waiting for ${what}`);
+    const v = await waitFor(what, async () => (interrupted() ? ('interrupted' as const) : fn()), { timeoutMs: deadline, intervalMs: 1000 });
+    if (v === 'interrupted') throw new Error(`interrupted (${interrupted()}) while waiting for ${what}`);
     return v as T;
   };
   const procs: RunningProcess[] = [];
@@ -99,8 +96,7 @@ export async function runLoop(o: LoopOptions, stopSignal: Promise<string>): Prom
   let hub: HubHandle | undefined;
   let receiver: Receiver | undefined;
   let traffic: TrafficLoop | undefined;
-  const onExit = () => { for (const p of procs) p.kill(); };
-  process.on('exit', onExit);
+  const keepOnExit = killOnExit(procs);
   // Removed at stop only once taken as the fleet's (fleet/data-dir.ts): a refused dir is left as it was.
   let ownDataDir = false;
   try {
@@ -193,7 +189,7 @@ export async function runLoop(o: LoopOptions, stopSignal: Promise<string>): Prom
     const capture = await captureCohort(h, {
       model: LOOP_MODEL, version: '1.0.0', devices: cohort, maxRows: o.captureRequests, durationSec: Math.max(60, o.stepTimeoutSec),
       reason: `loop example: retrain after alert ${event.alert.id}`,
-    }, { timeoutMs: deadline, interrupted: isInterrupted, log: detail });
+    }, { timeoutMs: deadline, interrupted, log: detail });
     const captured = await fetchCaptured(h, capture.id, boxKey);
     detail(`fetched and opened ${captured.length} request(s) of capture ${capture.id} here (the hub holds ciphertext only)`);
     // Fetched: the capture ends and its ciphertext leaves the hub (docs/hub.md "Data capture": purged).
@@ -249,13 +245,11 @@ export async function runLoop(o: LoopOptions, stopSignal: Promise<string>): Prom
   } finally {
     step('stopping: traffic, agents, the hub, the receiver');
     await withDeadline(traffic?.stop() ?? Promise.resolve(), 5000, 'stopping traffic').catch(() => undefined);
-    const codes = await Promise.all(agents.map(async (a) => { await a.stop(); return (await a.process.exited).code; }));
-    await hub?.stop();
-    const hubCode = hub ? (await hub.process.exited).code : 0;
+    const stopped = await stopAgentsAndHub(agents, hub);
+    const hubCode = stopped.hubCode === undefined ? 0 : stopped.hubCode;
     await withDeadline(receiver?.stop() ?? Promise.resolve(), 5000, 'stopping the receiver').catch(() => undefined);
-    process.off('exit', onExit);
-    say(codes.every((c) => c === 0) && hubCode === 0 ? `stopped cleanly (${agents.length} agent(s), hub)` : `stopped; exit codes: agents ${codes.join(',')}, hub ${hubCode}`);
-    if (ownDataDir && !o.keepData) rmSync(o.dataDir, { recursive: true, force: true });
-    else if (ownDataDir) say(`data kept in ${o.dataDir}`);
+    keepOnExit();
+    say(stopped.codes.every((c) => c === 0) && hubCode === 0 ? `stopped cleanly (${agents.length} agent(s), hub)` : `stopped; exit codes: agents ${stopped.codes.join(',')}, hub ${hubCode}`);
+    releaseDataDir(o.dataDir, ownDataDir, o.keepData, say);
   }
 }

@@ -4,11 +4,17 @@
 import { AppError, ConfigRolloutCreate, Rollout, RolloutAction, RolloutCreate, RolloutList, RolloutListQuery, RolloutPreview, RolloutPreviewRequest, RolloutPromote, RolloutUnaccept, RolloutViewQuery, NotInstalledPage, NotInstalledQuery } from '@edgefleet/shared';
 import type { RolloutEngine } from '../rollouts/engine.js';
 import type { RolloutActionName } from '../rollouts/actions.js';
-import { actor, jsonBody, param, queryOf, type ApiDeps, type RouteDef } from './http.js';
+import { actor, jsonBody, param, queryOf, type ApiDeps, type Ctx, type RouteDef } from './http.js';
 
 function engine(deps: ApiDeps): RolloutEngine {
   if (!deps.rollouts) throw new AppError('NOT_READY', 'the rollout engine is not running on this hub');
   return deps.rollouts;
+}
+
+/** The acting token as the engine records it (name and id). */
+function by(c: Ctx): { name: string; id: string } {
+  const { name, id } = actor(c);
+  return { name, id };
 }
 
 const ACTIONS: Array<[RolloutActionName, string]> = [
@@ -27,8 +33,7 @@ export const rolloutRoutes: RouteDef[] = [
     body: RolloutCreate, response: Rollout,
     async handler(c, deps) {
       const b = await jsonBody(c, RolloutCreate, 'rollout request');
-      const a = actor(c);
-      const r = await engine(deps).create(b, { name: a.name, id: a.id });
+      const r = await engine(deps).create(b, by(c));
       return engine(deps).view(r.id);
     },
   },
@@ -38,8 +43,7 @@ export const rolloutRoutes: RouteDef[] = [
     body: ConfigRolloutCreate, response: Rollout,
     async handler(c, deps) {
       const b = await jsonBody(c, ConfigRolloutCreate, 'configuration rollout request');
-      const a = actor(c);
-      const r = await engine(deps).createConfig(b, { name: a.name, id: a.id });
+      const r = await engine(deps).createConfig(b, by(c));
       return engine(deps).view(r.id);
     },
   },
@@ -49,8 +53,7 @@ export const rolloutRoutes: RouteDef[] = [
     body: RolloutPreviewRequest, response: RolloutPreview,
     async handler(c, deps) {
       const b = await jsonBody(c, RolloutPreviewRequest, 'rollout preview request');
-      const a = actor(c);
-      return engine(deps).preview(b, { name: a.name, id: a.id });
+      return engine(deps).preview(b, by(c));
     },
   },
   {
@@ -84,8 +87,7 @@ export const rolloutRoutes: RouteDef[] = [
     async handler(c, deps) {
       const b: RolloutPromote & Partial<RolloutUnaccept> = name === 'promote' ? await jsonBody(c, RolloutPromote, 'promote request')
         : name === 'unaccept' ? await jsonBody(c, RolloutUnaccept, 'unaccept request') : await jsonBody(c, RolloutAction, `${name} request`);
-      const a = actor(c);
-      const r = await engine(deps).act(param(c, 'id'), name, b.reason, { name: a.name, id: a.id }, { acceptGates: b.acceptGates, full: b.full, gates: b.gates });
+      const r = await engine(deps).act(param(c, 'id'), name, b.reason, by(c), { acceptGates: b.acceptGates, full: b.full, gates: b.gates });
       return engine(deps).view(r.id);
     },
   })),

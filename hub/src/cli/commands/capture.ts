@@ -115,27 +115,27 @@ export const captureShow: Command = {
   },
 };
 
-export const captureStop: Command = {
-  summary: 'Stop a capture (rows captured before still upload)', usage: 'ID --reason TEXT [--json]', positionals: ID,
-  options: { ...HUB_OPTIONS, reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' } },
-  async run(args, ctx) {
-    const id = idArg(args.positionals[0] as string);
-    const c = await HubClient.from(args, ctx).request<Capture>('DELETE', `/captures/${id}?reason=${encodeURIComponent(reqString(args, 'reason'))}`);
-    print(ctx.stdout, optBool(args, 'json'), c, () => `capture ${c.id} stopped; ${c.rows} rows received so far\n`);
-    return 0;
-  },
-};
+/** `capture stop|purge ID --reason TEXT`: one request on the capture, with the reason, answered by the capture. */
+function reasonedCommand(summary: string, send: (hub: HubClient, id: number, reason: string) => Promise<Capture>, line: (c: Capture) => string): Command {
+  return {
+    summary, usage: 'ID --reason TEXT [--json]', positionals: ID,
+    options: { ...HUB_OPTIONS, reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' } },
+    async run(args, ctx) {
+      const id = idArg(args.positionals[0] as string);
+      const c = await send(HubClient.from(args, ctx), id, reqString(args, 'reason'));
+      print(ctx.stdout, optBool(args, 'json'), c, () => line(c));
+      return 0;
+    },
+  };
+}
 
-export const capturePurge: Command = {
-  summary: 'Delete an ended capture\'s sealed chunks on the hub (after fetching them); frees its devices\' capture storage', usage: 'ID --reason TEXT [--json]', positionals: ID,
-  options: { ...HUB_OPTIONS, reason: { type: 'string', required: true, value: 'TEXT', description: 'why (kept in the audit log)' } },
-  async run(args, ctx) {
-    const id = idArg(args.positionals[0] as string);
-    const c = await HubClient.from(args, ctx).request<Capture>('POST', `/captures/${id}/purge`, { reason: reqString(args, 'reason') });
-    print(ctx.stdout, optBool(args, 'json'), c, () => `capture ${c.id} purged: ${c.purged?.bytes ?? 0} bytes of sealed chunks deleted (${c.rows} rows were received)\n`);
-    return 0;
-  },
-};
+export const captureStop = reasonedCommand('Stop a capture (rows captured before still upload)',
+  (hub, id, reason) => hub.request<Capture>('DELETE', `/captures/${id}?reason=${encodeURIComponent(reason)}`),
+  (c) => `capture ${c.id} stopped; ${c.rows} rows received so far\n`);
+
+export const capturePurge = reasonedCommand('Delete an ended capture\'s sealed chunks on the hub (after fetching them); frees its devices\' capture storage',
+  (hub, id, reason) => hub.request<Capture>('POST', `/captures/${id}/purge`, { reason }),
+  (c) => `capture ${c.id} purged: ${c.purged?.bytes ?? 0} bytes of sealed chunks deleted (${c.rows} rows were received)\n`);
 
 export const captureFetch: Command = {
   summary: 'Fetch a capture\'s sealed chunks and write the decrypted rows as JSON lines on stdout',
