@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import type { DriftReport, DriftReportList as DriftReportListSchema, DriftResponse, FeatureDrift } from '@edgefleet/shared';
 import { can, loadModels, models, refetchTick, session, refetchAll } from '../store.js';
 import { ActionForm } from '../ui/action.js';
-import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
+import { Deprecated, Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
 import { HeatMap, Histogram, PsiBars } from './drift-heatmap.js';
@@ -101,7 +101,7 @@ function VersionDrift({ name, version }: { name: string; version: string }) {
         <>
           <p class="muted">{time(r.since)} – {time(r.until)}; baseline {r.baseline.kind === 'reference' ? (r.baseline.id ? `the manifest's reference (${r.baseline.id})` : 'none: this version\'s manifest has no reference, so nothing is judged (compare with a period of its own traffic: edgefleet drift --baseline)') : `${time(r.baseline.since)} – ${time(r.baseline.until)}`};
             thresholds PSI {r.thresholds.psi}, JS {r.thresholds.js}, at least {formatCount(r.thresholds.minPredictions)} predictions.</p>
-          {r.deprecated ? <p class="warn" data-testid="drift-deprecated">⚠ Deprecated at {time(r.deprecated.at)} ({r.deprecated.reason ?? 'no reason given'}): no longer assignable; the devices running it keep it until moved to another version.</p> : null}
+          {r.deprecated ? <Deprecated at={r.deprecated.at} reason={r.deprecated.reason} testid="drift-deprecated" /> : null}
           <div class="panel" data-testid="drift-heatmap">
             <h2>PSI per feature per hour (all devices)</h2>
             {r.timeline ? <HeatMap timeline={r.timeline} threshold={r.thresholds.psi} selected={selected} onSelect={setSelected} /> : <Empty>No timeline.</Empty>}
