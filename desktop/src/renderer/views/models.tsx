@@ -60,7 +60,7 @@ export function ModelsView({ name, version }: { name?: string; version?: string 
               return (
                 <tr key={v.name + v.version} class={v.name === name && (version === undefined || v.version === version) ? 'selected' : ''}>
                   <td><a href={href} class="mono">{v.name}</a></td><td class="mono"><a href={href}>{v.version}</a></td><td>{time(v.created)}</td><td>{v.pushedBy}</td>
-                  <td title={`${v.bundle.size} bytes`}>{formatBytes(v.bundle.size)}</td><td data-testid="version-backends" title={backendsWhy(v.backends)}>{backendsCell(v.backends)}</td><td><VersionState v={v} /></td>
+                  <td title={`${formatCount(v.bundle.size)} bytes`}>{formatBytes(v.bundle.size)}</td><td data-testid="version-backends" title={backendsWhy(v.backends)}>{backendsCell(v.backends)}</td><td><VersionState v={v} /></td>
                 </tr>
               );
             })}</tbody>
