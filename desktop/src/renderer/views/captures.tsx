@@ -2,6 +2,7 @@
 // capture's devices with their part's status, rows, chunks and reason; (operator) stop a running one and
 // purge an ended one's sealed chunks, each with a reason. The rows are ciphertext on the hub: they are
 // opened with the operators' private key by `edgefleet capture fetch`, never in this console.
+import { hubNow } from '../hub-clock.js';
 import { useEffect, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
 import type { Capture, CaptureList } from '@edgefleet/shared';
@@ -24,7 +25,7 @@ function stateOf(c: Summary): 'purged' | 'stopped' | 'ended' | 'capturing' {
 }
 
 /** Whether the hub still takes a stop (before `until`, not stopped); after it, a purge. */
-function stoppable(c: Summary, now = Date.now()): boolean {
+function stoppable(c: Summary, now = hubNow()): boolean {
   return !c.stopped && !c.purged && Date.parse(c.until) > now;
 }
 

@@ -3,6 +3,7 @@
 // devices, or one per value of a tag with `by=tag:KEY`) with their verdicts or "too few predictions",
 // a device left out of a group's statistics for holding more than half of it (decision 0139), the worst devices, the accuracy per group (drift-accuracy.tsx), and the stored drift reports (an operator stores a new one with a note;
 // one opened shows its groups and how many devices it left out).
+import { hubNow } from '../hub-clock.js';
 import { Fragment } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
@@ -61,7 +62,7 @@ function VersionDrift({ name, version }: { name: string; version: string }) {
   const [selected, setSelected] = useState<string | null>(null);
   const [reportsTick, setReportsTick] = useState(0);
   const query = () => {
-    const until = new Date(Math.ceil(Date.now() / 3600_000) * 3600_000);
+    const until = new Date(Math.ceil(hubNow() / 3600_000) * 3600_000); // by the hub's clock, not this computer's
     const q = new URLSearchParams({ since: new Date(until.getTime() - hours * 3600_000).toISOString(), until: until.toISOString() });
     if (by) q.set('by', by);
     return q;
