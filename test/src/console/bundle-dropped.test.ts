@@ -4,7 +4,9 @@
 // says) and what to do; its page says the hub refuses it, checks no signature and offers no Try it (there is
 // no bundle to read: no BUNDLE_DROPPED error in their place); the New rollout form lists it disabled. A form
 // that still thinks 3.0.0 whole (its models list read before 3.0.0's bundle was dropped) sends the rollout and
-// shows the hub's BUNDLE_DROPPED refusal in full.
+// shows the hub's BUNDLE_DROPPED refusal in full. And a deprecated version's page: an operator's Deprecate keeps its
+// answer beside it; one whose form is open when another operator deprecates the version keeps the form, sends nothing
+// and says why (docs/decisions/0147-console-action-gone-under-open-form.md).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BundleDropped, ModelVersionInfo } from '@edgefleet/shared';
@@ -74,6 +76,37 @@ describe('console: a version whose bundle was dropped', () => {
     const alert = form.getByRole('alert').filter({ hasText: 'BUNDLE_DROPPED' });
     await alert.waitFor();
     assert.match(await alert.textContent() ?? '', /^BUNDLE_DROPPED: the bundle of audio-energy 3\.0\.0 was dropped at .* by .* \(its history is kept\): push the same bundle again/);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a version\'s page says it is deprecated; Deprecate keeps its answer, and an open form another operator\'s deprecation took away says why', async () => {
+    for (const v of ['4.0.0', '5.0.0']) await pushExampleBundle(h, v);
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.evaluate(hash, '#/models/audio-energy/4.0.0');
+    const actions = page.getByLabel('Model actions');
+    await actions.getByRole('button', { name: 'Deprecate' }).click();
+    const form = actions.getByRole('form', { name: 'Deprecate' });
+    await form.getByLabel('Reason').fill('superseded by 5.0.0');
+    await form.getByRole('button', { name: 'Deprecate' }).click();
+    await page.getByTestId('version-deprecated').filter({ hasText: 'superseded by 5.0.0' }).waitFor();
+    assert.equal(await page.getByTestId('version-deprecated').textContent(), '⚠ Deprecated (superseded by 5.0.0): no longer assignable; the devices running it keep it until moved to another version.');
+    assert.equal(await actions.getByRole('status').textContent(), 'deprecated', 'the hub\'s answer stays beside where its button was');
+    assert.equal(await actions.getByRole('button', { name: 'Deprecate' }).count(), 0, 'nothing left to deprecate');
+
+    await page.evaluate(hash, '#/models/audio-energy/5.0.0');
+    await actions.getByRole('button', { name: 'Deprecate' }).click();
+    await form.getByLabel('Reason').fill('typed before the other operator');
+    await h.api('POST', '/models/audio-energy/versions/5.0.0/deprecate', { reason: 'bad calibration' });
+    const gone = form.getByTestId('action-gone');
+    await gone.waitFor();
+    assert.equal(await gone.textContent(), 'Deprecate: not sent: the version was deprecated (bad calibration)');
+    assert.equal(await form.getByLabel('Reason').inputValue(), 'typed before the other operator', 'what was typed is kept');
+    assert.equal(await form.getByRole('button', { name: 'Deprecate' }).isDisabled(), true);
+    await form.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal(await actions.getByRole('button', { name: 'Deprecate' }).count(), 0);
+    const audit = await h.api<{ entries: { action: string; target: string }[] }>('GET', '/audit?action=model.deprecate');
+    assert.deepEqual(audit.entries.map((e) => e.target).sort(), ['audio-energy@4.0.0', 'audio-energy@5.0.0'], 'one deprecation each: the open form sent nothing');
     assert.deepEqual(page.errors, []);
     await page.close();
   });

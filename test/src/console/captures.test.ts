@@ -1,7 +1,8 @@
 // The console's captures view in a real Chromium against a real hub (docs/console.md): the operator
 // sees each capture's state and, on one capture, its devices; stops a running capture and purges the
 // stopped one's chunks, each with a reason, the state following without a reload; a viewer sees the
-// captures and no action.
+// captures and no action. A stop another operator sent first is refused (CONFLICT) in the form, which says why it
+// no longer applies, and the page shows the capture stopped, offering the purge.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -54,7 +55,8 @@ describe('console: captures view', () => {
     await detail.getByTestId('capture-state').filter({ hasText: 'purged' }).waitFor();
     assert.match(await detail.getByTestId('capture-purged').textContent() ?? '', /by admin: fetched into the training set \(0 bytes deleted\)/);
     await row.getByText('purged').waitFor();
-    assert.equal(await detail.getByRole('region', { name: 'Capture actions' }).count() + await detail.locator('[aria-label="Capture actions"]').count(), 0, 'nothing left to do');
+    assert.equal(await detail.locator('[aria-label="Capture actions"]').getByRole('button').count(), 0, 'nothing left to do');
+    assert.deepEqual(await detail.locator('[aria-label="Capture actions"]').getByRole('status').allTextContents(), ['stopped', 'purged'], 'the answers stay');
     const stored = await h.api<Capture>('GET', `/captures/${capture.id}`);
     assert.deepEqual([stored.stopped?.reason, stored.purged?.reason], ['enough rows', 'fetched into the training set']);
     assert.deepEqual(page.errors, []);
@@ -69,6 +71,27 @@ describe('console: captures view', () => {
     await page.locator(`tr[data-capture="${other.id}"]`).getByRole('link', { name: String(other.id) }).click();
     await page.getByTestId('capture-detail').getByTestId('capture-state').filter({ hasText: 'capturing' }).waitFor();
     for (const action of ['Stop capture', 'Purge chunks']) assert.equal(await page.getByRole('button', { name: action }).count(), 0, `a viewer must not see ${action}`);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a stop another operator sent first: the hub\'s CONFLICT in the form, the capture shown stopped', async () => {
+    const mine = await h.api<Capture>('POST', '/captures', { model: 'audio-energy', target: { devices: ['dev-b'] }, rate: 1, maxRows: 10, durationSec: 3600, reason: 'a third one' });
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, `#/captures/${mine.id}`);
+    const detail = page.getByTestId('capture-detail');
+    await detail.getByRole('button', { name: 'Stop capture' }).click();
+    const stop = detail.getByRole('form', { name: 'Stop capture' });
+    await stop.getByLabel('Reason').fill('mine');
+    const other = await h.api<Capture>('DELETE', `/captures/${mine.id}?reason=${encodeURIComponent('the other operator')}`);
+    await stop.getByRole('button', { name: 'Stop capture' }).click();
+    await stop.getByRole('status').filter({ hasText: /^CONFLICT: capture \d+ was already stopped/ }).waitFor();
+    await detail.getByTestId('capture-state').filter({ hasText: 'stopped' }).waitFor();
+    assert.equal(await stop.getByTestId('action-gone').textContent(), `Stop capture: not sent: capture ${mine.id} was stopped by admin at ${other.stopped?.at.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC')}: the other operator`);
+    assert.equal(await stop.getByLabel('Reason').inputValue(), 'mine');
+    await stop.getByRole('button', { name: 'Cancel' }).click();
+    await detail.getByRole('button', { name: 'Purge chunks' }).waitFor();
+    await page.locator(`tr[data-capture="${mine.id}"]`).getByText('stopped').waitFor();
     assert.deepEqual(page.errors, []);
     await page.close();
   });

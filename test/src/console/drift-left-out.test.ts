@@ -3,7 +3,8 @@
 // three devices of site "west", in distribution, one of which (dev-heavy) sends ten times the predictions of
 // each other (10 of 12 parts, more than the half one device may hold). Both the fleet's group and west's say
 // it was left out, link its page and give its share of the group's predictions and output values as the
-// hub's `leftOut` counts them; a stored report opened says it too.
+// hub's `leftOut` counts them; a stored report opened says it too. The heat map's hour axis labels every third hour
+// of the clock, midnight with its date, whatever hour the range starts at.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
@@ -62,6 +63,26 @@ describe('console: a device left out of a drift group', () => {
     const stored = page.getByTestId('drift-report').locator('[data-left-out="west"]');
     await stored.waitFor();
     assert.equal(await stored.textContent(), said);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('the heat map labels every third hour of the clock, midnight with its date, whatever hour the range starts at', async () => {
+    const { name, version } = fleet.manifest;
+    // The hub's answer with its hours moved to start at 08:00 UTC (the range's start follows the hub's clock).
+    const from = Date.parse('2026-12-05T08:00:00Z');
+    const page = await signIn(browser, fleet.http, fleet.token, { prepare: (p) => p.route(/\/drift\?/, async (route) => {
+      const res = await route.fetch();
+      const body = await res.json() as DriftResponse;
+      if (body.timeline) body.timeline.starts = body.timeline.starts.map((_, j) => new Date(from + j * 3_600_000).toISOString());
+      await route.fulfill({ response: res, json: body });
+    }) });
+    await page.keyboard.press('6');
+    await page.getByLabel('Model version').selectOption(`${name}@${version}`);
+    const axis = page.getByTestId('drift-heatmap').locator('svg text.axis:not([data-testid])');
+    await axis.first().waitFor();
+    const labels = await axis.allTextContents();
+    assert.deepEqual(labels.slice(0, 8), ['09:00', '12:00', '15:00', '18:00', '21:00', '12-06', '03:00', '06:00']);
     assert.deepEqual(page.errors, []);
     await page.close();
   });

@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '@edgefleet/examples';
-import { formatBytes, type ModelVersionInfo } from '@edgefleet/shared';
+import { formatBytes, formatCount, type ModelVersionInfo } from '@edgefleet/shared';
 import { signIn } from './helpers.js';
 import { connectDevice, pushExampleBundle, reportState, startSmallHub, type SmallHub } from './small-hub.js';
 
@@ -73,14 +73,14 @@ describe('console: how the fleet table and a device page read', () => {
     }
   });
 
-  it('a model version\'s size is in binary units, its bytes in the title', async () => {
+  it('a model version\'s size is in binary units, its bytes in the title (`5,120 bytes`)', async () => {
     // audio-energy 1.0.0 was pushed by the test before.
     const { size } = (await h.api<ModelVersionInfo>('GET', '/models/audio-energy/versions/1.0.0')).bundle;
     const page = await signIn(h.browser, h.http, h.token);
     await page.keyboard.press('2');
     const cell = page.getByRole('table', { name: 'Model versions' }).locator('tbody tr').first().locator('td').nth(4);
     await cell.filter({ hasText: formatBytes(size) }).waitFor();
-    assert.equal(await cell.getAttribute('title'), `${size} bytes`);
+    assert.equal(await cell.getAttribute('title'), `${formatCount(size)} bytes`, 'with thousands separators, as every count in the console');
     assert.deepEqual(page.errors, []);
     await page.close();
   });
@@ -138,6 +138,28 @@ describe('console: how the fleet table and a device page read', () => {
     assert.equal(await card.locator('li').count(), 7);
     assert.equal(await card.locator('li', { hasText: 'm@1.0.0' }).locator('b').textContent(), '12,000');
     assert.equal(await page.getByTestId('offline-count').textContent(), '12,345');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a device\'s metrics and the drift view ask for their range by the hub\'s clock, not the browser\'s', async () => {
+    await pushExampleBundle(h, '9.0.0');
+    const page = await signIn(h.browser, h.http, h.token);
+    // The browser's clock 2 h ahead: "the last 6 hours" by it would end 2 h in the hub's future, the last 2 h of windows missed.
+    await page.clock.install({ time: Date.now() + 2 * 3600_000 });
+    await page.reload();
+    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    const asked: URL[] = [];
+    page.on('request', (r) => asked.push(new URL(r.url())));
+    const go = (x: string) => page.evaluate((hash) => { (globalThis as unknown as { location: { hash: string } }).location.hash = hash; }, x);
+    await go('#/devices/dev-a');
+    const windows = await waitFor('the device\'s windows asked', async () => asked.find((u) => u.pathname.endsWith('/devices/dev-a/windows')), { timeoutMs: 20_000 });
+    const since = Date.parse(windows.searchParams.get('since') ?? '');
+    assert.ok(Math.abs(since - (Date.now() - 6 * 3600_000)) < 10 * 60_000, `the last 6 hours on the hub's clock, asked from ${new Date(since).toISOString()}`);
+    await go('#/drift/audio-energy/9.0.0');
+    const drift = await waitFor('the drift asked', async () => asked.find((u) => u.pathname.endsWith('/versions/9.0.0/drift') && u.searchParams.has('until')), { timeoutMs: 20_000 });
+    const until = Date.parse(drift.searchParams.get('until') ?? '');
+    assert.ok(until - Date.now() <= 3600_000 && until >= Date.now(), `up to the hub's next hour, asked until ${new Date(until).toISOString()}`);
     assert.deepEqual(page.errors, []);
     await page.close();
   });

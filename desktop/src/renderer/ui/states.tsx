@@ -24,6 +24,11 @@ export function ErrorBox({ error, retry }: { error: string; retry?: () => void }
   );
 }
 
+/** A deprecated version (`edgefleet model deprecate`), said first on its page in the models view and in the drift view. */
+export function Deprecated({ at, reason, testid }: { at?: string; reason: string | null; testid: string }) {
+  return <p class="warn" data-testid={testid}>⚠ Deprecated{at ? ` at ${time(at)}` : ''} ({reason ?? 'no reason given'}): no longer assignable; the devices running it keep it until moved to another version.</p>;
+}
+
 /** How often a view showing "5m ago" renders again, so the text stays true while nothing else changes. */
 export const AGO_REFRESH_MS = 10_000;
 

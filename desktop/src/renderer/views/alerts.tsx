@@ -25,6 +25,24 @@ function useInterval(): number {
   return n;
 }
 
+/**
+ * Acknowledge and Un-acknowledge, each drawn whatever the alert's state (closed, only the one that applies shows its button):
+ * its own answer stays beside it, and a form open when the alert resolves or another operator acknowledges it (or takes
+ * that back) stays, saying why it sends nothing (docs/decisions/0147-console-action-gone-under-open-form.md).
+ */
+function AckActions({ a }: { a: Alert }) {
+  const api = session.value?.api;
+  const k = a.acknowledged;
+  const not = a.state !== 'firing' ? `alert ${a.id} is ${a.state}` : undefined;
+  const send = (what: string, said: string) => async (reason: string) => { await api?.send('POST', `/alerts/${a.id}/${what}`, { reason }); return said; };
+  return (
+    <>
+      <ActionForm label={`Acknowledge alert ${a.id}`} reasonRequired gone={not ?? (k ? `alert ${a.id} was acknowledged by ${k.by} at ${time(k.at)}: ${k.reason}` : undefined)} run={send('ack', 'acknowledged')} />
+      <ActionForm label={`Un-acknowledge alert ${a.id}`} reasonRequired gone={not ?? (k ? undefined : `alert ${a.id} is no longer acknowledged`)} run={send('unack', 'not taken again')} />
+    </>
+  );
+}
+
 export function AlertsView({ id }: { id?: string }) {
   const api = session.value?.api;
   const tick = useInterval();
@@ -55,15 +73,8 @@ export function AlertsView({ id }: { id?: string }) {
                 <td><span class={`pill al-${a.state}`}>{a.state}</span></td><td><span class={`pill sev-${a.severity}`}>{a.severity}</span></td>
                 <td class="mono">{a.value === null ? '—' : alertValueText(a.metric, a.value)} / {alertCondition(a.metric, a.threshold)}</td><td><Age at={a.startedAt} /></td>
                 <td data-testid="alert-fired">{a.firedAt ? <Age at={a.firedAt} /> : '—'}</td><td>{time(a.resolvedAt)}</td><td>{a.reportId ?? ''}</td>
-                <td>{a.acknowledged ? <><span title={`${time(a.acknowledged.at)}: ${a.acknowledged.reason}`}>acknowledged by {a.acknowledged.by} <Age at={a.acknowledged.at} /></span>
-                  {a.state === 'firing' && can('operator') ? <ActionForm label={`Un-acknowledge alert ${a.id}`} reasonRequired run={async (reason) => {
-                    await api?.send('POST', `/alerts/${a.id}/unack`, { reason });
-                    return 'not taken again';
-                  }} /> : null}</>
-                  : a.state === 'firing' && can('operator') ? <ActionForm label={`Acknowledge alert ${a.id}`} reasonRequired run={async (reason) => {
-                    await api?.send('POST', `/alerts/${a.id}/ack`, { reason });
-                    return 'acknowledged';
-                  }} /> : null}</td>
+                <td>{a.acknowledged ? <span title={`${time(a.acknowledged.at)}: ${a.acknowledged.reason}`}>acknowledged by {a.acknowledged.by} <Age at={a.acknowledged.at} /></span> : null}
+                  {can('operator') ? <AckActions a={a} /> : null}</td>
               </tr>
             ))}</tbody>
           </table>

@@ -2,6 +2,7 @@
 // capture's devices with their part's status, rows, chunks and reason; (operator) stop a running one and
 // purge an ended one's sealed chunks, each with a reason. The rows are ciphertext on the hub: they are
 // opened with the operators' private key by `edgefleet capture fetch`, never in this console.
+import { hubNow } from '../hub-clock.js';
 import { useEffect, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
 import type { Capture, CaptureList } from '@edgefleet/shared';
@@ -24,7 +25,7 @@ function stateOf(c: Summary): 'purged' | 'stopped' | 'ended' | 'capturing' {
 }
 
 /** Whether the hub still takes a stop (before `until`, not stopped); after it, a purge. */
-function stoppable(c: Summary, now = Date.now()): boolean {
+function stoppable(c: Summary, now = hubNow()): boolean {
   return !c.stopped && !c.purged && Date.parse(c.until) > now;
 }
 
@@ -72,6 +73,18 @@ function CaptureDetail({ id, changed }: { id: string; changed: (c: Capture | und
     changed(next);
     return what;
   };
+  // Refused (another operator stopped or purged it: CONFLICT), the capture is read again so the page shows the hub's
+  // state; the form stays open with the refusal and says why it no longer applies (ui/action.tsx `gone`).
+  const act = (what: string, send: (reason: string) => Promise<Capture | undefined>) => async (reason: string) => {
+    try {
+      return done(await send(reason), what);
+    } catch (err) {
+      api?.get<Capture>(`/captures/${c.id}`).then((x) => done(x, ''), () => undefined);
+      throw err;
+    }
+  };
+  const by = (x: { at: string; by: string; reason: string }, what: string) => `capture ${c.id} was ${what} by ${x.by} at ${time(x.at)}: ${x.reason}`;
+  const purged = c.purged ? by(c.purged, 'purged') : undefined;
   return (
     <div class="panel" data-testid="capture-detail">
       <h2>Capture {c.id}: <span class="mono">{c.model}{c.version ? `@${c.version}` : ''}</span> <span class={`pill cap-${state}`} data-testid="capture-state">{state}</span></h2>
@@ -82,13 +95,14 @@ function CaptureDetail({ id, changed }: { id: string; changed: (c: Capture | und
         {c.purged ? <><dt>Purged</dt><dd data-testid="capture-purged">{time(c.purged.at)} by {c.purged.by}: {c.purged.reason} ({c.purged.bytes} bytes deleted)</dd></> : null}
       </dl>
       <p class="muted">{formatCount(c.rows)} rows in {formatCount(c.purged ? 0 : c.bytes)} bytes of ciphertext on the hub. Open them with the operators' key: <code>edgefleet capture fetch {c.id} --key FILE</code>{c.purged ? ' (purged: nothing left to fetch)' : ''}.</p>
-      {can('operator') && state !== 'purged' ? (
+      {can('operator') ? (
+        // Both drawn whatever the state (closed, only the one that applies shows its button): an answer stays beside it,
+        // an open form another operator's change took away says why (docs/decisions/0147-console-action-gone-under-open-form.md).
         <div class="actions row" aria-label="Capture actions">
-          {stoppable(c) ? (
-            <ActionForm label="Stop capture" danger reasonRequired run={async (reason) => done(await api?.send<Capture>('DELETE', `/captures/${c.id}?reason=${encodeURIComponent(reason)}`), 'stopped')} />
-          ) : (
-            <ActionForm label="Purge chunks" danger reasonRequired run={async (reason) => done(await api?.send<Capture>('POST', `/captures/${c.id}/purge`, { reason }), 'purged')} />
-          )}
+          <ActionForm label="Stop capture" danger reasonRequired gone={stoppable(c) ? undefined : purged ?? (c.stopped ? by(c.stopped, 'stopped') : `capture ${c.id} ended at ${time(c.until)}`)}
+            run={act('stopped', (reason) => api!.send<Capture>('DELETE', `/captures/${c.id}?reason=${encodeURIComponent(reason)}`))} />
+          <ActionForm label="Purge chunks" danger reasonRequired gone={stoppable(c) ? `capture ${c.id} is still capturing: stop it first` : purged}
+            run={act('purged', (reason) => api!.send<Capture>('POST', `/captures/${c.id}/purge`, { reason }))} />
         </div>
       ) : null}
       <table class="plain" aria-label="Capture devices"><Head cols={['Device', 'Status', 'Rows', 'Chunks', 'Bytes', 'Reason', 'Updated']} />

@@ -4,6 +4,7 @@
 // and its drift against the reference (the drift route grouped by device, this device's group).
 // Windows arrive without a stream event, so the panel refetches every 60 s while it is shown; a refetch
 // that fails keeps the charts shown, marked, with Retry.
+import { hubNow } from '../hub-clock.js';
 import { useEffect, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
 import { useRefetched } from '../ui/refetched.js';
@@ -48,7 +49,7 @@ export function DeviceMetrics({ id, models }: { id: string; models: DeviceInfo['
   // A refetch that fails keeps the charts shown, marked, with Retry (ui/refetched.ts); another version or range starts afresh.
   const data = useRefetched<Loaded | null>(async () => {
     if (!api || !run) return null;
-    const until = Date.now();
+    const until = hubNow(); // the range is the hub's last hour, day…, not this computer's (docs/console.md "Ages")
     const since = until - RANGES[range];
     const sinceIso = new Date(since).toISOString();
     const q = `model=${encodeURIComponent(run.name)}&version=${encodeURIComponent(run.version)}&since=${encodeURIComponent(sinceIso)}&order=newest&limit=${TELEMETRY_PAGE.maxLimit}`;

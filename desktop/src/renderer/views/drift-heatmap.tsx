@@ -31,7 +31,8 @@ export function HeatMap(p: { timeline: DriftTimeline; threshold: number; selecte
     <div class="heatmap" role="group" aria-label="PSI per feature per hour">
       <svg width={w} height={names.length * CELL_H + 22} aria-hidden="true">
         <text x={0} y={12} class="axis" data-testid="heat-tz">hour (UTC)</text>
-        {hours.map((h, j) => (j % 3 === 0
+        {/* Every third hour of the clock (00, 03, …), so midnight, labelled with its date, is always one: every third column from the range's start missed it. */}
+        {hours.map((h, j) => (Number(h.slice(11, 13)) % 3 === 0
           ? <text key={h} x={LABEL_W + j * CELL_W} y={12} class="axis">{hourLabel(h)}</text> : null))}
         {names.map((n, i) => (p.timeline.psi[n] ?? []).map((v, j) => (
           <rect key={`${n}-${j}`} x={LABEL_W + j * CELL_W} y={18 + i * CELL_H} width={CELL_W - 2} height={CELL_H - 2} rx={2}

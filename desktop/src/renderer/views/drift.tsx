@@ -3,6 +3,7 @@
 // devices, or one per value of a tag with `by=tag:KEY`) with their verdicts or "too few predictions",
 // a device left out of a group's statistics for holding more than half of it (decision 0139), the worst devices, the accuracy per group (drift-accuracy.tsx), and the stored drift reports (an operator stores a new one with a note;
 // one opened shows its groups and how many devices it left out).
+import { hubNow } from '../hub-clock.js';
 import { Fragment } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
@@ -10,7 +11,7 @@ import type { z } from 'zod';
 import type { DriftReport, DriftReportList as DriftReportListSchema, DriftResponse, FeatureDrift } from '@edgefleet/shared';
 import { can, loadModels, models, refetchTick, session, refetchAll } from '../store.js';
 import { ActionForm } from '../ui/action.js';
-import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
+import { Deprecated, Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
 import { HeatMap, Histogram, PsiBars } from './drift-heatmap.js';
@@ -61,7 +62,7 @@ function VersionDrift({ name, version }: { name: string; version: string }) {
   const [selected, setSelected] = useState<string | null>(null);
   const [reportsTick, setReportsTick] = useState(0);
   const query = () => {
-    const until = new Date(Math.ceil(Date.now() / 3600_000) * 3600_000);
+    const until = new Date(Math.ceil(hubNow() / 3600_000) * 3600_000); // by the hub's clock, not this computer's
     const q = new URLSearchParams({ since: new Date(until.getTime() - hours * 3600_000).toISOString(), until: until.toISOString() });
     if (by) q.set('by', by);
     return q;
@@ -101,7 +102,7 @@ function VersionDrift({ name, version }: { name: string; version: string }) {
         <>
           <p class="muted">{time(r.since)} – {time(r.until)}; baseline {r.baseline.kind === 'reference' ? (r.baseline.id ? `the manifest's reference (${r.baseline.id})` : 'none: this version\'s manifest has no reference, so nothing is judged (compare with a period of its own traffic: edgefleet drift --baseline)') : `${time(r.baseline.since)} – ${time(r.baseline.until)}`};
             thresholds PSI {r.thresholds.psi}, JS {r.thresholds.js}, at least {formatCount(r.thresholds.minPredictions)} predictions.</p>
-          {r.deprecated ? <p class="warn" data-testid="drift-deprecated">⚠ Deprecated at {time(r.deprecated.at)} ({r.deprecated.reason ?? 'no reason given'}): no longer assignable; the devices running it keep it until moved to another version.</p> : null}
+          {r.deprecated ? <Deprecated at={r.deprecated.at} reason={r.deprecated.reason} testid="drift-deprecated" /> : null}
           <div class="panel" data-testid="drift-heatmap">
             <h2>PSI per feature per hour (all devices)</h2>
             {r.timeline ? <HeatMap timeline={r.timeline} threshold={r.thresholds.psi} selected={selected} onSelect={setSelected} /> : <Empty>No timeline.</Empty>}

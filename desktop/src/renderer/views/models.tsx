@@ -11,7 +11,7 @@ import type { Manifest, ModelBackends, ModelVersionDetail, ModelVersionInfo, Tru
 import { can, loadModels, modelList, models, refetchTick, session } from '../store.js';
 import { checkBundle, checkTrust, readBundleHead, type ThresholdCheck, type TrustCheck } from '../verify.js';
 import { ActionForm } from '../ui/action.js';
-import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
+import { Deprecated, Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
 import { TryIt } from './try-it.js';
@@ -60,7 +60,7 @@ export function ModelsView({ name, version }: { name?: string; version?: string 
               return (
                 <tr key={v.name + v.version} class={v.name === name && (version === undefined || v.version === version) ? 'selected' : ''}>
                   <td><a href={href} class="mono">{v.name}</a></td><td class="mono"><a href={href}>{v.version}</a></td><td>{time(v.created)}</td><td>{v.pushedBy}</td>
-                  <td title={`${v.bundle.size} bytes`}>{formatBytes(v.bundle.size)}</td><td data-testid="version-backends" title={backendsWhy(v.backends)}>{backendsCell(v.backends)}</td><td><VersionState v={v} /></td>
+                  <td title={`${formatCount(v.bundle.size)} bytes`}>{formatBytes(v.bundle.size)}</td><td data-testid="version-backends" title={backendsWhy(v.backends)}>{backendsCell(v.backends)}</td><td><VersionState v={v} /></td>
                 </tr>
               );
             })}</tbody>
@@ -172,18 +172,19 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
         <h2><span class="mono">{name}@{version}</span></h2>
         {trusted === false ? <p class="error" role="alert" data-testid="version-not-trusted">✘ {NOT_TRUSTED}</p> : null}
         {detail.bundleDropped ? <p class="error" role="alert" data-testid="version-bundle-dropped">✘ Not deployable: {droppedText(detail)}</p> : null}
+        {detail.deprecated ? <Deprecated reason={detail.deprecatedReason} testid="version-deprecated" /> : null}
         <Backends b={detail.backends !== undefined ? detail.backends : modelList().find((v) => v.name === name && v.version === version)?.backends} />
         {detail.bundleDropped ? <p class="muted" data-testid="signature-status">Signatures not checked here: the hub no longer holds the bundle.</p>
           : <Signatures detail={detail} verified={verified} retry={() => setChecks((n) => n + 1)} />}
         {can('operator') ? (
           <div class="actions" aria-label="Model actions">
-            {!detail.deprecated ? (
-              <ActionForm label="Deprecate" danger reasonRequired run={async (reason) => {
-                await api?.send('POST', `${path}/deprecate`, { reason });
-                await loadModels();
-                return 'deprecated';
-              }} />
-            ) : null}
+            {/* Drawn once deprecated too: its own answer stays beside it, and a form open when another operator's deprecation
+                reaches the page stays, saying why it sends nothing (docs/decisions/0147-console-action-gone-under-open-form.md). */}
+            <ActionForm label="Deprecate" danger reasonRequired gone={detail.deprecated ? `the version was deprecated (${detail.deprecatedReason ?? 'no reason given'})` : undefined} run={async (reason) => {
+              await api?.send('POST', `${path}/deprecate`, { reason });
+              await loadModels();
+              return 'deprecated';
+            }} />
             {/* Only a version nothing refers to (pushed by mistake); the hub names what refers to any other. */}
             {can('admin') ? (
               <ActionForm label="Delete version" danger reasonRequired run={async (reason) => {
