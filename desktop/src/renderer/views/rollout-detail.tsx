@@ -12,6 +12,7 @@ import { StatePill, targetText } from './rollouts.js';
 import { inert } from '../ui/inert.js';
 import { GateActions } from './rollout-gate-actions.js';
 import { Head } from '../ui/table.js';
+import { hubNow } from '../hub-clock.js';
 
 /**
  * The actions the hub takes in the rollout's state (hub/src/rollouts/actions.ts): Promote only while the current wave bakes (it skips the rest of the bake) or has passed under manual advance (it moves on);
@@ -42,12 +43,12 @@ function stateLabel(state: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-/** The current time, every second while `on`. */
+/** The hub's time now (a bake ends by the hub's clock, not this computer's), every second while `on`. */
 function useNow(on: boolean): number {
-  const [now, setNow] = useState(Date.now());
+  const [now, setNow] = useState(hubNow());
   useEffect(() => {
     if (!on) return;
-    const t = setInterval(() => setNow(Date.now()), 1000);
+    const t = setInterval(() => setNow(hubNow()), 1000);
     return () => clearInterval(t);
   }, [on]);
   return now;
