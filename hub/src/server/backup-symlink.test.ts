@@ -1,10 +1,12 @@
 // `--out must be outside the data dir` (docs/operations.md "Backup and restore") with symlinks: a data dir
 // reached through a link (/var/lib/edgefleet-hub -> /mnt/disk/hub) and an --out named by the real path, or an
 // --out that is a link into the data dir, are inside it all the same. Such a backup would copy itself and
-// every earlier backup kept there; it is refused (CONFLICT) and writes nothing.
+// every earlier backup kept there; it is refused (CONFLICT) and writes nothing. So are the other wrong
+// places the same section names: a PostgreSQL hub's (--database, or a data dir with no hub.db) and a
+// restore --data-dir that is a file.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dispatch, StringWriter } from '@edgefleet/shared/cli';
@@ -59,5 +61,27 @@ describe('backup-symlink', () => {
     const r = await hubCli(['backup', '--data-dir', link(), '--out', join(dir, 'backups', 'b3')]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(existsSync(join(dir, 'backups', 'b3', 'backup.json')));
+  });
+
+  it('refuses a PostgreSQL hub (--database, or a data dir without hub.db) naming the section, and a restore into a file', async () => {
+    const pg = await hubCli(['backup', '--data-dir', real(), '--out', join(dir, 'b-pg'), '--database', 'postgres://edgefleet@127.0.0.1:1/hub']);
+    assert.equal(pg.code, 1, pg.stderr);
+    assert.equal(pg.stderr, 'error [INVALID_INPUT]: backup copies hub.db (SQLite); a hub on PostgreSQL (--database) is backed up with pg_dump -Fc '
+      + 'plus a copy of its data dir (blobs, keys, trust): see docs/operations.md "Running on PostgreSQL"\n');
+    const noDb = join(dir, 'pg-data');
+    mkdirSync(noDb);
+    const none = await hubCli(['backup', '--data-dir', noDb, '--out', join(dir, 'b-none')]);
+    assert.equal(none.code, 1, none.stderr);
+    assert.equal(none.stderr, `error [NOT_FOUND]: ${join(noDb, 'hub.db')} does not exist: expected the data dir of a hub (--data-dir). A hub on PostgreSQL `
+      + '(--database) is backed up with pg_dump and a copy of its data dir (docs/operations.md "Running on PostgreSQL")\n');
+    assert.ok(!existsSync(join(dir, 'b-pg')) && !existsSync(join(dir, 'b-none')), 'nothing written');
+
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'kept\n');
+    assert.equal((await hubCli(['backup', '--data-dir', real(), '--out', join(dir, 'b4')])).code, 0);
+    const r = await hubCli(['restore', '--from', join(dir, 'b4'), '--data-dir', file]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stderr, `error [CONFLICT]: --data-dir ${file} is a file: expected a new or empty directory\n`);
+    assert.equal(readFileSync(file, 'utf8'), 'kept\n');
   });
 });
