@@ -96,8 +96,17 @@ export function ensurePrivateDir(dir: string, what = 'data directory'): void {
  * Refuses an existing `dir` this process may not read (another user's 0700 data dir, as when a command that
  * only reads, `edgefleet-agent status` or `edgefleet-hub backup`, is run from a shell as someone else; a
  * 0700 backup) naming both users, rather than taking it for a directory that holds nothing. A missing `dir` passes.
+ * A file is refused as one (before, root was told a 0644 file's mode kept it from reading it, and to chmod it).
  */
 export function refuseUnreadableDir(dir: string, what: 'data directory' | 'backup directory (--from)' = 'data directory'): void {
+  let isFile = false;
+  try {
+    isFile = !statSync(dir).isDirectory();
+  } catch { /* missing, or above it unreadable: refuseOthers says which */ }
+  if (isFile) {
+    throw new AppError('CONFIG_INVALID', `${what} ${dir} is a file, not a directory: expected ${what === 'data directory'
+      ? 'the directory the program keeps its data in (--data-dir)' : 'the directory edgefleet-hub backup wrote (--out)'}`);
+  }
   refuseOthers(dir, constants.R_OK | constants.X_OK, 'read it', what, (owner) => what === 'data directory'
     ? `expected a data directory of this process's user: run as ${owner} (the service's user, e.g. sudo -u) or as root (the service still needs it as it is)`
     : `expected a backup this process may read: run as ${owner} or as root (docs/operations.md "Backup and restore" restores as root)`);

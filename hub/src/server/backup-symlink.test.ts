@@ -2,8 +2,8 @@
 // reached through a link (/var/lib/edgefleet-hub -> /mnt/disk/hub) and an --out named by the real path, or an
 // --out that is a link into the data dir, are inside it all the same. Such a backup would copy itself and
 // every earlier backup kept there; it is refused (CONFLICT) and writes nothing. So are the other wrong
-// places the same section names: a PostgreSQL hub's (--database, or a data dir with no hub.db) and a
-// restore --data-dir that is a file.
+// places the same section names: a PostgreSQL hub's (--database, or a data dir with no hub.db), a
+// restore --data-dir that is a file, and a file given as the backup (--from) or the data dir.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -63,7 +63,7 @@ describe('backup-symlink', () => {
     assert.ok(existsSync(join(dir, 'backups', 'b3', 'backup.json')));
   });
 
-  it('refuses a PostgreSQL hub (--database, or a data dir without hub.db) naming the section, and a restore into a file', async () => {
+  it('refuses a PostgreSQL hub (--database, or a data dir without hub.db) naming the section, a restore into a file, and a file read as a directory', async () => {
     const pg = await hubCli(['backup', '--data-dir', real(), '--out', join(dir, 'b-pg'), '--database', 'postgres://edgefleet@127.0.0.1:1/hub']);
     assert.equal(pg.code, 1, pg.stderr);
     assert.equal(pg.stderr, 'error [INVALID_INPUT]: backup copies hub.db (SQLite); a hub on PostgreSQL (--database) is backed up with pg_dump -Fc '
@@ -83,5 +83,12 @@ describe('backup-symlink', () => {
     assert.equal(r.code, 1, r.stderr);
     assert.equal(r.stderr, `error [CONFLICT]: --data-dir ${file} is a file: expected a new or empty directory\n`);
     assert.equal(readFileSync(file, 'utf8'), 'kept\n');
+
+    // A file where a directory is read: named as one (root was told the file's mode 0644 kept it out, chmod 600).
+    const from = await hubCli(['restore', '--from', file, '--data-dir', join(dir, 'r-file')]);
+    assert.equal(from.stderr, `error [CONFIG_INVALID]: backup directory (--from) ${file} is a file, not a directory: expected the directory edgefleet-hub backup wrote (--out)\n`);
+    const data = await hubCli(['backup', '--data-dir', file, '--out', join(dir, 'b-file')]);
+    assert.equal(data.stderr, `error [CONFIG_INVALID]: data directory ${file} is a file, not a directory: expected the directory the program keeps its data in (--data-dir)\n`);
+    assert.ok(!existsSync(join(dir, 'r-file')) && !existsSync(join(dir, 'b-file')), 'nothing written');
   });
 });
