@@ -3,10 +3,12 @@
 // --out that is a link into the data dir, are inside it all the same. Such a backup would copy itself and
 // every earlier backup kept there; it is refused (CONFLICT) and writes nothing. So are the other wrong
 // places the same section names: a PostgreSQL hub's (--database, or a data dir with no hub.db), a
-// restore --data-dir that is a file, and a file given as the backup (--from) or the data dir.
+// restore --data-dir that is a file, and a file given as the backup (--from) or the data dir; and a backup
+// whose hub.db is no database at all (its hash made to match) is damaged, IO_ERROR, not INTERNAL.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dispatch, StringWriter } from '@edgefleet/shared/cli';
@@ -90,5 +92,20 @@ describe('backup-symlink', () => {
     const data = await hubCli(['backup', '--data-dir', file, '--out', join(dir, 'b-file')]);
     assert.equal(data.stderr, `error [CONFIG_INVALID]: data directory ${file} is a file, not a directory: expected the directory the program keeps its data in (--data-dir)\n`);
     assert.ok(!existsSync(join(dir, 'r-file')) && !existsSync(join(dir, 'b-file')), 'nothing written');
+  });
+
+  it('a backup whose hub.db is not a database is refused as damaged (IO_ERROR naming it), nothing restored', async () => {
+    const backup = join(dir, 'b-notdb');
+    assert.equal((await hubCli(['backup', '--data-dir', real(), '--out', backup])).code, 0);
+    const junk = Buffer.alloc(8192, 'not a database ');
+    writeFileSync(join(backup, 'hub.db'), junk);
+    const m = JSON.parse(readFileSync(join(backup, 'backup.json'), 'utf8')) as { files: Array<{ path: string; sha256: string; size: number }> };
+    Object.assign(m.files.find((f) => f.path === 'hub.db') ?? {}, { sha256: createHash('sha256').update(junk).digest('hex'), size: junk.length });
+    writeFileSync(join(backup, 'backup.json'), JSON.stringify(m));
+    const r = await hubCli(['restore', '--from', backup, '--data-dir', join(dir, 'r-notdb')]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stderr, `error [IO_ERROR]: ${backup}/hub.db fails SQLite's integrity check: file is not a database: `
+      + 'expected the hub.db edgefleet-hub backup wrote (the backup is damaged: take another)\n');
+    assert.ok(!existsSync(join(dir, 'r-notdb')));
   });
 });

@@ -105,8 +105,16 @@ function schemaOf(db: Database.Database): Array<{ version: number; name: string 
 export function checkBackupDb(from: string): void {
   const db = new Database(join(from, 'hub.db'), { readonly: true, fileMustExist: true });
   try {
-    const integrity = db.pragma('integrity_check', { simple: true });
-    if (integrity !== 'ok') throw new AppError('IO_ERROR', `${from}/hub.db fails SQLite's integrity check: ${String(integrity)}`);
+    let integrity: unknown;
+    try {
+      integrity = db.pragma('integrity_check', { simple: true });
+    } catch (err) {
+      // Not a database at all (SQLITE_NOTADB): was INTERNAL "file is not a database", naming nothing.
+      integrity = (err as Error).message;
+    }
+    if (integrity !== 'ok') {
+      throw new AppError('IO_ERROR', `${from}/hub.db fails SQLite's integrity check: ${String(integrity)}: expected the hub.db edgefleet-hub backup wrote (the backup is damaged: take another)`);
+    }
     const unknown = unknownMigrations(db, HUB_MIGRATIONS);
     if (unknown.length > 0) throw schemaTooNew('hub.db', 'hub', join(from, 'hub.db'), unknown, HUB_VERSION);
   } finally {
