@@ -127,6 +127,10 @@ test('a data dir on a read-only file system is refused with EROFS and what to do
       assert.throws(() => ensurePrivateDir(ro), (e: AppError) => e.code === 'IO_ERROR'
         && e.message === `data directory ${ro} is on a read-only file system and this process may not write in it (EROFS): `
           + 'expected a writable one: remount it read-write (a disk the kernel remounted read-only after errors needs fsck first), or under systemd list it in ReadWritePaths=');
+      // One to be made there: Node's recursive mkdir says ENOENT; the error names EROFS and where it was to be made.
+      const made = join(ro, 'new', 'data');
+      assert.throws(() => ensurePrivateDir(made, '--out'), (e: AppError) => e.code === 'IO_ERROR'
+        && e.message.startsWith(`--out ${made} is on a read-only file system and this process may not create it in ${ro} (EROFS): expected a writable one`));
     } finally {
       spawnSync('umount', [ro]);
     }

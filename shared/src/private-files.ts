@@ -5,6 +5,12 @@ import { accessSync, chmodSync, closeSync, constants, existsSync, mkdirSync, ope
 import { dirname, resolve } from 'node:path';
 import { AppError } from './errors.js';
 
+/** IO_ERROR: `path` is on a read-only file system, so this process may not `may` (EROFS). */
+function readOnly(what: string, path: string, may: string, cause: unknown): AppError {
+  return new AppError('IO_ERROR', `${what} ${path} is on a read-only file system and this process may not ${may} (EROFS): `
+    + 'expected a writable one: remount it read-write (a disk the kernel remounted read-only after errors needs fsck first), or under systemd list it in ReadWritePaths=', { cause });
+}
+
 function tighten(path: string, mode: number, what: string): void {
   let current: number;
   try {
@@ -17,7 +23,8 @@ function tighten(path: string, mode: number, what: string): void {
   try {
     chmodSync(path, mode);
   } catch (err) {
-    throw new AppError('CONFIG_INVALID', `${what} ${path} has mode 0${current.toString(8)} (readable by others) and cannot be made 0${mode.toString(8)}: ${(err as Error).message}; chmod it yourself or choose another data directory`, { cause: err });
+    if ((err as NodeJS.ErrnoException).code === 'EROFS') throw readOnly(what, path, 'make it private', err);
+    throw new AppError('CONFIG_INVALID', `${what} ${path} has mode 0${current.toString(8)} (readable by others) and cannot be made 0${mode.toString(8)}: ${(err as Error).message}; chmod it yourself or choose another directory`, { cause: err });
   }
 }
 
@@ -25,39 +32,63 @@ function tighten(path: string, mode: number, what: string): void {
  * Refuses a directory others may make files in (sticky or writable by all, as /tmp): made 0700 it would lock
  * every other user out of it, and a data dir's files would sit among theirs.
  */
-function refuseShared(dir: string): void {
+function refuseShared(dir: string, what: string): void {
   const mode = statSync(dir).mode & 0o7777;
   if ((mode & 0o1000) === 0 && (mode & 0o002) === 0) return;
-  throw new AppError('CONFIG_INVALID', `data directory ${dir} is shared with other users (mode 0${mode.toString(8)}${mode & 0o1000 ? ', sticky' : ''}): `
+  throw new AppError('CONFIG_INVALID', `${what} ${dir} is shared with other users (mode 0${mode.toString(8)}${mode & 0o1000 ? ', sticky' : ''}): `
     + `expected a directory of its own, such as ${resolve(dir, 'edgefleet')}; it is not made 0700, which would lock every other user out of it`);
+}
+
+/** The nearest directory above `dir` that exists: the one a new `dir` is made in. */
+function existingParent(dir: string): string {
+  let parent = dirname(resolve(dir));
+  while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent);
+  return parent;
+}
+
+/**
+ * `mkdir -p` with the errno of the step that failed: Node's recursive mkdir reports ENOENT where the first
+ * directory it makes is refused as EROFS (a read-only mount), so each missing one is made on its own.
+ */
+function makeDirs(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const missing: string[] = [];
+    for (let d = resolve(dir); !existsSync(d) && dirname(d) !== d; d = dirname(d)) missing.unshift(d);
+    for (const d of missing) mkdirSync(d, { mode: 0o700 });
+  }
 }
 
 /**
  * Creates `dir` (and parents) as 0700, or tightens an existing one to 0700. A directory this process may
  * not write in (another user's, as when a service's data dir is used from a shell as someone else, or
- * the other way round) is refused naming both users, rather than the first write's bare EACCES.
+ * the other way round) is refused naming both users, rather than the first write's bare EACCES; one that
+ * cannot be made on a read-only file system names it, rather than a bare ENOENT. `what` names `dir` in
+ * errors (`--out` of a backup, say).
  */
-export function ensurePrivateDir(dir: string): void {
+export function ensurePrivateDir(dir: string, what = 'data directory'): void {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirs(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' || code === 'ENOTDIR') {
-      throw new AppError('CONFIG_INVALID', `data directory ${dir} cannot be made: it, or a directory above it, is a file (${code}): `
+      throw new AppError('CONFIG_INVALID', `${what} ${dir} cannot be made: it, or a directory above it, is a file (${code}): `
         + 'expected a directory (or a path where one can be made); the file is left as it is', { cause: err });
     }
+    if (code === 'EROFS') throw readOnly(what, dir, `create it in ${existingParent(dir)}`, err);
     if (code !== 'EACCES') throw err;
     // The directory it could not make in: another user's (/var/lib, root's) from an unprivileged shell.
-    let parent = dirname(resolve(dir));
-    while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent);
+    const parent = existingParent(dir);
     const st = statSync(parent);
-    throw new AppError('CONFIG_INVALID', `cannot create data directory ${dir}: this process, uid ${process.getuid?.() ?? '?'}, may not write in ${parent} `
+    throw new AppError('CONFIG_INVALID', `cannot create ${what} ${dir}: this process, uid ${process.getuid?.() ?? '?'}, may not write in ${parent} `
       + `(uid ${st.uid}'s, mode 0${(st.mode & 0o777).toString(8)}; EACCES): `
       + `expected a data directory this user may make, or one made for it (install.sh makes the service's), or run as that directory's user (e.g. sudo -u)`, { cause: err });
   }
-  refuseShared(dir);
-  tighten(dir, 0o700, 'data directory');
-  refuseOthers(dir, constants.W_OK | constants.X_OK, 'write in it', 'data directory',
+  refuseShared(dir, what);
+  tighten(dir, 0o700, what);
+  refuseOthers(dir, constants.W_OK | constants.X_OK, 'write in it', what,
     (owner, uid) => `expected a data directory of this process's user: run as ${owner} (the service's user, e.g. sudo -u), or give it to this user (chown -R ${uid ?? 'USER'} ${dir})`);
 }
 
@@ -65,8 +96,17 @@ export function ensurePrivateDir(dir: string): void {
  * Refuses an existing `dir` this process may not read (another user's 0700 data dir, as when a command that
  * only reads, `edgefleet-agent status` or `edgefleet-hub backup`, is run from a shell as someone else; a
  * 0700 backup) naming both users, rather than taking it for a directory that holds nothing. A missing `dir` passes.
+ * A file is refused as one (before, root was told a 0644 file's mode kept it from reading it, and to chmod it).
  */
 export function refuseUnreadableDir(dir: string, what: 'data directory' | 'backup directory (--from)' = 'data directory'): void {
+  let isFile = false;
+  try {
+    isFile = !statSync(dir).isDirectory();
+  } catch { /* missing, or above it unreadable: refuseOthers says which */ }
+  if (isFile) {
+    throw new AppError('CONFIG_INVALID', `${what} ${dir} is a file, not a directory: expected ${what === 'data directory'
+      ? 'the directory the program keeps its data in (--data-dir)' : 'the directory edgefleet-hub backup wrote (--out)'}`);
+  }
   refuseOthers(dir, constants.R_OK | constants.X_OK, 'read it', what, (owner) => what === 'data directory'
     ? `expected a data directory of this process's user: run as ${owner} (the service's user, e.g. sudo -u) or as root (the service still needs it as it is)`
     : `expected a backup this process may read: run as ${owner} or as root (docs/operations.md "Backup and restore" restores as root)`);
@@ -79,10 +119,7 @@ function refuseOthers(path: string, mode: number, may: string, what: string, exp
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return; // nothing there: the caller says what it expected
-    if (code === 'EROFS') {
-      throw new AppError('IO_ERROR', `${what} ${path} is on a read-only file system and this process may not ${may} (EROFS): `
-        + 'expected a writable one: remount it read-write (a disk the kernel remounted read-only after errors needs fsck first), or under systemd list it in ReadWritePaths=', { cause: err });
-    }
+    if (code === 'EROFS') throw readOnly(what, path, may, err);
     if (code !== 'EACCES') throw err;
     const uid = process.getuid?.();
     let st: Stats;

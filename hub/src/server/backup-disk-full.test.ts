@@ -1,10 +1,12 @@
 // Backup and restore onto a full disk (docs/operations.md "Backup and restore"): --out and --data-dir on
 // a real tmpfs of 2 MiB (examples' smallDisk; skipped where mount(8) is refused) and a hub whose data
 // dir holds 3 MiB. Each fails with DISK_FULL naming the directory and the room it needed, keeps nothing
-// (the backup's --out is gone, the restore's data dir empty), and works once there is room.
+// (the backup's --out is gone, the restore's data dir empty), and works once there is room. A directory to
+// be made on a read-only mount is refused naming the flag and EROFS (Node's recursive mkdir said ENOENT).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +69,30 @@ describe('backup-disk-full', () => {
       assert.deepEqual(readdirSync(join(roomy, 'blobs', 'sha256', sha.slice(0, 2))), [sha]);
     } finally {
       store.close();
+    }
+  });
+
+  it('backup --out and restore --data-dir on a read-only mount: IO_ERROR naming the flag, EROFS and what to do', { skip: typeof disk === 'string' ? disk : false }, async (t) => {
+    const data = join(dir, 'hub-ro');
+    Store.open(data, HUB_MIGRATIONS).close();
+    const backup = join(dir, 'backup-ro');
+    assert.equal((await hubCli(['backup', '--data-dir', data, '--out', backup])).code, 0);
+    const ro = join(dir, 'ro');
+    mkdirSync(ro);
+    if (spawnSync('mount', ['--bind', ro, ro]).status !== 0) return t.skip('mount --bind is not allowed here');
+    try {
+      assert.equal(spawnSync('mount', ['-o', 'remount,bind,ro', ro]).status, 0);
+      const expected = (flag: string, p: string) => `^error \\[IO_ERROR\\]: ${flag} ${p} is on a read-only file system and this process may not create it in ${ro} \\(EROFS\\): expected a writable one: remount it read-write .*ReadWritePaths=\\n$`;
+      const out = join(ro, 'new', 'backup');
+      const b = await hubCli(['backup', '--data-dir', data, '--out', out]);
+      assert.equal(b.code, 1, b.stderr);
+      assert.match(b.stderr, new RegExp(expected('--out', out)));
+      const target = join(ro, 'restored');
+      const r = await hubCli(['restore', '--from', backup, '--data-dir', target]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(expected('--data-dir', target)));
+    } finally {
+      spawnSync('umount', [ro]);
     }
   });
 });

@@ -5,7 +5,7 @@
 // with its sha256) is written last, and a failed backup is removed. Files are streamed (a blob may be
 // over 2 GiB), hashed while copied, and fsynced with their directories. `edgefleet-hub restore` is
 // restore.ts; what both use (the backup format, the restore marker, the checks of a backup's hub.db) is here.
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError, copyFileHashed, ensurePrivateDir, refuseUnreadableDir, storageError, fsyncPath, fsyncTree, schemaTooNew, sha256File, writeFileAtomic } from '@edgefleet/shared';
@@ -75,8 +75,7 @@ export function checkEmptyDir(dir: string, what: string): void {
 /** An absent or empty directory, made private (0700); anything else is refused. */
 export function emptyPrivateDir(dir: string, what: string): void {
   checkEmptyDir(dir, what);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  ensurePrivateDir(dir);
+  ensurePrivateDir(dir, what);
 }
 
 /** HASH_MISMATCH naming the file, what it holds, what was expected and why. */
@@ -106,8 +105,16 @@ function schemaOf(db: Database.Database): Array<{ version: number; name: string 
 export function checkBackupDb(from: string): void {
   const db = new Database(join(from, 'hub.db'), { readonly: true, fileMustExist: true });
   try {
-    const integrity = db.pragma('integrity_check', { simple: true });
-    if (integrity !== 'ok') throw new AppError('IO_ERROR', `${from}/hub.db fails SQLite's integrity check: ${String(integrity)}`);
+    let integrity: unknown;
+    try {
+      integrity = db.pragma('integrity_check', { simple: true });
+    } catch (err) {
+      // Not a database at all (SQLITE_NOTADB): was INTERNAL "file is not a database", naming nothing.
+      integrity = (err as Error).message;
+    }
+    if (integrity !== 'ok') {
+      throw new AppError('IO_ERROR', `${from}/hub.db fails SQLite's integrity check: ${String(integrity)}: expected the hub.db edgefleet-hub backup wrote (the backup is damaged: take another)`);
+    }
     const unknown = unknownMigrations(db, HUB_MIGRATIONS);
     if (unknown.length > 0) throw schemaTooNew('hub.db', 'hub', join(from, 'hub.db'), unknown, HUB_VERSION);
   } finally {
