@@ -172,9 +172,9 @@ describe('console: drift and alerts views', () => {
     // The drift alert stored a report: the drift view (key 6 returns to the version last shown) lists it.
     await page.keyboard.press('6');
     await page.getByLabel('Drift reports').getByText(shifted).first().waitFor();
-    // An operator stores a report with a note (the reason field of the action).
+    // An operator stores a report with a note (the action's text field, called Note here: it is no reason).
     await page.getByRole('button', { name: 'Store report' }).click();
-    await page.getByLabel('Reason (optional)').fill('weekly look');
+    await page.getByLabel('Note (optional)').fill('weekly look');
     await page.getByRole('form', { name: 'Store report' }).getByRole('button', { name: 'Store report' }).click();
     await page.getByLabel('Drift reports').getByText('weekly look').waitFor();
     assert.deepEqual(page.errors, []);

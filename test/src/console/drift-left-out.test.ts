@@ -55,7 +55,7 @@ describe('console: a device left out of a drift group', () => {
 
     // A stored report keeps it (the report's groups are the same table).
     await page.getByRole('button', { name: 'Store report' }).click();
-    await page.getByLabel('Reason (optional)').fill('the heavy box');
+    await page.getByLabel('Note (optional)').fill('the heavy box');
     await page.getByRole('form', { name: 'Store report' }).getByRole('button', { name: 'Store report' }).click();
     const row = page.getByLabel('Drift reports').locator('tr').filter({ hasText: 'the heavy box' });
     await row.waitFor();

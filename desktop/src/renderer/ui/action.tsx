@@ -17,6 +17,8 @@ export function ActionForm(p: {
   label: string;
   /** Required reason (the hub refuses these writes without one). */
   reasonRequired?: boolean;
+  /** What the text field is called when it is not a reason (a stored drift report's "Note"). */
+  field?: string;
   danger?: boolean;
   extra?: ComponentChildren;
   /** What the action does, shown to be confirmed before it is sent (promote to the full fleet). */
@@ -62,7 +64,7 @@ export function ActionForm(p: {
   return (
     <form class="action" ref={focus.form} onKeyDown={focus.onKeyDown} onSubmit={(e) => background(submit(e))} aria-label={p.label}>
       {p.extra}
-      <label for={id}>Reason{p.reasonRequired ? '' : ' (optional)'}</label>
+      <label for={id}>{p.field ?? 'Reason'}{p.reasonRequired ? '' : ' (optional)'}</label>
       <input id={id} value={reason} onInput={(e) => { setReason((e.currentTarget as HTMLInputElement).value); setConfirming(false); }} />
       {confirming ? <p class="warn" role="alert" data-testid="confirm">{p.confirm}</p> : null}
       <button type="submit" class={p.danger ? 'danger' : ''} disabled={busy || down || !!p.gone}>{confirming ? `Confirm: ${p.label}` : p.label}</button>

@@ -92,7 +92,7 @@ function CaptureDetail({ id, changed }: { id: string; changed: (c: Capture | und
         <dt>Target</dt><dd>{target(c.target)}</dd><dt>Rate</dt><dd>{c.rate}</dd><dt>Rows per device</dt><dd>at most {c.maxRows}</dd>
         <dt>Until</dt><dd>{time(c.until)}</dd><dt>Features</dt><dd>{c.features?.join(', ') ?? 'all'}</dd><dt>By</dt><dd>{c.createdBy}: {c.reason}</dd>
         {c.stopped ? <><dt>Stopped</dt><dd>{time(c.stopped.at)} by {c.stopped.by}: {c.stopped.reason}</dd></> : null}
-        {c.purged ? <><dt>Purged</dt><dd data-testid="capture-purged">{time(c.purged.at)} by {c.purged.by}: {c.purged.reason} ({c.purged.bytes} bytes deleted)</dd></> : null}
+        {c.purged ? <><dt>Purged</dt><dd data-testid="capture-purged">{time(c.purged.at)} by {c.purged.by}: {c.purged.reason} ({formatCount(c.purged.bytes)} bytes deleted)</dd></> : null}
       </dl>
       <p class="muted">{formatCount(c.rows)} rows in {formatCount(c.purged ? 0 : c.bytes)} bytes of ciphertext on the hub. Open them with the operators' key: <code>edgefleet capture fetch {c.id} --key FILE</code>{c.purged ? ' (purged: nothing left to fetch)' : ''}.</p>
       {can('operator') ? (

@@ -90,7 +90,7 @@ function VersionDrift({ name, version }: { name: string; version: string }) {
       </form>
       {can('operator') ? (
         <div class="actions">
-          <ActionForm label="Store report" run={async (note) => {
+          <ActionForm label="Store report" field="Note" run={async (note) => {
             const q = query();
             const rep = await api?.send<{ id: number }>('POST', '/drift-reports', { model: name, version, since: q.get('since'), until: q.get('until'), ...(by ? { by } : {}), ...(note ? { note } : {}) });
             setReportsTick((n) => n + 1);
