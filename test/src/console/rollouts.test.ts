@@ -53,10 +53,8 @@ describe('console: rollouts view', () => {
   let rolloutId = '';
 
   it('an operator creates the regressed 3.0.0 from the form; the view shows the canary fail its gate and roll back, live', async () => {
-    const page = await signIn(browser, s.hub.http, s.hub.adminToken);
-    // This computer's clock 2 h ahead of the hub's: the bake below still counts down by the hub's.
-    await page.clock.install({ time: Date.now() + 2 * 3600_000 });
-    await page.reload();
+    // This computer's clock 2 h ahead of the hub's (from the first page on): the bake below still counts down by the hub's.
+    const page = await signIn(browser, s.hub.http, s.hub.adminToken, { prepare: (p) => p.clock.install({ time: Date.now() + 2 * 3600_000 }) });
     await page.getByTestId('live').filter({ hasText: 'live' }).waitFor();
     await page.evaluate(() => { (globalThis as unknown as { notReloaded: boolean }).notReloaded = true; });
     await page.keyboard.press('5');
