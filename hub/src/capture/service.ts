@@ -174,10 +174,10 @@ export class CaptureService {
    * chunk's devices; the commit is create(), every document built again (DeploymentService.signAhead,
    * docs/decisions/0170-deployments-signed-ahead-in-chunks.md, addendum).
    */
-  createStored(req: CaptureCreate, actor: string, record: (c: { id: number; devices: number }) => void): Promise<{ id: number; docs: DesiredDocument[] }> {
+  async createStored(req: CaptureCreate, actor: string, record: (c: { id: number; devices: number }) => void): Promise<{ id: number; docs: DesiredDocument[] }> {
     const { store, clock, deployments } = this.deps;
     const asked = this.asked(req, actor, clock.now());
-    return deployments.signAhead({
+    return await deployments.signAhead({
       kind: 'capture', what: `${req.model}${req.version ? ` ${req.version}` : ''}`, details: { model: req.model },
       devices: store.db.transaction(() => this.cohort(req, asked.at))(),
       trial: (ids, at) => {

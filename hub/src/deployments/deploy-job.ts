@@ -14,7 +14,7 @@ export interface DeployJobDeps {
   /** The devices the deploy reaches, after the checks that refuse it (NOT_FOUND, CONFLICT, CONTENT_KEY_MISSING, BACKEND_UNSUPPORTED). */
   plan(): string[];
   /** VERSION_NOT_TRUSTED for the devices the target reaches now (DeploymentService.requireTrusted). */
-  recheck(): Promise<void>;
+  check(): Promise<void>;
   /** The deployment row at `at`; `id` given for a row rolled back. */
   create(at: Date, id?: number): number;
   /** DeploymentService.storeDesired. */
@@ -40,7 +40,7 @@ export function deployJob(deps: DeployJobDeps, req: DeploymentCreate): AheadJob<
       store.deployments.addDevices(id, req.model, [...ids], at.now);
       return deps.storeDesired(ids, at);
     },
-    recheck: deps.recheck,
+    check: deps.check,
     commit: deps.commit,
     logged: (out) => ({ deployment: out.id }),
   };

@@ -140,10 +140,9 @@ export class DeploymentService {
    * chunk a turn for more than SIGN_CHUNK devices (signed-ahead.ts; OVERLOADED while another is). Publish after it.
    */
   async deployStored(req: DeploymentCreate, actor: string, record?: (d: { id: number; devices: number }) => void): Promise<{ id: number; docs: DesiredDocument[] }> {
-    const trusted = () => this.requireTrusted(req.model, req.version, targetDeviceIds(this.deps.store.devices.targetable(), req.target));
-    await trusted();
-    return this.signer.run(deployJob({
-      store: this.deps.store, sealing: this.deps.sealing, recheck: trusted,
+    return await this.signer.run(deployJob({
+      store: this.deps.store, sealing: this.deps.sealing,
+      check: () => this.requireTrusted(req.model, req.version, targetDeviceIds(this.deps.store.devices.targetable(), req.target)),
       plan: () => this.planDeploy(req),
       create: (at, id) => this.insertDeployment(req, actor, at, id),
       storeDesired: (ids, at) => this.storeDesired(ids, 0, at),
@@ -253,8 +252,8 @@ export class DeploymentService {
   }
 
   /** undeploy() as DELETE /deployments/{id} runs it: for more than SIGN_CHUNK devices the documents are signed ahead, a chunk a turn (signAhead). */
-  undeployStored(id: number, req: UndeployRequest, record?: (r: UndeployResult) => void): Promise<{ result: UndeployResult; docs: DesiredDocument[] }> {
-    return this.signer.run(undeployJob(this.undeployDeps(), id, req, record));
+  async undeployStored(id: number, req: UndeployRequest, record?: (r: UndeployResult) => void): Promise<{ result: UndeployResult; docs: DesiredDocument[] }> {
+    return await this.signer.run(undeployJob(this.undeployDeps(), id, req, record));
   }
 
   private undeployDeps() {

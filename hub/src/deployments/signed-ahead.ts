@@ -38,8 +38,8 @@ export interface AheadJob<T extends { docs: DesiredDocument[] }> {
    * (storeDesired with `at`: issued at the time the signing began, no document signed before).
    */
   trial(deviceIds: readonly string[], at: SignedAhead): DesiredDocument[];
-  /** Checks read again before the commit, awaited (a deploy's trust). */
-  recheck?(): Promise<void>;
+  /** Checks that are awaited (a deploy's trust): before the documents are signed, and again before the commit. */
+  check?(): Promise<void>;
   /** The one transaction: the checks again, the rows, each document built again (storeDesired with `ahead`), the audit entry. */
   commit(ahead?: SignedAhead): T;
   /** The log line's fields naming what was stored. */
@@ -71,12 +71,16 @@ export class AheadSigner {
 
   /**
    * Stores `job` (its commit: checks, rows, documents, audit entry in one transaction); for more than SIGN_CHUNK devices
-   * its documents are signed ahead first, a chunk a turn. OVERLOADED while another is being signed; NOT_READY once
-   * stop() began (nothing stored either way).
+   * its documents are signed ahead first, a chunk a turn. OVERLOADED while another is being signed (the slot is taken
+   * before anything is awaited); NOT_READY once stop() began (nothing stored either way).
    */
   async run<T extends { docs: DesiredDocument[] }>(job: AheadJob<T>): Promise<T> {
     if (this.stopped) throw stopping(job.kind);
-    if (job.devices.length <= SIGN_CHUNK) return job.commit();
+    if (job.devices.length <= SIGN_CHUNK) {
+      await job.check?.();
+      if (this.stopped) throw stopping(job.kind);
+      return job.commit();
+    }
     const busy = this.signing;
     if (busy) {
       throw new AppError('OVERLOADED', `${busy.kind === job.kind ? 'another' : an(busy.kind)} ${busy.kind} to more than ${SIGN_CHUNK} devices is being signed (${busy.what}): try this ${job.kind} (${job.what}, ${job.devices.length} devices) again in a few seconds`,
@@ -99,6 +103,7 @@ export class AheadSigner {
   }
 
   private async signAhead<T extends { docs: DesiredDocument[] }>(job: AheadJob<T>, state: Signing): Promise<T> {
+    await job.check?.();
     const ahead: SignedAhead = { now: this.deps.clock.now(), docs: new Map(), reused: 0 };
     const docs = ahead.docs as Map<string, DesiredDocument>;
     for (let i = 0; i < job.devices.length; i += SIGN_CHUNK) {
@@ -108,7 +113,7 @@ export class AheadSigner {
       state.signed = docs.size;
     }
     // What changed while they were signed (trust, target, devices, other documents) is read again at commit.
-    await job.recheck?.();
+    await job.check?.();
     if (state.stopped) throw stopping(job.kind);
     const out = job.commit(ahead);
     this.deps.logger.info({ ...job.logged(out), devices: out.docs.length, signedAhead: docs.size, reused: ahead.reused }, `${job.kind} signed ahead and stored`);
