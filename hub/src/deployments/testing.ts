@@ -69,6 +69,8 @@ export interface TestHub {
 }
 
 let hubN = 0;
+/** The capture public key of every hub started with `capture` (their documents compare equal). */
+let captureKey: string | undefined;
 /**
  * `database`: Store.open's (a PostgreSQL URL from testing/backends.ts; default hub.db in the hub's dir).
  * `backendCheck`: the Registry's; 'off' unless a test reads the backends a push found (registry.ts BackendCheck).
@@ -93,7 +95,7 @@ export async function startHub(opts: { database?: string | undefined; ttlMs?: nu
     ...(opts.capture ? { desiredCapture: (id: string) => captures?.desiredFor(id) ?? [] } : {}),
     deployments: { desiredTtlMs: opts.ttlMs ?? 14 * 86400_000, renewBeforeMs: opts.renewBeforeMs ?? 7 * 86400_000, renewEveryMs: 3600_000 },
   });
-  if (opts.capture) captures = new CaptureService({ store, link, deployments: parts.deployments, clock, logger, options: { publicKey: newCaptureKeyFile().public } });
+  if (opts.capture) captures = new CaptureService({ store, link, deployments: parts.deployments, clock, logger, options: { publicKey: (captureKey ??= newCaptureKeyFile().public) } });
   await parts.start();
   const clients: MqttClient[] = [];
   const h: TestHub = {
