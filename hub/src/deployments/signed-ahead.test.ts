@@ -10,7 +10,7 @@ import { forEachBackend, type Backend } from '../testing/backends.js';
 import { addDevice, cleanup, firstChunkSigned, fleetHub, fleetIds, prepare, rowCount, signedLog, verified, type TestHub } from './testing.js';
 import { SIGN_CHUNK } from './signed-ahead.js';
 
-const N = SIGN_CHUNK * 4 + 50;
+const N = SIGN_CHUNK * 2 + 50;
 const ids = fleetIds;
 const REQ: DeploymentCreate = { model: 'audio-energy', version: '1.0.0', target: { tags: { ring: 'a' } }, reason: 'to many' };
 const fleet = (database?: string) => fleetHub(N, { database });
