@@ -21,7 +21,7 @@ export const captureRoutes: RouteDef[] = [
     async handler(c, deps) {
       const b = await jsonBody(c, CaptureCreate, 'capture request');
       const s = part(deps);
-      const { id, docs } = s.create(b, actor(c).name, (r) => audit(c, deps, 'capture.create', `capture ${r.id}`, b.reason, {
+      const { id, docs } = await s.createStored(b, actor(c).name, (r) => audit(c, deps, 'capture.create', `capture ${r.id}`, b.reason, {
         id: r.id, model: b.model, version: b.version ?? null, target: b.target, rate: b.rate, maxRows: b.maxRows, durationSec: b.durationSec, features: b.features ?? null, devices: r.devices,
       }));
       await afterCommit(c, deps, 'capture.create', `capture ${id}`, 'publish desired state', () => deps.deployments?.publishDesired(docs));

@@ -55,8 +55,9 @@ export const deploymentRoutes: RouteDef[] = [
       const s = part(deps);
       const d = s.deployments.get(id); // NOT_FOUND names the id
       const target = `${d.model}@${d.version}`;
-      // The removals, every affected device's desired document and the audit entry commit together.
-      const { result, docs } = s.undeploy(id, { reason: q.reason, actor: actor(c).name, confirmDevices: q.confirmDevices, dryRun: q.dryRun },
+      // The removals, every affected device's desired document and the audit entry commit together (signed ahead for
+      // many devices: docs/decisions/0170-deployments-signed-ahead-in-chunks.md, addendum).
+      const { result, docs } = await s.undeployStored(id, { reason: q.reason, actor: actor(c).name, confirmDevices: q.confirmDevices, dryRun: q.dryRun },
         (r) => audit(c, deps, 'deployment.undeploy', target, q.reason, { id, devices: r.devices, superseded: r.superseded }));
       if (docs.length) await afterCommit(c, deps, 'deployment.undeploy', target, 'publish desired state', () => s.publishDesired(docs));
       return result;

@@ -120,12 +120,15 @@ export class CaptureRepo {
   private activeStmt: ReturnType<Db['prepare']> | null = null;
   constructor(private readonly db: Db) {}
 
-  create(c: NewCapture, deviceIds: readonly string[]): number {
-    const id = Number(this.db.prepare(`INSERT INTO captures (model, version, target, rate, max_rows, duration_sec, features, reason, public_key, key_id, created_by, created_at, until)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-      c.model, c.version, JSON.stringify(c.target), c.rate, c.maxRows, c.durationSec, c.features ? JSON.stringify(c.features) : null, c.reason,
+  /** `id`: only for a row rolled back (CaptureService.createStored), so PostgreSQL's identity is not advanced by it. */
+  create(c: NewCapture, deviceIds: readonly string[], given?: number): number {
+    const [col, arg, ids] = given === undefined ? ['', '', []] : ['id, ', '?, ', [given]];
+    const r = this.db.prepare(`INSERT INTO captures (${col}model, version, target, rate, max_rows, duration_sec, features, reason, public_key, key_id, created_by, created_at, until)
+      VALUES (${arg}?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      ...ids, c.model, c.version, JSON.stringify(c.target), c.rate, c.maxRows, c.durationSec, c.features ? JSON.stringify(c.features) : null, c.reason,
       c.publicKey, c.keyId, c.createdBy, c.at.toISOString(), c.until.toISOString(),
-    ).lastInsertRowid);
+    );
+    const id = given ?? Number(r.lastInsertRowid);
     const ins = this.db.prepare("INSERT INTO capture_devices (capture_id, device_id, status, updated_at) VALUES (?, ?, 'pending', ?)");
     for (const d of deviceIds) ins.run(id, d, c.at.toISOString());
     return id;

@@ -13,7 +13,8 @@ import type { Clock } from '../clock.js';
 import type { DeploymentService } from '../deployments/service.js';
 import { targetDeviceIds } from '../deployments/target.js';
 import { LogThrottle } from '../log-throttle.js';
-import { CaptureRepo, captureState, type StoredCapture } from './repo.js';
+import type { SignedAhead } from '../deployments/desired.js';
+import { CaptureRepo, captureState, type NewCapture, type StoredCapture } from './repo.js';
 
 export interface CaptureOptions {
   /** The operators' X25519 capture public key, base64 (edgefleet capture keygen); captures are refused without it. */
@@ -156,7 +157,41 @@ export class CaptureService {
    * Stores the capture, its devices and their next desired documents (run `record` for the audit
    * entry in the same transaction); the caller publishes the documents after commit.
    */
-  create(req: CaptureCreate, actor: string, record: (c: { id: number; devices: number }) => void): { id: number; docs: DesiredDocument[] } {
+  create(req: CaptureCreate, actor: string, record: (c: { id: number; devices: number }) => void, ahead?: SignedAhead): { id: number; docs: DesiredDocument[] } {
+    const { store } = this.deps;
+    const asked = this.asked(req, actor, ahead?.now ?? this.deps.clock.now());
+    return store.db.transaction(() => {
+      const devices = this.cohort(req, asked.at);
+      const id = this.repo.create(asked, devices);
+      record({ id, devices: devices.length });
+      return { id, docs: this.deps.deployments.storeDesired(devices, 0, ahead) };
+    })();
+  }
+
+  /**
+   * create() as POST /captures runs it: for more than SIGN_CHUNK devices their documents are signed ahead, a chunk a
+   * turn, each chunk's trial storing the capture (under the id the commit takes: its documents name it) with the
+   * chunk's devices; the commit is create(), every document built again (DeploymentService.signAhead,
+   * docs/decisions/0170-deployments-signed-ahead-in-chunks.md, addendum).
+   */
+  async createStored(req: CaptureCreate, actor: string, record: (c: { id: number; devices: number }) => void): Promise<{ id: number; docs: DesiredDocument[] }> {
+    const { store, clock, deployments } = this.deps;
+    const asked = this.asked(req, actor, clock.now());
+    return await deployments.signAhead({
+      kind: 'capture', what: `${req.model}${req.version ? ` ${req.version}` : ''}`, details: { model: req.model },
+      devices: store.db.transaction(() => this.cohort(req, asked.at))(),
+      trial: (ids, at) => {
+        const top = store.db.prepare('SELECT MAX(id) AS id FROM captures').get() as { id: number | null } | undefined;
+        this.repo.create(this.asked(req, actor, at.now), ids, Number(top?.id ?? 0) + 1);
+        return deployments.storeDesired(ids, 0, at);
+      },
+      commit: (ahead) => this.create(req, actor, record, ahead),
+      logged: (out) => ({ capture: out.id }),
+    });
+  }
+
+  /** The capture asked for at `at`, after the checks that refuse it (NOT_READY without a capture key, NOT_FOUND, INVALID_INPUT for features). */
+  private asked(req: CaptureCreate, actor: string, at: Date): NewCapture {
     const publicKey = this.opts.publicKey;
     if (!publicKey) throw new AppError('NOT_READY', 'no capture public key is configured on this hub: set capture.publicKey in the hub config (edgefleet capture keygen makes a key pair)');
     const manifest = this.manifestFor(req.model, req.version);
@@ -165,20 +200,19 @@ export class CaptureService {
       const unknown = req.features.filter((f) => !known.has(f));
       if (unknown.length) throw new AppError('INVALID_INPUT', `features: ${unknown.map((f) => JSON.stringify(f)).join(', ')} not in ${req.model}'s manifest; expected some of [${[...known].join(', ')}]`);
     }
-    const { store, clock } = this.deps;
-    const now = clock.now();
-    return store.db.transaction(() => {
-      const devices = targetDeviceIds(store.devices.targetable(), req.target); // NOT_FOUND: listed ids unknown or revoked
-      const full = devices.filter((d) => this.repo.activeFor(d, now).length >= CAPTURE_LIMITS.maxActive);
-      if (full.length) throw new AppError('CONFLICT', `target: device(s) ${full.slice(0, 5).join(', ')} already take part in ${CAPTURE_LIMITS.maxActive} captures; stop one first`);
-      const id = this.repo.create({
-        model: req.model, version: req.version ?? null, target: req.target, rate: req.rate, maxRows: req.maxRows, durationSec: req.durationSec,
-        features: req.features ?? null, reason: req.reason, publicKey, keyId: boxKeyId(decodeBoxPublicKey(publicKey, 'capture.publicKey')),
-        createdBy: actor, at: now, until: new Date(now.getTime() + req.durationSec * 1000),
-      }, devices);
-      record({ id, devices: devices.length });
-      return { id, docs: this.deps.deployments.storeDesired(devices) };
-    })();
+    return {
+      model: req.model, version: req.version ?? null, target: req.target, rate: req.rate, maxRows: req.maxRows, durationSec: req.durationSec,
+      features: req.features ?? null, reason: req.reason, publicKey, keyId: boxKeyId(decodeBoxPublicKey(publicKey, 'capture.publicKey')),
+      createdBy: actor, at, until: new Date(at.getTime() + req.durationSec * 1000),
+    };
+  }
+
+  /** The devices a capture reaches (NOT_FOUND: listed ids unknown or revoked; CONFLICT: a device in CAPTURE_LIMITS.maxActive captures already). */
+  private cohort(req: CaptureCreate, now: Date): string[] {
+    const devices = targetDeviceIds(this.deps.store.devices.targetable(), req.target);
+    const full = devices.filter((d) => this.repo.activeFor(d, now).length >= CAPTURE_LIMITS.maxActive);
+    if (full.length) throw new AppError('CONFLICT', `target: device(s) ${full.slice(0, 5).join(', ')} already take part in ${CAPTURE_LIMITS.maxActive} captures; stop one first`);
+    return devices;
   }
 
   /** Stops a capture: its devices get documents without it (rows captured before are still accepted). */

@@ -10,10 +10,11 @@ import { statusFromEvents, statusFromState } from './status.js';
 import { SEQ_AHEAD_MAX, storeDesired, type DesiredDeps, type SignedAhead } from './desired.js';
 import { AheadOfHub, type AheadCounts } from './ahead.js';
 import { assertVersionTrusted, untrustedTargets } from './trusted.js';
-import { leaveTagTargets, undeploy, type UndeployRequest } from './undeploy.js';
+import { leaveTagTargets, undeploy, undeployJob, type UndeployRequest } from './undeploy.js';
 import { BackendWatch, overrideHint, refuseUnloadableBackends } from './backends.js';
 import { DEFAULT_DEPLOYMENT_OPTIONS, DesiredRenewal, type DeploymentOptions } from './renewal.js';
-import { AheadSigner } from './signed-ahead.js';
+import { AheadSigner, type AheadJob } from './signed-ahead.js';
+import { deployJob } from './deploy-job.js';
 
 export { SEQ_AHEAD_MAX };
 
@@ -49,14 +50,7 @@ export class DeploymentService {
     this.backends = new BackendWatch(deps.store);
     this.opts = { ...DEFAULT_DEPLOYMENT_OPTIONS, ...deps.options };
     this.renewal = new DesiredRenewal(deps, this.opts, (ids) => this.issueDesiredMany(ids));
-    this.signer = new AheadSigner({
-      store: deps.store, clock: deps.clock, logger: deps.logger, sealing: deps.sealing,
-      plan: (req) => this.planDeploy(req),
-      requireTrusted: (req) => this.requireTrusted(req.model, req.version, targetDeviceIds(deps.store.devices.targetable(), req.target)),
-      create: (req, actor, at, id) => this.insertDeployment(req, actor, at, id),
-      storeDesired: (ids, ahead) => this.storeDesired(ids, 0, ahead),
-      commit: (req, actor, record, ahead) => this.createDeployment(req, actor, record, ahead),
-    });
+    this.signer = new AheadSigner(deps);
   }
 
   /** Follows device reports (subscribed before the first await, so none is missed once ingest runs) and renews documents. */
@@ -118,9 +112,14 @@ export class DeploymentService {
     this.signer.halt();
   }
 
-  /** The deployment being signed ahead (signed-ahead.ts): documents signed so far, of how many; null when none is. */
-  signingAhead(): { signed: number; devices: number } | null {
+  /** The deploy, undeploy or capture being signed ahead (signed-ahead.ts): documents signed so far, of how many; null when none is. */
+  signingAhead(): { kind: string; signed: number; devices: number } | null {
     return this.signer.progress();
+  }
+
+  /** Stores `job`, its documents signed ahead a chunk a turn for more than SIGN_CHUNK devices (signed-ahead.ts; OVERLOADED while another is, of any kind). */
+  signAhead<T extends { docs: DesiredDocument[] }>(job: AheadJob<T>): Promise<T> {
+    return this.signer.run(job);
   }
 
   async stop(): Promise<void> {
@@ -140,8 +139,15 @@ export class DeploymentService {
    * The stored half of deploy (POST /deployments'): requireTrusted, then createDeployment, its documents signed ahead a
    * chunk a turn for more than SIGN_CHUNK devices (signed-ahead.ts; OVERLOADED while another is). Publish after it.
    */
-  deployStored(req: DeploymentCreate, actor: string, record?: (d: { id: number; devices: number }) => void): Promise<{ id: number; docs: DesiredDocument[] }> {
-    return this.signer.create(req, actor, record);
+  async deployStored(req: DeploymentCreate, actor: string, record?: (d: { id: number; devices: number }) => void): Promise<{ id: number; docs: DesiredDocument[] }> {
+    return await this.signer.run(deployJob({
+      store: this.deps.store, sealing: this.deps.sealing,
+      check: () => this.requireTrusted(req.model, req.version, targetDeviceIds(this.deps.store.devices.targetable(), req.target)),
+      plan: () => this.planDeploy(req),
+      create: (at, id) => this.insertDeployment(req, actor, at, id),
+      storeDesired: (ids, at) => this.storeDesired(ids, 0, at),
+      commit: (ahead) => this.createDeployment(req, actor, record, ahead),
+    }, req));
   }
 
   /** CONTENT_KEY_MISSING for an encrypted version whose content key the hub cannot give devices (deploys and rollouts alike). */
@@ -242,7 +248,16 @@ export class DeploymentService {
    * device's next document and `record` (the API's audit entry) in one transaction. Publish the documents after commit.
    */
   undeploy(id: number, req: UndeployRequest, record?: (r: UndeployResult) => void): { result: UndeployResult; docs: DesiredDocument[] } {
-    return undeploy({ store: this.deps.store, now: this.deps.clock.now(), storeDesired: (ids) => this.storeDesired(ids) }, id, req, record);
+    return undeploy(this.undeployDeps(), id, req, record);
+  }
+
+  /** undeploy() as DELETE /deployments/{id} runs it: for more than SIGN_CHUNK devices the documents are signed ahead, a chunk a turn (signAhead). */
+  async undeployStored(id: number, req: UndeployRequest, record?: (r: UndeployResult) => void): Promise<{ result: UndeployResult; docs: DesiredDocument[] }> {
+    return await this.signer.run(undeployJob(this.undeployDeps(), id, req, record));
+  }
+
+  private undeployDeps() {
+    return { store: this.deps.store, now: this.deps.clock.now(), storeDesired: (ids: readonly string[], ahead?: SignedAhead) => this.storeDesired(ids, 0, ahead) };
   }
 
   /** A device enrolled or changed tags: it joins the tag/all deployments it now matches (and leaves the tag ones it no longer does). */

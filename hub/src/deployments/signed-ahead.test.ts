@@ -7,39 +7,18 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AppError, DeploymentCreate, DesiredDocument } from '@edgefleet/shared';
 import { forEachBackend, type Backend } from '../testing/backends.js';
-import { addDevice, cleanup, prepare, startHub, verified, type TestHub } from './testing.js';
+import { addDevice, cleanup, firstChunkSigned, fleetHub, fleetIds, prepare, rowCount, signedLog, verified, type TestHub } from './testing.js';
 import { SIGN_CHUNK } from './signed-ahead.js';
 
-const N = SIGN_CHUNK * 4 + 50;
-const ids = (n: number) => Array.from({ length: n }, (_, i) => `d-${String(i).padStart(3, '0')}`);
+const N = SIGN_CHUNK * 2 + 50;
+const ids = fleetIds;
 const REQ: DeploymentCreate = { model: 'audio-energy', version: '1.0.0', target: { tags: { ring: 'a' } }, reason: 'to many' };
-
-async function fleet(database?: string, n = N): Promise<TestHub> {
-  const h = await startHub({ database });
-  h.store.db.transaction(() => ids(n).forEach((id) => addDevice(h, id, { ring: 'a' })))();
-  return h;
-}
-
-/** What the signer logged of each deployment it stored. */
-const signedLog = (h: TestHub) => h.logger.lines.filter((l) => l.msg === 'deployment signed ahead and stored').map((l) => l.obj);
-
-/** Waits, a turn of the event loop at a time (the signer signs a chunk a turn), until the first chunk is signed. */
-async function firstChunkSigned(h: TestHub): Promise<void> {
-  for (let i = 0; i < 10_000; i++) {
-    const p = h.parts.deployments.signingAhead();
-    if (p && p.signed >= SIGN_CHUNK) {
-      assert.ok(p.signed < p.devices, 'expected the deployment still being signed');
-      return;
-    }
-    await new Promise((r) => setImmediate(r));
-  }
-  assert.fail('the deployment was never being signed ahead');
-}
+const fleet = (database?: string) => fleetHub(N, { database });
+const signed = (h: TestHub) => signedLog(h, 'deployment');
 
 /** Nothing of a deployment is stored: no deployment, no device row, no document, no audit entry. */
 function nothingStored(h: TestHub): void {
-  const count = (table: string) => (h.store.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
-  assert.deepEqual([count('deployments'), count('deployment_devices'), count('desired_documents')], [0, 0, 0]);
+  assert.deepEqual(['deployments', 'deployment_devices', 'desired_documents'].map((t) => rowCount(h, t)), [0, 0, 0]);
   assert.deepEqual(h.store.audit.query({}).filter((a) => a.action === 'deployment.create'), []);
 }
 
@@ -67,7 +46,7 @@ describe('a deployment signed ahead', () => {
           assert.deepEqual(verified(d).models.map((m) => m.version), ['1.0.0']);
           assert.deepEqual(ahead.store.desired.latest(d.signed.deviceId), d);
         }
-        assert.deepEqual(signedLog(ahead), [{ deployment: a.id, devices: N, signedAhead: N, reused: N }]);
+        assert.deepEqual(signed(ahead), [{ deployment: a.id, devices: N, signedAhead: N, reused: N }]);
         // The rows the chunks stored and rolled back took no id (PostgreSQL's identity included).
         assert.equal(a.id, o.id);
         const next = await ahead.parts.deployments.deployStored({ ...REQ, version: '2.0.0' }, 'op');
@@ -110,7 +89,7 @@ describe('a deployment signed ahead', () => {
       assert.equal(h.store.desired.latest('d-000'), undefined, 'no document for a device re-tagged out of the target');
       assert.equal(h.store.desired.latest('d-002'), undefined, 'nor for one revoked');
       // Signed ahead: every device of the target then; stored as signed: all but d-001, d-003 (changed) and d-new (not signed ahead).
-      assert.deepEqual(signedLog(h), [{ deployment: id, devices: N - 1, signedAhead: N, reused: N - 4 }]);
+      assert.deepEqual(signed(h), [{ deployment: id, devices: N - 1, signedAhead: N, reused: N - 4 }]);
     } finally {
       await h.close();
     }
@@ -148,7 +127,7 @@ describe('a deployment signed ahead', () => {
       const p = svc.deployStored(REQ, 'op');
       await firstChunkSigned(h);
       await assert.rejects(svc.deployStored({ ...REQ, version: '2.0.0' }, 'op'), (e: AppError) => e.code === 'OVERLOADED'
-        && e.message === `another deployment to more than ${SIGN_CHUNK} devices is being signed: try this one (audio-energy 2.0.0, ${N} devices) again in a few seconds`);
+        && e.message === `another deployment to more than ${SIGN_CHUNK} devices is being signed (audio-energy 1.0.0): try this deployment (audio-energy 2.0.0, ${N} devices) again in a few seconds`);
       const small = await svc.deployStored({ ...REQ, version: '2.0.0', target: { devices: ['d-010'] } }, 'op');
       const { id } = await p;
       assert.deepEqual(h.store.deployments.list().deployments.map((d) => d.id), [id, small.id]);

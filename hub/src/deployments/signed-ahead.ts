@@ -1,44 +1,57 @@
-// A deployment to more devices than one chunk signs their documents ahead, a chunk a turn of the event loop, then
-// commits in one transaction that builds every document again from what the store holds then and stores the one
-// signed ahead only where it is the same (desired.ts SignedAhead): the REST API, MQTT keepalives and acks are
-// served between the chunks, and the deployment, its documents and its audit entry stay atomic
-// (docs/decisions/0170-deployments-signed-ahead-in-chunks.md).
+// Documents for more devices than one chunk (a deploy, an undeploy, a capture start) are signed ahead, a chunk a turn
+// of the event loop, then committed in one transaction that builds every document again from what the store holds
+// then and stores the one signed ahead only where it is the same (desired.ts SignedAhead): the REST API, MQTT
+// keepalives and acks are served between the chunks, and the change, its documents and its audit entry stay atomic
+// (docs/decisions/0170-deployments-signed-ahead-in-chunks.md, and its addendum for undeploys and captures).
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { AppError, settleWithin, type DeploymentCreate, type DesiredDocument } from '@edgefleet/shared';
+import { AppError, settleWithin, type DesiredDocument } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { Clock } from '../clock.js';
-import type { Sealing } from '../sealing/service.js';
 import type { LoggerPort } from '../mqtt/ports.js';
 import type { SignedAhead } from './desired.js';
 
-/** Documents signed in one turn of the event loop (~0.15–0.2 ms each: 15–20 ms a turn); a deployment to at most this many commits at once. */
+/** Documents signed in one turn of the event loop (~0.15–0.2 ms each: 15–20 ms a turn); a change reaching at most this many commits at once. */
 export const SIGN_CHUNK = 100;
 
-/** How long stop() waits for a deployment being signed to give up (it does at its next turn, within a chunk's time). */
+/** How long stop() waits for a signing to give up (it does at its next turn, within a chunk's time). */
 export const SIGNING_STOP_MS = 1000;
 
-/** What a deploy's stored half is, built by DeploymentService. */
-export interface AheadDeps {
-  store: Store;
-  clock: Clock;
-  logger: LoggerPort;
-  sealing?: Sealing | undefined;
-  /** The devices `req` reaches, after the checks that refuse it (NOT_FOUND, CONFLICT, CONTENT_KEY_MISSING, BACKEND_UNSUPPORTED). */
-  plan(req: DeploymentCreate): string[];
-  /** VERSION_NOT_TRUSTED (DeploymentService.requireTrusted) for the devices the target reaches now. */
-  requireTrusted(req: DeploymentCreate): Promise<void>;
-  /** The deployment row (and `at`, its time) in the store; `id` for a row rolled back. */
-  create(req: DeploymentCreate, actor: string, at: Date, id?: number): number;
-  /** DeploymentService.storeDesired with documents signed ahead. */
-  storeDesired(deviceIds: readonly string[], ahead: SignedAhead): DesiredDocument[];
-  /** The one transaction of a deploy (DeploymentService.createDeployment): checks, rows, documents, audit entry. */
-  commit(req: DeploymentCreate, actor: string, record: ((d: { id: number; devices: number }) => void) | undefined, ahead?: SignedAhead): { id: number; docs: DesiredDocument[] };
+/** What is signed ahead, in its messages and log line. */
+export type AheadKind = 'deployment' | 'undeploy' | 'capture';
+
+/**
+ * One change that issues documents to many devices, as AheadSigner runs it: built after the checks that refuse it
+ * (DeploymentService.deployStored, undeploy.ts undeployJob, capture/service.ts createStored).
+ */
+export interface AheadJob<T extends { docs: DesiredDocument[] }> {
+  kind: AheadKind;
+  /** Names it in an OVERLOADED refusal: "audio-energy 1.0.0", "deployment 3". */
+  what: string;
+  /** The refusal's details (with `devices`). */
+  details: Record<string, unknown>;
+  /** The devices whose documents it issues. */
+  devices: readonly string[];
+  /** Before each chunk's trial, outside its transaction: what the commit must find the same (a content key sealed to each device). */
+  prepare?(deviceIds: readonly string[]): void;
+  /**
+   * Inside a transaction that is rolled back: stores what the commit stores for `deviceIds` and returns their documents
+   * (storeDesired with `at`: issued at the time the signing began, no document signed before).
+   */
+  trial(deviceIds: readonly string[], at: SignedAhead): DesiredDocument[];
+  /** Checks that are awaited (a deploy's trust): before the documents are signed, and again before the commit. */
+  check?(): Promise<void>;
+  /** The one transaction: the checks again, the rows, each document built again (storeDesired with `ahead`), the audit entry. */
+  commit(ahead?: SignedAhead): T;
+  /** The log line's fields naming what was stored. */
+  logged(out: T): Record<string, unknown>;
 }
 
 interface Signing {
+  kind: AheadKind;
+  what: string;
   /** stop() began: give up at the next turn. */
   stopped: boolean;
-  /** Settles when the deployment is stored or refused. */
+  /** Settles when the change is stored or refused. */
   done: Promise<unknown>;
   signed: number;
   devices: number;
@@ -50,29 +63,32 @@ class RolledBack {
 }
 
 export class AheadSigner {
-  /** The deployment being signed ahead (at most one: a second is refused, OVERLOADED). */
+  /** The change being signed ahead (at most one across deploys, undeploys and captures: another is refused, OVERLOADED). */
   private signing: Signing | null = null;
   private stopped = false;
 
-  constructor(private readonly deps: AheadDeps) {}
+  constructor(private readonly deps: { store: Store; clock: Clock; logger: LoggerPort }) {}
 
   /**
-   * The stored half of a deploy: checks, the deployment, its devices, each device's next document and `record` (the API's
-   * audit entry), in one transaction; for more than SIGN_CHUNK devices the documents are signed ahead first, a chunk a
-   * turn. OVERLOADED while another deployment is being signed; NOT_READY once stop() began (nothing stored either way).
+   * Stores `job` (its commit: checks, rows, documents, audit entry in one transaction); for more than SIGN_CHUNK devices
+   * its documents are signed ahead first, a chunk a turn. OVERLOADED while another is being signed (the slot is taken
+   * before anything is awaited); NOT_READY once stop() began (nothing stored either way).
    */
-  async create(req: DeploymentCreate, actor: string, record?: (d: { id: number; devices: number }) => void): Promise<{ id: number; docs: DesiredDocument[] }> {
-    await this.deps.requireTrusted(req);
-    this.refuseStopped();
-    const devices = this.deps.plan(req);
-    if (devices.length <= SIGN_CHUNK) return this.deps.commit(req, actor, record);
-    if (this.signing) {
-      throw new AppError('OVERLOADED', `another deployment to more than ${SIGN_CHUNK} devices is being signed: try this one (${req.model} ${req.version}, ${devices.length} devices) again in a few seconds`,
-        { details: { model: req.model, version: req.version, devices: devices.length } });
+  async run<T extends { docs: DesiredDocument[] }>(job: AheadJob<T>): Promise<T> {
+    if (this.stopped) throw stopping(job.kind);
+    if (job.devices.length <= SIGN_CHUNK) {
+      await job.check?.();
+      if (this.stopped) throw stopping(job.kind);
+      return job.commit();
     }
-    const state: Signing = { stopped: false, done: Promise.resolve(), signed: 0, devices: devices.length };
+    const busy = this.signing;
+    if (busy) {
+      throw new AppError('OVERLOADED', `${busy.kind === job.kind ? 'another' : an(busy.kind)} ${busy.kind} to more than ${SIGN_CHUNK} devices is being signed (${busy.what}): try this ${job.kind} (${job.what}, ${job.devices.length} devices) again in a few seconds`,
+        { details: { kind: job.kind, ...job.details, devices: job.devices.length, signing: busy.kind } });
+    }
+    const state: Signing = { kind: job.kind, what: job.what, stopped: false, done: Promise.resolve(), signed: 0, devices: job.devices.length };
     this.signing = state;
-    const work = this.signAhead(req, actor, devices, state, record);
+    const work = this.signAhead(job, state);
     state.done = work.catch(() => undefined);
     try {
       return await work;
@@ -81,45 +97,40 @@ export class AheadSigner {
     }
   }
 
-  /** The deployment being signed ahead: documents signed so far, of how many; null when none is. */
-  progress(): { signed: number; devices: number } | null {
-    return this.signing && { signed: this.signing.signed, devices: this.signing.devices };
+  /** The change being signed ahead: what it is, documents signed so far, of how many; null when none is. */
+  progress(): { kind: AheadKind; signed: number; devices: number } | null {
+    return this.signing && { kind: this.signing.kind, signed: this.signing.signed, devices: this.signing.devices };
   }
 
-  private async signAhead(req: DeploymentCreate, actor: string, devices: string[], state: Signing, record?: (d: { id: number; devices: number }) => void) {
+  private async signAhead<T extends { docs: DesiredDocument[] }>(job: AheadJob<T>, state: Signing): Promise<T> {
+    await job.check?.();
     const ahead: SignedAhead = { now: this.deps.clock.now(), docs: new Map(), reused: 0 };
     const docs = ahead.docs as Map<string, DesiredDocument>;
-    for (let i = 0; i < devices.length; i += SIGN_CHUNK) {
+    for (let i = 0; i < job.devices.length; i += SIGN_CHUNK) {
       await nextTurn();
-      if (state.stopped) throw stopping();
-      for (const d of this.trial(req, actor, devices.slice(i, i + SIGN_CHUNK), ahead.now)) docs.set(d.signed.deviceId, d);
+      if (state.stopped) throw stopping(job.kind);
+      for (const d of this.trial(job, job.devices.slice(i, i + SIGN_CHUNK), ahead.now)) docs.set(d.signed.deviceId, d);
       state.signed = docs.size;
     }
     // What changed while they were signed (trust, target, devices, other documents) is read again at commit.
-    await this.deps.requireTrusted(req);
-    if (state.stopped) throw stopping();
-    const out = this.deps.commit(req, actor, record, ahead);
-    this.deps.logger.info({ deployment: out.id, devices: out.docs.length, signedAhead: docs.size, reused: ahead.reused }, 'deployment signed ahead and stored');
+    await job.check?.();
+    if (state.stopped) throw stopping(job.kind);
+    const out = job.commit(ahead);
+    this.deps.logger.info({ ...job.logged(out), devices: out.docs.length, signedAhead: docs.size, reused: ahead.reused }, `${job.kind} signed ahead and stored`);
     return out;
   }
 
   /**
-   * The documents `deviceIds` get from the deployment, signed: the deployment and its rows stored and their documents
-   * built, signed and stored in a transaction rolled back (as if committed, but nothing is). The content keys sealed to
-   * them are kept (a cache, sealing/service.ts), so the commit builds the same bodies.
+   * The documents `deviceIds` get from the job, signed: what its commit stores for them stored and their documents
+   * built, signed and stored in a transaction rolled back (as if committed, but nothing is).
    */
-  private trial(req: DeploymentCreate, actor: string, deviceIds: string[], now: Date): DesiredDocument[] {
-    const { store, sealing } = this.deps;
-    const manifest = store.models.get(req.model, req.version).manifest;
-    if (manifest.encryption && sealing) store.db.transaction(() => { for (const id of deviceIds) sealing.sealedFor(id, manifest); })();
+  private trial<T extends { docs: DesiredDocument[] }>(job: AheadJob<T>, deviceIds: readonly string[], now: Date): DesiredDocument[] {
+    const { store } = this.deps;
+    job.prepare?.(deviceIds);
     try {
       // Status changes of the rows (a hold for the device's backend) reach no listener: held, and dropped on the throw.
       store.deployments.holdStatus(() => store.db.transaction(() => {
-        // An id above every deployment's, given: PostgreSQL's identity is not advanced by a row rolled back.
-        const top = store.db.prepare('SELECT MAX(id) AS id FROM deployments').get() as { id: number | null } | undefined;
-        const id = this.deps.create(req, actor, now, Number(top?.id ?? 0) + 1);
-        store.deployments.addDevices(id, req.model, deviceIds, now);
-        throw new RolledBack(this.deps.storeDesired(deviceIds, { now, docs: new Map(), reused: 0 }));
+        throw new RolledBack(job.trial(deviceIds, { now, docs: new Map(), reused: 0 }));
       })());
     } catch (err) {
       if (err instanceof RolledBack) return err.docs;
@@ -128,28 +139,27 @@ export class AheadSigner {
     throw new Error('unreachable: the trial transaction ends by throwing');
   }
 
-  /** NOT_READY once stop() began. */
-  private refuseStopped(): void {
-    if (this.stopped) throw stopping();
-  }
-
-  /** A deployment being signed gives up at its next turn (NOT_READY, nothing stored); later ones are refused. Synchronous: the hub calls it first. */
+  /** A change being signed gives up at its next turn (NOT_READY, nothing stored); later ones are refused. Synchronous: the hub calls it first. */
   halt(): void {
     this.stopped = true;
     if (this.signing) this.signing.stopped = true;
   }
 
-  /** Deployments are taken again (DeploymentService.start). */
+  /** Changes are taken again (DeploymentService.start). */
   resume(): void {
     this.stopped = false;
   }
 
-  /** halt(), and waits (at most SIGNING_STOP_MS) for the deployment being signed to end. */
+  /** halt(), and waits (at most SIGNING_STOP_MS) for the change being signed to end. */
   async stop(): Promise<void> {
     this.halt();
     const s = this.signing;
-    if (s) await settleWithin(s.done, SIGNING_STOP_MS, 'a deployment being signed', (err) => this.deps.logger.warn({ err }, 'stopping: a deployment being signed did not end in time'));
+    if (s) await settleWithin(s.done, SIGNING_STOP_MS, `a ${s.kind} being signed`, (err) => this.deps.logger.warn({ err }, `stopping: a ${s.kind} being signed did not end in time`));
   }
 }
 
-const stopping = (): AppError => new AppError('NOT_READY', 'the hub is stopping: the deployment was not stored; create it again once the hub is back');
+const an = (kind: AheadKind): string => (/^[aeiou]/.test(kind) ? 'an' : 'a');
+
+const AGAIN: Record<AheadKind, string> = { deployment: 'create it again', undeploy: 'undeploy again', capture: 'start it again' };
+
+const stopping = (kind: AheadKind): AppError => new AppError('NOT_READY', `the hub is stopping: the ${kind} was not stored; ${AGAIN[kind]} once the hub is back`);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { buildMultiBundle, makeKeys, makeTrust, type BundleResult, type Keys } from '@edgefleet/examples';
-import { DesiredBody, deviceTopic, verifyEnvelope, type DesiredDocument, type TrustBody } from '@edgefleet/shared';
+import { DesiredBody, deviceTopic, newCaptureKeyFile, verifyEnvelope, type DesiredDocument, type TrustBody } from '@edgefleet/shared';
 import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { Registry, bundleVerifier, type BackendCheck } from '../registry.js';
@@ -17,6 +17,8 @@ import type { FleetLink } from '../mqtt/ports.js';
 import { RecordingLogger, RecordingMetrics, collect, connectDevice } from '../mqtt/testing/devices.js';
 import { ManualClock } from '../testing/harness.js';
 import { makeParts, type Parts } from '../testing/parts.js';
+import { CaptureService } from '../capture/service.js';
+import { SIGN_CHUNK } from './signed-ahead.js';
 
 export interface Fixture {
   root: string;
@@ -56,6 +58,8 @@ export interface TestHub {
   push(path: string): Promise<void>;
   link: FleetLink;
   parts: Parts;
+  /** The capture part, when started with `capture`. */
+  captures?: CaptureService;
   clock: ManualClock;
   /** What the parts logged. */
   logger: RecordingLogger;
@@ -65,11 +69,14 @@ export interface TestHub {
 }
 
 let hubN = 0;
+/** The capture public key of every hub started with `capture` (their documents compare equal). */
+let captureKey: string | undefined;
 /**
  * `database`: Store.open's (a PostgreSQL URL from testing/backends.ts; default hub.db in the hub's dir).
  * `backendCheck`: the Registry's; 'off' unless a test reads the backends a push found (registry.ts BackendCheck).
+ * `capture`: with the capture part (TestHub.captures), on a capture key of its own.
  */
-export async function startHub(opts: { database?: string | undefined; ttlMs?: number; renewBeforeMs?: number; backendCheck?: BackendCheck } = {}): Promise<TestHub> {
+export async function startHub(opts: { database?: string | undefined; ttlMs?: number; renewBeforeMs?: number; backendCheck?: BackendCheck; capture?: boolean } = {}): Promise<TestHub> {
   const { root, keys, trust, bundles } = fixture();
   const store = Store.open(join(root, `hub-${++hubN}`), HUB_MIGRATIONS, { database: opts.database });
   const clock = new ManualClock();
@@ -82,14 +89,17 @@ export async function startHub(opts: { database?: string | undefined; ttlMs?: nu
   });
   await link.start();
   const logger = new RecordingLogger();
+  let captures: CaptureService | undefined;
   const parts = makeParts({
     store, link, hubKey: keys.hub, clock, logger, trust: () => h.trust,
+    ...(opts.capture ? { desiredCapture: (id: string) => captures?.desiredFor(id) ?? [] } : {}),
     deployments: { desiredTtlMs: opts.ttlMs ?? 14 * 86400_000, renewBeforeMs: opts.renewBeforeMs ?? 7 * 86400_000, renewEveryMs: 3600_000 },
   });
+  if (opts.capture) captures = new CaptureService({ store, link, deployments: parts.deployments, clock, logger, options: { publicKey: (captureKey ??= newCaptureKeyFile().public) } });
   await parts.start();
   const clients: MqttClient[] = [];
   const h: TestHub = {
-    store, trust, push, link, parts, clock, logger, url: link.address().mqtt, clients,
+    store, trust, push, link, parts, ...(captures ? { captures } : {}), clock, logger, url: link.address().mqtt, clients,
     async close() {
       for (const c of clients) await c.endAsync(true);
       await parts.stop();
@@ -125,3 +135,33 @@ export function verified(doc: DesiredDocument | undefined): DesiredBody {
 export function event(seq: number, kind: string, version: string, extra: Record<string, unknown> = {}) {
   return { seq, at: '2026-03-01T12:00:00.000Z', kind, model: 'audio-energy', version, message: `${kind} ${version}`, ...extra };
 }
+
+/** Device ids d-000, d-001, ... */
+export const fleetIds = (n: number): string[] => Array.from({ length: n }, (_, i) => `d-${String(i).padStart(3, '0')}`);
+
+/** A hub with `n` devices tagged ring=a (signed-ahead tests: docs/decisions/0170-deployments-signed-ahead-in-chunks.md). */
+export async function fleetHub(n: number, opts: Parameters<typeof startHub>[0] = {}): Promise<TestHub> {
+  const h = await startHub(opts);
+  h.store.db.transaction(() => fleetIds(n).forEach((id) => addDevice(h, id, { ring: 'a' })))();
+  return h;
+}
+
+/** What the signer logged of each change of `kind` it signed ahead and stored. */
+export const signedLog = (h: TestHub, kind: string) => h.logger.lines.filter((l) => l.msg === `${kind} signed ahead and stored`).map((l) => l.obj);
+
+/** Waits, a turn of the event loop at a time (the signer signs a chunk a turn), until the first chunk of a `kind` is signed. */
+export async function firstChunkSigned(h: TestHub, kind = 'deployment'): Promise<void> {
+  for (let i = 0; i < 10_000; i++) {
+    const p = h.parts.deployments.signingAhead();
+    if (p && p.signed >= SIGN_CHUNK) {
+      assert.equal(p.kind, kind);
+      assert.ok(p.signed < p.devices, 'expected the change still being signed');
+      return;
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.fail(`no ${kind} was ever being signed ahead`);
+}
+
+/** Rows in a hub.db table. */
+export const rowCount = (h: TestHub, table: string): number => (h.store.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;

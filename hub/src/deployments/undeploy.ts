@@ -6,6 +6,8 @@ import { AppError, type DesiredDocument, type DeployTarget, type UndeployResult 
 import type { Store } from '../store/index.js';
 import type { StatusChange } from '../store/deployments-repo.js';
 import { targetMatches } from './target.js';
+import type { SignedAhead } from './desired.js';
+import type { AheadJob } from './signed-ahead.js';
 
 /** Above this many devices an undeploy needs `confirmDevices` equal to the count (decision 0066). */
 export const UNDEPLOY_CONFIRM_ABOVE = 10;
@@ -22,37 +24,48 @@ export interface UndeployRequest {
 export interface UndeployDeps {
   store: Store;
   now: Date;
-  /** Builds, signs and stores the devices' next documents (DeploymentService.storeDesired). */
-  storeDesired: (deviceIds: readonly string[]) => DesiredDocument[];
+  /** Builds, signs and stores the devices' next documents (DeploymentService.storeDesired); `ahead`: desired.ts SignedAhead. */
+  storeDesired: (deviceIds: readonly string[], ahead?: SignedAhead) => DesiredDocument[];
+}
+
+/**
+ * What an undeploy changes, after the checks that refuse it: NOT_FOUND for an unknown id; CONFLICT for one a running
+ * or paused rollout owns or one undeployed already; CONFIRMATION_REQUIRED above UNDEPLOY_CONFIRM_ABOVE devices without
+ * the count confirmed (not for a dry run). `rows`: the deployment's rows not removed yet; `live`: the devices to issue documents to.
+ */
+function planUndeploy(store: Store, id: number, req: UndeployRequest) {
+  const d = store.deployments.get(id); // NOT_FOUND names the id
+  const owner = store.rollouts.active(d.model).find((r) => r.deploymentId === id);
+  if (owner) {
+    throw new AppError('CONFLICT', `deployment ${id} belongs to rollout ${owner.id} (${owner.state}): a rollout owns its deployment; abort or roll back the rollout instead (edgefleet rollout abort ${owner.id})`);
+  }
+  if (d.undeployed) throw new AppError('CONFLICT', `deployment ${id} was undeployed already (${d.undeployed.at} by ${d.undeployed.by}: ${d.undeployed.reason}): nothing left to remove`);
+  const rows = store.removals.rowsOf(id).filter((r) => r.status !== 'removing' && r.status !== 'removed');
+  const effective = rows.filter((r) => r.effective);
+  const result: UndeployResult = { deploymentId: id, dryRun: req.dryRun === true, devices: effective.length, deviceIds: effective.map((r) => r.deviceId), superseded: rows.length - effective.length };
+  if (!req.dryRun && effective.length > UNDEPLOY_CONFIRM_ABOVE && req.confirmDevices !== effective.length) {
+    const given = req.confirmDevices === undefined ? 'no confirmDevices was given' : `confirmDevices was ${req.confirmDevices}`;
+    throw new AppError('CONFIRMATION_REQUIRED', `undeploying deployment ${id} removes ${d.model} from ${effective.length} devices and ${given}: send confirmDevices=${effective.length} to confirm (edgefleet undeploy ${id} --reason ... --yes)`);
+  }
+  const targetable = new Set(store.devices.targetable().map((x) => x.id));
+  return { d, rows, result, live: result.deviceIds.filter((x) => targetable.has(x)) };
 }
 
 /**
  * Undeploys deployment `id` inside one transaction, with `record` (the API's audit entry) in it; returns
- * the result and the documents to publish after commit. NOT_FOUND for an unknown id; CONFLICT for one a
- * running or paused rollout owns or one undeployed already; CONFIRMATION_REQUIRED above
- * UNDEPLOY_CONFIRM_ABOVE devices without the count confirmed. A dry run changes nothing.
+ * the result and the documents to publish after commit (planUndeploy says what refuses it). A dry run
+ * changes nothing. `ahead`: documents signed before (undeployJob), stored where the one built now is the same.
  */
-export function undeploy(deps: UndeployDeps, id: number, req: UndeployRequest, record?: (r: UndeployResult) => void): { result: UndeployResult; docs: DesiredDocument[] } {
-  const { store, now } = deps;
+export function undeploy(deps: UndeployDeps, id: number, req: UndeployRequest, record?: (r: UndeployResult) => void, ahead?: SignedAhead): { result: UndeployResult; docs: DesiredDocument[] } {
+  const { store } = deps;
+  const now = ahead?.now ?? deps.now;
   const removals = store.removals;
   const changes: StatusChange[] = [];
   const out = store.db.transaction(() => {
-    const d = store.deployments.get(id); // NOT_FOUND names the id
-    const owner = store.rollouts.active(d.model).find((r) => r.deploymentId === id);
-    if (owner) {
-      throw new AppError('CONFLICT', `deployment ${id} belongs to rollout ${owner.id} (${owner.state}): a rollout owns its deployment; abort or roll back the rollout instead (edgefleet rollout abort ${owner.id})`);
-    }
-    if (d.undeployed) throw new AppError('CONFLICT', `deployment ${id} was undeployed already (${d.undeployed.at} by ${d.undeployed.by}: ${d.undeployed.reason}): nothing left to remove`);
-    const rows = removals.rowsOf(id).filter((r) => r.status !== 'removing' && r.status !== 'removed');
-    const effective = rows.filter((r) => r.effective);
-    const result: UndeployResult = { deploymentId: id, dryRun: req.dryRun === true, devices: effective.length, deviceIds: effective.map((r) => r.deviceId), superseded: rows.length - effective.length };
+    const { d, rows, result, live } = planUndeploy(store, id, req);
     if (req.dryRun) return { result, docs: [] };
-    if (effective.length > UNDEPLOY_CONFIRM_ABOVE && req.confirmDevices !== effective.length) {
-      const given = req.confirmDevices === undefined ? 'no confirmDevices was given' : `confirmDevices was ${req.confirmDevices}`;
-      throw new AppError('CONFIRMATION_REQUIRED', `undeploying deployment ${id} removes ${d.model} from ${effective.length} devices and ${given}: send confirmDevices=${effective.length} to confirm (edgefleet undeploy ${id} --reason ... --yes)`);
-    }
     const at = now.toISOString();
-    for (const r of effective) {
+    for (const r of rows.filter((x) => x.effective)) {
       removals.mark(id, r.deviceId, 'removing', req.reason, now);
       changes.push({ deploymentId: id, deviceId: r.deviceId, model: d.model, version: d.version, status: 'removing', progress: null, reason: req.reason, at });
     }
@@ -64,12 +77,31 @@ export function undeploy(deps: UndeployDeps, id: number, req: UndeployRequest, r
     }
     removals.undeploy(id, req.actor, req.reason, now);
     record?.(result);
-    const live = new Set(store.devices.targetable().map((x) => x.id));
-    return { result, docs: deps.storeDesired(result.deviceIds.filter((x) => live.has(x))) };
+    return { result, docs: deps.storeDesired(live, ahead) };
   })();
   // After the commit, so the live stream never shows a change a failed transaction rolled back.
   for (const c of changes) store.deployments.emitStatus(c);
   return out;
+}
+
+/**
+ * undeploy() for AheadSigner (signed-ahead.ts): checked now (planUndeploy); a chunk's trial marks its devices' rows
+ * `removing` at the signing's time and builds their documents; the commit is undeploy() at that time, every document
+ * built again (docs/decisions/0170-deployments-signed-ahead-in-chunks.md, addendum).
+ */
+export function undeployJob(deps: UndeployDeps, id: number, req: UndeployRequest, record?: (r: UndeployResult) => void): AheadJob<{ result: UndeployResult; docs: DesiredDocument[] }> {
+  const { store } = deps;
+  const { d, live } = store.db.transaction(() => planUndeploy(store, id, req))();
+  return {
+    kind: 'undeploy', what: `deployment ${id}, ${d.model} ${d.version}`, details: { deploymentId: id, model: d.model, version: d.version },
+    devices: req.dryRun ? [] : live,
+    trial: (ids, at) => {
+      for (const x of ids) store.removals.mark(id, x, 'removing', req.reason, at.now);
+      return deps.storeDesired(ids, at);
+    },
+    commit: (ahead) => undeploy(deps, id, req, record, ahead),
+    logged: () => ({ deployment: id }),
+  };
 }
 
 /** How a re-tag's removal reads in the document and on the row. */
