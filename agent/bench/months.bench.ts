@@ -2,14 +2,20 @@
 // 30 minutes a request, a real ONNX model (the test MLP), a new version installed and switched to every
 // 10 days, no hub reachable (its broker URL refuses), summaries.budgetBytes 1 MiB. Every 30 simulated
 // days it prints what the data dir and the process hold: agent.db and its WAL, the data dir, rows of
-// the tables that could grow, heap after a GC (run with --expose-gc for that), rss and open fds; then
-// agent.db's pages by table (dbstat). A store that grows shows as a column that keeps rising.
-//   node --conditions=source --import tsx --expose-gc agent/bench/months.bench.ts   (MONTHS_BENCH_DAYS, default 180)
+// the tables that could grow, heap after a full GC (the bench exposes gc itself, so scripts/bench.mjs's
+// plain `node --import tsx` start reads it too), rss and open fds; then agent.db's pages by table
+// (dbstat). A store that grows shows as a column that keeps rising.
+//   node --conditions=source --import tsx agent/bench/months.bench.ts   (MONTHS_BENCH_DAYS, default 180)
 // bench-limit-s: 600
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { makeKit, mlpBundle, req, row, startAgent } from '../src/testing.js';
 
+// A context created after the flag is set gets the gc function (the flag alone does not add it to this one).
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 const DAYS = Number(process.env.MONTHS_BENCH_DAYS ?? 180);
 const STEP_MIN = 30;
 const kit = makeKit('ef-months-bench-');
@@ -28,7 +34,7 @@ const du = (p: string): number => {
 const count = (table: string) => agent.db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number;
 const mb = (n: number) => (n / 1e6).toFixed(2);
 function snapshot(day: number): void {
-  (globalThis as { gc?: () => void }).gc?.();
+  gc();
   const m = process.memoryUsage();
   console.log(`day ${day}: agent.db ${mb(du(join(dataDir, 'agent.db')))} MB, WAL ${mb(du(join(dataDir, 'agent.db-wal')))} MB, data dir ${mb(du(dataDir))} MB; `
     + `rows: summary_windows ${count('summary_windows')}, outbox ${count('outbox')}, events ${count('events')}, model_versions ${count('model_versions')}, kv ${count('kv')}; `
