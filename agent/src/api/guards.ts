@@ -47,6 +47,16 @@ export function isLoopback(addr: string | undefined): boolean {
   return addr === '127.0.0.1' || addr === '::1' || addr === '::ffff:127.0.0.1' || (addr?.startsWith('127.') ?? false);
 }
 
+/**
+ * The DNS-rebinding check's refusal (./handler.ts): a Host not accepted is 403 FORBIDDEN; none at all (HTTP/1.0,
+ * a hand-written client; node's own refusal of it was a bare 400 with no body) is 400 BAD_REQUEST saying so.
+ */
+export function hostRefused(host: string | undefined, hosts: ReadonlySet<string>): AppError {
+  const expected = `expected 127.0.0.1, localhost, [::1]${hosts.size > 3 ? ` or one of ${[...hosts].slice(3).join(', ')}` : ''} (api.allowedHosts), with any port`;
+  if (host === undefined) return new AppError('BAD_REQUEST', `request has no Host header: ${expected}`);
+  return new AppError('FORBIDDEN', `Host ${JSON.stringify(host)} is not accepted: ${expected}`);
+}
+
 /** The host name of a Host header, lower case, without the port ("[::1]" keeps its brackets). */
 export function hostName(host: string): string {
   if (host.startsWith('[')) {

@@ -11,7 +11,7 @@ import { AGENT_VERSION } from '../version.js';
 import { attachBinary, binaryInput, binaryOutputs, HEADER_LENGTH, headerLength, leadingJson, refuseUnframedBinary } from './binary.js';
 import { InferCore, modelMetadata, type InferStarted } from './core.js';
 import { RequestBudget } from './budget.js';
-import { allowedHostNames, bearerCheck, bodyTooLarge, CONTAINER_CHECK_MIN, decodeSegment, hostName, isJson, isLoopback, jsonText, methodNotAllowed, noRoute, notJson, POST_ONLY, refuseContentEncoding, refuseManyContainers, refuseMediaType } from './guards.js';
+import { allowedHostNames, bearerCheck, bodyTooLarge, CONTAINER_CHECK_MIN, decodeSegment, hostName, hostRefused, isJson, isLoopback, jsonText, methodNotAllowed, noRoute, notJson, POST_ONLY, refuseContentEncoding, refuseManyContainers, refuseMediaType } from './guards.js';
 import { viaUnixSocket } from './unix-socket.js';
 import { refuseUnknownInferFields } from './validate.js';
 import { BurstGc, DEFAULT_BURST_GC } from './burst-gc.js';
@@ -286,9 +286,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       // DNS rebinding: a web page's request names the page's host; a client holding the token is not a page.
       const host = req.headers.host;
       if (!tokenOk && host !== lastHost) {
-        if (host === undefined || !hosts.has(hostName(host))) {
-          throw new AppError('FORBIDDEN', `Host ${JSON.stringify(host ?? '')} is not accepted: expected 127.0.0.1, localhost, [::1]${hosts.size > 3 ? ` or one of ${[...hosts].slice(3).join(', ')}` : ''} (api.allowedHosts), with any port`);
-        }
+        if (host === undefined || !hosts.has(hostName(host))) throw hostRefused(host, hosts);
         lastHost = host;
       }
       const p = route(req, res);

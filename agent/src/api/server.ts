@@ -15,6 +15,7 @@ import { SHED_FLUSH_MS, type WaitingRequests } from './waiting.js';
 import { KeepAliveConnections } from './keep-alive.js';
 import { endLingering } from './grpc/first-bytes.js';
 import { http2Refusal, http2RefusalText } from './http2-refusal.js';
+import { inFlight, refuseAfterInFlight } from './malformed.js';
 
 const netClose = NetServer.prototype.close;
 
@@ -82,6 +83,9 @@ export class ApiServer {
     const requestTimeout = o.requestTimeoutMs;
     const server = createServer({
       keepAliveTimeout: o.keepAliveTimeoutMs,
+      // node's own refusal of an HTTP/1.1 request without Host was a bare 400, no body nor code: the
+      // handler's Host check names what is expected instead (./guards.ts hostRefused).
+      requireHostHeader: false,
       // node requires headersTimeout <= requestTimeout.
       headersTimeout: Math.min(o.headersTimeoutMs, requestTimeout),
       requestTimeout,
@@ -114,9 +118,16 @@ export class ApiServer {
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       if (this.http2.has(socket)) return; // answered below: lingering for the client to read it (./http2-refusal.ts)
-      // A response already under way (e.g. a body timed out mid-request): nothing more can be said.
-      if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+      if (!socket.writable) {
         socket.destroy();
+        return;
+      }
+      const served = inFlight(socket);
+      if (served) {
+        // Bytes node's parser refuses while a request is served: that request, or those sent whole before
+        // them, answered first, then a 400 (./malformed.ts). A body timed out mid-request: cut, no answer.
+        if (err.code?.startsWith('HPE_') && err.code !== 'HPE_PAUSED_H2_UPGRADE') refuseAfterInFlight(socket, served, malformed(err), (m) => rawError(socket, 400, 'BAD_REQUEST', m));
+        else socket.destroy();
         return;
       }
       if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') rawError(socket, 408, 'TIMEOUT', `request not received within ${requestTimeout} ms (headers within ${o.headersTimeoutMs} ms)`);
