@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { toAppError } from '../errors.js';
 import { escapeText } from '../text.js';
 import { closest } from './suggest.js';
+import { repeatProblems } from './repeats.js';
 import {
   ExitCode, UsageError, type CliContext, type Command, type CommandTable, type OptionSpec, type OptionValue, type ParsedArgs, type Program,
 } from './command.js';
@@ -122,17 +123,13 @@ export function parseCommandArgs(cmd: Command, rest: readonly string[], env: Cli
     options[n] = { type: o.type === 'boolean' ? 'boolean' : 'string', ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) };
   }
   let parsed: ParsedArgs;
+  let repeated: string[];
   try {
     const r = parseArgs({ args: [...rest], options, strict: true, allowPositionals: true, tokens: true });
     parsed = { values: r.values as Record<string, OptionValue>, positionals: r.positionals };
-    // parseArgs keeps the last of a repeated single-valued option; a repeat is more likely a mistake.
-    const counts = new Map<string, number>();
-    for (const t of r.tokens) if (t.kind === 'option') counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
-    for (const [n, c] of counts) {
-      if (c > 1 && !cmd.options[n]?.multiple) throw new UsageError(`--${n} given more than once`);
-    }
+    // parseArgs keeps the last of a single-valued option given twice, and every repeat of a value: named with the rest.
+    repeated = repeatProblems(cmd, r.tokens.flatMap((t) => (t.kind === 'option' ? [t] : [])), parsed.values);
   } catch (err) {
-    if (err instanceof UsageError) throw err;
     const message = (err as Error).message;
     // node's "argument is ambiguous" is three lines of advice: one line naming the option and the value.
     const ambiguous = /^Option '(?:-(\w), )?--([\w-]+)' argument is ambiguous/.exec(message);
@@ -183,6 +180,7 @@ export function parseCommandArgs(cmd: Command, rest: readonly string[], env: Cli
     // Named with the rest: `status extra` without a data dir was told of the data dir only, then of "extra".
     ...(extra.length ? [`unexpected argument${extra.length > 1 ? 's' : ''} ${extra.map((e) => `"${e}"`).join(' ')}`] : []),
     ...(opts.length ? [`missing required option${opts.length > 1 ? 's' : ''} ${opts.join(', ')}`] : []),
+    ...repeated,
     ...malformed,
     ...together,
   ];
