@@ -109,7 +109,7 @@ test('usage errors name the problem, show usage and exit 2', async () => {
     [['model', 'pack', '--model', 'x.onnx'], /missing required option --manifest/],
     [['model', 'pack', '--manifest', 'm', '--model', 'x', '--bogus'], /Unknown option '--bogus'\n/],
     [['model', 'pack', '--manifest', 'm', '--modle', 'x'], /Unknown option '--modle'; did you mean --model\?/],
-    [['model', 'pack', '--manifest'], /--manifest/],
+    [['model', 'pack', '--model', 'x', '--manifest'], /: --manifest needs a value: expected --manifest FILE\n/],
     [['model', 'pack', '--manifest', 'a', '--manifest', 'b', '--model', 'x'], /--manifest is given twice \("a", "b"\): expected it once\n/],
     [['model', 'verify', '--trust', 't'], /missing BUNDLE\n/],
     [['model', 'verify'], /missing BUNDLE; missing required option --trust\n/],
@@ -186,6 +186,10 @@ test('--version prints the program version; extra words after it are a usage err
   assert.equal(c.out.text, 'edgefleet 9.9.9\n');
   const bad = ctx();
   assert.equal(await dispatch(program, ['--version', 'x'], bad), 2);
+  assert.match(bad.err.text, /^error \[BAD_REQUEST\]: --version takes nothing after it, got "x"\n/);
+  const typo = ctx();
+  assert.equal(await dispatch(program, ['--versoin'], typo), 2);
+  assert.equal(typo.err.text, 'error [BAD_REQUEST]: unknown option "--versoin"; did you mean --version?\nusage: edgefleet <command> [options]\nRun \'edgefleet --help\' for details.\n');
 });
 
 test('a command resolving to a negative code (a daemon) passes it through', async () => {

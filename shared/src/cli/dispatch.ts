@@ -142,6 +142,10 @@ export function parseCommandArgs(cmd: Command, rest: readonly string[], env: Cli
       if (problem) throw new UsageError(problem);
       throw new UsageError(`--${name!} ${value === undefined ? 'value' : JSON.stringify(value)} starts with a dash, so it reads as an option: expected a value after --${name!}; write --${name!}=${value ?? '-VALUE'} to pass one that starts with a dash`);
     }
+    // node's "Option '--actor <value>' argument missing": what is expected after it, in the help's words.
+    const bare = /^Option '(?:-\w, )?--([\w-]+) <value>' argument missing/.exec(message);
+    const spec = bare ? cmd.options[bare[1]!] : undefined;
+    if (bare && spec) throw new UsageError(`--${bare[1]!} needs a value: expected ${flagText(bare[1]!, spec)}`);
     // node's messages are good ("Unknown option '--x'"), minus its advice to use '--' which we don't want;
     // one line (a message is printed escaped: a newline would show as a literal \n). A mistyped option
     // gets the one it most likely meant.
@@ -245,8 +249,12 @@ export async function dispatch(program: Program, argv: readonly string[], ctx: C
       ctx.stdout.write(`${program.name} ${program.version}\n`);
       return ExitCode.OK;
     }
-    const why = first !== undefined ? `unknown option "${first}"` : r.prefix.length ? `"${r.prefix.join(' ')}" needs a command` : 'no command given';
-    return usageFailure(ctx, why, help, [program.name, ...r.prefix].join(' '));
+    // At the top, an option is --help or --version: `--versoin` is told the one it likely meant, with the usage line only.
+    const meant = first !== undefined && r.prefix.length === 0 ? closest(first.replace(/^-+/, ''), ['help', 'version']) : undefined;
+    const why = first === '--version' && r.prefix.length === 0 ? `--version takes nothing after it, got ${r.rest.slice(1).map((a) => `"${a}"`).join(' ')}`
+      : first !== undefined ? `unknown option "${first}"${meant ? `; did you mean --${meant}?` : ''}`
+        : r.prefix.length ? `"${r.prefix.join(' ')}" needs a command` : 'no command given';
+    return usageFailure(ctx, why, meant ? help.slice(0, help.indexOf('\n') + 1) : help, [program.name, ...r.prefix].join(' '));
   }
   return runCommand(program.name, r.name, r.command, r.rest, ctx);
 }
