@@ -202,6 +202,15 @@ test('pack refuses a model whose io does not match the manifest and writes nothi
   const named = await cli('model', 'pack', '--manifest', p('bad-name.json'), '--model', p('model.onnx'), '--out', dir);
   assert.equal(named.code, 1);
   assert.match(named.stderr, /error \[SCHEMA_INVALID\]: manifest .*bad-name\.json: name: expected a model name of lowercase letters/);
+  // A manifest without a name is told it is missing (was `expected string, received undefined, got undefined`); a trust
+  // document given as --manifest is named as one.
+  const { name: _left, ...nameless } = manifest();
+  writeFileSync(p('nameless.json'), JSON.stringify(nameless));
+  const missing = await cli('model', 'pack', '--manifest', p('nameless.json'), '--model', p('model.onnx'), '--out', dir);
+  assert.equal(missing.stderr, `error [SCHEMA_INVALID]: manifest ${p('nameless.json')}: name: required, but missing (expected a string such as "audio-energy")\n`);
+  const trust = await cli('model', 'pack', '--manifest', p('trust.json'), '--model', p('model.onnx'), '--out', dir);
+  assert.equal(trust.code, 1);
+  assert.match(trust.stderr, /^error \[SCHEMA_INVALID\]: manifest .*trust\.json: this is a "edgefleet\.trust\/v1" file; expected a model's manifest\.json \(edgefleet\.manifest\/v1: /);
 
   const exists = await cli('model', 'pack', '--manifest', p('manifest.json'), '--model', p('model.onnx'), '--out', dir);
   assert.equal(exists.code, 1);

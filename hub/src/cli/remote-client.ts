@@ -8,6 +8,7 @@ import { request as httpsRequest } from 'node:https';
 import { AppError, HUB_ANSWER_MS, hubUnreachable, hubUrlProblem, isErrorCode, notAHub, pagePath, readPages } from '@edgefleet/shared';
 import { UsageError, optString, type Command, type CommandTable, type OptionSpec, type ParsedArgs } from './args.js';
 import type { CliContext } from './output.js';
+import { notFoundHint } from './not-found.js';
 
 export const HUB_OPTIONS: Record<string, OptionSpec> = {
   hub: { type: 'string', value: 'URL', description: 'hub URL (default $EDGEFLEET_HUB)' },
@@ -156,7 +157,8 @@ export class HubClient {
       // A refused token: which one (not its value) and what is expected in its place.
       const which = code === 'UNAUTHENTICATED' ? ` (the token in ${this.tokenFrom}; expected an API token of the hub at ${this.base}: `
         + 'its DATA/admin.token or one from edgefleet tokens create)' : '';
-      throw new AppError(isErrorCode(code) ? code : 'INTERNAL', `hub: ${data?.error?.message}${which}`);
+      const message = code === 'NOT_FOUND' ? notFoundHint(data?.error?.message ?? '') : data?.error?.message;
+      throw new AppError(isErrorCode(code) ? code : 'INTERNAL', `hub: ${message}${which}`);
     }
     return data as T;
   }

@@ -1,16 +1,18 @@
 // Deployments on the hub: a model version assigned to a target becomes a signed desired-state document
 // per device (one growing seq per device, re-signed before it expires). What devices report (through
 // ingest, DeviceReports) drives each deployment's per-device status (status.ts). Building and signing
-// each document: desired.ts; re-signing them before they expire: renewal.ts.
-import { AppError, type ReportedState, type UndeployResult, type DeploymentCreate, type Deployment, type DesiredDocument, type MaintenanceWindow, type TrustBody } from '@edgefleet/shared';
+// each document: desired.ts; re-signing them before they expire: renewal.ts; a rollout's batches, shadow stages and
+// devices joining deployments outside a deploy: membership.ts.
+import { AppError, type ReportedState, type UndeployResult, type DeploymentCreate, type Deployment, type DesiredDocument, type TrustBody } from '@edgefleet/shared';
 import type { DeploymentsRepo } from '../store/deployments-repo.js';
 import type { FleetLink, LoggerPort } from '../mqtt/ports.js';
-import { refuseRolloutDevices, targetDeviceIds, targetMatches } from './target.js';
+import { refuseRolloutDevices, targetDeviceIds } from './target.js';
 import { statusFromEvents, statusFromState } from './status.js';
 import { SEQ_AHEAD_MAX, storeDesired, type DesiredDeps, type SignedAhead } from './desired.js';
 import { AheadOfHub, type AheadCounts } from './ahead.js';
 import { assertVersionTrusted, untrustedTargets } from './trusted.js';
-import { leaveTagTargets, undeploy, undeployJob, type UndeployRequest } from './undeploy.js';
+import { undeploy, undeployJob, type UndeployRequest } from './undeploy.js';
+import { assignDevices, assignShadows, clearShadows, joinDeployments, type BatchAssignment, type MembershipDeps, type ShadowAssignment } from './membership.js';
 import { BackendWatch, overrideHint, refuseUnloadableBackends } from './backends.js';
 import { DEFAULT_DEPLOYMENT_OPTIONS, DesiredRenewal, type DeploymentOptions } from './renewal.js';
 import { AheadSigner, type AheadJob } from './signed-ahead.js';
@@ -200,47 +202,19 @@ export class DeploymentService {
     return this.deployments.create({ model: req.model, version: req.version, target: req.target, reason: req.reason, createdBy: actor, at, window: req.window, allowBackendMismatch: req.allowBackendMismatch, id });
   }
 
-  /**
-   * The stored half of a rollout's batch (run it inside the caller's transaction): adds devices to the
-   * rollout's deployment, creating it for the first batch (its target lists that batch, so devices that
-   * enroll later join only through the rollout), and stores each device's next document. Publish after commit.
-   */
-  assignDevices(a: { deploymentId: number | null; model: string; version: string; reason: string; actor: string; rollback?: boolean; window?: MaintenanceWindow | undefined; allowBackendMismatch?: boolean | undefined }, deviceIds: readonly string[]): { id: number; docs: DesiredDocument[] } {
-    const { store, clock } = this.deps;
-    const now = clock.now();
-    return store.db.transaction(() => {
-      let id = a.deploymentId;
-      if (id === null) {
-        // A rollback may return devices to a version deprecated since: it is what they ran.
-        if (a.rollback) store.models.get(a.model, a.version);
-        else store.models.assignable(a.model, a.version);
-        id = this.deployments.create({ model: a.model, version: a.version, target: { devices: [...deviceIds] }, reason: a.reason, createdBy: a.actor, at: now, window: a.window, allowBackendMismatch: a.allowBackendMismatch });
-      }
-      this.deployments.addDevices(id, a.model, [...deviceIds], now);
-      return { id, docs: this.storeDesired(deviceIds) };
-    })();
+  /** The stored half of a rollout's batch (membership.ts assignDevices; inside the caller's transaction). Publish after commit. */
+  assignDevices(a: BatchAssignment, deviceIds: readonly string[]): { id: number; docs: DesiredDocument[] } {
+    return assignDevices(this.membershipDeps(), a, deviceIds);
   }
 
-  /**
-   * The stored half of a shadow stage's batch (docs/rollouts.md "Shadow stage"; run it inside the caller's
-   * transaction): each device runs `version` in shadow beside the version it runs; returns the documents to publish.
-   */
-  assignShadows(a: { rolloutId: string; model: string; version: string; sampleRate: number; tolerance: number; threshold: number | null; replay?: number | null }, deviceIds: readonly string[]): DesiredDocument[] {
-    const { store } = this.deps;
-    return store.db.transaction(() => {
-      store.models.assignable(a.model, a.version);
-      for (const deviceId of deviceIds) store.shadows.put({ deviceId, ...a });
-      return this.storeDesired(deviceIds);
-    })();
+  /** The stored half of a shadow stage's batch (membership.ts assignShadows; docs/rollouts.md "Shadow stage"). */
+  assignShadows(a: ShadowAssignment, deviceIds: readonly string[]): DesiredDocument[] {
+    return assignShadows(this.membershipDeps(), a, deviceIds);
   }
 
-  /** Ends a rollout's shadow stage: its devices' next documents name no shadow (returned for publishing). */
+  /** Ends a rollout's shadow stage (membership.ts clearShadows): the documents to publish. */
   clearShadows(rolloutId: string): DesiredDocument[] {
-    const { store } = this.deps;
-    return store.db.transaction(() => {
-      const ids = store.shadows.clearRollout(rolloutId).filter((id) => !store.devices.get(id).revoked);
-      return this.storeDesired(ids);
-    })();
+    return clearShadows(this.membershipDeps(), rolloutId);
   }
 
   /**
@@ -270,33 +244,14 @@ export class DeploymentService {
     return untrustedTargets(this.deps.store, this.deps.trust, this.deployments.openTargets());
   }
 
-  /**
-   * The stored half of onDeviceChanged (run it inside the caller's transaction, with the device write):
-   * leaves the tag deployments it no longer matches (their model `removing` on it, decision 0066), joins
-   * the deployments it now matches but `untrusted` (untrustedTargets) and stores its next document,
-   * returned for publishing.
-   */
+  /** The stored half of onDeviceChanged (membership.ts joinDeployments; inside the caller's transaction, with the device write). */
   joinDeployments(deviceId: string, untrusted: ReadonlySet<number> = new Set()): DesiredDocument[] {
-    const { store } = this.deps;
-    return store.db.transaction(() => {
-      const dev = store.devices.get(deviceId);
-      if (dev.revoked) return [];
-      const before = JSON.stringify(this.deployments.effectiveFor(deviceId));
-      const left = leaveTagTargets(store, deviceId, dev.tags, this.deps.clock.now(), untrusted);
-      for (const d of this.deployments.openTargets()) {
-        if (!targetMatches(d.target, deviceId, dev.tags)) continue;
-        if (untrusted.has(d.id)) {
-          this.deps.logger.warn({ deviceId, deployment: d.id, model: d.model, version: d.version },
-            'device not added to the deployment: no current release key signed its version (VERSION_NOT_TRUSTED, docs/security.md "Key rotation and stored versions")');
-          continue;
-        }
-        this.deployments.addDevices(d.id, d.model, [deviceId], this.deps.clock.now());
-      }
-      // New tags may also change the device's layered configuration (a tag document reaches it now, or no longer).
-      const config = this.deps.config?.desiredFor(deviceId, dev.tags)?.sha256;
-      const configChanged = config !== store.desired.latest(deviceId)?.signed.agentConfig?.sha256;
-      return left > 0 || JSON.stringify(this.deployments.effectiveFor(deviceId)) !== before || configChanged ? this.storeDesired([deviceId]) : [];
-    })();
+    return joinDeployments(this.membershipDeps(), deviceId, untrusted);
+  }
+
+  private membershipDeps(): MembershipDeps {
+    const { store, clock, logger, config } = this.deps;
+    return { store, clock, logger, config, storeDesired: (ids) => this.storeDesired(ids) };
   }
 
   /** Builds, signs, stores and publishes (retained) the next desired document for a device. */

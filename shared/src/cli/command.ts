@@ -10,8 +10,10 @@ export interface OptionSpec {
   type: 'string' | 'boolean' | 'integer';
   /** An `integer` of at least 1: 0 is refused with the same message as any other bad value. */
   positive?: boolean;
-  /** The option may be given several times (values collected in order). */
+  /** The option may be given several times (values collected in order); one value given twice is refused (repeats.ts). */
   multiple?: boolean;
+  /** A `multiple` option whose values are a list matched by position (one per --sample), so a value may be given twice. */
+  repeatValues?: boolean;
   short?: string;
   /** Shown in --help after the option; name the expected form ("365d or an ISO date"). */
   description: string;

@@ -109,8 +109,8 @@ test('usage errors name the problem, show usage and exit 2', async () => {
     [['model', 'pack', '--model', 'x.onnx'], /missing required option --manifest/],
     [['model', 'pack', '--manifest', 'm', '--model', 'x', '--bogus'], /Unknown option '--bogus'\n/],
     [['model', 'pack', '--manifest', 'm', '--modle', 'x'], /Unknown option '--modle'; did you mean --model\?/],
-    [['model', 'pack', '--manifest'], /--manifest/],
-    [['model', 'pack', '--manifest', 'a', '--manifest', 'b', '--model', 'x'], /--manifest given more than once/],
+    [['model', 'pack', '--model', 'x', '--manifest'], /: --manifest needs a value: expected --manifest FILE\n/],
+    [['model', 'pack', '--manifest', 'a', '--manifest', 'b', '--model', 'x'], /--manifest is given twice \("a", "b"\): expected it once\n/],
     [['model', 'verify', '--trust', 't'], /missing BUNDLE\n/],
     [['model', 'verify'], /missing BUNDLE; missing required option --trust\n/],
     [['model', 'pack'], /missing required options --manifest, --model\n/],
@@ -125,6 +125,24 @@ test('usage errors name the problem, show usage and exit 2', async () => {
     assert.match(c.err.text, /usage: edgefleet/);
     assert.equal(c.out.text, '');
   }
+});
+
+test('an option given more than once: a single-valued one, or one value of a repeatable one, named with the rest', async () => {
+  const cases: Array<[string[], string]> = [
+    [['model', 'pack', '--manifest', 'a', '--manifest=a', '--model', 'x'], '--manifest is given twice ("a", "a"): expected it once'],
+    [['model', 'pack', '--manifest', 'a', '--model', 'x', '--file', 'f', '--file', 'g', '--file', 'f', '--file', 'f'], '--file "f" is given 3 times: expected each F once'],
+    // Each problem once, beside the others: the repeat of a malformed value is not named as malformed twice.
+    [['keys', 'generate', '--role', 'root', '--bits', 'x', '--bits', 'x', '--role', 'root', '--role', 'admin'], '--role is given 3 times ("root", "root", "admin"): expected it once; --bits "x" is given twice: expected each N once; --bits: expected a non-negative integer, got "x"'],
+  ];
+  for (const [argv, message] of cases) {
+    const c = ctx();
+    assert.equal(await dispatch(program, argv, c), 2, argv.join(' '));
+    assert.equal(c.err.text.split('\n')[0], `error [BAD_REQUEST]: ${message}`);
+  }
+  // Different values of a repeatable option are each taken, in order.
+  seen.length = 0;
+  assert.equal(await dispatch(program, ['model', 'pack', '--manifest', 'a', '--model', 'x', '--file', 'f', '--file', 'g'], ctx()), 0);
+  assert.deepEqual(optStrings(seen[0]!, 'file'), ['f', 'g']);
 });
 
 test('a mistyped command with a likely meaning gets the usage line, not every command; without one, the list', async () => {
@@ -168,6 +186,10 @@ test('--version prints the program version; extra words after it are a usage err
   assert.equal(c.out.text, 'edgefleet 9.9.9\n');
   const bad = ctx();
   assert.equal(await dispatch(program, ['--version', 'x'], bad), 2);
+  assert.match(bad.err.text, /^error \[BAD_REQUEST\]: --version takes nothing after it, got "x"\n/);
+  const typo = ctx();
+  assert.equal(await dispatch(program, ['--versoin'], typo), 2);
+  assert.equal(typo.err.text, 'error [BAD_REQUEST]: unknown option "--versoin"; did you mean --version?\nusage: edgefleet <command> [options]\nRun \'edgefleet --help\' for details.\n');
 });
 
 test('a command resolving to a negative code (a daemon) passes it through', async () => {

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { toAppError } from '../errors.js';
 import { escapeText } from '../text.js';
 import { closest } from './suggest.js';
+import { repeatProblems } from './repeats.js';
 import {
   ExitCode, UsageError, type CliContext, type Command, type CommandTable, type OptionSpec, type OptionValue, type ParsedArgs, type Program,
 } from './command.js';
@@ -122,17 +123,13 @@ export function parseCommandArgs(cmd: Command, rest: readonly string[], env: Cli
     options[n] = { type: o.type === 'boolean' ? 'boolean' : 'string', ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) };
   }
   let parsed: ParsedArgs;
+  let repeated: string[];
   try {
     const r = parseArgs({ args: [...rest], options, strict: true, allowPositionals: true, tokens: true });
     parsed = { values: r.values as Record<string, OptionValue>, positionals: r.positionals };
-    // parseArgs keeps the last of a repeated single-valued option; a repeat is more likely a mistake.
-    const counts = new Map<string, number>();
-    for (const t of r.tokens) if (t.kind === 'option') counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
-    for (const [n, c] of counts) {
-      if (c > 1 && !cmd.options[n]?.multiple) throw new UsageError(`--${n} given more than once`);
-    }
+    // parseArgs keeps the last of a single-valued option given twice, and every repeat of a value: named with the rest.
+    repeated = repeatProblems(cmd, r.tokens.flatMap((t) => (t.kind === 'option' ? [t] : [])), parsed.values);
   } catch (err) {
-    if (err instanceof UsageError) throw err;
     const message = (err as Error).message;
     // node's "argument is ambiguous" is three lines of advice: one line naming the option and the value.
     const ambiguous = /^Option '(?:-(\w), )?--([\w-]+)' argument is ambiguous/.exec(message);
@@ -145,6 +142,10 @@ export function parseCommandArgs(cmd: Command, rest: readonly string[], env: Cli
       if (problem) throw new UsageError(problem);
       throw new UsageError(`--${name!} ${value === undefined ? 'value' : JSON.stringify(value)} starts with a dash, so it reads as an option: expected a value after --${name!}; write --${name!}=${value ?? '-VALUE'} to pass one that starts with a dash`);
     }
+    // node's "Option '--actor <value>' argument missing": what is expected after it, in the help's words.
+    const bare = /^Option '(?:-\w, )?--([\w-]+) <value>' argument missing/.exec(message);
+    const spec = bare ? cmd.options[bare[1]!] : undefined;
+    if (bare && spec) throw new UsageError(`--${bare[1]!} needs a value: expected ${flagText(bare[1]!, spec)}`);
     // node's messages are good ("Unknown option '--x'"), minus its advice to use '--' which we don't want;
     // one line (a message is printed escaped: a newline would show as a literal \n). A mistyped option
     // gets the one it most likely meant.
@@ -183,6 +184,7 @@ export function parseCommandArgs(cmd: Command, rest: readonly string[], env: Cli
     // Named with the rest: `status extra` without a data dir was told of the data dir only, then of "extra".
     ...(extra.length ? [`unexpected argument${extra.length > 1 ? 's' : ''} ${extra.map((e) => `"${e}"`).join(' ')}`] : []),
     ...(opts.length ? [`missing required option${opts.length > 1 ? 's' : ''} ${opts.join(', ')}`] : []),
+    ...repeated,
     ...malformed,
     ...together,
   ];
@@ -247,8 +249,12 @@ export async function dispatch(program: Program, argv: readonly string[], ctx: C
       ctx.stdout.write(`${program.name} ${program.version}\n`);
       return ExitCode.OK;
     }
-    const why = first !== undefined ? `unknown option "${first}"` : r.prefix.length ? `"${r.prefix.join(' ')}" needs a command` : 'no command given';
-    return usageFailure(ctx, why, help, [program.name, ...r.prefix].join(' '));
+    // At the top, an option is --help or --version: `--versoin` is told the one it likely meant, with the usage line only.
+    const meant = first !== undefined && r.prefix.length === 0 ? closest(first.replace(/^-+/, ''), ['help', 'version']) : undefined;
+    const why = first === '--version' && r.prefix.length === 0 ? `--version takes nothing after it, got ${r.rest.slice(1).map((a) => `"${a}"`).join(' ')}`
+      : first !== undefined ? `unknown option "${first}"${meant ? `; did you mean --${meant}?` : ''}`
+        : r.prefix.length ? `"${r.prefix.join(' ')}" needs a command` : 'no command given';
+    return usageFailure(ctx, why, meant ? help.slice(0, help.indexOf('\n') + 1) : help, [program.name, ...r.prefix].join(' '));
   }
   return runCommand(program.name, r.name, r.command, r.rest, ctx);
 }

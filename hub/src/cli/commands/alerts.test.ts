@@ -64,7 +64,7 @@ test('alerts ls filters by rule and says when older alerts were left out; config
     assert.equal(twice.code, 1);
     assert.match(twice.stderr, new RegExp(`error \\[CONFLICT\\]: hub: alert ${a.id} is already acknowledged by \\S+ at `));
     const nothing = await cli(['alerts', 'ack', '999', '--reason', 'x']);
-    assert.deepEqual([nothing.code, nothing.stderr.trim()], [1, 'error [NOT_FOUND]: hub: no alert 999']);
+    assert.deepEqual([nothing.code, nothing.stderr.trim()], [1, 'error [NOT_FOUND]: hub: no alert 999 (edgefleet alerts ls lists them)']);
 
     const b = firing.find((x) => x.rule === 'b')!;
     for (const sel of [String(b.ruleId), 'b']) {
@@ -77,7 +77,7 @@ test('alerts ls filters by rule and says when older alerts were left out; config
     // An id that names no rule is not an empty table: the hub says so (a removed rule's alerts stay listed).
     const never = await cli(['alerts', 'ls', '--rule', '99']);
     assert.deepEqual([never.code, never.stdout], [1, '']);
-    assert.match(never.stderr, /error \[NOT_FOUND\]: hub: no alert rule 99/);
+    assert.match(never.stderr, /error \[NOT_FOUND\]: hub: no alert rule 99 \(edgefleet alerts rules ls lists them\)\n$/);
     assert.equal((await cli(['alerts', 'rules', 'rm', String(b.ruleId), '--reason', 'gone'])).code, 0);
     const removed = JSON.parse((await cli(['alerts', 'ls', '--rule', String(b.ruleId), '--json'])).stdout) as { alerts: Array<{ rule: string; state: string }> };
     assert.deepEqual(removed.alerts.map((x) => [x.rule, x.state]), [['b', 'resolved']]);

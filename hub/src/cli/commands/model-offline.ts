@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import {
-  AppError, checkThreshold, contentKeyId, manifestSigningBytes, newContentKey, writeContentKeyFile, ModelName, packBundle, readBundle, readSecretKeyFile, SemVer,
+  AppError, MANIFEST_SCHEMA, checkThreshold, contentKeyId, manifestSigningBytes, newContentKey, writeContentKeyFile, ModelName, packBundle, readBundle, readSecretKeyFile, SemVer,
   signBundle, verifyBundle, verifyTrustDocument, type BundleInfo, type Manifest, type PreflightResult, type TrustBody,
 } from '@edgefleet/shared';
 import { checkBundleModel, checkPackedModel } from '../../model-check.js';
@@ -30,15 +30,26 @@ function readManifestFile(path: string): Record<string, unknown> {
     throw new AppError('SCHEMA_INVALID', `manifest ${path} is not JSON (${(err as Error).message})`);
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw new AppError('SCHEMA_INVALID', `manifest ${path}: expected a JSON object`);
-  return value as Record<string, unknown>;
+  // Another of our files given as --manifest (trust.json, a key, a desired document) has its schema on top or under `signed`.
+  const m = value as Record<string, unknown>;
+  const signed = m.signed && typeof m.signed === 'object' ? (m.signed as { schema?: unknown }).schema : undefined;
+  const other = [m.schema, signed].find((x): x is string => typeof x === 'string' && x.startsWith('edgefleet.') && !x.startsWith('edgefleet.manifest/'));
+  if (other !== undefined) {
+    throw new AppError('SCHEMA_INVALID', `manifest ${path}: this is a ${JSON.stringify(other).slice(0, 80)} file; expected a model's manifest.json (${MANIFEST_SCHEMA}: name, version, io, ...; docs/cli.md "model pack")`);
+  }
+  return m;
 }
 
 /** NAME-VERSION.efb from the manifest, checked first so a bad name is reported as such, not as a strange file name. */
 function defaultBundleName(m: Record<string, unknown>, manifestPath: string): string {
+  // A field left out is said to be missing, not `expected string, received undefined, got undefined`.
+  const problem = (field: 'name' | 'version', issue: string | undefined, example: string) => new AppError('SCHEMA_INVALID', m[field] === undefined
+    ? `manifest ${manifestPath}: ${field}: required, but missing (expected a string such as ${example})`
+    : `manifest ${manifestPath}: ${field}: ${issue ?? 'invalid'}, got ${JSON.stringify(m[field])}`);
   const name = ModelName.safeParse(m.name);
-  if (!name.success) throw new AppError('SCHEMA_INVALID', `manifest ${manifestPath}: name: ${name.error.issues[0]?.message ?? 'invalid'}, got ${JSON.stringify(m.name)}`);
+  if (!name.success) throw problem('name', name.error.issues[0]?.message, '"audio-energy"');
   const version = SemVer.safeParse(m.version);
-  if (!version.success) throw new AppError('SCHEMA_INVALID', `manifest ${manifestPath}: version: ${version.error.issues[0]?.message ?? 'invalid'}, got ${JSON.stringify(m.version)}`);
+  if (!version.success) throw problem('version', version.error.issues[0]?.message, '"1.0.0"');
   return `${name.data}-${version.data}.efb`;
 }
 
@@ -65,9 +76,9 @@ export const modelPack: Command = {
     manifest: { type: 'string', required: true, value: 'FILE', description: 'manifest.json as authored (files may be omitted)' },
     model: { type: 'string', required: true, value: 'FILE', description: 'the ONNX model (the entrypoint)' },
     file: { type: 'string', multiple: true, value: 'FILE', description: 'another file to include (labels, vocabularies, ...)' },
-    sample: { type: 'string', multiple: true, value: 'FILE', description: 'an OIP v2 infer request body the model must run on (repeatable)' },
-    expect: { type: 'string', multiple: true, value: 'FILE', description: 'the expected OIP v2 response: none, or one per --sample in the same order' },
-    tolerance: { type: 'string', multiple: true, value: 'T', description: 'allowed |actual - expected| / max(1, |expected|): one for all samples or one per --sample (default 1e-4)', check: toleranceCheck },
+    sample: { type: 'string', multiple: true, repeatValues: true, value: 'FILE', description: 'an OIP v2 infer request body the model must run on (repeatable)' },
+    expect: { type: 'string', multiple: true, repeatValues: true, value: 'FILE', description: 'the expected OIP v2 response: none, or one per --sample in the same order' },
+    tolerance: { type: 'string', multiple: true, repeatValues: true, value: 'T', description: 'allowed |actual - expected| / max(1, |expected|): one for all samples or one per --sample (default 1e-4)', check: toleranceCheck },
     out: { type: 'string', value: 'PATH', description: 'bundle file, or a directory for NAME-VERSION.efb; default: NAME-VERSION.efb here' },
     force: { type: 'boolean', description: 'replace an existing bundle file' },
     encrypt: { type: 'boolean', description: 'encrypt every file with a new content key (a sealed model: docs/security.md)' },

@@ -112,7 +112,7 @@ test('config set: a setting given twice, set and unset at once, or a number JSON
   assert.match(both.err, /summaries\.windowSec is given to both --set and --unset: expected one of them/);
   const unsetTwice = await cli(['config', 'set', 'fleet', '--unset', 'log.level', '--unset', 'log.level', '--reason', 'x']);
   assert.equal(unsetTwice.code, 2, unsetTwice.err);
-  assert.match(unsetTwice.err, /--unset log\.level is given twice/);
+  assert.match(unsetTwice.err, /--unset "log\.level" is given twice: expected each KEY once/);
   // JSON.parse("1e400") is Infinity, which JSON sends as null.
   const huge = await cli(['config', 'set', 'fleet', '--set', 'summaries.windowSec=1e400', '--reason', 'x']);
   assert.equal(huge.code, 2, huge.err);

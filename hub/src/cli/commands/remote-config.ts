@@ -46,9 +46,9 @@ function settingsProblems(pairs: readonly string[], unset: readonly string[], re
     if (given.has(key)) problems.push(`--set ${key} is given twice (${given.get(key)} and ${p}): expected each key once`);
     else given.set(key, p);
   }
-  for (const [n, key] of unset.entries()) {
+  // An --unset given twice is the parser's (shared/src/cli/repeats.ts): `unset` holds each once.
+  for (const key of unset) {
     if (given.has(key)) problems.push(`${key} is given to both --set and --unset: expected one of them`);
-    else if (unset.indexOf(key) !== n) problems.push(`--unset ${key} is given twice: expected each key once`);
   }
   if (!pairs.length && !unset.length && !replace) problems.push('nothing to set: give --set KEY=VALUE, --unset KEY or --replace');
   return problems;

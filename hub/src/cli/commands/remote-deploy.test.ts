@@ -136,7 +136,7 @@ test('deploy and deployments ls/show/--watch against a running hub', async () =>
     assert.match(bad.stderr, /deployment id "abc": expected a positive integer/);
     const missing = await cli(['deployments', 'show', '999']);
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /error \[NOT_FOUND\]: hub: no deployment 999/);
+    assert.match(missing.stderr, /^error \[NOT_FOUND\]: hub: no deployment 999 \(edgefleet deployments ls lists them\)\n$/);
 
     // --watch keeps going while devices are pending and ends once a newer deployment supersedes them.
     const watchOut = new StringWriter();

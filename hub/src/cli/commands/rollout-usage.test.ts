@@ -96,6 +96,18 @@ describe('rollout-usage', () => {
         /--gate: expected one of .*, got "output_shfit"; did you mean "output_shift"\?/);
       assert.match(await usageLine(c, ['rollout', 'abort', 'edge-1', '--reason', 'x']), /rollout id "edge-1": expected a rollout id/);
 
+      // An option given twice (docs/cli.md "Options given more than once"): a single-valued one, or one value of a repeatable one.
+      namesEach(await usageLine(c, ['rollout', 'promote', 'ro-1a2b3c4d5e', '--accept', 'latency_p95', '--accept', 'latency_p95', '--reason', 'x', '--reason', 'y']), [
+        '--reason is given twice ("x", "y"): expected it once',
+        '--accept "latency_p95" is given twice: expected each GATE once',
+      ]);
+      namesEach(await usageLine(c, ['rollout', 'unaccept', 'ro-1a2b3c4d5e', '--gate', 'reporting', '--gate=reporting', '--reason', 'x']), [
+        '--gate "reporting" is given twice: expected each GATE once',
+      ]);
+      namesEach(await usageLine(c, ['audit', '--since', '5m', '--since', '1h']), ['--since is given twice ("5m", "1h"): expected it once']);
+      namesEach(await usageLine(c, ['devices', 'tag', 'd-000', '--tag', 'ring=a', '--tag', 'ring=a']), ['--tag "ring=a" is given twice: expected each k=v once']);
+      namesEach(await usageLine(c, ['devices', 'ls', '--tag', 'ring=a', '--tag', 'ring=b']), ['--tag is given twice ("ring=a", "ring=b"): expected it once']);
+
       // Good command lines reach the hub and work.
       const ls = await c.cli.run('devices', 'ls', '--tag', 'ring=a', '--status', 'offline', '--json');
       assert.equal(ls.code, 0, ls.err);

@@ -65,7 +65,7 @@ describe('usage errors name every mistake', () => {
       'SCOPE: expected fleet, tag/KEY=VALUE or device/ID, got "fleets"', '--set: expected KEY=VALUE, got "a"', '--set b is given twice (b=1 and b=2)',
       'b is given to both --set and --unset', '--gate outputPsi is given twice', '--wave, --gate, --manual and --on-failure need --rollout',
     ]);
-    await namesEach(['config', 'set', 'fleet', '--unset', 'x', '--unset', 'x', '--set', 'y=1e400', '--reason', 'r'], ['--set y=1e400: expected a finite number', '--unset x is given twice']);
+    await namesEach(['config', 'set', 'fleet', '--unset', 'x', '--unset', 'x', '--set', 'y=1e400', '--reason', 'r'], ['--set y=1e400: expected a finite number', '--unset "x" is given twice: expected each KEY once']);
     await namesEach(['config', 'set', 'fleet', '--reason', 'r'], ['nothing to set: give --set KEY=VALUE, --unset KEY or --replace']);
     await namesEach(['config', 'show', 'tag/ring', '--version', '0', '--effective', '--devices'], [
       'SCOPE: expected fleet', '--version 0: expected a document version from 1', '--effective: expected SCOPE device/ID', 'give --effective or --devices, not both',
