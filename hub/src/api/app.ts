@@ -24,6 +24,7 @@ import { healthRoutes } from './routes-health.js';
 import { openApiDocument } from './openapi.js';
 import { mountConsole } from './console.js';
 import { AuthFailureLimiter, authLimit, type AuthLimitOptions } from './auth-limit.js';
+import { allowTable, methodNotAllowed, refuseMediaType, type Served } from './http-guards.js';
 
 export interface AppDeps extends ApiDeps {
   verifyBundle: BundleVerifier;
@@ -89,7 +90,12 @@ export function createApp(deps: AppDeps): Hono<Env> {
   // Repeated 401s from one address earn 429s for a while (auth-limit.ts, docs/hub.md "Rate limits").
   app.use('/api/v1/*', authLimit(new AuthFailureLimiter(deps.authLimit), deps.metrics, deps.clock));
 
-  if (deps.console !== false) mountConsole(app, deps.console ?? {});
+  const served: Served[] = [{ method: 'get', path: '/metrics' }, { method: 'get', path: '/api/v1/openapi.json' }, ...routes.map((r) => ({ method: r.method, path: `/api/v1${r.path}` }))];
+  if (deps.console !== false) {
+    mountConsole(app, deps.console ?? {});
+    served.push({ method: 'get', path: '/' }, { method: 'get', path: '/assets/:name' });
+  }
+  const allowOf = allowTable(served);
   app.get('/metrics', (c) => c.text(deps.metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
   app.get('/api/v1/openapi.json', (c) => c.json(openapi));
 
@@ -101,14 +107,24 @@ export function createApp(deps: AppDeps): Hono<Env> {
       refuseDeclaredOver(c, limit, setting);
       c.set('bodyLimit', limit);
       authorize(c, deps, r.access);
+      refuseMediaType(c, r);
       refuseNulInUrl(c);
       const out = await r.handler(c, deps);
+      // HEAD is answered as GET with the body dropped (Hono): a body left unread held what it was read
+      // from (an open bundle file, one of the live stream's places) until the hub stopped. Cancel it.
+      if (out instanceof Response && c.req.method === 'HEAD' && out.body) await out.body.cancel().catch(() => undefined);
       if (out instanceof Response) return out;
       return c.json(out, (r.status ?? 200) as 200);
     });
   }
 
-  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}; see /api/v1/openapi.json` } }, 404));
+  app.notFound((c) => {
+    // A known path asked with another method: 405 with Allow; OPTIONS is answered with Allow (RFC 9110 9.3.7).
+    const allow = allowOf(c.req.path);
+    if (allow.length > 0 && c.req.method === 'OPTIONS') return c.body(null, 204, { allow: allow.join(', ') });
+    if (allow.length > 0) throw methodNotAllowed(c.req.method, c.req.path, allow);
+    return c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}; see /api/v1/openapi.json` } }, 404);
+  });
   app.onError((err, c) => {
     const e = toAppError(err);
     if (e.code === 'DATABASE_UNAVAILABLE') deps.databaseFailed?.(err, `${c.req.method} ${c.req.path}`);
@@ -116,7 +132,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
     if (clientGone(err)) deps.logger?.info({ path: c.req.path, err: (err as Error).message }, 'the client closed the connection before its request was read');
     else if (!(err instanceof AppError)) deps.logger?.error({ err }, 'unexpected error in API handler');
     // The rest of an oversized body is not read: close the connection rather than drain it.
-    const headers = e.code === 'PAYLOAD_TOO_LARGE' ? { connection: 'close' } : undefined;
+    const headers: Record<string, string> = e.code === 'PAYLOAD_TOO_LARGE' ? { connection: 'close' } : e.code === 'METHOD_NOT_ALLOWED' ? { allow: (e.details as { allow: string }).allow } : {};
     return c.json({ error: e.toJSON() }, e.httpStatus as 400, headers);
   });
   return app;

@@ -17,6 +17,12 @@ export interface ConnectLimits {
   coolDownMs?: number;
   /** Device ids (and addresses) tracked for failures at most. Default 100,000. */
   maxTracked?: number;
+  /**
+   * Connections from one address still waiting for their CONNACK (pending-connects.ts). Default
+   * perAddressPerMinute: no more unanswered sockets than CONNECTs the address may send in a minute, so a
+   * NAT whose limit was raised for its devices' reconnect storm is not refused by this one.
+   */
+  pendingPerAddress?: number;
 }
 
 export const CONNECT_LIMIT_DEFAULTS = { failuresPerAddressPerMinute: 600, failuresPerIdPerMinute: 10, coolDownMs: 60_000, maxTracked: 100_000 };
@@ -39,7 +45,7 @@ export class ConnectGuard {
   readonly limits: Required<ConnectLimits>;
 
   constructor(private readonly deps: ConnectGuardDeps) {
-    this.limits = { ...CONNECT_LIMIT_DEFAULTS, ...deps.limits };
+    this.limits = { ...CONNECT_LIMIT_DEFAULTS, ...deps.limits, pendingPerAddress: deps.limits.pendingPerAddress ?? deps.limits.perAddressPerMinute };
     const l = this.limits;
     this.attempts = new ConnectRateLimiter(l.perAddressPerMinute, deps.clock, l.maxTracked);
     this.idFailures = new FailureLimiter({ perMinute: l.failuresPerIdPerMinute, coolDownMs: l.coolDownMs, maxKeys: l.maxTracked, name: 'connectRateLimit.failuresPerIdPerMinute' }, deps.clock);

@@ -8,6 +8,7 @@ import { checkDevicePublish, checkDeviceSubscribe } from './acl.js';
 import { Ingress } from './ingress.js';
 import type { StatePacingLimits } from './state-pacer.js';
 import { ConnectGuard, type ConnectLimits } from './connect-guard.js';
+import { PendingConnects } from './pending-connects.js';
 import { installConnectHooks, remoteAddress } from './connect-hooks.js';
 import { RefusalLog } from './refusals.js';
 import type { CredentialsInUseTwice, TakeoverWatchOptions } from './takeovers.js';
@@ -85,6 +86,8 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
   // Counted every time, logged once a minute per reason and device or address, client strings clipped (refusals.ts).
   const refusals = new RefusalLog({ metrics, logger, clock });
   const refuse = refusals.refuse.bind(refusals);
+  // Connections not yet answered (no CONNACK) per address: sockets that send nothing hold no more than this.
+  const pending = new PendingConnects(guard.limits.pendingPerAddress);
 
   function limitPacketSize(client: Client): void {
     // aedes has no max packet size; stop reading a packet whose declared length is
@@ -109,6 +112,13 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
       conn.destroy();
       return;
     }
+    const address = (conn as { remoteAddress?: string }).remoteAddress ?? 'unknown';
+    if (!pending.admit(conn, address)) {
+      refuse('pending_connects', address, { address, limit: pending.perAddress });
+      conn.destroy();
+      return;
+    }
+    conn.once('close', () => pending.release(conn));
     limitPacketSize(broker.handle(conn));
   }
 
@@ -143,6 +153,7 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
       }
       done(null, sub);
     };
+    b.on('connackSent', (_packet, client) => pending.release(client.conn));
     b.on('clientReady', (client) => {
       connected.add(client.id);
       metrics.set('edgefleet_mqtt_connected_devices', connected.size);

@@ -4,11 +4,14 @@
 // per reason and device, with what the client chose clipped.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
+import { waitFor } from '@edgefleet/examples';
 import { createEmbeddedBroker } from './embedded.js';
 import { CLIPPED_CHARS } from './refusals.js';
 import { MemoryDevices, RecordingLogger, RecordingMetrics, connectDevice, deviceTopic, trySubscribe } from './testing/devices.js';
 
-function setup() {
+function setup(limits: { pendingPerAddress?: number } = {}) {
   const devices = new MemoryDevices();
   devices.add('dev-a', 's');
   let now = Date.parse('2026-01-01T00:00:00Z');
@@ -16,7 +19,7 @@ function setup() {
   const logger = new RecordingLogger();
   const link = createEmbeddedBroker({
     tcpPort: 0, host: '127.0.0.1', maxPayloadBytes: 16 * 1024,
-    connectRateLimit: { perAddressPerMinute: 1000, failuresPerIdPerMinute: 10, coolDownMs: 60_000 },
+    connectRateLimit: { perAddressPerMinute: 1000, failuresPerIdPerMinute: 10, coolDownMs: 60_000, ...limits },
     devices, metrics, logger, clock: { now: () => new Date(now) },
   });
   const refusals = (reason: string) => logger.lines.filter((l) => l.msg === `mqtt refused: ${reason}`).map((l) => l.obj as Record<string, unknown>);
@@ -85,6 +88,42 @@ describe('embedded broker: what a hostile client makes it hold or write', () => 
       assert.equal(lines[1]?.['why'], 'subscription # refused: wildcards, $SYS and $share are not allowed for devices');
       c.end(true);
     } finally {
+      await s.link.stop();
+    }
+  });
+
+  it('sockets that never send CONNECT: one address holds at most pendingPerAddress, the next is closed on accept; answered ones give their place back', async () => {
+    const s = setup({ pendingPerAddress: 3 });
+    await s.link.start();
+    const idle: net.Socket[] = [];
+    try {
+      const url = s.link.address().mqtt;
+      const port = Number(new URL(url).port);
+      // A CONNACK, refused or not, gives the place back: more connects than places, one after another.
+      for (let i = 0; i < 5; i++) await assert.rejects(connectDevice(url, 'dev-a', 'wrong'), /bad user/i);
+      const devices = [];
+      for (let i = 0; i < 5; i++) devices.push(await connectDevice(url, 'dev-a', 's'));
+      for (const c of devices) c.end(true);
+      // Three sockets that send nothing hold the address's places (for aedes' connectTimeout, 10 s) ...
+      for (let i = 0; i < 3; i++) {
+        const sock = net.connect(port, '127.0.0.1');
+        sock.on('error', () => undefined);
+        await once(sock, 'connect');
+        idle.push(sock);
+      }
+      // ... and a fourth is closed at once, counted (before the cap it was held like the others).
+      const fourth = net.connect(port, '127.0.0.1');
+      fourth.on('error', () => undefined);
+      await once(fourth, 'close');
+      assert.equal(s.counted('pending_connects'), 1);
+      const line = s.refusals('pending_connects')[0];
+      assert.deepEqual([line?.['address'], line?.['limit']], ['127.0.0.1', 3]);
+      // Closed, they give their places back: a device on the same address connects.
+      for (const sock of idle) sock.destroy();
+      const c = await waitFor('a device connects once the idle sockets are closed', () => connectDevice(url, 'dev-a', 's').catch(() => undefined));
+      c.end(true);
+    } finally {
+      for (const sock of idle) sock.destroy();
       await s.link.stop();
     }
   });

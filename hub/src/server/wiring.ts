@@ -1,7 +1,7 @@
 // Pieces of the hub's composition root (server/hub.ts, docs/hub.md) built from config: the MQTT quota and
 // FleetLink (embedded aedes or an external broker), the alerts options, the live stream, the HTTP listener,
 // the broker URLs handed to devices, the data dir's disk on /metrics and the retention run.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { listenError, readDiskSpace } from '@edgefleet/shared';
@@ -26,6 +26,7 @@ import { HistoryRetention } from '../deployments/history-retention.js';
 import type { DeploymentService } from '../deployments/service.js';
 import { DEFAULT_INGEST_LIMITS } from '../ingest/plausibility.js';
 import { capConnections, HTTP_CONNECTION_DEFAULTS, type RefusedBy } from './http-connections.js';
+import { answerClientErrors } from './client-errors.js';
 
 interface Wiring {
   clock: Clock;
@@ -182,6 +183,7 @@ export function listen(app: ReturnType<typeof createApp>, cfg: HubConfig, refuse
       s.emit('request', req, res);
     });
     capConnections(s as NetServer, { ...HTTP_CONNECTION_DEFAULTS, ...cfg.http }, refused);
+    answerClientErrors(s as HttpServer);
     s.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, cfg.httpPort, cfg.host, { port: 'httpPort (--http-port)', host: 'host (--host)' }, 'hub')));
   });
 }

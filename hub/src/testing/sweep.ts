@@ -18,8 +18,11 @@ import type { RouteDef } from '../api/http.js';
 
 export interface Sweep {
   /** fetch on /api/v1 with the admin token; `body` is sent as is. */
-  api(method: string, path: string, body?: string): Promise<{ status: number; text: string }>;
+  api(method: string, path: string, body?: string | Uint8Array, type?: string): Promise<{ status: number; text: string; headers: Headers }>;
   model: string;
+  /** The hub's HTTP URL and the admin token (raw requests: tests of what the server answers before the app). */
+  http: string;
+  token: string;
   routes: RouteDef[];
   doc: { paths: Record<string, Record<string, { parameters: Array<{ name: string; in: string; schema: JsonSchema }>; requestBody?: { content: Record<string, { schema: JsonSchema }> } }>> };
   close(): Promise<void>;
@@ -44,7 +47,7 @@ export async function startSweepHub(database: string | undefined): Promise<Sweep
     const token = readFileSync(join(dir, 'hub', 'admin.token'), 'utf8').trim();
     const send = async (method: string, path: string, body?: string | Uint8Array, type = 'application/json') => {
       const r = await fetch(`${addr.http}/api/v1${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': type }, ...(body !== undefined ? { body } : {}) });
-      return { status: r.status, text: await r.text() };
+      return { status: r.status, text: await r.text(), headers: r.headers };
     };
     const b = await buildMultiBundle({ dir: join(dir, 'bundles'), keys, version: '1.0.0' });
     const pushed = await send('POST', '/models', new Uint8Array(readFileSync(b.path)), 'application/octet-stream');
@@ -53,7 +56,7 @@ export async function startSweepHub(database: string | undefined): Promise<Sweep
     const et = await send('POST', '/enrollment-tokens', JSON.stringify({ maxUses: 1 }));
     const routes = apiRoutes(() => Promise.reject(new Error('not used')));
     return {
-      api: (m, p, body) => send(m, p, body), model: b.manifest.name, routes, close,
+      api: send, model: b.manifest.name, http: addr.http, token, routes, close,
       doc: openApiDocument(routes) as Sweep['doc'], enrollToken: (JSON.parse(et.text) as { token: string }).token,
     };
   } catch (err) {
