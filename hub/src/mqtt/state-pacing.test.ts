@@ -43,14 +43,19 @@ it('a device flooding large state reports gets a few handled a second, its newes
     await quiet.publishAsync(deviceTopic('quiet', 'state'), state('quiet', 7), { qos: 1 });
     const sent = performance.now();
     await waitFor('the quiet device\'s report', () => handled.some((h) => h.id === 'quiet') || undefined);
-    assert.ok((handled.find((h) => h.id === 'quiet')?.at ?? Infinity) - sent < 500, 'handled as it came, not behind the flood');
     await waitFor('the flood\'s newest report', () => handled.some((h) => h.id === 'flood' && h.seq === 60) || undefined, { timeoutMs: 10_000 });
+    // Handled as it came, not behind the flood: before the flood's newest, which the pacing holds back (an order, not a time).
+    const quietAt = handled.findIndex((h) => h.id === 'quiet');
+    assert.ok(quietAt < handled.findIndex((h) => h.id === 'flood' && h.seq === 60), 'the quiet device is handled before the flood\'s newest');
     const floods = handled.filter((h) => h.id === 'flood');
     const elapsed = (performance.now() - t0) / 1000;
+    const refilled = Math.ceil(((sent - t0) / 1000 * RATE) / (MAX - 200));
     assert.equal(floods.at(-1)?.seq, 60, 'the newest is handled last');
     assert.ok(floods.length <= STATE_BURST_REPORTS + Math.ceil((elapsed * RATE) / (MAX - 200)) + 1, `${floods.length} of 60 handled in ${elapsed.toFixed(2)} s`);
     assert.ok(floods.length < 30, `${floods.length} of 60 handled`);
-    assert.equal(metrics.counters.get('edgefleet_mqtt_state_held_total{}'), 60 - STATE_BURST_REPORTS);
+    // Past the burst every report waits, but for those the bucket refilled while the 60 were being sent (a slow box's more).
+    const held = metrics.counters.get('edgefleet_mqtt_state_held_total{}') ?? 0;
+    assert.ok(held <= 60 - STATE_BURST_REPORTS && held >= 60 - STATE_BURST_REPORTS - refilled, `${held} held; expected ${60 - STATE_BURST_REPORTS - refilled}..${60 - STATE_BURST_REPORTS}`);
 
     // Over maxStateBytes: refused, counted and named.
     await quiet.publishAsync(deviceTopic('quiet', 'state'), state('quiet', 8, MAX + 100), { qos: 1 });
