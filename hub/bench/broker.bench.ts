@@ -204,7 +204,7 @@ async function main(): Promise<void> {
     // Every simulated device comes from 127.0.0.1, so the per-address connect limit (600/min by default) is raised.
     const hubCfg = {
       dataDir: join(dir, 'hub'), httpPort: 0, mqttPort: 0, trust: trust.path, hubKey: keys.files.hub.keyPath,
-      logLevel: 'silent', connectsPerAddressPerMinute: 10_000_000,
+      logLevel: 'silent', connectsPerAddressPerMinute: 10_000_000, connectsPending: 10_000_000,
     };
     console.log(`broker bench: the hub as shipped (enrolled secrets, real store, auth, ACL, ingest) vs bare aedes, same run; ${max} devices enrolled`);
     const hs = hashing();

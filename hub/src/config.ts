@@ -68,6 +68,10 @@ export const HubConfig = z
     maxPayloadBytes: z.number().int().min(MIN_OUTBOX_MESSAGE_BYTES, { error: (iss) => `expected at least ${MIN_OUTBOX_MESSAGE_BYTES} bytes, the smallest sync.outbox.maxMessageBytes an agent takes (got ${String(iss.input)})` }).default(256 * 1024),
     /** MQTT connection attempts allowed per remote address per minute (a flood guard; devices behind one NAT share it). */
     connectsPerAddressPerMinute: z.number().int().positive().default(6000),
+    /** MQTT connections from one address not yet answered with a CONNACK (default: connectsPerAddressPerMinute; docs/mqtt.md "Connection limits"). */
+    connectsPendingPerAddress: z.number().int().positive().optional(),
+    /** MQTT connections from all addresses together not yet answered with a CONNACK. */
+    connectsPending: z.number().int().positive().default(10_000),
     /** Failed MQTT authentications per device id per minute before the id is locked (docs/mqtt.md "Connection limits"). */
     connectFailuresPerIdPerMinute: z.number().int().positive().default(10),
     /** Failed MQTT authentications per remote address per minute before the address is locked. */

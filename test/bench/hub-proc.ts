@@ -50,7 +50,7 @@ export class HubProc {
    */
   static async start(n: number, internals: HubInternals = {}): Promise<HubProc> {
     const { dir, fx, dataDir, devices } = await prepareFleet(n);
-    const cfg = { dataDir, httpPort: 0, mqttPort: 0, trust: fx.trustPath, hubKey: fx.keys.files.hub.keyPath, logLevel: 'silent', maxPayloadBytes: 256 * 1024, connectsPerAddressPerMinute: 10_000_000, blobs: { maxTransfers: 0 } };
+    const cfg = { dataDir, httpPort: 0, mqttPort: 0, trust: fx.trustPath, hubKey: fx.keys.files.hub.keyPath, logLevel: 'silent', maxPayloadBytes: 256 * 1024, connectsPerAddressPerMinute: 10_000_000, connectsPending: 10_000_000, blobs: { maxTransfers: 0 } };
     const h = await HubProc.fork(cfg, dir, fx, devices, null, true, internals);
     for (const p of [fx.v1, fx.v2]) await h.api('POST', '/models', new Uint8Array(readFileSync(p)));
     return h;

@@ -23,9 +23,15 @@ export interface ConnectLimits {
    * NAT whose limit was raised for its devices' reconnect storm is not refused by this one.
    */
   pendingPerAddress?: number;
+  /**
+   * Connections from all addresses still waiting for their CONNACK (pending-connects.ts). Default 10,000: what many
+   * addresses together can make the broker hold before it answers; a reconnect storm of more devices than this is
+   * admitted as fast as CONNACKs go out, the rest closed on accept and retried by their clients.
+   */
+  pendingTotal?: number;
 }
 
-export const CONNECT_LIMIT_DEFAULTS = { failuresPerAddressPerMinute: 600, failuresPerIdPerMinute: 10, coolDownMs: 60_000, maxTracked: 100_000 };
+export const CONNECT_LIMIT_DEFAULTS = { failuresPerAddressPerMinute: 600, failuresPerIdPerMinute: 10, coolDownMs: 60_000, maxTracked: 100_000, pendingTotal: 10_000 };
 
 export interface ConnectGuardDeps {
   limits: ConnectLimits;

@@ -87,7 +87,7 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
   const refusals = new RefusalLog({ metrics, logger, clock });
   const refuse = refusals.refuse.bind(refusals);
   // Connections not yet answered (no CONNACK) per address: sockets that send nothing hold no more than this.
-  const pending = new PendingConnects(guard.limits.pendingPerAddress);
+  const pending = new PendingConnects(guard.limits.pendingPerAddress, guard.limits.pendingTotal);
 
   function limitPacketSize(client: Client): void {
     // aedes has no max packet size; stop reading a packet whose declared length is
@@ -113,8 +113,9 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
       return;
     }
     const address = (conn as { remoteAddress?: string }).remoteAddress ?? 'unknown';
-    if (!pending.admit(conn, address)) {
-      refuse('pending_connects', address, { address, limit: pending.perAddress });
+    const full = pending.admit(conn, address);
+    if (full) {
+      refuse('pending_connects', address, full === 'address' ? { address, limit: pending.perAddress } : { address, limit: pending.total, scope: 'all addresses' });
       conn.destroy();
       return;
     }

@@ -11,7 +11,7 @@ import { createEmbeddedBroker } from './embedded.js';
 import { CLIPPED_CHARS } from './refusals.js';
 import { MemoryDevices, RecordingLogger, RecordingMetrics, connectDevice, deviceTopic, trySubscribe } from './testing/devices.js';
 
-function setup(limits: { pendingPerAddress?: number } = {}) {
+function setup(limits: { pendingPerAddress?: number; pendingTotal?: number } = {}) {
   const devices = new MemoryDevices();
   devices.add('dev-a', 's');
   let now = Date.parse('2026-01-01T00:00:00Z');
@@ -121,6 +121,34 @@ describe('embedded broker: what a hostile client makes it hold or write', () => 
       // Closed, they give their places back: a device on the same address connects.
       for (const sock of idle) sock.destroy();
       const c = await waitFor('a device connects once the idle sockets are closed', () => connectDevice(url, 'dev-a', 's').catch(() => undefined));
+      c.end(true);
+    } finally {
+      for (const sock of idle) sock.destroy();
+      await s.link.stop();
+    }
+  });
+
+  it('sockets that never send CONNECT: all addresses together hold at most pendingTotal, the address\'s own share aside', async () => {
+    const s = setup({ pendingPerAddress: 10, pendingTotal: 2 });
+    await s.link.start();
+    const idle: net.Socket[] = [];
+    try {
+      const port = Number(new URL(s.link.address().mqtt).port);
+      for (let i = 0; i < 2; i++) {
+        const sock = net.connect(port, '127.0.0.1');
+        sock.on('error', () => undefined);
+        await once(sock, 'connect');
+        idle.push(sock);
+      }
+      // The address holds 2 of its 10, but all addresses together hold the total: the third is closed at once.
+      const third = net.connect(port, '127.0.0.1');
+      third.on('error', () => undefined);
+      await once(third, 'close');
+      assert.equal(s.counted('pending_connects'), 1);
+      const line = s.refusals('pending_connects')[0];
+      assert.deepEqual([line?.['address'], line?.['limit'], line?.['scope']], ['127.0.0.1', 2, 'all addresses']);
+      for (const sock of idle) sock.destroy();
+      const c = await waitFor('a device connects once the idle sockets are closed', () => connectDevice(s.link.address().mqtt, 'dev-a', 's').catch(() => undefined));
       c.end(true);
     } finally {
       for (const sock of idle) sock.destroy();

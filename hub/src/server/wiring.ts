@@ -105,6 +105,7 @@ export function createFleetLink(cfg: HubConfig, store: Store, hubId: string | nu
     connectRateLimit: {
       perAddressPerMinute: cfg.connectsPerAddressPerMinute, failuresPerIdPerMinute: cfg.connectFailuresPerIdPerMinute,
       failuresPerAddressPerMinute: cfg.connectFailuresPerAddressPerMinute, coolDownMs: cfg.connectLockMs,
+      ...(cfg.connectsPendingPerAddress !== undefined ? { pendingPerAddress: cfg.connectsPendingPerAddress } : {}), pendingTotal: cfg.connectsPending,
     },
     // Reported at most once per device per 10 minutes (mqtt/takeovers.ts), so the audit log stays bounded.
     onCredentialsInUseTwice: (id, info) => {
