@@ -12,6 +12,7 @@ import { withDeadline } from '@edgefleet/shared/core';
 import type { Backend, BackendLoaders, BackendSession } from './backend.js';
 import { nativeBackend } from './native.js';
 import { ModelRuntime, RUNTIME_STOP_MS } from './runtime.js';
+import { STOP_MS } from '../agent.js';
 import { modelFile, type ModelFile } from './testing/fixtures.js';
 
 /** The native backend, with releases and the close that never settle when asked; `held`: the sessions whose release never answered. */
@@ -69,6 +70,10 @@ describe('runtime stop with a backend that stops answering', () => {
     }
     return warned;
   }
+
+  it('its deadlines end inside the agent\'s step for it', () => {
+    assert.ok(RUNTIME_STOP_MS.release + RUNTIME_STOP_MS.close < STOP_MS.runtime, `${JSON.stringify(RUNTIME_STOP_MS)} inside STOP_MS.runtime ${STOP_MS.runtime}`);
+  });
 
   it('a release never answered is named and passed, and the backend is still closed', async () => {
     const backend = stuck({ release: true, close: false });
