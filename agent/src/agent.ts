@@ -281,7 +281,8 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         }
         retention?.stop();
         wal?.stop();
-        await step(runtime.stop(), STOP_MS.runtime, 'releasing model sessions');
+        // Bounded inside too (RUNTIME_STOP_MS): a release not answered still lets the backend close.
+        await step(runtime.stop((err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'stopping: model sessions')), STOP_MS.runtime, 'releasing model sessions');
         store?.db.close();
         logger.info('stopped');
       })();

@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { AppError } from '@edgefleet/shared/core';
 import { optString, parsePositiveInt, reqString, type CliContext, type Command } from '@edgefleet/shared/cli';
 import { openStore } from '../store/agent-store.js';
-import { configOf, dataDirOptions } from '../cli/common.js';
+import { configOf, dataDirOptions, warnOn } from '../cli/common.js';
 import { ModelRuntime } from '../runtime/runtime.js';
 import { removedError } from '../store/removals-repo.js';
 import { ModelFiles } from '../install/model-files.js';
@@ -117,7 +117,8 @@ async function runBatchFile(
     ctx.stderr.write(`${name}@${version}: ${r.rows} rows (${r.errors} with errors) in ${r.seconds.toFixed(2)} s, ${Math.round(r.rowsPerSec).toLocaleString('en-US')} rows/s on the ${runtime.backendInUse ?? 'unknown'} backend -> ${output}\n`);
     return 0;
   } finally {
-    await runtime.stop();
+    // Bounded (RUNTIME_STOP_MS): a backend that does not answer cannot keep the summary window unwritten.
+    await runtime.stop(warnOn(ctx));
     recorder?.stop(); // writes the open summary window
     store.db.close();
   }

@@ -26,6 +26,11 @@ export function configOf(args: ParsedArgs, ctx: CliContext): AgentConfig {
   return config;
 }
 
+/** A problem a command passes and goes on after (a stop step past its deadline), as a `warning:` line on stderr. */
+export function warnOn(ctx: CliContext): (err: unknown) => void {
+  return (err) => ctx.stderr.write(`warning: ${escapeText(err instanceof Error ? err.message : String(err))}\n`);
+}
+
 /**
  * Runs `fn` on the data dir's store and closes it. `existing`: a command that only reads (models, status)
  * refuses a data dir without agent.db instead of making an empty one, so a mistyped --data-dir says so

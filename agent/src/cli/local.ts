@@ -11,7 +11,7 @@ import { pauseFromEnv } from '../install/pause.js';
 import { createLogger } from '../log.js';
 import { ModelRuntime } from '../runtime/runtime.js';
 import { agentVersionFrom } from '../version.js';
-import { configOf, dataDirOptions, withStore } from './common.js';
+import { configOf, dataDirOptions, warnOn, withStore } from './common.js';
 import { loadOrCreateDeviceKey, publicPart } from '../keys/device-key.js';
 import { agentStatus, formatStatus } from './status.js';
 import { hubOverrideNote } from './hub-note.js';
@@ -27,7 +27,7 @@ function withManager<T>(args: ParsedArgs, ctx: CliContext, fn: (m: ModelManager,
       return await fn(m, s, runtime);
     } finally {
       await m.settled(); // the prune after an install or switch (install/prune.ts), before the store closes
-      await runtime.stop();
+      await runtime.stop(warnOn(ctx));
     }
   }, o);
 }

@@ -33,9 +33,16 @@ export interface PolicyGuardDeps {
   listener?: PolicyListener | undefined;
   /** Wall clock (ms) for the observation windows; default Date.now. */
   now?: () => number;
-  /** How long stop() waits for a rollback under way (default 10 s). */
+  /** How long stop() waits for a rollback under way (default POLICY_STOP_MS). */
   stopTimeoutMs?: number;
 }
+
+/**
+ * How long stop() waits for a rollback under way by default: inside the agent's step for it (agent.ts
+ * STOP_MS.batch), so a rollback stuck (an install lock held, a disk that does not answer) is named by the
+ * guard, and its timer ends with the step, not seconds after the agent stopped.
+ */
+export const POLICY_STOP_MS = 1500;
 
 export class PolicyGuard implements PredictionRecorder {
   private readonly watcher: PolicyWatcher;
@@ -77,7 +84,7 @@ export class PolicyGuard implements PredictionRecorder {
       timer = setTimeout(() => {
         this.d.logger.warn('a policy rollback did not finish before the stop deadline');
         resolve();
-      }, this.d.stopTimeoutMs ?? 10_000);
+      }, this.d.stopTimeoutMs ?? POLICY_STOP_MS);
     });
     await Promise.race([Promise.allSettled([...this.pending]).then(() => undefined), deadline]);
     clearTimeout(timer);

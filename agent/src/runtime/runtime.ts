@@ -3,7 +3,7 @@
 // releases the old one when the requests pinned to it have finished (live-versions.ts), so no
 // request fails during a swap. Concurrent requests for one version may share a run (batcher.ts);
 // REST, gRPC and batch jobs all come through infer(), so batching sits below every transport.
-import { AppError, echoText, preflight, toAppError, type LoadedSample, type OrtTensorLike, type PreflightResult } from '@edgefleet/shared/core';
+import { AppError, echoText, preflight, settleWithin, toAppError, type LoadedSample, type OrtTensorLike, type PreflightResult } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import type { RuntimeOverrides } from '../config.js';
 import { openBackend, runBegan, type Backend, type BackendChoice, type BackendLoaders } from './backend.js';
@@ -17,6 +17,13 @@ import { noopRecorder, type PredictionRecorder, type RecordedTensor } from './re
 import { ortFeeds, outputsOfRun } from './tensors.js';
 
 export type { LoadedVersion } from './live-versions.js';
+
+/**
+ * stop()'s deadlines, inside the agent's runtime step (agent.ts STOP_MS.runtime): the sessions' releases,
+ * then the backend's close. A release the backend does not answer (a wasm worker busy with another
+ * session's long run answers nothing until the run ends) is passed, and the close ends the worker and the run.
+ */
+export const RUNTIME_STOP_MS = { release: 500, close: 300 };
 
 export interface RuntimeOptions {
   overrides?: RuntimeOverrides;
@@ -275,12 +282,16 @@ export class ModelRuntime {
     this.versions.retire(slot.active);
   }
 
-  /** Waits for pinned requests to finish, then releases every session and closes the backend. Idempotent. */
-  async stop(): Promise<void> {
+  /**
+   * Releases every session not pinned by a request under way, then closes the backend, each within its
+   * deadline (RUNTIME_STOP_MS): a release or a close that does not end is passed to `warn` and the stop
+   * goes on, so the caller's next steps (the summary window, the store) are done. Idempotent.
+   */
+  async stop(warn: (err: unknown) => void = () => undefined): Promise<void> {
     for (const name of [...this.slots.keys()]) this.unload(name);
-    await this.versions.drain();
+    await settleWithin(this.versions.drain(), RUNTIME_STOP_MS.release, 'releasing the model sessions', warn);
     const opened = this.backendP;
     this.backendP = undefined;
-    await opened?.then((b) => b.close?.(), () => undefined);
+    await settleWithin(opened?.then((b) => b.close?.(), () => undefined), RUNTIME_STOP_MS.close, 'closing the onnxruntime backend', warn);
   }
 }

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '@edgefleet/examples';
-import { AppError } from '@edgefleet/shared';
+import { AppError, withDeadline } from '@edgefleet/shared';
 import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { ManualClock } from '../testing/harness.js';
@@ -103,6 +103,28 @@ describe('hub lease', () => {
     assert.deepEqual(log, ['hub-a start', 'hub-a stop']);
     await waitFor('hub-b taking the released lease (the clock did not move)', () => (b.isLeader() ? true : undefined), { timeoutMs: 5000, intervalMs: 10 });
     assert.deepEqual(log, ['hub-a start', 'hub-a stop', 'hub-b start']);
+  });
+
+  it('a job whose stop never ends: stop() returns within its deadline, says so, and leaves the lease to expire instead of handing it over', async () => {
+    const log: string[] = [];
+    const logger = new RecordingLogger();
+    const stuck: SingletonJob = { name: 'stuck', start: () => { log.push('hub-a start'); }, stop: () => new Promise<void>(() => { log.push('hub-a stopping'); }) };
+    const a = lease(0, 'hub-a', log, [stuck], logger);
+    const b = lease(1, 'hub-b', log);
+    await a.start();
+    await b.start();
+    assert.equal(a.isLeader(), true);
+    await withDeadline(a.stop(300), 5000, 'HubLease.stop(300) with a job whose stop never ends');
+    const msgs = logger.lines.map((l) => l.msg);
+    assert.ok(msgs.includes('a singleton job did not stop cleanly'), JSON.stringify(msgs));
+    assert.ok(msgs.some((m) => m?.startsWith('a singleton job is still starting or stopping: not releasing the hub lease') === true), JSON.stringify(msgs));
+    assert.equal(new LeaseRepo((stores[1] as Store).db).get(HUB_LEASE)?.holder, 'hub-a', 'not released while its job may still run');
+    assert.equal(b.isLeader(), false);
+    assert.deepEqual(log, ['hub-a start', 'hub-a stopping']);
+    // The lease runs out: hub-b takes it then, and runs the jobs.
+    clock.advance(TTL + 1);
+    await waitFor('hub-b taking the expired lease', () => (b.isLeader() ? true : undefined), { timeoutMs: 5000, intervalMs: 10 });
+    assert.deepEqual(log, ['hub-a start', 'hub-a stopping', 'hub-b start']);
   });
 
   it('a holder renews while a job takes longer than the lease to start: no two hubs run the jobs at once', async () => {

@@ -23,6 +23,11 @@ interface Slot {
   starting: boolean;
   /** The job's last start or stop: the next one waits for it. Never rejects. */
   last: Promise<void>;
+  /**
+   * The job's last stop itself, past its deadline too (`last` ends at the deadline): idle() waits for it, so a
+   * job still stopping keeps the lease from being released (lease.ts stop). Never rejects.
+   */
+  ended: Promise<void>;
 }
 
 /** Calls `f`, turning a synchronous throw into a rejection. */
@@ -39,7 +44,7 @@ export class SingletonJobs {
 
   /** `startWaitMs`: how long the sequence waits for one job's start before it starts the next. */
   constructor(jobs: readonly SingletonJob[], private readonly logger: LoggerPort, private readonly startWaitMs: number) {
-    this.slots = jobs.map((job) => ({ job, running: false, starting: false, last: Promise.resolve() }));
+    this.slots = jobs.map((job) => ({ job, running: false, starting: false, last: Promise.resolve(), ended: Promise.resolve() }));
   }
 
   /** Every job was started (and not stopped since); a start that failed counts as started. */
@@ -93,7 +98,9 @@ export class SingletonJobs {
       slot.running = false;
       const { job } = slot;
       const starting = slot.starting;
-      slot.last = slot.last.then(() => settleWithin(invoke(() => job.stop(deadlineMs)), deadlineMs, `stopping ${job.name}`, (err) => {
+      const ended = slot.last.then(() => invoke(() => job.stop(deadlineMs)));
+      slot.ended = ended.catch(() => undefined); // logged below
+      slot.last = slot.last.then(() => settleWithin(ended, deadlineMs, `stopping ${job.name}`, (err) => {
         this.logger.warn({ err: err instanceof Error ? err.message : String(err), job: job.name }, 'a singleton job did not stop cleanly');
       }));
       if (starting) this.logger.warn({ job: job.name }, 'a singleton job is still starting: it is stopped when its start returns');
@@ -101,10 +108,13 @@ export class SingletonJobs {
     }
   }
 
-  /** Waits up to deadlineMs for every job's last start or stop; false if one is still under way. */
+  /**
+   * Waits up to deadlineMs for every job's last start or stop, a stop past its own deadline included;
+   * false if one is still under way.
+   */
   async idle(deadlineMs: number): Promise<boolean> {
     let done = true;
-    await settleWithin(Promise.all(this.slots.map((s) => s.last)), deadlineMs, 'the singleton jobs\' starts and stops', () => {
+    await settleWithin(Promise.all(this.slots.flatMap((s) => [s.last, s.ended])), deadlineMs, 'the singleton jobs\' starts and stops', () => {
       done = false;
     });
     return done;
