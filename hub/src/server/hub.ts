@@ -35,7 +35,7 @@ import { DesiredResync } from '../deployments/resync.js';
 import { DependencyWatch, databaseFailure, dependencyGauges } from '../health.js';
 import { DatabaseHealth } from '../database-health.js';
 import { connectionRefusals } from './http-connections.js';
-import { HUB_STOP_DB_MS, HUB_STOP_STEP_MS } from './stop-deadlines.js';
+import { HUB_STOP_BROKER_FLOOR_MS, HUB_STOP_DB_MS, HUB_STOP_STEP_MS, StopBudget } from './stop-deadlines.js';
 import { alertsOptions, brokerUrls, createFleetLink, createQuota, createRetention, createStreams, HTTP_IDLE_MS, httpUrl, listen, watchDataDisk } from './wiring.js';
 
 export interface HubAddresses {
@@ -233,12 +233,15 @@ export class Hub {
   }
 
   /**
-   * Idempotent: HTTP, then the broker, then the store. Every step has a deadline (HUB_STOP_MS in all;
-   * docs/hub.md "Stopping"): a client that never closes its socket cannot hold the hub up, nor can a
+   * Idempotent: HTTP, then the broker, then the store. Every step has a deadline, cut to what is left of
+   * HUB_STOP_MS for all of them (docs/hub.md "Stopping"): a client that never closes its socket cannot hold the hub up, nor can a
    * database that does not answer (HUB_STOP_DB_MS).
    */
   stop(after: 'run' | 'failed start' = 'run'): Promise<void> {
     this.stopping ??= (async () => {
+      const budget = new StopBudget();
+      // A step before the broker's keeps the broker's floor; the broker's takes what is left.
+      const cut = (ms: number, keep = HUB_STOP_BROKER_FLOOR_MS) => budget.ms(ms, keep);
       const step = (work: Promise<unknown> | undefined, ms: number, what: string) =>
         settleWithin(work, ms, what, (err) => this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, `stopping: ${what}`));
       this.store?.finishWithin(HUB_STOP_DB_MS);
@@ -257,15 +260,17 @@ export class Hub {
         await step(new Promise<void>((resolve) => {
           http.close(() => resolve());
           server.closeIdleConnections?.();
-        }), HUB_STOP_STEP_MS.http, 'closing the HTTP server');
+        }), cut(HUB_STOP_STEP_MS.http), 'closing the HTTP server');
         server.closeAllConnections?.();
       }
       // The singleton jobs stop and the lease is released, so another hub takes it (or starts) at once.
       this.claim?.release(); // a start that failed before the lease took over
       this.claim = null;
-      await step(this.lease?.stop(HUB_STOP_STEP_MS.lease - 300), HUB_STOP_STEP_MS.lease, 'the singleton jobs and the hub lease');
+      const leaseMs = cut(HUB_STOP_STEP_MS.lease);
+      await step(this.lease?.stop(Math.max(0, leaseMs - 300)), leaseMs, 'the singleton jobs and the hub lease');
       this.lease = null;
-      await step(this.alertsPart?.stop(HUB_STOP_STEP_MS.alerts - 100), HUB_STOP_STEP_MS.alerts, 'alerts and their webhook deliveries');
+      const alertsMs = cut(HUB_STOP_STEP_MS.alerts);
+      await step(this.alertsPart?.stop(Math.max(0, alertsMs - 100)), alertsMs, 'alerts and their webhook deliveries');
       this.alertsPart = null;
       this.retention?.stop();
       this.retention = null;
@@ -273,23 +278,23 @@ export class Hub {
       this.resync = null;
       this.fleetRows?.stop();
       this.fleetRows = null;
-      await step(this.blobServer?.stop(), HUB_STOP_STEP_MS.part, 'the blob server');
+      await step(this.blobServer?.stop(), cut(HUB_STOP_STEP_MS.part), 'the blob server');
       this.blobServer = null;
-      await step(this.sealingPart?.stop(), HUB_STOP_STEP_MS.part, 'sealed key delivery');
+      await step(this.sealingPart?.stop(), cut(HUB_STOP_STEP_MS.part), 'sealed key delivery');
       this.sealingPart = null;
-      await step(this.rolloutsPart?.stop(), HUB_STOP_STEP_MS.part, 'rollouts');
+      await step(this.rolloutsPart?.stop(), cut(HUB_STOP_STEP_MS.part), 'rollouts');
       this.rolloutsPart = null;
       this.capturePart?.stop();
       this.capturePart = null;
       this.disconnectEvents?.();
       this.disconnectEvents = null;
-      await step(this.deploymentsPart?.stop(), HUB_STOP_STEP_MS.part, 'deployments');
+      await step(this.deploymentsPart?.stop(), cut(HUB_STOP_STEP_MS.part), 'deployments');
       this.deploymentsPart = null;
-      await step(this.ingestPart?.stop(), HUB_STOP_STEP_MS.part, 'ingest');
+      await step(this.ingestPart?.stop(), cut(HUB_STOP_STEP_MS.part), 'ingest');
       this.ingestPart = null;
       this.quota?.stop(); // held publishes are released before their connections close
       this.quota = null;
-      await step(this.fleet?.stop(), HUB_STOP_STEP_MS.broker, 'closing the MQTT broker and its connections');
+      await step(this.fleet?.stop(), cut(HUB_STOP_STEP_MS.broker, 0), 'closing the MQTT broker and its connections');
       this.fleet = null;
       this.store?.close();
       this.store = null;
