@@ -3,7 +3,8 @@
 // fleet view (only an answer without it removes it); GET /models failing shows the hub's code and message with Retry in
 // the models, drift and new-rollout views instead of "Loading models…" for ever; deployments show an
 // error (a 503, a hub without fleet sync, is an empty list); the desktop's first-run page shows why main
-// could not open a saved hub. Errors are injected with page.route on one request path at a time.
+// could not open a saved hub; a model version's page whose reload fails (another version pushed meanwhile) stays
+// shown with the Deprecate form open on it, what was typed kept, under the hub's error with Retry. Errors are injected with page.route on one request path at a time.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import type { Page, Route } from 'playwright-core';
 import { repoRoot } from '@edgefleet/examples';
 import { signIn, type ConsolePage } from './helpers.js';
-import { startSmallHub, type SmallHub } from './small-hub.js';
+import { pushExampleBundle, startSmallHub, type SmallHub } from './small-hub.js';
 
 const DEVICES = ['dev-a', 'dev-b', 'dev-c'];
 const hubError = (status: number, code: string, message: string) => (r: Route) => r.fulfill({ status, contentType: 'application/json', body: JSON.stringify({ error: { code, message } }) });
@@ -167,6 +168,33 @@ describe('console: error states and failed refreshes', () => {
     await page.evaluate((m) => (globalThis as unknown as { problem: (p: unknown) => void }).problem({ code: 'DECRYPT_FAILED', message: m }), message);
     await page.getByRole('alert').filter({ hasText: `DECRYPT_FAILED: ${message}` }).waitFor({ timeout: 5000 });
     assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('a model version whose reload fails stays shown under the error with Retry, an open Deprecate form and its reason kept', async () => {
+    await pushExampleBundle(h, '1.0.0');
+    const page = await fleetPage();
+    await page.evaluate("location.hash = '#/models/audio-energy/1.0.0'");
+    const detail = page.getByTestId('model-detail');
+    await detail.getByTestId('signature-status').filter({ hasText: 'Signed' }).waitFor();
+    await detail.getByRole('button', { name: 'Deprecate' }).click();
+    await detail.getByLabel('Reason').fill('superseded by 2.0.0');
+    // The version's own read fails from now on; another version pushed reloads the list, and with it this version.
+    const version = (u: URL) => u.pathname === '/api/v1/models/audio-energy/versions/1.0.0';
+    await page.route(version, hubError(503, 'DATABASE_UNAVAILABLE', 'the database is not reachable'));
+    const failed = page.waitForResponse((r) => version(new URL(r.url())) && r.status() === 503);
+    await pushExampleBundle(h, '2.0.0');
+    await failed;
+    const box = page.getByRole('alert').filter({ hasText: /^could not refresh audio-energy@1\.0\.0 \(shown as of \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\): DATABASE_UNAVAILABLE: the database is not reachable/ });
+    await box.waitFor();
+    assert.equal(await detail.getByLabel('Reason').inputValue(), 'superseded by 2.0.0', 'the open form and what was typed stay');
+    assert.equal(await detail.getByTestId('signature-status').filter({ hasText: 'Signed' }).count(), 1, 'the version stays shown');
+    await page.unroute(version);
+    await box.getByRole('button', { name: 'Retry' }).click();
+    await box.waitFor({ state: 'detached' });
+    await detail.getByRole('form', { name: 'Deprecate' }).getByRole('button', { name: 'Deprecate' }).click();
+    await detail.getByTestId('version-deprecated').waitFor();
+    assert.deepEqual(page.errors, []);
     await page.close();
   });
 });

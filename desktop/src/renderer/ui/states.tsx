@@ -1,6 +1,7 @@
 // Loading, empty and error states: every view shows one of these rather than a blank area.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import type { Refetched } from './refetched.js';
 
 export function Loading({ what }: { what: string }) {
   return <p class="state loading" role="status" aria-live="polite">Loading {what}…</p>;
@@ -22,6 +23,15 @@ export function ErrorBox({ error, retry }: { error: string; retry?: () => void }
       {retry ? <button type="button" onClick={retry}>Retry</button> : null}
     </div>
   );
+}
+
+/**
+ * Why the latest load of `what` ("the alerts", "audio-energy@1.0.0") failed, with Retry (ui/refetched.ts): what was loaded
+ * before stays shown below it, with any form open on it; nothing loaded yet, it says so instead.
+ */
+export function RefetchFailed<T>({ what, r }: { what: string; r: Refetched<T> }) {
+  if (!r.error) return null;
+  return <ErrorBox error={r.value ? `could not refresh ${what} (shown as of ${time(r.at)}): ${r.error}` : `could not load ${what}: ${r.error}`} retry={r.retry} />;
 }
 
 /** A deprecated version (`edgefleet model deprecate`), said first on its page in the models view and in the drift view. */

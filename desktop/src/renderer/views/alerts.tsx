@@ -8,10 +8,10 @@ import type { Alert, AlertRule, Delivery } from '@edgefleet/shared';
 import { alertCondition, alertValueText } from '@edgefleet/shared/browser';
 import { alertTick, can, refetchTick, session, refetchAll } from '../store.js';
 import { ActionForm } from '../ui/action.js';
-import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
+import { Empty, ErrorBox, Loading, RefetchFailed, time } from '../ui/states.js';
 import { Age } from '../ui/age.js';
 import { AddRule } from './alerts-rule.js';
-import { useRefetched, type Refetched } from '../ui/refetched.js';
+import { useRefetched } from '../ui/refetched.js';
 import { Head } from '../ui/table.js';
 
 const REFRESH_MS = 15_000;
@@ -62,7 +62,7 @@ export function AlertsView({ id }: { id?: string }) {
           {STATES.map((s) => <option key={s} value={s}>{s || 'all'}</option>)}
         </select>
       </div>
-      <Stale what="alerts" r={alerts} />
+      <RefetchFailed what="the alerts" r={alerts} />
       {!alerts.value ? (alerts.error ? null : <Loading what="alerts" />) : alerts.value.length === 0
         ? <Empty>{state ? `No ${state} alert.` : 'No alert.'} Rules are evaluated on the hub's schedule.</Empty> : (
           <table class="plain" aria-label="Alerts">
@@ -82,7 +82,7 @@ export function AlertsView({ id }: { id?: string }) {
       {id ? <Deliveries id={id} tick={tick} /> : null}
       <div class="panel">
         <h2>Rules</h2>
-        <Stale what="alert rules" r={rules} />
+        <RefetchFailed what="the alert rules" r={rules} />
         {!rules.value ? (rules.error ? null : <Loading what="alert rules" />) : rules.value.length === 0 ? <Empty>No alert rule.</Empty> : (
           <table class="plain" aria-label="Alert rules">
             <Head cols={['#', 'Name', 'Metric', 'Scope', 'Breached when', 'For / keep firing / window', 'Severity', 'Actions', 'By', ...(can('operator') ? [''] : [])]} />
@@ -107,12 +107,6 @@ export function AlertsView({ id }: { id?: string }) {
       </div>
     </section>
   );
-}
-
-/** Why the latest load failed: the list as last loaded stays below it (when there is one). */
-function Stale<T>({ what, r }: { what: string; r: Refetched<T> }) {
-  if (!r.error) return null;
-  return <ErrorBox error={r.value ? `could not refresh the ${what} (shown as of ${time(r.at)}): ${r.error}` : `could not load the ${what}: ${r.error}`} retry={r.retry} />;
 }
 
 function Deliveries({ id, tick }: { id: string; tick: number }) {
