@@ -1,6 +1,7 @@
 // Errors as the console shows them, in a real Chromium against a real hub (docs/console.md "Using it"):
 // every error names the hub's stable code with its message (the sign-in form's too), and a device page
 // deployment, device metrics or alerts list whose refetch fails keeps it shown, marked "could not refresh", with Retry; a 404 replaces it;
+// Undeploy's steps say they wait for the hub, and a refusal keeps the reason with the focus in it;
 // an action the hub never answers is given up at the deadline (TIMEOUT) and can be sent again; one that got no answer
 // at all says the console did not send it again.
 // Errors the real hub would not give on demand are injected with page.route on one request path.
@@ -83,6 +84,28 @@ describe('console: errors carry the hub\'s code', () => {
     await stale.getByRole('button', { name: 'Retry' }).click();
     await stale.waitFor({ state: 'detached' });
     assert.equal(await detail.getByRole('link', { name: 'dev-a' }).count(), 1);
+
+    // Undeploy's two steps each say they wait for the hub, their button disabled; refused, the reason is kept with the focus in it.
+    await detail.getByRole('button', { name: 'Undeploy' }).click();
+    const form = detail.getByRole('form', { name: 'Undeploy' });
+    await form.getByLabel('Reason').fill('retired');
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    const undeploy = `**/api/v1/deployments/${first.id}?reason=*`;
+    await page.route(undeploy, async (route) => { await held; await route.continue(); });
+    await form.getByRole('button', { name: 'Check devices' }).click();
+    await form.getByRole('status').filter({ hasText: /^Check devices: waiting for the hub…$/ }).waitFor();
+    assert.equal(await form.getByRole('button', { name: 'Check devices' }).isDisabled(), true, 'not sent twice');
+    release();
+    const confirm = form.getByRole('button', { name: /^Undeploy from \d+ device\(s\)$/ });
+    await confirm.waitFor();
+    await page.unroute(undeploy);
+    await page.route(undeploy, hubError(409, 'CONFLICT', 'the devices it stops changed since the check: check again'));
+    await confirm.click();
+    await form.getByRole('status').filter({ hasText: 'CONFLICT: the devices it stops changed since the check: check again' }).waitFor();
+    assert.equal(await form.getByLabel('Reason').inputValue(), 'retired');
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id), 'undeploy-reason', 'the focus back in the reason');
+    await page.unroute(undeploy);
     assert.deepEqual(page.errors, []);
     await page.close();
   });
