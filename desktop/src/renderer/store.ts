@@ -33,6 +33,11 @@ export const loginError = signal<string | null>(null);
 /** A list from the hub: null while loading, {error} when the hub would not give it. */
 export type Loaded<T> = T | { error: string } | null;
 export const models = signal<Loaded<ModelVersionInfo[]>>(null);
+/**
+ * When the models shown were loaded, and why the latest reload failed (a 503, the hub restarting): the list loaded
+ * before stays shown, and with it a form open on it (New rollout) with what was typed (views/models.tsx `ModelsLoad`).
+ */
+export const modelsRead = signal<{ at: string | null; error: string | null }>({ at: null, error: null });
 /** Newest first, a page at a time (docs/hub.md "REST API"). */
 export const deployments = signal<Loaded<Deployments>>(null);
 /** The cursor of the older deployments not loaded (`?before=`), or null when every one is. */
@@ -104,6 +109,7 @@ export function signOut(why: string | null): void {
     clearDevices();
     clearFollows();
     models.value = null;
+    modelsRead.value = { at: null, error: null };
     deployments.value = null;
     olderDeployments.value = null;
     liveAudit.value = [];
@@ -130,9 +136,11 @@ export async function loadModels(): Promise<void> {
   const a = api();
   if (!a) return;
   try {
-    models.value = (await a.get<{ versions: ModelVersionInfo[] }>('/models')).versions;
+    const versions = (await a.get<{ versions: ModelVersionInfo[] }>('/models')).versions;
+    batch(() => { models.value = versions; modelsRead.value = { at: new Date().toISOString(), error: null }; });
   } catch (err) {
-    models.value = { error: errorText(err) };
+    if (Array.isArray(models.value)) modelsRead.value = { ...modelsRead.value, error: errorText(err) };
+    else models.value = { error: errorText(err) };
   }
 }
 

@@ -4,7 +4,8 @@
 // the models, drift and new-rollout views instead of "Loading models…" for ever; deployments show an
 // error (a 503, a hub without fleet sync, is an empty list); the desktop's first-run page shows why main
 // could not open a saved hub; a model version's page whose reload fails (another version pushed meanwhile) stays
-// shown with the Deprecate form open on it, what was typed kept, under the hub's error with Retry. Errors are injected with page.route on one request path at a time.
+// shown with the Deprecate form open on it, what was typed kept, under the hub's error with Retry, as does a New rollout
+// form whose models reload fails. Errors are injected with page.route on one request path at a time.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -194,6 +195,31 @@ describe('console: error states and failed refreshes', () => {
     await box.waitFor({ state: 'detached' });
     await detail.getByRole('form', { name: 'Deprecate' }).getByRole('button', { name: 'Deprecate' }).click();
     await detail.getByTestId('version-deprecated').waitFor();
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a New rollout form whose models reload fails keeps what was typed under the error with Retry', async () => {
+    const page = await fleetPage();
+    await page.evaluate("location.hash = '#/rollouts/new'");
+    const form = page.getByRole('form', { name: 'New rollout' });
+    await form.locator('#ro-reason').fill('canary first');
+    await form.locator('#ro-target').selectOption('tags');
+    await form.locator('#ro-tags').fill('site=north');
+    // Another version pushed reloads the models; that read fails.
+    const list = (u: URL) => u.pathname === '/api/v1/models';
+    await page.route(list, hubError(503, 'DATABASE_UNAVAILABLE', 'the database is not reachable'));
+    const failed = page.waitForResponse((r) => list(new URL(r.url())) && r.status() === 503);
+    await pushExampleBundle(h, '3.0.0');
+    await failed;
+    const box = page.getByRole('alert').filter({ hasText: /^could not refresh the models \(shown as of \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\): DATABASE_UNAVAILABLE: the database is not reachable/ });
+    await box.waitFor();
+    assert.deepEqual([await form.locator('#ro-reason').inputValue(), await form.locator('#ro-tags').inputValue()], ['canary first', 'site=north'], 'the form and what was typed stay');
+    await page.unroute(list);
+    await box.getByRole('button', { name: 'Retry' }).click();
+    await box.waitFor({ state: 'detached' });
+    await form.locator('#ro-version option', { hasText: /^3\.0\.0$/ }).waitFor({ state: 'attached' });
+    assert.equal(await form.locator('#ro-reason').inputValue(), 'canary first');
     assert.deepEqual(page.errors, []);
     await page.close();
   });

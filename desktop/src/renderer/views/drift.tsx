@@ -15,6 +15,7 @@ import { Deprecated, Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
 import { HeatMap, Histogram, PsiBars } from './drift-heatmap.js';
+import { ModelsLoad } from './models.js';
 import { AccuracyPanel } from './drift-accuracy.js';
 import { formatCount } from '@edgefleet/shared/browser';
 import { Head } from '../ui/table.js';
@@ -37,8 +38,8 @@ export function DriftView({ name, version }: { name?: string; version?: string }
   return (
     <section aria-labelledby="drift-h">
       <h1 id="drift-h">Drift</h1>
-      {list === null ? <Loading what="models" /> : 'error' in list ? <ErrorBox error={`could not load models: ${list.error}`} retry={() => background(loadModels())} />
-        : list.length === 0 ? <Empty>No model in the registry yet.</Empty> : (
+      <ModelsLoad />
+      {!Array.isArray(list) ? null : list.length === 0 ? <Empty>No model in the registry yet.</Empty> : (
         <div class="toolbar">
           <label for="drift-version">Model version</label>
           <select id="drift-version" value={name && version ? `${name}@${version}` : ''}

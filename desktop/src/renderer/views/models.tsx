@@ -8,7 +8,7 @@ import { Fragment, type ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
 import type { Manifest, ModelBackends, ModelVersionDetail, ModelVersionInfo, TrustDocument } from '@edgefleet/shared';
-import { can, loadModels, modelList, models, refetchTick, session } from '../store.js';
+import { can, loadModels, modelList, models, modelsRead, refetchTick, session } from '../store.js';
 import { checkBundle, checkTrust, readBundleHead, type ThresholdCheck, type TrustCheck } from '../verify.js';
 import { ActionForm } from '../ui/action.js';
 import { Deprecated, Empty, ErrorBox, Loading, RefetchFailed, time } from '../ui/states.js';
@@ -45,13 +45,26 @@ function deviceChips(list: VersionDevice[], kind: 'running' | 'installed', none:
   );
 }
 
+/**
+ * The models list's state where a view needs it (models, drift, New rollout): loading, why it could not be loaded, or,
+ * above the list loaded before, why its reload failed (the list and a form open on it stay); nothing once it is read.
+ */
+export function ModelsLoad() {
+  const list = models.value;
+  const { at, error } = modelsRead.value;
+  const retry = () => background(loadModels());
+  return list === null ? <Loading what="models" /> : 'error' in list ? <ErrorBox error={`could not load models: ${list.error}`} retry={retry} />
+    : error ? <ErrorBox error={`could not refresh the models (shown as of ${time(at)}): ${error}`} retry={retry} /> : null;
+}
+
 export function ModelsView({ name, version }: { name?: string; version?: string }) {
   const list = models.value;
   useEffect(() => { if (list === null) background(loadModels()); }, []);
   return (
     <section aria-labelledby="models-h">
       <h1 id="models-h">Models</h1>
-      {list === null ? <Loading what="models" /> : 'error' in list ? <ErrorBox error={`could not load models: ${list.error}`} retry={() => background(loadModels())} /> : list.length === 0
+      <ModelsLoad />
+      {!Array.isArray(list) ? null : list.length === 0
         ? <Empty>No model in the registry. Push one: <code>edgefleet model push BUNDLE.efb</code>.</Empty>
         : (
           <table class="plain selectable" aria-label="Model versions">
