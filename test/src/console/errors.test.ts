@@ -1,7 +1,8 @@
 // Errors as the console shows them, in a real Chromium against a real hub (docs/console.md "Using it"):
 // every error names the hub's stable code with its message (the sign-in form's too), and a device page
 // deployment, device metrics or alerts list whose refetch fails keeps it shown, marked "could not refresh", with Retry; a 404 replaces it;
-// Undeploy's steps say they wait for the hub, and a refusal keeps the reason with the focus in it;
+// Undeploy's steps say they wait for the hub, and a refusal keeps the reason with the focus in it; the deployments list
+// whose reload fails stays shown, marked, with Retry;
 // an action the hub never answers is given up at the deadline (TIMEOUT) and can be sent again; one that got no answer
 // at all says the console did not send it again.
 // Errors the real hub would not give on demand are injected with page.route on one request path.
@@ -106,6 +107,20 @@ describe('console: errors carry the hub\'s code', () => {
     assert.equal(await form.getByLabel('Reason').inputValue(), 'retired');
     assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id), 'undeploy-reason', 'the focus back in the reason');
     await page.unroute(undeploy);
+
+    // The list's reload failing (another deployment made) keeps the list shown, marked, with Retry.
+    const list = (u: URL) => u.pathname === '/api/v1/deployments';
+    await page.route(list, hubError(500, 'INTERNAL', 'disk I/O error'));
+    const failed = page.waitForResponse((r) => list(new URL(r.url())) && r.status() === 500);
+    const third = await deploy('third');
+    await failed;
+    const listStale = page.getByRole('alert').filter({ hasText: /^could not refresh the deployments \(shown as of .* UTC\): INTERNAL: disk I\/O error/ });
+    await listStale.waitFor();
+    assert.equal(await row.count(), 1, 'the deployments are still listed');
+    await page.unroute(list);
+    await listStale.getByRole('button', { name: 'Retry' }).click();
+    await page.getByRole('table', { name: 'Deployments' }).getByRole('link', { name: String(third.id), exact: true }).waitFor();
+    assert.equal(await listStale.count(), 0);
     assert.deepEqual(page.errors, []);
     await page.close();
   });

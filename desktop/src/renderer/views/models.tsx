@@ -11,7 +11,7 @@ import type { Manifest, ModelBackends, ModelVersionDetail, ModelVersionInfo, Tru
 import { can, loadModels, modelList, models, modelsRead, refetchTick, session } from '../store.js';
 import { checkBundle, checkTrust, readBundleHead, type ThresholdCheck, type TrustCheck } from '../verify.js';
 import { ActionForm } from '../ui/action.js';
-import { Deprecated, Empty, ErrorBox, Loading, RefetchFailed, time } from '../ui/states.js';
+import { Deprecated, Empty, ListLoad, Loading, RefetchFailed, time } from '../ui/states.js';
 import { useRefetched } from '../ui/refetched.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
@@ -45,17 +45,8 @@ function deviceChips(list: VersionDevice[], kind: 'running' | 'installed', none:
   );
 }
 
-/**
- * The models list's state where a view needs it (models, drift, New rollout): loading, why it could not be loaded, or,
- * above the list loaded before, why its reload failed (the list and a form open on it stay); nothing once it is read.
- */
-export function ModelsLoad() {
-  const list = models.value;
-  const { at, error } = modelsRead.value;
-  const retry = () => background(loadModels());
-  return list === null ? <Loading what="models" /> : 'error' in list ? <ErrorBox error={`could not load models: ${list.error}`} retry={retry} />
-    : error ? <ErrorBox error={`could not refresh the models (shown as of ${time(at)}): ${error}`} retry={retry} /> : null;
-}
+/** The models' state where a view needs it (models, drift, New rollout): ui/states.tsx ListLoad. */
+export const ModelsLoad = () => <ListLoad what="models" list={models.value} read={modelsRead.value} retry={() => background(loadModels())} />;
 
 export function ModelsView({ name, version }: { name?: string; version?: string }) {
   const list = models.value;
