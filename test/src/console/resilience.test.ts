@@ -5,7 +5,7 @@
 // error (a 503, a hub without fleet sync, is an empty list); the desktop's first-run page shows why main
 // could not open a saved hub; a model version's page whose reload fails (another version pushed meanwhile) stays
 // shown with the Deprecate form open on it, what was typed kept, under the hub's error with Retry, as does a New rollout
-// form whose models reload fails. Errors are injected with page.route on one request path at a time.
+// form whose models reload fails; a version with more stored drift reports than the view lists says so. Errors are injected with page.route on one request path at a time.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -220,6 +220,19 @@ describe('console: error states and failed refreshes', () => {
     await box.waitFor({ state: 'detached' });
     await form.locator('#ro-version option', { hasText: /^3\.0\.0$/ }).waitFor({ state: 'attached' });
     assert.equal(await form.locator('#ro-reason').inputValue(), 'canary first');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a version with more stored drift reports than the drift view lists says so', async () => {
+    for (let i = 0; i < 51; i++) await h.api('POST', '/drift-reports', { model: 'audio-energy', version: '2.0.0', note: `report ${i}` });
+    const page = await fleetPage();
+    await page.evaluate("location.hash = '#/drift/audio-energy/2.0.0'");
+    const table = page.getByRole('table', { name: 'Drift reports' });
+    await table.getByText('report 50', { exact: true }).waitFor();
+    assert.equal(await table.locator('tbody tr').count(), 50);
+    assert.equal(await table.getByText('report 0', { exact: true }).count(), 0, 'the oldest is not listed');
+    assert.equal(await page.getByTestId('drift-reports-more').textContent(), 'The newest 50 reports are listed; edgefleet drift-reports ls --model audio-energy --version 2.0.0 lists the newest 100.');
     assert.deepEqual(page.errors, []);
     await page.close();
   });
