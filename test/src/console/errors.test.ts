@@ -1,6 +1,6 @@
 // Errors as the console shows them, in a real Chromium against a real hub (docs/console.md "Using it"):
 // every error names the hub's stable code with its message (the sign-in form's too), and a device page
-// deployment, device metrics or alerts list whose refetch fails keeps it shown, marked "could not refresh", with Retry; a 404 replaces it;
+// deployment, device metrics or alerts list whose refetch fails keeps it shown (a device's events that fail say so in their panel), marked "could not refresh", with Retry; a 404 replaces it;
 // Undeploy's steps say they wait for the hub, and a refusal keeps the reason with the focus in it; the deployments list
 // whose reload fails stays shown, marked, with Retry;
 // an action the hub never answers is given up at the deadline (TIMEOUT) and can be sent again; one that got no answer
@@ -60,6 +60,17 @@ describe('console: errors carry the hub\'s code', () => {
     await stale.getByRole('button', { name: 'Retry' }).click();
     await page.getByText('site=south').first().waitFor();
     assert.equal(await stale.count(), 0, 'the mark goes once a refetch succeeds');
+    // Its events whose read fails: the hub's code and message in their panel, with Retry; the device shown.
+    const events = (u: URL) => u.pathname === '/api/v1/devices/dev-a/events';
+    await page.route(events, hubError(503, 'NOT_READY', 'the hub is starting'));
+    await h.api('PUT', '/devices/dev-a/tags', { tags: { site: 'west' }, reason: 'moved again' });
+    const failed = page.getByRole('alert').filter({ hasText: 'could not load the events: NOT_READY: the hub is starting' });
+    await failed.waitFor();
+    await page.getByText('site=west').first().waitFor();
+    await page.unroute(events);
+    await failed.getByRole('button', { name: 'Retry' }).click();
+    await page.getByText('No events reported yet.').waitFor();
+    assert.equal(await failed.count(), 0);
     assert.deepEqual(page.errors, []);
     await page.close();
   });
