@@ -1,6 +1,6 @@
 // Errors as the console shows them, in a real Chromium against a real hub (docs/console.md "Using it"):
 // every error names the hub's stable code with its message (the sign-in form's too), and a device page
-// deployment, device metrics or alerts list whose refetch fails keeps it shown (a device's events that fail say so in their panel), marked "could not refresh", with Retry; a 404 replaces it;
+// deployment, device metrics, alerts list or an alert's deliveries whose refetch fails keeps it shown (a device's events that fail say so in their panel), marked "could not refresh", with Retry; a 404 replaces it;
 // Undeploy's steps say they wait for the hub, and a refusal keeps the reason with the focus in it; the deployments list
 // whose reload fails stays shown, marked, with Retry;
 // an action the hub never answers is given up at the deadline (TIMEOUT) and can be sent again; one that got no answer
@@ -145,14 +145,19 @@ describe('console: errors carry the hub\'s code', () => {
     const alerts = page.getByRole('table', { name: 'Alerts', exact: true });
     const rules = page.getByRole('table', { name: 'Alert rules' });
     await alerts.getByText('boxes down').waitFor();
+    await alerts.getByRole('link', { name: /deliveries/ }).first().click(); // an alert's webhook deliveries, read again with the alerts
+    await page.getByTestId('alert-deliveries').getByText('No delivery: the rule has no webhook action.').waitFor();
     await page.route('**/api/v1/alert*', hubError(503, 'NOT_READY', 'the hub is starting'));
+    await page.route('**/api/v1/alerts/*/deliveries', hubError(503, 'NOT_READY', 'the hub is starting'));
     await h.api('POST', '/alert-rules', { name: 'another', metric: 'devices_offline', threshold: 5, severity: 'info' }); // its audit entry refetches both
-    for (const what of ['alerts', 'alert rules']) {
+    for (const what of ['alerts', 'alert rules', 'deliveries of alert \\d+']) {
       await page.getByRole('alert').filter({ hasText: new RegExp(`^could not refresh the ${what} \\(shown as of .* UTC\\): NOT_READY: the hub is starting`) }).waitFor();
     }
     assert.equal(await alerts.getByText('boxes down').count(), 1, 'the alert is still shown');
     assert.equal(await rules.getByText('boxes down').count(), 1, 'the rule is still shown');
+    assert.equal(await page.getByTestId('alert-deliveries').getByText('No delivery: the rule has no webhook action.').count(), 1, 'the deliveries are still shown');
     await page.unroute('**/api/v1/alert*');
+    await page.unroute('**/api/v1/alerts/*/deliveries');
     await page.getByRole('alert').filter({ hasText: 'could not refresh the alert rules' }).getByRole('button', { name: 'Retry' }).click();
     await rules.getByText('another').waitFor();
     // Another state filter shows its own answer, not the list loaded for the one before.

@@ -3,12 +3,11 @@
 // or removes one with a reason (a viewer sees no write action). Refreshed on the stream's `alert`
 // events and on a modest interval (evaluation happens on the hub's schedule, not on a click).
 import { useEffect, useState } from 'preact/hooks';
-import { errorText } from '../api.js';
 import type { Alert, AlertRule, Delivery } from '@edgefleet/shared';
 import { alertCondition, alertValueText } from '@edgefleet/shared/browser';
-import { alertTick, can, refetchTick, session, refetchAll } from '../store.js';
+import { alertTick, can, refetchTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
-import { Empty, ErrorBox, Loading, RefetchFailed, time } from '../ui/states.js';
+import { Empty, Loading, RefetchFailed, time } from '../ui/states.js';
 import { Age } from '../ui/age.js';
 import { AddRule } from './alerts-rule.js';
 import { useRefetched } from '../ui/refetched.js';
@@ -16,7 +15,6 @@ import { Head } from '../ui/table.js';
 
 const REFRESH_MS = 15_000;
 const STATES = ['', 'firing', 'pending', 'resolved'] as const;
-type Loaded<T> = T | { error: string } | null;
 
 /** Re-renders every REFRESH_MS while mounted. */
 function useInterval(): number {
@@ -111,21 +109,17 @@ export function AlertsView({ id }: { id?: string }) {
 
 function Deliveries({ id, tick }: { id: string; tick: number }) {
   const api = session.value?.api;
-  const [d, setD] = useState<Loaded<Delivery[]>>(null);
-  useEffect(() => {
-    setD(null);
-    api?.get<{ deliveries: Delivery[] }>(`/alerts/${encodeURIComponent(id)}/deliveries`).then((r) => setD(r.deliveries), (e: unknown) => setD({ error: errorText(e) }));
-  }, [id, refetchTick.value]);
-  useEffect(() => {
-    if (tick > 0) api?.get<{ deliveries: Delivery[] }>(`/alerts/${encodeURIComponent(id)}/deliveries`).then((r) => setD(r.deliveries), () => undefined);
-  }, [tick, alertTick.value]);
+  // Read again with the alerts (every REFRESH_MS, on events): a read that fails keeps the deliveries shown under the error, with Retry.
+  const d = useRefetched(() => api!.get<{ deliveries: Delivery[] }>(`/alerts/${encodeURIComponent(id)}/deliveries`).then((r) => r.deliveries),
+    [tick, alertTick.value, refetchTick.value], id);
   return (
     <div class="panel" data-testid="alert-deliveries">
       <h2>Webhook deliveries of alert {id}</h2>
-      {!d ? <Loading what="deliveries" /> : 'error' in d ? <ErrorBox error={d.error} retry={refetchAll} /> : d.length === 0 ? <Empty>No delivery: the rule has no webhook action.</Empty> : (
+      <RefetchFailed what={`the deliveries of alert ${id}`} r={d} />
+      {!d.value ? (d.error ? null : <Loading what="deliveries" />) : d.value.length === 0 ? <Empty>No delivery: the rule has no webhook action.</Empty> : (
         <table class="plain" aria-label="Deliveries">
           <Head cols={['#', 'Event', 'Action', 'URL', 'State', 'Attempts', 'Next']} />
-          <tbody>{d.map((x) => (
+          <tbody>{d.value.map((x) => (
             <tr key={x.id}><td>{x.id}</td><td>{x.event}</td><td>{x.action}</td><td class="mono">{x.url}</td><td><span class={`pill dl-${x.state}`}>{x.state}</span></td>
               <td>{x.attempts.map((t, i) => <div key={i} class="mono">{time(t.at)} {t.status ?? '—'} {t.error ?? ''} {Math.round(t.ms)} ms</div>)}</td><td>{time(x.nextAt)}</td></tr>
           ))}</tbody>
