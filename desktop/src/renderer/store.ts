@@ -3,7 +3,7 @@
 // page. The fleet's devices are the pages the fleet view loaded (fleet-list.ts), following the stream
 // through the hub's filters (fleet-follow.ts); refetches after stream events are debounced per key. A list the hub would not
 // give is kept as {error} ("CODE: message") so its views show it with Retry, never "Loading…" for ever.
-import { batch, signal } from '@preact/signals';
+import { batch, signal, type Signal } from '@preact/signals';
 import type { ApiRole, AuditEntry, Deployment, DeploymentList, ModelVersionInfo, StreamEvent } from '@edgefleet/shared';
 import { ApiError, errorText, makeApi, type Api } from './api.js';
 import { Live, documentVisibility, type LiveState } from './live.js';
@@ -32,9 +32,17 @@ export const loginError = signal<string | null>(null);
 
 /** A list from the hub: null while loading, {error} when the hub would not give it. */
 export type Loaded<T> = T | { error: string } | null;
+/**
+ * When a list shown was read, and why its latest reload failed (a 500, the hub restarting): the list read before stays
+ * shown, and with it a form open on it (New rollout) with what was typed, and the older pages loaded (ui/states.tsx `ListLoad`).
+ */
+export type Read = { at: string | null; error: string | null };
+const UNREAD: Read = { at: null, error: null };
 export const models = signal<Loaded<ModelVersionInfo[]>>(null);
+export const modelsRead = signal<Read>(UNREAD);
 /** Newest first, a page at a time (docs/hub.md "REST API"). */
 export const deployments = signal<Loaded<Deployments>>(null);
+export const deploymentsRead = signal<Read>(UNREAD);
 /** The cursor of the older deployments not loaded (`?before=`), or null when every one is. */
 export const olderDeployments = signal<number | null>(null);
 
@@ -104,7 +112,9 @@ export function signOut(why: string | null): void {
     clearDevices();
     clearFollows();
     models.value = null;
+    modelsRead.value = UNREAD;
     deployments.value = null;
+    deploymentsRead.value = UNREAD;
     olderDeployments.value = null;
     liveAudit.value = [];
   });
@@ -130,10 +140,17 @@ export async function loadModels(): Promise<void> {
   const a = api();
   if (!a) return;
   try {
-    models.value = (await a.get<{ versions: ModelVersionInfo[] }>('/models')).versions;
+    const versions = (await a.get<{ versions: ModelVersionInfo[] }>('/models')).versions;
+    batch(() => { models.value = versions; modelsRead.value = { at: new Date().toISOString(), error: null }; });
   } catch (err) {
-    models.value = { error: errorText(err) };
+    readFailed(models, modelsRead, err);
   }
+}
+
+/** A list's reload that threw `err`: a list shown stays, its read marked failed; with none shown, the error is the list's state. */
+function readFailed<T>(list: Signal<Loaded<T>>, read: Signal<Read>, err: unknown): void {
+  if (list.value !== null && !('error' in (list.value as object))) read.value = { ...read.value, error: errorText(err) };
+  else list.value = { error: errorText(err) };
 }
 
 export async function loadDeployments(): Promise<void> {
@@ -144,10 +161,11 @@ export async function loadDeployments(): Promise<void> {
     // The older pages loaded with "Show older" stay below the newest page (paging.ts).
     const shown = Array.isArray(deployments.value) ? { rows: deployments.value, next: olderDeployments.value } : null;
     const p = refreshNewest(shown, { rows: r.deployments, next: r.next }, byId);
-    batch(() => { deployments.value = p.rows; olderDeployments.value = p.next; });
+    batch(() => { deployments.value = p.rows; olderDeployments.value = p.next; deploymentsRead.value = { at: new Date().toISOString(), error: null }; });
   } catch (err) {
     // A hub without fleet sync answers 503: it has no deployment to show. Anything else is an error.
-    deployments.value = err instanceof ApiError && err.status === 503 ? [] : { error: errorText(err) };
+    if (err instanceof ApiError && err.status === 503) deployments.value = [];
+    else readFailed(deployments, deploymentsRead, err);
   }
 }
 

@@ -2,7 +2,8 @@
 // sees each capture's state and, on one capture, its devices; stops a running capture and purges the
 // stopped one's chunks, each with a reason, the state following without a reload; a viewer sees the
 // captures and no action. A stop another operator sent first is refused (CONFLICT) in the form, which says why it
-// no longer applies, and the page shows the capture stopped, offering the purge.
+// no longer applies, and the page shows the capture stopped, offering the purge. A capture whose read fails says why
+// (the hub's code and message) with Retry.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -63,12 +64,18 @@ describe('console: captures view', () => {
     await page.close();
   });
 
-  it('a viewer sees the captures and no action', async () => {
+  it('a viewer sees the captures and no action; a capture whose read fails says why with Retry', async () => {
     const viewer = await h.api<{ token: string }>('POST', '/tokens', { name: 'captures-viewer', role: 'viewer' });
     const other = await h.api<Capture>('POST', '/captures', { model: 'audio-energy', target: { devices: ['dev-a'] }, rate: 1, maxRows: 10, durationSec: 3600, reason: 'a second one' });
     const page = await signIn(h.browser, h.http, viewer.token);
     await page.keyboard.press('8');
+    const read = (u: URL) => u.pathname === `/api/v1/captures/${other.id}`;
+    await page.route(read, (r) => r.fulfill({ status: 503, json: { error: { code: 'DATABASE_UNAVAILABLE', message: 'the database is not reachable' } } }));
     await page.locator(`tr[data-capture="${other.id}"]`).getByRole('link', { name: String(other.id) }).click();
+    const box = page.getByRole('alert').filter({ hasText: `could not load capture ${other.id}: DATABASE_UNAVAILABLE: the database is not reachable` });
+    await box.waitFor();
+    await page.unroute(read);
+    await box.getByRole('button', { name: 'Retry' }).click();
     await page.getByTestId('capture-detail').getByTestId('capture-state').filter({ hasText: 'capturing' }).waitFor();
     for (const action of ['Stop capture', 'Purge chunks']) assert.equal(await page.getByRole('button', { name: action }).count(), 0, `a viewer must not see ${action}`);
     assert.deepEqual(page.errors, []);

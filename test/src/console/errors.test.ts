@@ -1,6 +1,8 @@
 // Errors as the console shows them, in a real Chromium against a real hub (docs/console.md "Using it"):
 // every error names the hub's stable code with its message (the sign-in form's too), and a device page
-// deployment, device metrics or alerts list whose refetch fails keeps it shown, marked "could not refresh", with Retry; a 404 replaces it;
+// deployment, device metrics, alerts list or an alert's deliveries whose refetch fails keeps it shown (a device's events that fail say so in their panel), marked "could not refresh", with Retry; a 404 replaces it;
+// Undeploy's steps say they wait for the hub, and a refusal keeps the reason with the focus in it; the deployments list
+// whose reload fails stays shown, marked, with Retry;
 // an action the hub never answers is given up at the deadline (TIMEOUT) and can be sent again; one that got no answer
 // at all says the console did not send it again.
 // Errors the real hub would not give on demand are injected with page.route on one request path.
@@ -58,6 +60,17 @@ describe('console: errors carry the hub\'s code', () => {
     await stale.getByRole('button', { name: 'Retry' }).click();
     await page.getByText('site=south').first().waitFor();
     assert.equal(await stale.count(), 0, 'the mark goes once a refetch succeeds');
+    // Its events whose read fails: the hub's code and message in their panel, with Retry; the device shown.
+    const events = (u: URL) => u.pathname === '/api/v1/devices/dev-a/events';
+    await page.route(events, hubError(503, 'NOT_READY', 'the hub is starting'));
+    await h.api('PUT', '/devices/dev-a/tags', { tags: { site: 'west' }, reason: 'moved again' });
+    const failed = page.getByRole('alert').filter({ hasText: 'could not load the events: NOT_READY: the hub is starting' });
+    await failed.waitFor();
+    await page.getByText('site=west').first().waitFor();
+    await page.unroute(events);
+    await failed.getByRole('button', { name: 'Retry' }).click();
+    await page.getByText('No events reported yet.').waitFor();
+    assert.equal(await failed.count(), 0);
     assert.deepEqual(page.errors, []);
     await page.close();
   });
@@ -83,6 +96,42 @@ describe('console: errors carry the hub\'s code', () => {
     await stale.getByRole('button', { name: 'Retry' }).click();
     await stale.waitFor({ state: 'detached' });
     assert.equal(await detail.getByRole('link', { name: 'dev-a' }).count(), 1);
+
+    // Undeploy's two steps each say they wait for the hub, their button disabled; refused, the reason is kept with the focus in it.
+    await detail.getByRole('button', { name: 'Undeploy' }).click();
+    const form = detail.getByRole('form', { name: 'Undeploy' });
+    await form.getByLabel('Reason').fill('retired');
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    const undeploy = `**/api/v1/deployments/${first.id}?reason=*`;
+    await page.route(undeploy, async (route) => { await held; await route.continue(); });
+    await form.getByRole('button', { name: 'Check devices' }).click();
+    await form.getByRole('status').filter({ hasText: /^Check devices: waiting for the hub…$/ }).waitFor();
+    assert.equal(await form.getByRole('button', { name: 'Check devices' }).isDisabled(), true, 'not sent twice');
+    release();
+    const confirm = form.getByRole('button', { name: /^Undeploy from \d+ device\(s\)$/ });
+    await confirm.waitFor();
+    await page.unroute(undeploy);
+    await page.route(undeploy, hubError(409, 'CONFLICT', 'the devices it stops changed since the check: check again'));
+    await confirm.click();
+    await form.getByRole('status').filter({ hasText: 'CONFLICT: the devices it stops changed since the check: check again' }).waitFor();
+    assert.equal(await form.getByLabel('Reason').inputValue(), 'retired');
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id), 'undeploy-reason', 'the focus back in the reason');
+    await page.unroute(undeploy);
+
+    // The list's reload failing (another deployment made) keeps the list shown, marked, with Retry.
+    const list = (u: URL) => u.pathname === '/api/v1/deployments';
+    await page.route(list, hubError(500, 'INTERNAL', 'disk I/O error'));
+    const failed = page.waitForResponse((r) => list(new URL(r.url())) && r.status() === 500);
+    const third = await deploy('third');
+    await failed;
+    const listStale = page.getByRole('alert').filter({ hasText: /^could not refresh the deployments \(shown as of .* UTC\): INTERNAL: disk I\/O error/ });
+    await listStale.waitFor();
+    assert.equal(await row.count(), 1, 'the deployments are still listed');
+    await page.unroute(list);
+    await listStale.getByRole('button', { name: 'Retry' }).click();
+    await page.getByRole('table', { name: 'Deployments' }).getByRole('link', { name: String(third.id), exact: true }).waitFor();
+    assert.equal(await listStale.count(), 0);
     assert.deepEqual(page.errors, []);
     await page.close();
   });
@@ -96,14 +145,19 @@ describe('console: errors carry the hub\'s code', () => {
     const alerts = page.getByRole('table', { name: 'Alerts', exact: true });
     const rules = page.getByRole('table', { name: 'Alert rules' });
     await alerts.getByText('boxes down').waitFor();
+    await alerts.getByRole('link', { name: /deliveries/ }).first().click(); // an alert's webhook deliveries, read again with the alerts
+    await page.getByTestId('alert-deliveries').getByText('No delivery: the rule has no webhook action.').waitFor();
     await page.route('**/api/v1/alert*', hubError(503, 'NOT_READY', 'the hub is starting'));
+    await page.route('**/api/v1/alerts/*/deliveries', hubError(503, 'NOT_READY', 'the hub is starting'));
     await h.api('POST', '/alert-rules', { name: 'another', metric: 'devices_offline', threshold: 5, severity: 'info' }); // its audit entry refetches both
-    for (const what of ['alerts', 'alert rules']) {
+    for (const what of ['alerts', 'alert rules', 'deliveries of alert \\d+']) {
       await page.getByRole('alert').filter({ hasText: new RegExp(`^could not refresh the ${what} \\(shown as of .* UTC\\): NOT_READY: the hub is starting`) }).waitFor();
     }
     assert.equal(await alerts.getByText('boxes down').count(), 1, 'the alert is still shown');
     assert.equal(await rules.getByText('boxes down').count(), 1, 'the rule is still shown');
+    assert.equal(await page.getByTestId('alert-deliveries').getByText('No delivery: the rule has no webhook action.').count(), 1, 'the deliveries are still shown');
     await page.unroute('**/api/v1/alert*');
+    await page.unroute('**/api/v1/alerts/*/deliveries');
     await page.getByRole('alert').filter({ hasText: 'could not refresh the alert rules' }).getByRole('button', { name: 'Retry' }).click();
     await rules.getByText('another').waitFor();
     // Another state filter shows its own answer, not the list loaded for the one before.

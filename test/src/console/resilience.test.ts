@@ -3,7 +3,9 @@
 // fleet view (only an answer without it removes it); GET /models failing shows the hub's code and message with Retry in
 // the models, drift and new-rollout views instead of "Loading models…" for ever; deployments show an
 // error (a 503, a hub without fleet sync, is an empty list); the desktop's first-run page shows why main
-// could not open a saved hub. Errors are injected with page.route on one request path at a time.
+// could not open a saved hub; a model version's page whose reload fails (another version pushed meanwhile) stays
+// shown with the Deprecate form open on it, what was typed kept, under the hub's error with Retry, as does a New rollout
+// form whose models reload fails; a version with more stored drift reports than the view lists says so. Errors are injected with page.route on one request path at a time.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -11,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import type { Page, Route } from 'playwright-core';
 import { repoRoot } from '@edgefleet/examples';
 import { signIn, type ConsolePage } from './helpers.js';
-import { startSmallHub, type SmallHub } from './small-hub.js';
+import { pushExampleBundle, startSmallHub, type SmallHub } from './small-hub.js';
 
 const DEVICES = ['dev-a', 'dev-b', 'dev-c'];
 const hubError = (status: number, code: string, message: string) => (r: Route) => r.fulfill({ status, contentType: 'application/json', body: JSON.stringify({ error: { code, message } }) });
@@ -167,6 +169,69 @@ describe('console: error states and failed refreshes', () => {
     await page.evaluate((m) => (globalThis as unknown as { problem: (p: unknown) => void }).problem({ code: 'DECRYPT_FAILED', message: m }), message);
     await page.getByRole('alert').filter({ hasText: `DECRYPT_FAILED: ${message}` }).waitFor({ timeout: 5000 });
     assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('a model version whose reload fails stays shown under the error with Retry, an open Deprecate form and its reason kept; so does a New rollout form', async () => {
+    await pushExampleBundle(h, '1.0.0');
+    const page = await fleetPage();
+    await page.evaluate("location.hash = '#/models/audio-energy/1.0.0'");
+    const detail = page.getByTestId('model-detail');
+    await detail.getByTestId('signature-status').filter({ hasText: 'Signed' }).waitFor();
+    await detail.getByRole('button', { name: 'Deprecate' }).click();
+    await detail.getByLabel('Reason').fill('superseded by 2.0.0');
+    // The version's own read fails from now on; another version pushed reloads the list, and with it this version.
+    const version = (u: URL) => u.pathname === '/api/v1/models/audio-energy/versions/1.0.0';
+    await page.route(version, hubError(503, 'DATABASE_UNAVAILABLE', 'the database is not reachable'));
+    const failed = page.waitForResponse((r) => version(new URL(r.url())) && r.status() === 503);
+    await pushExampleBundle(h, '2.0.0');
+    await failed;
+    const box = page.getByRole('alert').filter({ hasText: /^could not refresh audio-energy@1\.0\.0 \(shown as of \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\): DATABASE_UNAVAILABLE: the database is not reachable/ });
+    await box.waitFor();
+    assert.equal(await detail.getByLabel('Reason').inputValue(), 'superseded by 2.0.0', 'the open form and what was typed stay');
+    assert.equal(await detail.getByTestId('signature-status').filter({ hasText: 'Signed' }).count(), 1, 'the version stays shown');
+    await page.unroute(version);
+    await box.getByRole('button', { name: 'Retry' }).click();
+    await box.waitFor({ state: 'detached' });
+    await detail.getByRole('form', { name: 'Deprecate' }).getByRole('button', { name: 'Deprecate' }).click();
+    await detail.getByTestId('version-deprecated').waitFor();
+
+    // A New rollout form whose models reload fails keeps what was typed under the error with Retry.
+    await page.evaluate("location.hash = '#/rollouts/new'");
+    const form = page.getByRole('form', { name: 'New rollout' });
+    await form.locator('#ro-reason').fill('canary first');
+    await form.locator('#ro-target').selectOption('tags');
+    await form.locator('#ro-tags').fill('site=north');
+    // Another version pushed reloads the models; that read fails.
+    const list = (u: URL) => u.pathname === '/api/v1/models';
+    await page.route(list, hubError(503, 'DATABASE_UNAVAILABLE', 'the database is not reachable'));
+    const listFailed = page.waitForResponse((r) => list(new URL(r.url())) && r.status() === 503);
+    await pushExampleBundle(h, '3.0.0');
+    await listFailed;
+    const listBox = page.getByRole('alert').filter({ hasText: /^could not refresh the models \(shown as of \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\): DATABASE_UNAVAILABLE: the database is not reachable/ });
+    await listBox.waitFor();
+    assert.deepEqual([await form.locator('#ro-reason').inputValue(), await form.locator('#ro-tags').inputValue()], ['canary first', 'site=north'], 'the form and what was typed stay');
+    await page.unroute(list);
+    await listBox.getByRole('button', { name: 'Retry' }).click();
+    await listBox.waitFor({ state: 'detached' });
+    await form.locator('#ro-version option', { hasText: /^3\.0\.0$/ }).waitFor({ state: 'attached' });
+    assert.equal(await form.locator('#ro-reason').inputValue(), 'canary first');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('a version with more stored drift reports than the drift view lists says so', async () => {
+    const report = (note: string) => h.api('POST', '/drift-reports', { model: 'audio-energy', version: '2.0.0', note });
+    await report('the oldest');
+    await Promise.all(Array.from({ length: 50 }, (_, i) => report(`report ${i}`)));
+    const page = await fleetPage();
+    await page.evaluate("location.hash = '#/drift/audio-energy/2.0.0'");
+    const table = page.getByRole('table', { name: 'Drift reports' });
+    await table.locator('tbody tr').nth(49).waitFor();
+    assert.equal(await table.locator('tbody tr').count(), 50);
+    assert.equal(await table.getByText('the oldest', { exact: true }).count(), 0, 'the oldest is not listed');
+    assert.equal(await page.getByTestId('drift-reports-more').textContent(), 'The newest 50 reports are listed; edgefleet drift-reports ls --model audio-energy --version 2.0.0 lists the newest 100.');
+    assert.deepEqual(page.errors, []);
     await page.close();
   });
 });

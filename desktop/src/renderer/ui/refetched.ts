@@ -13,6 +13,8 @@ export interface Refetched<T> {
   /** Why the latest request failed ("CODE: message"), else null. */
   error: string | null;
   retry(): void;
+  /** Shows `value`, as the hub answered a write with it (a capture stopped); an older load under way no longer counts. */
+  set(value: T): void;
 }
 
 /**
@@ -38,5 +40,5 @@ export function useRefetched<T>(load: () => Promise<T>, deps: unknown[], what: u
         setS((p) => (e instanceof ApiError && e.status === 404 ? { value: null, at: null, error } : { ...p, error }));
       });
   }, [...deps, what, n]);
-  return { ...s, retry: () => setN((x) => x + 1) };
+  return { ...s, retry: () => setN((x) => x + 1), set: (value) => { latest.current++; setS({ value, at: new Date().toISOString(), error: null }); } };
 }

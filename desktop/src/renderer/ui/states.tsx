@@ -1,6 +1,8 @@
 // Loading, empty and error states: every view shows one of these rather than a blank area.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import type { Refetched } from './refetched.js';
+import type { Loaded, Read } from '../store.js';
 
 export function Loading({ what }: { what: string }) {
   return <p class="state loading" role="status" aria-live="polite">Loading {what}…</p>;
@@ -22,6 +24,24 @@ export function ErrorBox({ error, retry }: { error: string; retry?: () => void }
       {retry ? <button type="button" onClick={retry}>Retry</button> : null}
     </div>
   );
+}
+
+/**
+ * Why the latest load of `what` ("the alerts", "audio-energy@1.0.0") failed, with Retry (ui/refetched.ts): what was loaded
+ * before stays shown below it, with any form open on it; nothing loaded yet, it says so instead.
+ */
+export function RefetchFailed<T>({ what, r }: { what: string; r: Refetched<T> }) {
+  if (!r.error) return null;
+  return <ErrorBox error={r.value ? `could not refresh ${what} (shown as of ${time(r.at)}): ${r.error}` : `could not load ${what}: ${r.error}`} retry={r.retry} />;
+}
+
+/**
+ * A list the store keeps (models, deployments) where a view shows it: loading, why it could not be loaded, or, above
+ * the list read before, why its reload failed (the list and a form open on it stay); nothing once it is read.
+ */
+export function ListLoad<T>({ what, list, read, retry }: { what: string; list: Loaded<T>; read: Read; retry(): void }) {
+  return list === null ? <Loading what={what} /> : 'error' in (list as object) ? <ErrorBox error={`could not load ${what}: ${(list as { error: string }).error}`} retry={retry} />
+    : read.error ? <ErrorBox error={`could not refresh the ${what} (shown as of ${time(read.at)}): ${read.error}`} retry={retry} /> : null;
 }
 
 /** A deprecated version (`edgefleet model deprecate`), said first on its page in the models view and in the drift view. */

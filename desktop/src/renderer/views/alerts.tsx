@@ -3,20 +3,18 @@
 // or removes one with a reason (a viewer sees no write action). Refreshed on the stream's `alert`
 // events and on a modest interval (evaluation happens on the hub's schedule, not on a click).
 import { useEffect, useState } from 'preact/hooks';
-import { errorText } from '../api.js';
 import type { Alert, AlertRule, Delivery } from '@edgefleet/shared';
 import { alertCondition, alertValueText } from '@edgefleet/shared/browser';
-import { alertTick, can, refetchTick, session, refetchAll } from '../store.js';
+import { alertTick, can, refetchTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
-import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
+import { Empty, Loading, RefetchFailed, time } from '../ui/states.js';
 import { Age } from '../ui/age.js';
 import { AddRule } from './alerts-rule.js';
-import { useRefetched, type Refetched } from '../ui/refetched.js';
+import { useRefetched } from '../ui/refetched.js';
 import { Head } from '../ui/table.js';
 
 const REFRESH_MS = 15_000;
 const STATES = ['', 'firing', 'pending', 'resolved'] as const;
-type Loaded<T> = T | { error: string } | null;
 
 /** Re-renders every REFRESH_MS while mounted. */
 function useInterval(): number {
@@ -62,7 +60,7 @@ export function AlertsView({ id }: { id?: string }) {
           {STATES.map((s) => <option key={s} value={s}>{s || 'all'}</option>)}
         </select>
       </div>
-      <Stale what="alerts" r={alerts} />
+      <RefetchFailed what="the alerts" r={alerts} />
       {!alerts.value ? (alerts.error ? null : <Loading what="alerts" />) : alerts.value.length === 0
         ? <Empty>{state ? `No ${state} alert.` : 'No alert.'} Rules are evaluated on the hub's schedule.</Empty> : (
           <table class="plain" aria-label="Alerts">
@@ -82,7 +80,7 @@ export function AlertsView({ id }: { id?: string }) {
       {id ? <Deliveries id={id} tick={tick} /> : null}
       <div class="panel">
         <h2>Rules</h2>
-        <Stale what="alert rules" r={rules} />
+        <RefetchFailed what="the alert rules" r={rules} />
         {!rules.value ? (rules.error ? null : <Loading what="alert rules" />) : rules.value.length === 0 ? <Empty>No alert rule.</Empty> : (
           <table class="plain" aria-label="Alert rules">
             <Head cols={['#', 'Name', 'Metric', 'Scope', 'Breached when', 'For / keep firing / window', 'Severity', 'Actions', 'By', ...(can('operator') ? [''] : [])]} />
@@ -109,29 +107,19 @@ export function AlertsView({ id }: { id?: string }) {
   );
 }
 
-/** Why the latest load failed: the list as last loaded stays below it (when there is one). */
-function Stale<T>({ what, r }: { what: string; r: Refetched<T> }) {
-  if (!r.error) return null;
-  return <ErrorBox error={r.value ? `could not refresh the ${what} (shown as of ${time(r.at)}): ${r.error}` : `could not load the ${what}: ${r.error}`} retry={r.retry} />;
-}
-
 function Deliveries({ id, tick }: { id: string; tick: number }) {
   const api = session.value?.api;
-  const [d, setD] = useState<Loaded<Delivery[]>>(null);
-  useEffect(() => {
-    setD(null);
-    api?.get<{ deliveries: Delivery[] }>(`/alerts/${encodeURIComponent(id)}/deliveries`).then((r) => setD(r.deliveries), (e: unknown) => setD({ error: errorText(e) }));
-  }, [id, refetchTick.value]);
-  useEffect(() => {
-    if (tick > 0) api?.get<{ deliveries: Delivery[] }>(`/alerts/${encodeURIComponent(id)}/deliveries`).then((r) => setD(r.deliveries), () => undefined);
-  }, [tick, alertTick.value]);
+  // Read again with the alerts (every REFRESH_MS, on events): a read that fails keeps the deliveries shown under the error, with Retry.
+  const d = useRefetched(() => api!.get<{ deliveries: Delivery[] }>(`/alerts/${encodeURIComponent(id)}/deliveries`).then((r) => r.deliveries),
+    [tick, alertTick.value, refetchTick.value], id);
   return (
     <div class="panel" data-testid="alert-deliveries">
       <h2>Webhook deliveries of alert {id}</h2>
-      {!d ? <Loading what="deliveries" /> : 'error' in d ? <ErrorBox error={d.error} retry={refetchAll} /> : d.length === 0 ? <Empty>No delivery: the rule has no webhook action.</Empty> : (
+      <RefetchFailed what={`the deliveries of alert ${id}`} r={d} />
+      {!d.value ? (d.error ? null : <Loading what="deliveries" />) : d.value.length === 0 ? <Empty>No delivery: the rule has no webhook action.</Empty> : (
         <table class="plain" aria-label="Deliveries">
           <Head cols={['#', 'Event', 'Action', 'URL', 'State', 'Attempts', 'Next']} />
-          <tbody>{d.map((x) => (
+          <tbody>{d.value.map((x) => (
             <tr key={x.id}><td>{x.id}</td><td>{x.event}</td><td>{x.action}</td><td class="mono">{x.url}</td><td><span class={`pill dl-${x.state}`}>{x.state}</span></td>
               <td>{x.attempts.map((t, i) => <div key={i} class="mono">{time(t.at)} {t.status ?? '—'} {t.error ?? ''} {Math.round(t.ms)} ms</div>)}</td><td>{time(x.nextAt)}</td></tr>
           ))}</tbody>

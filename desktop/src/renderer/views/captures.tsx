@@ -3,13 +3,12 @@
 // purge an ended one's sealed chunks, each with a reason. The rows are ciphertext on the hub: they are
 // opened with the operators' private key by `edgefleet capture fetch`, never in this console.
 import { hubNow } from '../hub-clock.js';
-import { useEffect, useState } from 'preact/hooks';
-import { errorText } from '../api.js';
 import type { Capture, CaptureList } from '@edgefleet/shared';
 import { can, refetchTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
 import { targetText as target } from './rollouts.js';
-import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
+import { Empty, ErrorBox, Loading, RefetchFailed, time } from '../ui/states.js';
+import { useRefetched } from '../ui/refetched.js';
 import { Age } from '../ui/age.js';
 import { OlderNote, usePaged } from '../ui/older.js';
 import { byId } from '../paging.js';
@@ -61,15 +60,13 @@ export function CapturesView({ id }: { id?: string }) {
 
 function CaptureDetail({ id, changed }: { id: string; changed: (c: Capture | undefined) => void }) {
   const api = session.value?.api;
-  const [c, setC] = useState<Capture | { error: string } | null>(null);
-  useEffect(() => {
-    api?.get<Capture>(`/captures/${encodeURIComponent(id)}`).then(setC, (e: unknown) => setC({ error: errorText(e) }));
-  }, [id, refetchTick.value]);
-  if (!c) return <Loading what={`capture ${id}`} />;
-  if ('error' in c) return <ErrorBox error={c.error} />;
+  // Read again when the stream reconnects: a read that fails keeps the capture shown (and a form open on it) under the error, with Retry.
+  const loaded = useRefetched(() => api!.get<Capture>(`/captures/${encodeURIComponent(id)}`), [refetchTick.value], id);
+  const c = loaded.value;
+  if (!c) return loaded.error ? <RefetchFailed what={`capture ${id}`} r={loaded} /> : <Loading what={`capture ${id}`} />;
   const state = stateOf(c);
   const done = (next: Capture | undefined, what: string) => {
-    if (next) setC(next);
+    if (next) loaded.set(next);
     changed(next);
     return what;
   };
@@ -87,6 +84,7 @@ function CaptureDetail({ id, changed }: { id: string; changed: (c: Capture | und
   const purged = c.purged ? by(c.purged, 'purged') : undefined;
   return (
     <div class="panel" data-testid="capture-detail">
+      <RefetchFailed what={`capture ${id}`} r={loaded} />
       <h2>Capture {c.id}: <span class="mono">{c.model}{c.version ? `@${c.version}` : ''}</span> <span class={`pill cap-${state}`} data-testid="capture-state">{state}</span></h2>
       <dl class="stats">
         <dt>Target</dt><dd>{target(c.target)}</dd><dt>Rate</dt><dd>{c.rate}</dd><dt>Rows per device</dt><dd>at most {c.maxRows}</dd>

@@ -2,11 +2,11 @@
 // reason, updated live from deployment.progress events; an operator may undeploy it (undeploy.tsx).
 import { useEffect, useState } from 'preact/hooks';
 import type { Deployment } from '@edgefleet/shared';
-import { can, deploymentTick, deployments, loadDeployments, loadOlderDeployments, olderDeployments, refetchTick, session } from '../store.js';
+import { can, deploymentTick, deployments, deploymentsRead, loadDeployments, loadOlderDeployments, olderDeployments, refetchTick, session } from '../store.js';
 import { UndeployAction } from './undeploy.js';
 import { targetText } from './rollouts.js';
 import { OlderNote } from '../ui/older.js';
-import { Empty, ErrorBox, Loading, time } from '../ui/states.js';
+import { Empty, ErrorBox, ListLoad, Loading, time } from '../ui/states.js';
 import { Age } from '../ui/age.js';
 import { background } from '../background.js';
 import { useRefetched } from '../ui/refetched.js';
@@ -24,7 +24,8 @@ export function DeploymentsView({ id }: { id?: string }) {
   return (
     <section aria-labelledby="dep-h">
       <h1 id="dep-h">Deployments</h1>
-      {list === null ? <Loading what="deployments" /> : 'error' in list ? <ErrorBox error={`could not load deployments: ${list.error}`} retry={() => background(loadDeployments())} /> : list.length === 0
+      <ListLoad what="deployments" list={list} read={deploymentsRead.value} retry={() => background(loadDeployments())} />
+      {!Array.isArray(list) ? null : list.length === 0
         ? <Empty>No deployment yet: <code>edgefleet deploy MODEL VERSION --all --reason "…"</code>.</Empty>
         : (
           <table class="plain selectable" aria-label="Deployments">

@@ -3,6 +3,7 @@
 // (admin) tag / revoke / rotate-secret, each with a reason. Refetches when the stream says the device
 // changed.
 import { useState } from 'preact/hooks';
+import { errorText } from '../api.js';
 import type { DeviceEvent, DeviceInfo } from '@edgefleet/shared';
 import { can, deviceTick, refetchTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
@@ -60,7 +61,8 @@ export function DeviceView({ id }: { id: string }) {
   const data = useRefetched(async () => {
     const device = await api!.get<DeviceInfo>(`/devices/${encodeURIComponent(id)}`);
     // The latest EVENTS_SHOWN, newest first: one page whatever the device sent (docs/console.md "Device").
-    const events = await api!.get<{ events: DeviceEvent[] }>(`/devices/${encodeURIComponent(id)}/events?order=newest&limit=${EVENTS_SHOWN}`).then((r) => r.events).catch(() => null);
+    // A read of them that fails is said in their panel, the hub's code and message with Retry; the device is shown.
+    const events = await api!.get<{ events: DeviceEvent[] }>(`/devices/${encodeURIComponent(id)}/events?order=newest&limit=${EVENTS_SHOWN}`).then((r) => r.events, (e: unknown) => ({ error: errorText(e) }));
     return { device, events };
   }, [id, tick, refetchTick.value]);
   if (!data.value) return data.error ? <ErrorBox error={`device ${id}: ${data.error}`} retry={data.retry} /> : <Loading what={`device ${id}`} />;
@@ -129,7 +131,7 @@ export function DeviceView({ id }: { id: string }) {
       <DeviceMetrics id={d.id} models={d.models} />
       <div class="panel">
         <h2>Events</h2>
-        {events === null ? <Empty>Events are not available on this hub.</Empty>
+        {'error' in events ? <ErrorBox error={`could not load the events: ${events.error}`} retry={data.retry} />
           : events.length === 0 ? <Empty>No events reported yet.</Empty> : (
             <ol class="timeline" aria-label="Events timeline">
               {events.map((e) => (

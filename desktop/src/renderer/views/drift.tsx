@@ -15,6 +15,7 @@ import { Deprecated, Empty, ErrorBox, Loading, time } from '../ui/states.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
 import { HeatMap, Histogram, PsiBars } from './drift-heatmap.js';
+import { ModelsLoad } from './models.js';
 import { AccuracyPanel } from './drift-accuracy.js';
 import { formatCount } from '@edgefleet/shared/browser';
 import { Head } from '../ui/table.js';
@@ -37,8 +38,8 @@ export function DriftView({ name, version }: { name?: string; version?: string }
   return (
     <section aria-labelledby="drift-h">
       <h1 id="drift-h">Drift</h1>
-      {list === null ? <Loading what="models" /> : 'error' in list ? <ErrorBox error={`could not load models: ${list.error}`} retry={() => background(loadModels())} />
-        : list.length === 0 ? <Empty>No model in the registry yet.</Empty> : (
+      <ModelsLoad />
+      {!Array.isArray(list) ? null : list.length === 0 ? <Empty>No model in the registry yet.</Empty> : (
         <div class="toolbar">
           <label for="drift-version">Model version</label>
           <select id="drift-version" value={name && version ? `${name}@${version}` : ''}
@@ -193,13 +194,16 @@ function LeftOut({ group, l }: { group: string; l: NonNullable<DriftResponse['gr
   );
 }
 
+/** How many stored reports the drift view lists (newest first; it asks for one more to know there are more). */
+const REPORTS_SHOWN = 50;
+
 function Reports({ name, version, tick }: { name: string; version: string; tick: number }) {
   const api = session.value?.api;
   const [list, setList] = useState<DriftReportList | { error: string } | null>(null);
   const [open, setOpen] = useState<DriftReport | { error: string } | null>(null);
   const show = (id: number) => background(api!.get<DriftReport>(`/drift-reports/${id}`).then(setOpen, (e: unknown) => setOpen({ error: errorText(e) })));
   useEffect(() => {
-    api?.get<DriftReportList>(`/drift-reports?model=${enc(name)}&version=${enc(version)}&limit=50`).then(setList, (e: unknown) => setList({ error: errorText(e) }));
+    api?.get<DriftReportList>(`/drift-reports?model=${enc(name)}&version=${enc(version)}&limit=${REPORTS_SHOWN + 1}`).then(setList, (e: unknown) => setList({ error: errorText(e) }));
   }, [tick, refetchTick.value]);
   return (
     <div class="panel">
@@ -208,12 +212,14 @@ function Reports({ name, version, tick }: { name: string; version: string; tick:
         ? <Empty>No stored report for this version (a drift alert stores one when it fires).</Empty> : (
           <table class="plain" aria-label="Drift reports">
             <Head cols={['#', 'Created', 'By', 'Range', 'Group by', 'Verdict', 'Drifted features', 'Note']} />
-            <tbody>{list.reports.map((x) => (
+            <tbody>{list.reports.slice(0, REPORTS_SHOWN).map((x) => (
               <tr key={x.id}><td><button type="button" class="linkish" title="show this report's groups" onClick={() => show(x.id)}>{x.id}</button></td><td>{time(x.createdAt)}</td><td>{x.createdBy}</td><td>{time(x.since)} – {time(x.until)}</td><td class="mono">{x.by ?? 'all'}</td>
                 <td>{x.drifted ? <span class="pill revoked">drift</span> : x.insufficient ? <span class="pill offline">too few predictions</span> : <span class="pill online">ok</span>}</td><td class="mono">{x.driftedFeatures.join(', ') || '—'}</td><td>{x.note ?? ''}</td></tr>
             ))}</tbody>
           </table>
         )}
+      {list && 'reports' in list && list.reports.length > REPORTS_SHOWN
+        ? <p class="muted" data-testid="drift-reports-more">The newest {REPORTS_SHOWN} reports are listed; <code>edgefleet drift-reports ls --model {name} --version {version}</code> lists the newest 100.</p> : null}
       {!open ? null : 'error' in open ? <ErrorBox error={open.error} /> : (
         <div data-testid="drift-report">
           <h2>Report {open.id}</h2>

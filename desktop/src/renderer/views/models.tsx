@@ -8,10 +8,11 @@ import { Fragment, type ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
 import type { Manifest, ModelBackends, ModelVersionDetail, ModelVersionInfo, TrustDocument } from '@edgefleet/shared';
-import { can, loadModels, modelList, models, refetchTick, session } from '../store.js';
+import { can, loadModels, modelList, models, modelsRead, refetchTick, session } from '../store.js';
 import { checkBundle, checkTrust, readBundleHead, type ThresholdCheck, type TrustCheck } from '../verify.js';
 import { ActionForm } from '../ui/action.js';
-import { Deprecated, Empty, ErrorBox, Loading, time } from '../ui/states.js';
+import { Deprecated, Empty, ListLoad, Loading, RefetchFailed, time } from '../ui/states.js';
+import { useRefetched } from '../ui/refetched.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
 import { TryIt } from './try-it.js';
@@ -44,13 +45,17 @@ function deviceChips(list: VersionDevice[], kind: 'running' | 'installed', none:
   );
 }
 
+/** The models' state where a view needs it (models, drift, New rollout): ui/states.tsx ListLoad. */
+export const ModelsLoad = () => <ListLoad what="models" list={models.value} read={modelsRead.value} retry={() => background(loadModels())} />;
+
 export function ModelsView({ name, version }: { name?: string; version?: string }) {
   const list = models.value;
   useEffect(() => { if (list === null) background(loadModels()); }, []);
   return (
     <section aria-labelledby="models-h">
       <h1 id="models-h">Models</h1>
-      {list === null ? <Loading what="models" /> : 'error' in list ? <ErrorBox error={`could not load models: ${list.error}`} retry={() => background(loadModels())} /> : list.length === 0
+      <ModelsLoad />
+      {!Array.isArray(list) ? null : list.length === 0
         ? <Empty>No model in the registry. Push one: <code>edgefleet model push BUNDLE.efb</code>.</Empty>
         : (
           <table class="plain selectable" aria-label="Model versions">
@@ -128,7 +133,6 @@ const VERSION_DEVICES = 500;
 
 function VersionDetail({ name, version }: { name: string; version: string }) {
   const api = session.value?.api;
-  const [detail, setDetail] = useState<ModelVersionDetail | { error: string } | null>(null);
   const [verified, setVerified] = useState<Verified | null>(null);
   const [checks, setChecks] = useState(0); // bumped by the signature check's Retry
   const path = `/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`;
@@ -137,15 +141,10 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
   // whether the hub still holds it. A list reloaded or a live stream reconnected changes none of these, so
   // neither downloads the bundle again nor takes Try it away from under a run.
   const bundleKey = info ? `${info.bundle.sha256}:${String(info.trusted)}:${info.bundleDropped ? 'dropped' : ''}` : models.value === null ? null : '';
-  useEffect(() => { setDetail(null); }, [name, version]);
-  // The version's details (the devices running it, its state), again whenever the list or the view reloads;
-  // what is shown stays until the new answer is in.
-  useEffect(() => {
-    if (!api) return;
-    let gone = false;
-    api.get<ModelVersionDetail>(`${path}?devices=${VERSION_DEVICES}`).then((d) => { if (!gone) setDetail(d); }, (e: unknown) => { if (!gone) setDetail({ error: errorText(e) }); });
-    return () => { gone = true; };
-  }, [name, version, refetchTick.value, models.value]);
+  // The version's details (the devices running it, its state), again whenever the list or the view reloads: what is
+  // shown stays until the new answer is in, and a reload that fails keeps it (and a Deprecate form open on it) under the error.
+  const loaded = useRefetched(() => api!.get<ModelVersionDetail>(`${path}?devices=${VERSION_DEVICES}`), [refetchTick.value, models.value], path);
+  const detail = loaded.value;
   useEffect(() => {
     setVerified(null);
     // Not before the list says what the bundle is; and no bundle to read: its signatures are not checked here, and Try it has nothing to run.
@@ -162,11 +161,11 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
     })().catch((e: unknown) => { if (!ac.signal.aborted) setVerified({ error: errorText(e) }); });
     return () => ac.abort();
   }, [name, version, bundleKey, checks]);
-  if (!detail) return <Loading what={`${name}@${version}`} />;
-  if ('error' in detail) return <ErrorBox error={detail.error} />;
+  if (!detail) return loaded.error ? <RefetchFailed what={`${name}@${version}`} r={loaded} /> : <Loading what={`${name}@${version}`} />;
   const trusted = detail.trusted ?? modelList().find((v) => v.name === name && v.version === version)?.trusted;
   const prov = (verified && !('error' in verified) ? verified.manifest['provenance'] : detail.provenance) as Record<string, unknown> | undefined;
-  return (
+  return (<>
+    <RefetchFailed what={`${name}@${version}`} r={loaded} />
     <div class="grid2" data-testid="model-detail">
       <div class="panel">
         <h2><span class="mono">{name}@{version}</span></h2>
@@ -213,7 +212,7 @@ function VersionDetail({ name, version }: { name: string; version: string }) {
         {prov ? <Provenance p={prov} /> : <Empty>This bundle declares no provenance.</Empty>}
       </div>
     </div>
-  );
+  </>);
 }
 
 function Signatures({ detail, verified, retry }: { detail: ModelVersionDetail; verified: Verified | null; retry: () => void }) {

@@ -14,8 +14,8 @@ import { BackendRefusal, NO_ERRORS, errorsOf, fieldErrors, gatesFieldset, wavesF
 import { can, loadModels, models, session } from '../store.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
-import { Busy, Empty, ErrorBox, Loading } from '../ui/states.js';
-import { SIGNED_BY_ROTATED_OUT, notDeployable } from './models.js';
+import { Busy, Empty } from '../ui/states.js';
+import { ModelsLoad, SIGNED_BY_ROTATED_OUT, notDeployable } from './models.js';
 import { formatCount } from '@edgefleet/shared/browser';
 import { Head } from '../ui/table.js';
 
@@ -39,8 +39,7 @@ export function RolloutCreateView() {
       {state}
     </section>
   );
-  if (list === null) return page(<Loading what="models" />);
-  if ('error' in list) return page(<ErrorBox error={`could not load models: ${list.error}`} retry={() => background(loadModels())} />);
+  if (!Array.isArray(list)) return page(<ModelsLoad />);
   const assignable = list.filter((v) => !v.deprecated);
   // A version no current release key signed, or whose bundle was dropped, is listed but cannot be picked: the hub
   // refuses it (VERSION_NOT_TRUSTED, BUNDLE_DROPPED).
@@ -92,6 +91,7 @@ export function RolloutCreateView() {
   return (
     <section aria-labelledby="ronew-h">
       <h1 id="ronew-h">New rollout <a href="#/rollouts" class="muted">back to rollouts</a></h1>
+      <ModelsLoad />
       <form class="panel roform" aria-label="New rollout" onSubmit={(e) => { e.preventDefault(); background(run('create')); }}>
         <div class="fields">
           {field('model', 'Model', <select id="ro-model" value={model} onChange={(e) => set({ model: e.currentTarget.value, version: '' })}>{names.map((n) => <option key={n}>{n}</option>)}</select>)}

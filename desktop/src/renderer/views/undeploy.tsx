@@ -1,6 +1,7 @@
 // The "Undeploy" action of a deployment (docs/hub.md "Undeploy"): a reason, then a dry run shows how many
 // devices stop serving the model, and a second button confirms that count (sent as confirmDevices, so the
-// hub refuses if it changed in between). Rendered for operators only.
+// hub refuses if it changed in between). Rendered for operators only. Each step says it waits for the hub until the
+// answer comes (its button disabled: not sent twice); refused, the focus is back in the reason, kept, as ui/action.tsx does.
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
 import type { Deployment, UndeployResult } from '@edgefleet/shared';
@@ -8,6 +9,7 @@ import { session } from '../store.js';
 import { background } from '../background.js';
 import { useActionFocus } from '../ui/action-focus.js';
 import { formatCount } from '@edgefleet/shared/browser';
+import { Busy } from '../ui/states.js';
 
 export function UndeployAction({ d, done }: { d: Deployment; done(): void }) {
   const api = session.value?.api;
@@ -21,6 +23,8 @@ export function UndeployAction({ d, done }: { d: Deployment; done(): void }) {
   // The dry run disables the reason field (the focus's place): the confirming button takes it.
   const confirm = useRef<HTMLButtonElement>(null);
   useLayoutEffect(() => { if (count) confirm.current?.focus(); }, [count]);
+  const field = useRef<HTMLInputElement>(null);
+  useLayoutEffect(() => { if (msg && !msg.ok) field.current?.focus(); }, [msg]);
   if (!open) return <button type="button" ref={focus.opener} class="danger" onClick={() => { setOpen(true); setMsg(null); setCount(null); }}>Undeploy</button>;
   const path = (extra: string) => `/deployments/${d.id}?reason=${encodeURIComponent(reason.trim())}${extra}`;
   const step = async (e: Event) => {
@@ -47,11 +51,11 @@ export function UndeployAction({ d, done }: { d: Deployment; done(): void }) {
   return (
     <form class="action" ref={focus.form} onKeyDown={focus.onKeyDown} onSubmit={(e) => background(step(e))} aria-label="Undeploy">
       <label for="undeploy-reason">Reason</label>
-      <input id="undeploy-reason" value={reason} disabled={count !== null} onInput={(e) => setReason((e.currentTarget as HTMLInputElement).value)} />
+      <input id="undeploy-reason" ref={field} value={reason} disabled={count !== null} onInput={(e) => setReason((e.currentTarget as HTMLInputElement).value)} />
       {count ? <p role="status" data-testid="undeploy-count">Stops {d.model} on {formatCount(count.devices)} device(s){count.superseded ? ` (${formatCount(count.superseded)} moved on to a newer deployment: only marked)` : ''}.</p> : null}
       <button type="submit" ref={confirm} class="danger" disabled={busy}>{count ? `Undeploy from ${formatCount(count.devices)} device(s)` : 'Check devices'}</button>
       <button type="button" onClick={close}>Cancel</button>
-      {msg ? <p class={msg.ok ? 'ok' : 'error'} role="status">{msg.text}</p> : null}
+      {busy ? <Busy what={count ? 'Undeploy' : 'Check devices'} /> : msg ? <p class={msg.ok ? 'ok' : 'error'} role="status">{msg.text}</p> : null}
     </form>
   );
 }
