@@ -9,6 +9,7 @@ import { openStore } from '../store/agent-store.js';
 import { ModelRuntime } from '../runtime/runtime.js';
 import { BatchScheduler } from './scheduler.js';
 import { runtimeModel } from './run.js';
+import { MAX_BATCH_SIZE } from './cli.js';
 import { batch, makeDataDir, manifest } from './testing.js';
 
 type OutRow = { line: number; id?: unknown; outputs?: { y: number[] }; error?: { code: string; message: string } };
@@ -164,6 +165,13 @@ describe('batch', () => {
     const word = await batch(['--model', 'tab', '--input', 'x.csv', '--output', 'o.jsonl', '--batch-size', 'abc'], data);
     assert.equal(word.code, 2);
     assert.match(word.err, /--batch-size: expected a positive integer, got "abc"/);
+    // A batch is held in memory: past MAX_BATCH_SIZE rows is refused (it once took the whole file in one batch).
+    const most = await batch(['--model', 'tab', '--input', 'x.csv', '--output', 'o.jsonl', '--batch-size', String(MAX_BATCH_SIZE + 1)], data);
+    assert.equal(most.code, 2);
+    assert.match(most.err, /^error \[BAD_REQUEST\]: --batch-size: expected at most 65536 rows per inference call \(they are held in memory at once\), got 65537\n/);
+    writeFileSync(join(dir, 'most.csv'), 'f0,f1,f2\n1,2,a\n');
+    const atMost = await batch(['--model', 'tab', '--input', join(dir, 'most.csv'), '--output', join(dir, 'out-most.jsonl'), '--batch-size', String(MAX_BATCH_SIZE)], data);
+    assert.equal(atMost.code, 0, atMost.err);
   });
 
   it('a scheduled job processes each file once, even after a restart, and again when it changes', async () => {

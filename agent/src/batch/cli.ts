@@ -25,6 +25,19 @@ export function progressBar(fraction: number, rows: number, width = 30): string 
   return `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${String(Math.floor(f * 100)).padStart(3)}% ${rows.toLocaleString('en-US')} rows`;
 }
 
+/**
+ * Rows per inference call at most: a batch's rows, their tensor and their outputs are held in memory at
+ * once, and any larger number once took the whole file in one batch (--batch-size 100000000000 was taken).
+ */
+export const MAX_BATCH_SIZE = 65_536;
+
+/** --batch-size: a positive integer of at most MAX_BATCH_SIZE (the parser's check, so it is a usage error). */
+function batchSizeProblem(text: string): string | undefined {
+  if (!/^[1-9]\d*$/.test(text)) return `expected a positive integer, got "${text}"`;
+  if (Number(text) > MAX_BATCH_SIZE) return `expected at most ${MAX_BATCH_SIZE} rows per inference call (they are held in memory at once), got ${text}`;
+  return undefined;
+}
+
 export const batchCommand: Command = {
   summary: 'Run an installed model over a .jsonl or .csv file, writing one JSON line of predictions per row',
   details: 'The model runs with the runtime settings the daemon starts with (runtime.backend, threads...). The predictions\nare recorded in the summaries like served ones. A progress bar is drawn on a terminal; rows/s and the backend\nare printed at the end.',
@@ -33,7 +46,7 @@ export const batchCommand: Command = {
     version: { type: 'string', value: 'V', description: 'an installed version (default: the active one)' },
     input: { type: 'string', required: true, value: 'FILE', description: 'FILE.jsonl (one request per line) or FILE.csv (a header of feature names)' },
     output: { type: 'string', required: true, value: 'OUT.jsonl', description: 'where the results go' },
-    'batch-size': { type: 'integer', positive: true, value: 'N', description: 'rows per inference call (default 256)' },
+    'batch-size': { type: 'integer', positive: true, value: 'N', description: `rows per inference call (default 256, at most ${MAX_BATCH_SIZE})`, check: batchSizeProblem },
     ...dataDirOptions,
   },
   async run(args, ctx) {

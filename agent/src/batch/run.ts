@@ -161,9 +161,11 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
         });
       } catch {
         // One bad row must not fail its neighbours: rerun them one at a time.
+        // Each row in the input's own datatype: an FP64 row once went through a Float32Array, so a retried
+        // row ran on rounded values (0.1 as 0.10000000149011612) while its batch neighbours did not.
         for (const p of good) {
-          const row = new Float32Array(p.values!);
-          const single = await runOne({ ...p, feeds: [{ name: shape.input, datatype: spec.datatype, shape: [1, shape.width], data: spec.datatype === 'FP64' ? Float64Array.from(row) : row }] });
+          const row = spec.datatype === 'FP64' ? Float64Array.from(p.values!) : Float32Array.from(p.values!);
+          const single = await runOne({ ...p, feeds: [{ name: shape.input, datatype: spec.datatype, shape: [1, shape.width], data: row }] });
           if (single.error) failed.set(p, single);
           else results.set(p, Object.fromEntries(Object.entries(single.outputs!).map(([k, v]) => [k, v])));
         }

@@ -65,11 +65,15 @@ export interface JobRun {
   failed: { path: string; error: string }[];
 }
 
-/** Files in the glob's directory whose name matches its last segment (* and ? only). */
+/**
+ * Files in the glob's directory whose name matches its last segment: `*` and `?` are the only wildcards,
+ * every other character is itself (`[` and `]` too: `in[1].csv` once matched `in1.csv`, and a lone `[`
+ * made an invalid regular expression).
+ */
 export async function expandGlob(pattern: string): Promise<string[]> {
   const dir = dirname(pattern);
-  if (/[*?[]/.test(dir)) throw new AppError('CONFIG_INVALID', `input glob "${pattern}": wildcards are only supported in the file name, expected e.g. /data/in/*.csv`);
-  const re = new RegExp(`^${basename(pattern).replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  if (/[*?]/.test(dir)) throw new AppError('CONFIG_INVALID', `input glob "${pattern}": wildcards are only supported in the file name, expected e.g. /data/in/*.csv`);
+  const re = new RegExp(`^${basename(pattern).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
   let names: string[];
   try {
     names = await readdir(dir);
@@ -137,7 +141,8 @@ export class BatchScheduler {
         try {
           await this.runJob(job);
         } catch (err) {
-          this.opts.logger?.error({ job: job.name, err: toAppError(err).message }, 'batch job failed');
+          const e = toAppError(err);
+          this.opts.logger?.error({ job: job.name, code: e.code, err: e.message }, 'batch job failed');
         }
       }
     })();
@@ -181,9 +186,9 @@ export class BatchScheduler {
         result.processed.push({ path, output, rows: r.rows, errors: r.errors });
         this.opts.logger?.info({ job: job.name, path, output, rows: r.rows, errors: r.errors }, 'batch file processed');
       } catch (err) {
-        const msg = toAppError(err).message;
-        result.failed.push({ path, error: msg });
-        this.opts.logger?.error({ job: job.name, path, err: msg }, 'batch file failed');
+        const e = toAppError(err);
+        result.failed.push({ path, error: e.message });
+        this.opts.logger?.error({ job: job.name, path, code: e.code, err: e.message }, 'batch file failed');
       }
     }
     return result;
