@@ -4,10 +4,10 @@
 // files have a header of feature names. A bad row becomes a RowError naming the
 // row, the field and what was expected; it never stops the job.
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { AppError, tensorData } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
 import type { RecordedTensor } from '../runtime/recorder.js';
+import { boundedLines, MAX_LINE_BYTES } from './lines.js';
 
 export type RawRow = { line: number; value: Record<string, unknown> } | { line: number; error: string };
 
@@ -30,18 +30,26 @@ export function parseCsvLine(line: string): string[] {
   return out;
 }
 
-/** Rows of a .jsonl or .csv file, streamed; `onBytes` gets the bytes read so far (for progress). */
-export async function* readRows(path: string, onBytes?: (n: number) => void): AsyncGenerator<RawRow> {
+/**
+ * Rows of a .jsonl or .csv file, streamed; `onBytes` gets the bytes read so far (for progress). A line over
+ * `maxLineBytes` is a bad row (./lines.ts), never held whole; a CSV header over it fails the file.
+ */
+export async function* readRows(path: string, onBytes?: (n: number) => void, maxLineBytes = MAX_LINE_BYTES): AsyncGenerator<RawRow> {
   const kind = path.endsWith('.csv') ? 'csv' : path.endsWith('.jsonl') || path.endsWith('.ndjson') ? 'jsonl' : null;
   if (kind === null) throw new AppError('BAD_REQUEST', `input ${path}: expected a .jsonl or .csv file`);
   const stream = createReadStream(path);
   let bytes = 0;
   stream.on('data', (c) => { bytes += c.length; onBytes?.(bytes); });
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let header: string[] | null = null;
-  let n = 0;
-  for await (const raw of lines) {
-    n++;
+  for await (const got of boundedLines(stream, maxLineBytes)) {
+    const n = got.n;
+    if ('tooLong' in got) {
+      const what = `is ${got.tooLong} bytes long: expected at most ${maxLineBytes} bytes a line (one row per line)`;
+      if (kind === 'csv' && header === null) throw new AppError('BAD_REQUEST', `input ${path}: its header line ${what}`);
+      yield { line: n, error: what };
+      continue;
+    }
+    const raw = got.text;
     const line = raw.trim();
     if (line === '') continue;
     if (kind === 'jsonl') {
