@@ -44,8 +44,8 @@ export async function* readRows(path: string, onBytes?: (n: number) => void, max
   for await (const got of boundedLines(stream, maxLineBytes)) {
     const n = got.n;
     if ('tooLong' in got) {
-      const what = `is ${got.tooLong} bytes long: expected at most ${maxLineBytes} bytes a line (one row per line)`;
-      if (kind === 'csv' && header === null) throw new AppError('BAD_REQUEST', `input ${path}: its header line ${what}`);
+      const what = `${got.tooLong} bytes: expected at most ${maxLineBytes} bytes a line (one row per line)`;
+      if (kind === 'csv' && header === null) throw new AppError('BAD_REQUEST', `input ${path}: the header line, ${what}`);
       yield { line: n, error: what };
       continue;
     }

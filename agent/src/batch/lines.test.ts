@@ -42,13 +42,13 @@ describe('batch input lines', () => {
       for await (const r of readRows(jsonl, undefined, 64)) rows.push(r);
       assert.deepEqual(rows, [
         { line: 1, value: { a: 1 } },
-        { line: 2, error: 'is 108 bytes long: expected at most 64 bytes a line (one row per line)' },
+        { line: 2, error: '108 bytes: expected at most 64 bytes a line (one row per line)' },
         { line: 3, value: { a: 3 } },
       ]);
       const csv = join(dir, 'in.csv');
       writeFileSync(csv, `${'f'.repeat(100)}\n1\n`);
       await assert.rejects(async () => { for await (const r of readRows(csv, undefined, 64)) void r; },
-        (e: Error & { code?: string }) => e.code === 'BAD_REQUEST' && /its header line is 100 bytes long: expected at most 64 bytes a line/.test(e.message));
+        (e: Error & { code?: string }) => e.code === 'BAD_REQUEST' && /the header line, 100 bytes: expected at most 64 bytes a line/.test(e.message));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
