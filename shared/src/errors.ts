@@ -1,7 +1,7 @@
 // The closed list of error codes that cross a boundary (HTTP, MQTT, CLI exit).
 // A new code fails to compile until it is given an HTTP status in HTTP_STATUS.
-// Shape after tRPC's TRPCError / getHTTPStatusCode.
-import { z } from 'zod';
+// Shape after tRPC's TRPCError / getHTTPStatusCode. No zod here: the agent daemon loads this (shared/src/core.ts).
+import type { NotFoundDetails, NotFoundKind } from './wire/not-found.js';
 
 export const ErrorCode = {
   BAD_REQUEST: 'BAD_REQUEST',
@@ -154,27 +154,7 @@ export class AppError extends Error {
   }
 }
 
-/**
- * The kinds of thing a NOT_FOUND names in its `details` (`{kind, id}`), so that a client picks its help by
- * the kind rather than by the message's words (docs/decisions/0181-not-found-names-its-kind.md). A version's
- * id is `NAME@VERSION` (model_version, config_version: the scope's name, e.g. `fleet@3`); `route` is a path the
- * API does not serve (`GET /api/v1/x`); `capture_chunks` a capture whose chunks were purged.
- */
-export const NotFoundKind = z.enum([
-  'device', 'rollout', 'deployment', 'token', 'enrollment_token', 'drift_report', 'alert_rule', 'alert',
-  'model', 'model_version', 'capture', 'capture_chunks', 'config_version', 'blob', 'route',
-]);
-export type NotFoundKind = z.infer<typeof NotFoundKind>;
-
-/** A NOT_FOUND's `details`: the kind and id asked for; `ids` when several were (a target's devices: the first 100 missing). */
-export const NotFoundDetails = z.object({
-  kind: NotFoundKind,
-  id: z.union([z.string(), z.number()]),
-  ids: z.array(z.string()).optional(),
-});
-export type NotFoundDetails = z.infer<typeof NotFoundDetails>;
-
-/** NOT_FOUND for a missing thing: `message` for people (it names the id), `details` `{kind, id}` for programs. */
+/** NOT_FOUND for a missing thing: `message` for people (it names the id), `details` `{kind, id}` for programs (shared/src/wire/not-found.ts). */
 export function notFound(kind: NotFoundKind, id: string | number, message: string, more: Omit<NotFoundDetails, 'kind' | 'id'> = {}): AppError {
   const details: NotFoundDetails = { kind, id, ...more };
   return new AppError('NOT_FOUND', message, { details });
