@@ -1,6 +1,7 @@
 // The closed list of error codes that cross a boundary (HTTP, MQTT, CLI exit).
 // A new code fails to compile until it is given an HTTP status in HTTP_STATUS.
-// Shape after tRPC's TRPCError / getHTTPStatusCode.
+// Shape after tRPC's TRPCError / getHTTPStatusCode. No zod here: the agent daemon loads this (shared/src/core.ts).
+import type { NotFoundDetails, NotFoundKind } from './wire/not-found.js';
 
 export const ErrorCode = {
   BAD_REQUEST: 'BAD_REQUEST',
@@ -151,6 +152,12 @@ export class AppError extends Error {
       ? { code: this.code, message: this.message }
       : { code: this.code, message: this.message, details: this.details };
   }
+}
+
+/** NOT_FOUND for a missing thing: `message` for people (it names the id), `details` `{kind, id}` for programs (shared/src/wire/not-found.ts). */
+export function notFound(kind: NotFoundKind, id: string | number, message: string, more: Omit<NotFoundDetails, 'kind' | 'id'> = {}): AppError {
+  const details: NotFoundDetails = { kind, id, ...more };
+  return new AppError('NOT_FOUND', message, { details });
 }
 
 export function isErrorCode(x: unknown): x is ErrorCode {

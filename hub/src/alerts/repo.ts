@@ -1,7 +1,7 @@
 // Alert rules, alerts (one open alert per rule and key: fire once, update, resolve) and the webhook delivery
 // queue with every attempt logged (deliveries.ts), in hub.db (migrations 30-32 in migrations.ts; docs/drift.md
 // "Alerts"). Ended deliveries and resolved alerts are pruned after their retentions (prune.ts).
-import { AppError, type Alert, type AlertRuleCreate, type Delivery } from '@edgefleet/shared';
+import { AppError, notFound, type Alert, type AlertRuleCreate, type Delivery } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 import { urlProblem } from './webhooks.js';
 import { MAX_RULES, storedRule, type NewRule, type RuleRow, type StoredRule } from './rules.js';
@@ -134,7 +134,7 @@ export class AlertsRepo {
 
   rule(id: number, opts: { deleted?: boolean } = {}): StoredRule {
     const row = this.db.prepare(`SELECT id, rule, created_at, created_by FROM alert_rules WHERE id = ?${opts.deleted ? '' : ' AND deleted_at IS NULL'}`).get(id) as RuleRow | undefined;
-    if (!row) throw new AppError('NOT_FOUND', `no alert rule ${id}`);
+    if (!row) throw notFound('alert_rule', id, `no alert rule ${id}`);
     return storedRule(row);
   }
 
@@ -230,7 +230,7 @@ export class AlertsRepo {
 
   alert(id: number): Alert {
     const row = this.db.prepare('SELECT a.*, r.rule FROM alerts a JOIN alert_rules r ON r.id = a.rule_id WHERE a.id = ?').get(id) as AlertRow | undefined;
-    if (!row) throw new AppError('NOT_FOUND', `no alert ${id}`);
+    if (!row) throw notFound('alert', id, `no alert ${id}`);
     return toAlert(row);
   }
 

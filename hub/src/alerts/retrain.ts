@@ -4,7 +4,7 @@
 // Manual requests come from POST /retrain-requests (`edgefleet retrain-request`); scheduled ones from
 // rules of metric `schedule` (a UTC cron expression, shared/src/cron.ts) evaluated by the evaluator.
 // Each request stores its drift report and records, per rule, an alert that fired and resolved at once.
-import { AppError, type DriftResponse, type RetrainRequestResult, type WebhookEvent } from '@edgefleet/shared';
+import { AppError, notFound, type DriftResponse, type RetrainRequestResult, type WebhookEvent } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import { FleetAnalytics } from '../drift/service.js';
 import { boundDevices } from '../drift/report-devices.js';
@@ -27,7 +27,7 @@ export function retrainRules(store: Store, model: string, ruleName?: string): St
   const rules = store.alerts.rules();
   if (ruleName !== undefined) {
     const r = rules.find((x) => x.name === ruleName);
-    if (!r) throw new AppError('NOT_FOUND', `no alert rule named "${ruleName}"`);
+    if (!r) throw notFound('alert_rule', ruleName, `no alert rule named "${ruleName}"`);
     if (!r.actions.some((a) => a.type === 'retrain')) throw new AppError('BAD_REQUEST', `alert rule "${ruleName}" has no retrain action: expected one with {"type": "retrain", "url", "secret"}`);
     if (r.model !== undefined && r.model !== model) throw new AppError('BAD_REQUEST', `alert rule "${ruleName}" is for model "${r.model}", not "${model}"`);
     return [r];

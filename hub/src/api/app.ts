@@ -3,7 +3,7 @@
 // server/main.ts serves it with @hono/node-server). Handlers throw AppError;
 // onError turns every error into {error: {code, message, details?}}.
 import { Hono } from 'hono';
-import { AppError, toAppError } from '@edgefleet/shared';
+import { AppError, notFound, toAppError } from '@edgefleet/shared';
 import type { BundleVerifier } from '../registry.js';
 import { authorize, bodyLimit, bodyLimitSetting, refuseDeclaredOver, refuseNulInUrl, type ApiDeps, type Env, type RouteDef } from './http.js';
 import { enrollRoutes } from './routes-enroll.js';
@@ -123,7 +123,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const allow = allowOf(c.req.path);
     if (allow.length > 0 && c.req.method === 'OPTIONS') return c.body(null, 204, { allow: allow.join(', ') });
     if (allow.length > 0) throw methodNotAllowed(c.req.method, c.req.path, allow);
-    return c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}; see /api/v1/openapi.json` } }, 404);
+    throw notFound('route', `${c.req.method} ${c.req.path}`, `no route ${c.req.method} ${c.req.path}; see /api/v1/openapi.json`);
   });
   app.onError((err, c) => {
     const e = toAppError(err);

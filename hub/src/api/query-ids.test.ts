@@ -56,7 +56,7 @@ test('a query id or cursor that is not plain positive decimal digits is a 400 na
     for (const id of ['1', '12', String(Number.MAX_SAFE_INTEGER)]) {
       const res = await get(`/api/v1/alerts?rule=${id}`);
       assert.equal(res.status, 404, await res.clone().text());
-      assert.deepEqual(await res.json(), { error: { code: 'NOT_FOUND', message: `no alert rule ${id}` } });
+      assert.deepEqual(await res.json(), { error: { code: 'NOT_FOUND', message: `no alert rule ${id}`, details: { kind: 'alert_rule', id: Number(id) } } });
     }
     const chunks = await get('/api/v1/captures/1/chunks?after=40');
     assert.notEqual(chunks.status, 400, await chunks.text());

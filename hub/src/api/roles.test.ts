@@ -54,7 +54,7 @@ test('errors are {error: {code, message}} with the mapped status; unknown routes
   try {
     const r = await h.req('GET', '/api/v1/devices/nope', { role: 'viewer' });
     assert.equal(r.status, 404);
-    assert.deepEqual(await r.json(), { error: { code: 'NOT_FOUND', message: 'no device "nope"' } });
+    assert.deepEqual(await r.json(), { error: { code: 'NOT_FOUND', message: 'no device "nope"', details: { kind: 'device', id: 'nope' } } });
     const u = await h.req('GET', '/api/v1/nothing-here', { role: 'viewer' });
     assert.equal(u.status, 404);
     assert.equal(((await u.json()) as { error: { code: string } }).error.code, 'NOT_FOUND');

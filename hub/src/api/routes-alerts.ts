@@ -1,7 +1,7 @@
 // Alert rules, alerts and their webhook deliveries over REST (docs/drift.md "Alerts"). Secrets are
 // write-only: rules come back with each action's type and URL only.
 import { z } from 'zod';
-import { Alert, AlertAck, AlertList, AlertListQuery, AlertRule, AlertRuleList, AlertRuleRequest, AppError, DeliveryList, MODEL_METRICS, RetrainRequestCreate, RetrainRequestResult } from '@edgefleet/shared';
+import { Alert, AlertAck, AlertList, AlertListQuery, AlertRule, AlertRuleList, AlertRuleRequest, AppError, notFound, DeliveryList, MODEL_METRICS, RetrainRequestCreate, RetrainRequestResult } from '@edgefleet/shared';
 import { viewRule } from '../alerts/rules.js';
 import { requestRetrain, retrainReport, retrainRules } from '../alerts/retrain.js';
 import { referenceProblem } from '../drift/service.js';
@@ -35,7 +35,7 @@ export const alertRoutes: RouteDef[] = [
     async handler(c, deps) {
       const { reason, ...b } = await jsonBody(c, AlertRuleRequest, 'alert rule');
       if (MODEL_METRICS.includes(b.metric) && !b.model) throw new AppError('BAD_REQUEST', `alert rule "${b.name}": metric ${b.metric} needs a model: add "model"`);
-      if (b.model && deps.store.models.list(b.model).length === 0) throw new AppError('NOT_FOUND', `alert rule "${b.name}": no model "${b.model}" in the registry`);
+      if (b.model && deps.store.models.list(b.model).length === 0) throw notFound('model', b.model, `alert rule "${b.name}": no model "${b.model}" in the registry`);
       if (b.model && b.version) deps.store.models.get(b.model, b.version);
       if (b.metric === 'drift.psi' && b.model) readableDrift(deps, b.name, b.model, b.version);
       if ((b.metric === 'schedule') !== (b.schedule !== undefined)) {

@@ -1,7 +1,7 @@
 // Data capture over REST, served by the capture part (hub/src/capture; docs/hub.md "Data capture"):
 // start a capture on a cohort, list and show them with per-device progress, stop one, page through
 // its sealed chunks (ciphertext only: `edgefleet capture fetch` opens them with the key), and purge them.
-import { AppError, Capture, CaptureChunkPage, CaptureChunksQuery as ChunksQuery, CaptureCreate, CaptureList, CaptureListQuery, CapturePurge, CaptureStopQuery as StopQuery } from '@edgefleet/shared';
+import { AppError, notFound, Capture, CaptureChunkPage, CaptureChunksQuery as ChunksQuery, CaptureCreate, CaptureList, CaptureListQuery, CapturePurge, CaptureStopQuery as StopQuery } from '@edgefleet/shared';
 import type { CaptureService } from '../capture/service.js';
 import { actor, afterCommit, audit, idParam, jsonBody, queryOf, transact, type ApiDeps, type Ctx, type RouteDef } from './http.js';
 
@@ -64,7 +64,7 @@ export const captureRoutes: RouteDef[] = [
       const q = queryOf(c, ChunksQuery, 'chunks query');
       const s = part(deps);
       const cap = s.repo.get(id);
-      if (cap.purged) throw new AppError('NOT_FOUND', `capture ${id}'s chunks were purged at ${cap.purged.at} by ${cap.purged.by} (${cap.purged.reason}): nothing to fetch`);
+      if (cap.purged) throw notFound('capture_chunks', id, `capture ${id}'s chunks were purged at ${cap.purged.at} by ${cap.purged.by} (${cap.purged.reason}): nothing to fetch`);
       // Every page is audited (who took which ciphertext, and when), in the transaction that reads it: a
       // page whose entry cannot be written is not served. Auditing only a fetch's first page left the rest
       // unrecorded: the cursor is a chunk id (global, AUTOINCREMENT) that anyone can write, so the hub

@@ -1,7 +1,7 @@
 // Fleet metrics and drift over REST (docs/drift.md): merged rollups of a model version per group,
 // drift against the reference or a baseline period, stored drift reports, per-model thresholds.
 import {
-  AppError, DriftQuery, DriftReport, DriftReportCreate, DriftReportList, DriftReportListQuery, DriftResponse, DriftSettings, DriftSettingsUpdate,
+  notFound, DriftQuery, DriftReport, DriftReportCreate, DriftReportList, DriftReportListQuery, DriftResponse, DriftSettings, DriftSettingsUpdate,
   MetricsQuery, MetricsResponse, type DriftThresholds,
 } from '@edgefleet/shared';
 import { closest } from '@edgefleet/shared/cli';
@@ -64,7 +64,7 @@ export const driftRoutes: RouteDef[] = [
       if (q.model && q.version) deps.store.models.get(q.model, q.version);
       else if (q.model && deps.store.models.list(q.model).length === 0) {
         const guess = closest(q.model, [...new Set(deps.store.models.list().map((v) => v.name))]);
-        throw new AppError('NOT_FOUND', `no model ${q.model} in the registry${guess ? `; did you mean ${guess}?` : ''} (edgefleet model ls lists the models)`);
+        throw notFound('model', q.model, `no model ${q.model} in the registry${guess ? `; did you mean ${guess}?` : ''} (edgefleet model ls lists the models)`);
       }
       return { reports: deps.store.drift.reports(q) };
     },
@@ -80,7 +80,7 @@ export const driftRoutes: RouteDef[] = [
     async handler(c, deps) {
       const model = param(c, 'name');
       // As PUT: thresholds belong to a model in the registry (any other name was answered with the defaults).
-      if (deps.store.models.list(model).length === 0) throw new AppError('NOT_FOUND', `no model "${model}"`);
+      if (deps.store.models.list(model).length === 0) throw notFound('model', model, `no model "${model}"`);
       const t = deps.store.drift.thresholds(model);
       return { model, thresholds: { psi: t.psi, js: t.js, minPredictions: t.minPredictions }, updatedAt: t.updatedAt, updatedBy: t.updatedBy };
     },
@@ -90,7 +90,7 @@ export const driftRoutes: RouteDef[] = [
     async handler(c, deps) {
       const model = param(c, 'name');
       const b = await jsonBody(c, DriftSettingsUpdate, 'drift settings');
-      if (deps.store.models.list(model).length === 0) throw new AppError('NOT_FOUND', `no model "${model}"`);
+      if (deps.store.models.list(model).length === 0) throw notFound('model', model, `no model "${model}"`);
       const old = thresholds(deps, model);
       const t: DriftThresholds = { psi: b.psi ?? old.psi, js: b.js ?? old.js, minPredictions: b.minPredictions ?? old.minPredictions };
       transact(deps, () => {

@@ -2,7 +2,7 @@
 // before anything is stored), list, show, download, deprecate and delete versions.
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { AppError, BundleDropped, ModelDeleteQuery, ModelDeleted, ModelDeprecate, ModelVersionDetail, ModelVersionInfo, ModelVersionList, ModelVersionQuery } from '@edgefleet/shared';
+import { AppError, notFound, BundleDropped, ModelDeleteQuery, ModelDeleted, ModelDeprecate, ModelVersionDetail, ModelVersionInfo, ModelVersionList, ModelVersionQuery } from '@edgefleet/shared';
 import { Registry, type BundleVerifier } from '../registry.js';
 import { actor, audit, jsonBody, param, queryOf, transact, type ApiDeps, type Ctx, type RouteDef } from './http.js';
 import { deleteVersion } from '../store/model-delete.js';
@@ -65,7 +65,7 @@ export function modelRoutes(verify: BundleVerifier): RouteDef[] {
       async handler(c, deps) {
         const name = param(c, 'name');
         const versions = deps.store.models.list(name);
-        if (versions.length === 0) throw new AppError('NOT_FOUND', `no model "${name}" in the registry`);
+        if (versions.length === 0) throw notFound('model', name, `no model "${name}" in the registry`);
         return { versions: await trusted(deps, versions) };
       },
     },

@@ -1,6 +1,6 @@
 // What ingest stored from devices, over REST: windows and events per device, and merged totals per
 // model. Read from the store's telemetry repository (store/telemetry-repo.ts), which ingest writes.
-import { AppError, EventPage, EventsQuery, ModelTotals, TELEMETRY_PAGE, TotalsAccumulator, TotalsQuery, WindowPage, WindowsQuery, errorKindCounts, telemetryCursor, type TelemetryCursor } from '@edgefleet/shared';
+import { AppError, notFound, EventPage, EventsQuery, ModelTotals, TELEMETRY_PAGE, TotalsAccumulator, TotalsQuery, WindowPage, WindowsQuery, errorKindCounts, telemetryCursor, type TelemetryCursor } from '@edgefleet/shared';
 import { PAGE_CHARS, type RowKey } from '../store/telemetry-pages.js';
 import { param, queryOf, type RouteDef } from './http.js';
 
@@ -62,7 +62,7 @@ export const telemetryRoutes: RouteDef[] = [
           await new Promise((resolve) => setImmediate(resolve));
         }
       }
-      if (windows === 0 && deps.store.models.list(name).length === 0) throw new AppError('NOT_FOUND', `no model "${name}"`);
+      if (windows === 0 && deps.store.models.list(name).length === 0) throw notFound('model', name, `no model "${name}"`);
       const t = acc.totals();
       return { model: name, version: version ?? null, since: q.since ?? null, windows, devices: devices.size, ...t, errorKinds: errorKindCounts(t.errors) };
     },

@@ -3,7 +3,7 @@
 // themselves — ciphertext the hub cannot open, kept by (capture, device, seq) so a resend is a no-op —
 // until the capture is purged (migration 41).
 import type { Capture, CaptureDevice, CaptureDeviceStatus, CaptureState, DeployTarget, HistoryQuery, SealedRowsWire } from '@edgefleet/shared';
-import { AppError, withSecureDelete } from '@edgefleet/shared';
+import { notFound, withSecureDelete } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 import { dialectOf } from '../store/hub-db.js';
 import type { Migration } from '../store/migrations.js';
@@ -147,7 +147,7 @@ export class CaptureRepo {
 
   get(id: number): StoredCapture {
     const c = this.find(id);
-    if (!c) throw new AppError('NOT_FOUND', `capture ${id} not found (edgefleet capture ls, or GET /captures, lists the captures)`);
+    if (!c) throw notFound('capture', id, `capture ${id} not found (edgefleet capture ls, or GET /captures, lists the captures)`);
     return c;
   }
 

@@ -4,7 +4,7 @@
 // the ciphertext by (capture, device, seq), acks it on `capture/ack`, or refuses with a reason (the
 // box then drops what it holds of that capture). The hub never holds the capture private key.
 import {
-  AppError, CAPTURE_ACK_SCHEMA, CAPTURE_LIMITS, HISTORY_PAGE, MAX_CAPTURE_CHUNK_BYTES, MIN_CAPTURE_CHUNK_BYTES, boxKeyId, chunkBytesWithin, decodeBoxPublicKey, toRanges,
+  AppError, notFound, CAPTURE_ACK_SCHEMA, CAPTURE_LIMITS, HISTORY_PAGE, MAX_CAPTURE_CHUNK_BYTES, MIN_CAPTURE_CHUNK_BYTES, boxKeyId, chunkBytesWithin, decodeBoxPublicKey, toRanges,
   type Capture, type CaptureList, type HistoryQuery, type CaptureAck, type CaptureChunk, type CaptureCreate, type DesiredCapture, type DesiredDocument, type Manifest,
 } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
@@ -149,7 +149,7 @@ export class CaptureService {
     const { models } = this.deps.store;
     if (version) return models.get(model, version).manifest as Manifest;
     const latest = models.list(model).at(-1);
-    if (!latest) throw new AppError('NOT_FOUND', `model: no model "${model}" in the registry (edgefleet model ls)`);
+    if (!latest) throw notFound('model', model, `model: no model "${model}" in the registry (edgefleet model ls)`);
     return models.get(model, latest.version).manifest as Manifest;
   }
 

@@ -142,10 +142,10 @@ export class HubClient {
    * address, or a proxy's page) is IO_ERROR naming the URL and what came back.
    */
   private result<T>(status: number, type: string | null, text: string, what: string): T {
-    let data: { error?: { code?: string; message?: string } } | null;
+    let data: { error?: { code?: string; message?: string; details?: unknown } } | null;
     let json = true;
     try {
-      data = JSON.parse(text) as { error?: { code?: string; message?: string } } | null;
+      data = JSON.parse(text) as { error?: { code?: string; message?: string; details?: unknown } } | null;
     } catch {
       data = null;
       json = text === '';
@@ -157,7 +157,7 @@ export class HubClient {
       // A refused token: which one (not its value) and what is expected in its place.
       const which = code === 'UNAUTHENTICATED' ? ` (the token in ${this.tokenFrom}; expected an API token of the hub at ${this.base}: `
         + 'its DATA/admin.token or one from edgefleet tokens create)' : '';
-      const message = code === 'NOT_FOUND' ? notFoundHint(data?.error?.message ?? '') : data?.error?.message;
+      const message = code === 'NOT_FOUND' ? notFoundHint(data?.error?.message ?? '', data?.error?.details) : data?.error?.message;
       throw new AppError(isErrorCode(code) ? code : 'INTERNAL', `hub: ${message}${which}`);
     }
     return data as T;

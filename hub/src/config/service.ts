@@ -4,7 +4,7 @@
 // settings travel in its hub-signed desired document (deployments/service.ts) with their sha256, and the
 // agent reports which configuration it runs and whether the last one applied.
 import {
-  AppError, DeviceId, REMOTE_SETTINGS, TagKey, checkRemoteSettings, layerSettings, settingsHash,
+  AppError, notFound, DeviceId, REMOTE_SETTINGS, TagKey, checkRemoteSettings, layerSettings, settingsHash,
   type ConfigDeviceList, type ConfigDocumentInfo, type DesiredConfig, type DeviceConfigView, type RemoteSettings, type SettingsLayer,
 } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
@@ -51,9 +51,9 @@ export class ConfigService {
   document(scope: ConfigScope, version?: number): ConfigDocumentInfo {
     const name = scopeName(scope);
     const r = version === undefined ? this.repo.latest(name) : this.repo.version(name, version);
-    if (!r && version !== undefined) throw new AppError('NOT_FOUND', `${name} has no configuration version ${version}`);
+    if (!r && version !== undefined) throw notFound('config_version', `${name}@${version}`, `${name} has no configuration version ${version}`);
     // As PUT: a device the hub does not know (a typo) is not answered "nothing set"; one removed keeps its history.
-    if (!r && scope.kind === 'device' && !this.store.devices.exists(scope.deviceId)) throw new AppError('NOT_FOUND', `no device "${scope.deviceId}"`);
+    if (!r && scope.kind === 'device' && !this.store.devices.exists(scope.deviceId)) throw notFound('device', scope.deviceId, `no device "${scope.deviceId}"`);
     return r ? { scope: name, version: r.version, settings: r.settings, at: r.at, by: r.by, reason: r.reason } : { scope: name, version: 0, settings: {}, at: null, by: null, reason: null };
   }
 
@@ -75,7 +75,7 @@ export class ConfigService {
     if (this.opts.maxPayloadBytes !== undefined) checkOutboxPut(scopeName(scope), settings, this.opts.maxPayloadBytes);
     const rolling = viaRollout ? undefined : this.rolloutOf(scope);
     if (rolling) throw new AppError('CONFLICT', `${scopeName(scope)} is being rolled out by rollout ${rolling}: wait for it to finish, or roll it back or abort it first`, { details: { rollout: rolling } });
-    if (scope.kind === 'device' && !this.store.devices.exists(scope.deviceId)) throw new AppError('NOT_FOUND', `no device "${scope.deviceId}"`);
+    if (scope.kind === 'device' && !this.store.devices.exists(scope.deviceId)) throw notFound('device', scope.deviceId, `no device "${scope.deviceId}"`);
     const devices = this.reach(scope);
     // A device is one configuration rollout's at a time, whatever the scope (docs/decisions/0088-one-configuration-rollout-per-device.md):
     // a document of another scope reaching a device a rollout holds would change what that rollout judges.

@@ -1,6 +1,6 @@
 // Which devices a deployment (or rollout, or capture) target reaches: listed ids, matching tags, or all;
 // and the refusal of a deployment over devices an active rollout holds.
-import { AppError, type DeployTarget } from '@edgefleet/shared';
+import { AppError, notFound, type DeployTarget } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { RolloutRecord } from '../store/rollouts-repo.js';
 
@@ -26,7 +26,7 @@ export function targetDeviceIds(devices: ReadonlyArray<{ id: string; tags: Recor
     if (missing.length) {
       // Named as a field (the console shows it under Devices), at most 20 of them (a target may list thousands).
       const shown = missing.length > 20 ? `${missing.slice(0, 20).join(', ')} and ${missing.length - 20} more` : missing.join(', ');
-      throw new AppError('NOT_FOUND', `target.devices: unknown or revoked devices in target: ${shown}; expected enrolled devices not revoked (edgefleet devices ls)`);
+      throw notFound('device', missing[0] ?? '', `target.devices: unknown or revoked devices in target: ${shown}; expected enrolled devices not revoked (edgefleet devices ls)`, { ids: missing.slice(0, 100) });
     }
   }
   return ids;

@@ -1,6 +1,6 @@
 // Stored drift reports (snapshots of a drift query: range, scope, values, worst devices, sample
 // sizes) and per-model drift thresholds, in hub.db (migration 21; docs/drift.md).
-import { AppError, DEFAULT_DRIFT_THRESHOLDS, type DriftReport, type DriftResponse, type DriftThresholds } from '@edgefleet/shared';
+import { notFound, DEFAULT_DRIFT_THRESHOLDS, type DriftReport, type DriftResponse, type DriftThresholds } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
 import type { Migration } from '../store/migrations.js';
 
@@ -97,7 +97,7 @@ export class DriftRepo {
 
   report(id: number): DriftReport {
     const r = this.db.prepare('SELECT * FROM drift_reports WHERE id = ?').get(id) as ReportRow | undefined;
-    if (!r) throw new AppError('NOT_FOUND', `no drift report ${id}`);
+    if (!r) throw notFound('drift_report', id, `no drift report ${id}`);
     return { id: r.id, createdAt: r.created_at, createdBy: r.created_by, note: r.note, drifted: r.drifted === 1, report: JSON.parse(r.report) as DriftResponse };
   }
 

@@ -7,7 +7,7 @@
 // control devices still on the previous document) and the rollback (the previous document written again
 // as the scope's next version).
 import { randomBytes } from 'node:crypto';
-import { AppError, DEFAULT_WAVES, GateConfig, MAX_DEVICE_SHARE_DEFAULT, MAX_RESTARTS_DEFAULT, type ConfigRolloutCreate, type DeployTarget, type DesiredDocument, type ReportedState, type RingTags } from '@edgefleet/shared';
+import { AppError, notFound, DEFAULT_WAVES, GateConfig, MAX_DEVICE_SHARE_DEFAULT, MAX_RESTARTS_DEFAULT, type ConfigRolloutCreate, type DeployTarget, type DesiredDocument, type ReportedState, type RingTags } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { RolloutDeviceRow, RolloutRecord } from '../store/rollouts-repo.js';
 import { ConfigService, parseScope, scopeName, type ConfigScope } from '../config/service.js';
@@ -44,7 +44,7 @@ export function configDevice(rolloutId: string, deviceId: string, fromVersion: n
 export function planConfigRollout(store: Store, config: ConfigService, req: ConfigRolloutCreate, actor: string, now: Date, requireRing?: RingTags): { record: RolloutRecord; devices: RolloutDeviceRow[]; scope: ConfigScope } {
   const scope = parseScope(req.scope);
   const name = scopeName(scope);
-  if (scope.kind === 'device' && !store.devices.exists(scope.deviceId)) throw new AppError('NOT_FOUND', `scope: no device "${scope.deviceId}"`);
+  if (scope.kind === 'device' && !store.devices.exists(scope.deviceId)) throw notFound('device', scope.deviceId, `scope: no device "${scope.deviceId}"`);
   if (req.id && store.rollouts.has(req.id)) throw new AppError('CONFLICT', `id: rollout ${req.id} exists already: preview again for a new id`);
   const target = scopeTarget(scope);
   const ids = targetDevices(store, target);

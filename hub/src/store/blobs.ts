@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, mkdirSync, existsSync, readdirSync, statSync, openSync, fsyncSync, closeSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { AppError } from '@edgefleet/shared';
+import { notFound } from '@edgefleet/shared';
 import type { Db } from './db.js';
 
 export class BlobStore {
@@ -61,7 +61,7 @@ export class BlobStore {
 
   size(sha256: string): number {
     const r = this.row(sha256);
-    if (!r) throw new AppError('NOT_FOUND', `no blob ${sha256}`);
+    if (!r) throw notFound('blob', sha256, `no blob ${sha256}`);
     return r.size;
   }
 
@@ -110,7 +110,7 @@ export class BlobStore {
   }
 
   open(sha256: string, range?: { start: number; end: number }): Readable {
-    if (!this.has(sha256)) throw new AppError('NOT_FOUND', `no blob ${sha256}`);
+    if (!this.has(sha256)) throw notFound('blob', sha256, `no blob ${sha256}`);
     return createReadStream(this.pathOf(sha256), range);
   }
 }

@@ -4,7 +4,7 @@
 // device runs or is told to run, that a rollout or shadow moves to or from, or that is the rollback target
 // of an assignment, is refused (BUNDLE_IN_USE). Pushing the same bundle again makes it whole
 // (ModelsRepo.insert clears the mark).
-import { AppError } from '@edgefleet/shared';
+import { AppError, notFound } from '@edgefleet/shared';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
 import type { DeploymentsRepo } from './deployments-repo.js';
@@ -58,7 +58,7 @@ export function bundleHolders(db: Db, deployments: Pick<DeploymentsRepo, 'device
 export function dropBundle(db: Db, deployments: Pick<DeploymentsRepo, 'deviceAssignedBy'>, name: string, version: string, by: string, at: Date): { orphanBlob: string | null; freedBytes: number } {
   const row = db.prepare('SELECT bundle_sha256, bundle_size, bundle_dropped_at, bundle_dropped_by FROM model_versions WHERE name = ? AND version = ?').get(name, version) as
     { bundle_sha256: string; bundle_size: number; bundle_dropped_at: string | null; bundle_dropped_by: string | null } | undefined;
-  if (!row) throw new AppError('NOT_FOUND', `no model version ${name} ${version}`);
+  if (!row) throw notFound('model_version', `${name}@${version}`, `no model version ${name} ${version}`);
   if (row.bundle_dropped_at) throw new AppError('BUNDLE_DROPPED', `the bundle of ${name} ${version} was dropped already, at ${row.bundle_dropped_at} by ${row.bundle_dropped_by ?? '?'}`);
   const holders = bundleHolders(db, deployments, name, version);
   if (holders.length) {

@@ -1,7 +1,7 @@
 // Deployments and their per-device status. A device's effective version of a model is the one of the
 // newest deployment that includes the device; when that row is `removing` or `removed` (an undeploy or a
 // re-tag out of a tag target, store/removals-repo.ts) the device has none: a removal is an assignment of nothing.
-import { AppError, HISTORY_PAGE, type HistoryQuery, type StreamEventMap, type DeployTarget, type Deployment, type DeploymentDevice, type DeploymentDeviceStatus, type MaintenanceWindow } from '@edgefleet/shared';
+import { notFound, HISTORY_PAGE, type HistoryQuery, type StreamEventMap, type DeployTarget, type Deployment, type DeploymentDevice, type DeploymentDeviceStatus, type MaintenanceWindow } from '@edgefleet/shared';
 import type { HubStatement as Statement } from './hub-db.js';
 import type { Db } from './db.js';
 import { pageOf } from './history-page.js';
@@ -131,7 +131,7 @@ export class DeploymentsRepo {
   /** The deployment with every device by id, or (`limit`) the first `limit` needing attention first (DeploymentViewQuery) and `devicesTotal`. */
   get(id: number, limit?: number): Deployment {
     const r = this.db.prepare(`${WITH_ROLLOUT} WHERE d.id = ?`).get(id) as DeploymentRow | undefined;
-    if (!r) throw new AppError('NOT_FOUND', `no deployment ${id}`);
+    if (!r) throw notFound('deployment', id, `no deployment ${id}`);
     if (limit === undefined) return this.toDeployment(r, this.deviceRows(id));
     const rows = this.db.prepare(`SELECT * FROM deployment_devices WHERE deployment_id = ? ORDER BY ${ATTENTION_FIRST}, device_id LIMIT ?`).all(id, limit) as DeviceRow[];
     const d = { ...this.toDeployment(r, rows), counts: this.statusCounts(id) };

@@ -2,7 +2,7 @@
 // device reports running (recorded and read through device-reports.ts). Also the DeviceAuthPort the
 // MQTT part uses at CONNECT, which rewrites hashes of an older scheme on the first successful connect
 // (docs/decisions/0008-device-secret-verification.md).
-import { AppError, type DeviceFacts, type DeviceInfo, type DeviceList, type FleetSummary, type ReportedState, type Tags } from '@edgefleet/shared';
+import { AppError, notFound, type DeviceFacts, type DeviceInfo, type DeviceList, type FleetSummary, type ReportedState, type Tags } from '@edgefleet/shared';
 import { dialectOf, type HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import { hashSecret, verifySecret } from './secrets.js';
@@ -66,7 +66,7 @@ export class DevicesRepo implements DeviceAuthPort {
 
   get(id: string): DeviceInfo {
     const r = this.row(id);
-    if (!r) throw new AppError('NOT_FOUND', `no device "${id}"`);
+    if (!r) throw notFound('device', id, `no device "${id}"`);
     return this.toInfo(r);
   }
 
@@ -270,7 +270,7 @@ export class DevicesRepo implements DeviceAuthPort {
 
   private mustRow(id: string): Row {
     const r = this.row(id);
-    if (!r) throw new AppError('NOT_FOUND', `no device "${id}"`);
+    if (!r) throw notFound('device', id, `no device "${id}"`);
     return r;
   }
 

@@ -1,7 +1,7 @@
 // Enrollment tokens: stored as a hash with tags, expiry, a use budget and, once revoked, when and by
 // whom. consume() checks and counts a use in one statement so two devices cannot both take the last
 // use, nor take one after the token was revoked.
-import { AppError, HISTORY_PAGE, type CreatedListQuery, type EnrollmentTokenInfo, type EnrollmentTokenList, type Tags } from '@edgefleet/shared';
+import { AppError, notFound, HISTORY_PAGE, type CreatedListQuery, type EnrollmentTokenInfo, type EnrollmentTokenList, type Tags } from '@edgefleet/shared';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
 import { hashToken, newId, randomSecret } from './secrets.js';
@@ -48,7 +48,7 @@ export class EnrollmentRepo {
 
   get(id: string): EnrollmentTokenInfo {
     const r = this.db.prepare('SELECT * FROM enrollment_tokens WHERE id = ?').get(id) as Row | undefined;
-    if (!r) throw new AppError('NOT_FOUND', `no enrollment token "${id}"`);
+    if (!r) throw notFound('enrollment_token', id, `no enrollment token "${id}"`);
     return toInfo(r);
   }
 

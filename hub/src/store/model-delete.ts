@@ -4,7 +4,7 @@
 // the version pushed by mistake (wrong features, wrong file), which could otherwise never be pushed again
 // under its number. Anything used is deprecated instead (kept, not assignable). Its content key goes with
 // it, and its bundle file when no other version is the same bundle.
-import { AppError } from '@edgefleet/shared';
+import { AppError, notFound } from '@edgefleet/shared';
 import type { Db } from './db.js';
 
 /** What refers to a version: a query returning one row (its first column names it) and how to say so. */
@@ -40,7 +40,7 @@ export function versionReference(db: Db, name: string, version: string): string 
  */
 export function deleteVersion(db: Db, name: string, version: string): { orphanBlob: string | null } {
   const row = db.prepare('SELECT bundle_sha256 FROM model_versions WHERE name = ? AND version = ?').get(name, version) as { bundle_sha256: string } | undefined;
-  if (!row) throw new AppError('NOT_FOUND', `no model version ${name} ${version}`);
+  if (!row) throw notFound('model_version', `${name}@${version}`, `no model version ${name} ${version}`);
   const ref = versionReference(db, name, version);
   if (ref) throw new AppError('CONFLICT', `${name} ${version} cannot be deleted: ${ref}. Only a version nothing refers to can be deleted; deprecate it instead (kept, not assignable), or free its disk space while keeping its history: edgefleet model delete ${name} ${version} --keep-history --reason TEXT`);
   for (const k of db.prepare('SELECT key_id FROM content_keys WHERE model = ? AND version = ?').pluck(true).all(name, version) as string[]) {

@@ -1,6 +1,6 @@
 // Model versions in the registry: manifest, signatures, bundle blob, who pushed
 // it, and deprecation (kept and downloadable, not assignable).
-import { AppError, type Manifest, type ModelBackends, type ModelVersionInfo, type Signature } from '@edgefleet/shared';
+import { AppError, notFound, type Manifest, type ModelBackends, type ModelVersionInfo, type Signature } from '@edgefleet/shared';
 import { closest } from '@edgefleet/shared/cli';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
@@ -162,5 +162,5 @@ export function missingVersion(db: Db, name: string, version: string): AppError 
   } else {
     has = `the registry has ${name} ${versions.slice(0, 5).join(', ')}${versions.length > 5 ? ', …' : ''} (newest first; edgefleet model ls lists them all)`;
   }
-  return new AppError('NOT_FOUND', `no model version ${name} ${version}: ${has}`);
+  return notFound('model_version', `${name}@${version}`, `no model version ${name} ${version}: ${has}`);
 }

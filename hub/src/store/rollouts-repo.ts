@@ -2,7 +2,7 @@
 // wave being worked on and each wave's progress and gate results, and one row per device of the target
 // with its place, the version it ran before and when it was told to switch. The rollout engine writes
 // each transition in one transaction with its audit entry, so a hub killed at any point resumes from here.
-import { AppError, HISTORY_PAGE, type RolloutListQuery, type ConfigSubject, type DeployTarget, type GateConfig, type GateName, type GateResult, type MaintenanceWindow, type NotInstalled, type NotInstalledDevice, type NotInstalledPage, type RolloutState, type ShadowStage, type Wave, type WaveState } from '@edgefleet/shared';
+import { AppError, notFound, HISTORY_PAGE, type RolloutListQuery, type ConfigSubject, type DeployTarget, type GateConfig, type GateName, type GateResult, type MaintenanceWindow, type NotInstalled, type NotInstalledDevice, type NotInstalledPage, type RolloutState, type ShadowStage, type Wave, type WaveState } from '@edgefleet/shared';
 import { keepNotInstalled, missing, notInstalledPage } from './rollout-not-installed.js';
 import type { Db } from './db.js';
 import { createdPage } from './history-page.js';
@@ -153,9 +153,8 @@ export class RolloutsRepo {
     const n = this.db.prepare('UPDATE rollouts SET state = ?, current_wave = ?, progress = ?, deployment_id = ?, state_reason = ?, state_by = ?, state_at = ?, updated_at = ?, revision = revision + 1 WHERE id = ? AND revision = ?')
       .run(r.state, r.currentWave, JSON.stringify(r.progress), r.deploymentId, r.stateReason, r.stateBy ?? null, r.stateAt ?? null, r.updatedAt, r.id, revision).changes;
     if (n === 0) {
-      throw new AppError(this.has(r.id) ? 'CONFLICT' : 'NOT_FOUND', this.has(r.id)
-        ? `rollout ${r.id} changed since it was loaded (a step or an action on another hub): load it again and retry`
-        : `no rollout ${r.id}`);
+      if (!this.has(r.id)) throw notFound('rollout', r.id, `no rollout ${r.id}`);
+      throw new AppError('CONFLICT', `rollout ${r.id} changed since it was loaded (a step or an action on another hub): load it again and retry`);
     }
     r.revision = revision + 1;
     this.announce(r.id);
@@ -168,7 +167,7 @@ export class RolloutsRepo {
 
   get(id: string): RolloutRecord {
     const row = this.db.prepare('SELECT * FROM rollouts WHERE id = ?').get(id) as Row | undefined;
-    if (!row) throw new AppError('NOT_FOUND', `no rollout "${id}"`);
+    if (!row) throw notFound('rollout', id, `no rollout "${id}"`);
     return toRecord(row);
   }
 

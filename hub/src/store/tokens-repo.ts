@@ -1,5 +1,5 @@
 // API tokens: bearer tokens stored as sha256 with a name (the audit actor, unique) and a role.
-import { AppError, HISTORY_PAGE, type ApiRole, type CreatedListQuery, type TokenInfo, type TokenList } from '@edgefleet/shared';
+import { AppError, notFound, HISTORY_PAGE, type ApiRole, type CreatedListQuery, type TokenInfo, type TokenList } from '@edgefleet/shared';
 import type { Db } from './db.js';
 import { dialectOf } from './hub-db.js';
 import { createdPage } from './history-page.js';
@@ -59,7 +59,7 @@ export class TokensRepo {
 
   get(id: string): TokenInfo {
     const r = this.db.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as Row | undefined;
-    if (!r) throw new AppError('NOT_FOUND', `no API token "${id}"`);
+    if (!r) throw notFound('token', id, `no API token "${id}"`);
     return toInfo(r);
   }
 

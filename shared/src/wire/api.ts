@@ -9,12 +9,18 @@ import { Capabilities, DiskSpace, PreflightReport, ReplayReport, RuntimeBackend 
 import { ReportedConfig } from './agent-config.js';
 import { QueryCount, QueryId, shownId } from './ids.js';
 import { DEVICE_PAGE } from '../pages.js';
+import { NotFoundKind } from './not-found.js';
 
 export const ApiRole = z.enum(['viewer', 'operator', 'admin']);
 export type ApiRole = z.infer<typeof ApiRole>;
 
+// `details` differs by code; a NOT_FOUND for a missing thing always has NotFoundDetails (not-found.ts).
+const ERROR_DETAILS = 'What the code is about, for programs; its shape depends on the code. NOT_FOUND for a missing thing: '
+  + `{kind, id, ids?}, kind one of ${NotFoundKind.options.join(', ')}; id the one asked for (NAME@VERSION for model_version `
+  + 'and config_version), ids the first 100 missing when several were asked for.';
+
 export const ApiErrorBody = z.object({
-  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional().describe(ERROR_DETAILS) }),
 });
 export type ApiErrorBody = z.infer<typeof ApiErrorBody>;
 

@@ -10,6 +10,7 @@ export * from './telemetry-text.js';
 export * from './blob.js';
 export * from './topics.js';
 export * from './api.js';
+export * from './not-found.js';
 export * from './audit-actions.js';
 export * from './ranges.js';
 export * from './deploy.js';
