@@ -102,6 +102,14 @@ test('round trip: trust init -> pack -> sign -> verify -> inspect; signing twice
   ok(v, 'verify');
   assert.match(v.stdout, /^OK demo@1\.0\.0: 2 of threshold 1 release signatures valid \(keys [0-9a-f]{12}, [0-9a-f]{12}\), 2 files verified, model loads and matches its io\n$/);
 
+  assert.equal(v.stderr, '', 'nothing but the verdict on a pipe');
+  // On a terminal: a bar over the files' bytes, then what onnxruntime is doing (docs/cli.md "Progress").
+  const drawn = await runInProcess(main, ['model', 'verify', bundle, '--trust', p('trust.json')], { cwd: dir, tty: true });
+  assert.equal(drawn.stdout, v.stdout);
+  assert.match(drawn.stderr, /^\rverifying \[[#-]+\] +\d+% .+\rverifying \[#+\] 100% .+\nloading demo@1\.0\.0 with onnxruntime \(io, warm-up, samples\)…\n$/s);
+  const signed = await runInProcess(main, ['model', 'sign', bundle, '--key', p('keys/rel1.key')], { cwd: dir, tty: true });
+  assert.match(signed.stderr, /\rverifying \[#+\] 100% .+\n$/);
+
   const text = await cli('model', 'inspect', bundle, '--trust', p('trust.json'));
   ok(text, 'inspect');
   for (const re of [/name:\s+demo/, /version:\s+1\.0\.0/, /input\s+FP32\s+\[-1, 3\]/, /2\s+rpm\s+numeric/, /reason:\s+first release/,
