@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { resolve } from 'node:path';
 import { AppError } from '@edgefleet/shared/core';
-import { ProgressBar, optString, parsePositiveInt, reqString, type CliContext, type Command } from '@edgefleet/shared/cli';
+import { ProgressBar, endProgressLine, optString, parsePositiveInt, reqString, type CliContext, type Command } from '@edgefleet/shared/cli';
 import { openStore } from '../store/agent-store.js';
 import { configOf, dataDirOptions } from '../cli/common.js';
 import { ModelRuntime } from '../runtime/runtime.js';
@@ -75,7 +75,6 @@ async function runBatchFile(
     const files = new ModelFiles(store);
     const key = m.encryption ? files.contentKey(m) : undefined;
     runtime.activate(await runtime.load(m, await files.model(m, key), await files.samples(m, key)));
-    const tty = ctx.stderr.isTTY === true;
     // The input's bytes read, on a terminal (shared/src/cli/progress.ts); the rows are counted at the end.
     const bar = new ProgressBar(ctx.stderr, { label: `${name}@${version}`, total: size });
     // SIGINT/SIGTERM stop the run after the batch under way: its .tmp is removed and it says so, rather
@@ -94,7 +93,7 @@ async function runBatchFile(
       signal: stop.signal,
     }).catch((err: unknown) => {
       if (!(err instanceof BatchStopped)) throw err;
-      if (tty) ctx.stderr.write('\n');
+      endProgressLine(ctx.stderr);
       ctx.stderr.write(`stopped: ${err.reason} received: ${err.message}\n`);
       return 128 + (constants.signals[err.reason as NodeJS.Signals] ?? 0);
     }).finally(() => {

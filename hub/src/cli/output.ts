@@ -6,7 +6,7 @@
 import { escapeLines, escapeText } from '@edgefleet/shared';
 import type { Writer } from '@edgefleet/shared/cli';
 
-export { ProgressBar, StringWriter, waitNote, type CliContext, type ProgressOptions, type Writer } from '@edgefleet/shared/cli';
+export { ProgressBar, StringWriter, endProgressLine, waitNote, type CliContext, type ProgressOptions, type Writer } from '@edgefleet/shared/cli';
 
 /** Lines of `key: value` with the keys padded to one column. */
 export function keyValues(rows: ReadonlyArray<readonly [string, string]>, indent = ''): string {

@@ -3,7 +3,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { StringWriter } from './command.js';
-import { ProgressBar, waitNote } from './progress.js';
+import { reportFailure } from './dispatch.js';
+import { ProgressBar, endProgressLine, waitNote } from './progress.js';
 
 describe('progress', () => {
   it('draws on a TTY only, ends its line, and reaches 100%', () => {
@@ -58,5 +59,19 @@ describe('progress', () => {
     const tty = new StringWriter(true);
     waitNote(tty, 'waiting for the hub to check pump\x1b[2J 1.0.0');
     assert.equal(tty.text, 'waiting for the hub to check pump\\e[2J 1.0.0…\n');
+  });
+
+  it('a failure or a note cut into a bar starts a line of its own; after a finished bar, nothing is added', () => {
+    const tty = new StringWriter(true);
+    const bar = new ProgressBar(tty, { label: 'pushing', total: 100 });
+    bar.tick(40);
+    reportFailure({ stderr: tty }, new Error('connection reset'));
+    assert.equal(tty.text, `\r${bar.render(40)}\nerror [INTERNAL]: connection reset\n`);
+    const next = new ProgressBar(tty, { label: 'hashing', total: 10 });
+    next.tick(5);
+    waitNote(tty, 'checking');
+    next.done();
+    endProgressLine(tty);
+    assert.match(tty.text, /\rhashing \[#+-+\]  50% 5 B \/ 10 B\nchecking…\n\rhashing \[#+\] 100% 10 B \/ 10 B\n$/);
   });
 });

@@ -21,6 +21,19 @@ export interface ProgressOptions {
   now?: () => number;
 }
 
+/** Writers a bar has drawn on without ending its line yet. */
+const openLines = new WeakSet<Writer>();
+
+/**
+ * Ends a bar's line left unfinished on `out` (a command failing or stopped mid-way, a message written meanwhile),
+ * so what is written next starts a line of its own instead of trailing the bar. Nothing when no bar is open.
+ */
+export function endProgressLine(out: Writer): void {
+  if (!openLines.has(out)) return;
+  openLines.delete(out);
+  out.write('\n');
+}
+
 /**
  * A one-line progress bar redrawn in place with `\r`. It writes nothing when the writer is not a TTY.
  * `done()` ends the line.
@@ -60,6 +73,7 @@ export class ProgressBar {
     if (!moved || t - this.lastDrawn < this.interval) return;
     this.lastPercent = pct;
     this.lastDrawn = t;
+    openLines.add(this.out);
     this.out.write(`\r${this.render(pct)}`);
   }
 
@@ -69,6 +83,7 @@ export class ProgressBar {
     if (this.enabled) {
       if (this.opts.total > 0) this.current = this.opts.total;
       this.out.write(`\r${this.render(this.percent())}\n`);
+      openLines.delete(this.out);
     }
     this.finished = true;
   }
@@ -96,5 +111,7 @@ export class ProgressBar {
  * (a path or name with a terminal escape prints inert).
  */
 export function waitNote(out: Writer, text: string): void {
-  if (out.isTTY === true) out.write(`${escapeText(text)}…\n`);
+  if (out.isTTY !== true) return;
+  endProgressLine(out);
+  out.write(`${escapeText(text)}…\n`);
 }

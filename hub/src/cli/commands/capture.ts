@@ -8,7 +8,7 @@ import {
   type Capture, type CaptureChunkPage, type CaptureDevice,
 } from '@edgefleet/shared';
 import { UsageError, optBool, optInt, optString, optStrings, reqString, type Command } from '../args.js';
-import { ProgressBar, table, type Writer } from '../output.js';
+import { ProgressBar, endProgressLine, table, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { TARGET_OPTIONS, describeTarget, targetFrom, targetProblems } from './remote-deploy.js';
 import { numberProblem } from './parse.js';
@@ -184,8 +184,8 @@ export const captureFetch: Command = {
           plain = openRows(c.sealed, key, `chunk ${c.seq} of ${c.deviceId}`);
         } catch (err) {
           failed.push((err as Error).message);
-          // On a terminal the bar's line is cleared first; the bar redraws below.
-          ctx.stderr.write(`${ctx.stderr.isTTY === true ? '\r\x1b[K' : ''}capture ${id}: skipped ${(err as Error).message}\n`);
+          endProgressLine(ctx.stderr); // the count goes on below
+          ctx.stderr.write(`capture ${id}: skipped ${(err as Error).message}\n`);
           continue;
         }
         const lines = plain.toString('utf8');
