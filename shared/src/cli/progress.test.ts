@@ -72,6 +72,6 @@ describe('progress', () => {
     waitNote(tty, 'checking');
     next.done();
     endProgressLine(tty);
-    assert.match(tty.text, /\rhashing \[#+-+\]  50% 5 B \/ 10 B\nchecking…\n\rhashing \[#+\] 100% 10 B \/ 10 B\n$/);
+    assert.match(tty.text, /\rhashing \[#+-+\] {2}50% 5 B \/ 10 B\nchecking…\n\rhashing \[#+\] 100% 10 B \/ 10 B\n$/);
   });
 });
