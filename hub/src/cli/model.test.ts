@@ -80,8 +80,10 @@ test('round trip: trust init -> pack -> sign -> verify -> inspect; signing twice
   ok(await cli('trust', 'init', '--root', p('keys/root.pub'), '--release', p('keys/rel1.pub'), '--release', p('keys/rel2.pub'),
     '--hub', p('keys/hub.pub'), '--threshold', 'release=2', '--sign', p('keys/root.key'), '--out', p('trust-2of2.json')), 'trust init 2 of 2');
 
-  const pack = await cli('model', 'pack', '--manifest', p('manifest.json'), '--model', p('model.onnx'), '--file', p('labels.txt'), '--out', dir);
+  // On a terminal (docs/cli.md "Progress"): the hashing bar, then each step that has nothing to count.
+  const pack = await runInProcess(main, ['model', 'pack', '--manifest', p('manifest.json'), '--model', p('model.onnx'), '--file', p('labels.txt'), '--out', dir], { cwd: dir, tty: true });
   ok(pack, 'pack');
+  assert.match(pack.stderr, /^(\rhashing [^\r\n]+)*\rhashing \[#+\] 100% .+\nchecking demo@1\.0\.0 with onnxruntime \(io, warm-up, native and wasm backends\)…\nwriting .*demo-1\.0\.0\.efb…\n/);
   const bundle = p('demo-1.0.0.efb');
   assert.match(pack.stdout, /packed .*demo-1\.0\.0\.efb: demo@1\.0\.0, 2 file\(s\)/);
   copyFileSync(bundle, p('unsigned.efb'));

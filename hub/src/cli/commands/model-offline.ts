@@ -133,6 +133,7 @@ export const modelPack: Command = {
       waitNote(ctx.stderr, `checking ${m.name}@${m.version} with onnxruntime (io, warm-up${m.samples?.length ? `, ${m.samples.length} sample(s)` : ''}, native and wasm backends)`);
       pf = await checkPackedModel(source, m, sourceOf);
       backends = await modelBackends(source, undefined);
+      waitNote(ctx.stderr, `writing ${out}${contentKey ? ', encrypting every file' : ''}`);
     };
     const packTo = (path: string) => packBundle({ manifest, files, out: path, check, onProgress: (done) => bar.update(done), ...(contentKey ? { encrypt: { key: contentKey } } : {}) });
     const r = contentKey && keyOut
