@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { resolve } from 'node:path';
 import { AppError } from '@edgefleet/shared/core';
-import { optString, parsePositiveInt, reqString, type CliContext, type Command } from '@edgefleet/shared/cli';
+import { ProgressBar, endProgressLine, optString, parsePositiveInt, reqString, type CliContext, type Command } from '@edgefleet/shared/cli';
 import { openStore } from '../store/agent-store.js';
 import { configOf, dataDirOptions, warnOn } from '../cli/common.js';
 import { ModelRuntime } from '../runtime/runtime.js';
@@ -17,13 +17,6 @@ import { ModelFiles } from '../install/model-files.js';
 import { SummaryRecorder } from '../summaries/recorder.js';
 import { BatchStopped, runBatch, runtimeModel } from './run.js';
 import type { AgentConfig } from '../config.js';
-
-/** A one-line progress bar redrawn in place: [#####.....] 50% 1,234 rows. */
-export function progressBar(fraction: number, rows: number, width = 30): string {
-  const f = Math.max(0, Math.min(1, fraction));
-  const full = Math.round(f * width);
-  return `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${String(Math.floor(f * 100)).padStart(3)}% ${rows.toLocaleString('en-US')} rows`;
-}
 
 /**
  * Rows per inference call at most: a batch's rows, their tensor and their outputs are held in memory at
@@ -95,8 +88,8 @@ async function runBatchFile(
     const files = new ModelFiles(store);
     const key = m.encryption ? files.contentKey(m) : undefined;
     runtime.activate(await runtime.load(m, await files.model(m, key), await files.samples(m, key)));
-    const tty = ctx.stderr.isTTY === true;
-    let last = 0;
+    // The input's bytes read, on a terminal (shared/src/cli/progress.ts); the rows are counted at the end.
+    const bar = new ProgressBar(ctx.stderr, { label: `${name}@${version}`, total: size });
     // SIGINT/SIGTERM stop the run after the batch under way: its .tmp is removed and it says so, rather
     // than the process dying with half an OUT.tmp left (a second signal ends it at once, as usual).
     const stop = new AbortController();
@@ -109,16 +102,11 @@ async function runBatchFile(
       output,
       batchSize,
       recorder,
-      onProgress: (bytes, rows) => {
-        const now = performance.now();
-        if (!tty || now - last < 100) return;
-        last = now;
-        ctx.stderr.write(`\r${progressBar(size > 0 ? bytes / size : 1, rows)}`);
-      },
+      onProgress: (bytes) => bar.update(bytes),
       signal: stop.signal,
     }).catch((err: unknown) => {
       if (!(err instanceof BatchStopped)) throw err;
-      if (tty) ctx.stderr.write('\n');
+      endProgressLine(ctx.stderr);
       ctx.stderr.write(`stopped: ${err.reason} received: ${err.message}\n`);
       return 128 + (constants.signals[err.reason as NodeJS.Signals] ?? 0);
     }).finally(() => {
@@ -126,7 +114,7 @@ async function runBatchFile(
       process.off('SIGTERM', onSignal);
     });
     if (typeof r === 'number') return r;
-    if (tty) ctx.stderr.write(`\r${progressBar(1, r.rows)}\n`);
+    bar.done();
     ctx.stderr.write(`${name}@${version}: ${r.rows} rows (${r.errors} with errors) in ${r.seconds.toFixed(2)} s, ${Math.round(r.rowsPerSec).toLocaleString('en-US')} rows/s on the ${runtime.backendInUse ?? 'unknown'} backend -> ${output}\n`);
     return 0;
   } finally {

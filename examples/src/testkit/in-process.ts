@@ -16,12 +16,14 @@ export interface InProcessOptions {
   env?: Record<string, string | undefined>;
   /** Default: the OS temp dir. */
   cwd?: string;
+  /** stdout and stderr say they are a terminal (progress drawn: docs/cli.md "Progress"); default false, a pipe. */
+  tty?: boolean;
 }
 
 /** Runs `main(args)` as `runCli` runs the program (resolves with its exit code and output, never rejects on a non-zero exit). */
 export async function runInProcess(main: (argv: readonly string[], ctx: CliContext) => Promise<number>, args: readonly string[], o: InProcessOptions = {}): Promise<InProcessResult> {
-  const out = new StringWriter();
-  const err = new StringWriter();
+  const out = new StringWriter(o.tty ?? false);
+  const err = new StringWriter(o.tty ?? false);
   const code = await main(args, { stdout: out, stderr: err, env: o.env ?? {}, cwd: o.cwd ?? tmpdir(), now: () => new Date() });
   return { code, stdout: out.text, stderr: err.text };
 }

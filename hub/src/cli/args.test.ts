@@ -1,9 +1,8 @@
-// The operator CLI's own value parsers (expiry, role=N) and its progress bar.
+// The operator CLI's own value parsers (expiry, role=N); its progress bar is tested in shared/src/cli/progress.test.ts.
 // The shared command line itself is tested in shared/src/cli/dispatch.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseExpiry, parseRoleNumber, UsageError } from './args.js';
-import { ProgressBar, StringWriter } from './output.js';
 
 test('parseExpiry takes durations and future ISO dates, refuses the rest', () => {
   const now = new Date('2026-01-01T00:00:00Z');
@@ -19,22 +18,4 @@ test('parseRoleNumber reads role=N', () => {
   assert.deepEqual(parseRoleNumber('release=2', ['root', 'release', 'hub'], '--threshold'), ['release', 2]);
   assert.throws(() => parseRoleNumber('release=0', ['release'], '--threshold'), /positive integer/);
   assert.throws(() => parseRoleNumber('release', ['release'], '--threshold'), /expected ROLE=N/);
-});
-
-test('the progress bar draws on a TTY only, ends its line, and reaches 100%', () => {
-  const tty = new StringWriter(true, 80);
-  const bar = new ProgressBar(tty, { label: 'hashing', total: 2048 });
-  bar.tick(1024);
-  assert.match(tty.text, /\rhashing \[#+-+\] {2}50% 1\.0 KiB \/ 2\.0 KiB$/);
-  bar.tick(1024);
-  bar.done();
-  bar.done();
-  assert.match(tty.text, /100% 2\.0 KiB \/ 2\.0 KiB\n$/);
-  assert.equal(tty.text.split('\n').length, 2, 'exactly one finished line');
-
-  const pipe = new StringWriter(false);
-  const quiet = new ProgressBar(pipe, { label: 'hashing', total: 10 });
-  quiet.tick(5);
-  quiet.done();
-  assert.equal(pipe.text, '');
 });

@@ -80,8 +80,10 @@ test('round trip: trust init -> pack -> sign -> verify -> inspect; signing twice
   ok(await cli('trust', 'init', '--root', p('keys/root.pub'), '--release', p('keys/rel1.pub'), '--release', p('keys/rel2.pub'),
     '--hub', p('keys/hub.pub'), '--threshold', 'release=2', '--sign', p('keys/root.key'), '--out', p('trust-2of2.json')), 'trust init 2 of 2');
 
-  const pack = await cli('model', 'pack', '--manifest', p('manifest.json'), '--model', p('model.onnx'), '--file', p('labels.txt'), '--out', dir);
+  // On a terminal (docs/cli.md "Progress"): the hashing bar, then each step that has nothing to count.
+  const pack = await runInProcess(main, ['model', 'pack', '--manifest', p('manifest.json'), '--model', p('model.onnx'), '--file', p('labels.txt'), '--out', dir], { cwd: dir, tty: true });
   ok(pack, 'pack');
+  assert.match(pack.stderr, /^(\rhashing [^\r\n]+)*\rhashing \[#+\] 100% .+\nchecking demo@1\.0\.0 with onnxruntime \(io, warm-up, native and wasm backends\)…\nwriting .*demo-1\.0\.0\.efb…\n/);
   const bundle = p('demo-1.0.0.efb');
   assert.match(pack.stdout, /packed .*demo-1\.0\.0\.efb: demo@1\.0\.0, 2 file\(s\)/);
   copyFileSync(bundle, p('unsigned.efb'));
@@ -101,6 +103,14 @@ test('round trip: trust init -> pack -> sign -> verify -> inspect; signing twice
   const v = await cli('model', 'verify', bundle, '--trust', p('trust.json'));
   ok(v, 'verify');
   assert.match(v.stdout, /^OK demo@1\.0\.0: 2 of threshold 1 release signatures valid \(keys [0-9a-f]{12}, [0-9a-f]{12}\), 2 files verified, model loads and matches its io\n$/);
+
+  assert.equal(v.stderr, '', 'nothing but the verdict on a pipe');
+  // On a terminal: a bar over the files' bytes, then what onnxruntime is doing (docs/cli.md "Progress").
+  const drawn = await runInProcess(main, ['model', 'verify', bundle, '--trust', p('trust.json')], { cwd: dir, tty: true });
+  assert.equal(drawn.stdout, v.stdout);
+  assert.match(drawn.stderr, /^\rverifying \[[#-]+\] +\d+% .+\rverifying \[#+\] 100% .+\nloading demo@1\.0\.0 with onnxruntime \(io, warm-up, samples\)…\n$/s);
+  const signed = await runInProcess(main, ['model', 'sign', bundle, '--key', p('keys/rel1.key')], { cwd: dir, tty: true });
+  assert.match(signed.stderr, /\rverifying \[#+\] 100% .+\n$/);
 
   const text = await cli('model', 'inspect', bundle, '--trust', p('trust.json'));
   ok(text, 'inspect');

@@ -8,9 +8,8 @@
 import { chmodSync, existsSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { AppError, copyFileHashed, ensurePrivateDir, refuseUnreadableDir, storageError, fsyncPath, fsyncTree, schemaTooNew, sha256File, writeFileAtomic } from '@edgefleet/shared';
-import { optString, reqString, type CliContext, type ParsedArgs } from '@edgefleet/shared/cli';
-import { ProgressBar } from '../cli/output.js';
+import { AppError, copyFileHashed, formatBytes, ensurePrivateDir, refuseUnreadableDir, storageError, fsyncPath, fsyncTree, schemaTooNew, sha256File, writeFileAtomic } from '@edgefleet/shared';
+import { ProgressBar, optString, reqString, waitNote, type CliContext, type ParsedArgs, type Writer } from '@edgefleet/shared/cli';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { hubDb, unknownMigrations } from '../store/db.js';
 import { HUB_VERSION } from '../version.js';
@@ -46,9 +45,14 @@ export interface BackupManifest {
   files: BackupFile[];
 }
 
-/** What a long step reports its bytes to: a ProgressBar on stderr (docs/cli.md "Exit codes and errors"). */
-export type Progress = (label: string, totalBytes: number) => { tick(n: number): void; done(): void };
+/**
+ * What a long step reports its bytes to (a ProgressBar on stderr), and a step without bytes to count says what it
+ * waits for (`note`: SQLite copying or checking hub.db), docs/cli.md "Progress".
+ */
+export type Progress = ((label: string, totalBytes: number) => { tick(n: number): void; done(): void }) & { note?: (text: string) => void };
 export const quiet: Progress = () => ({ tick: () => undefined, done: () => undefined });
+/** Progress drawn on `out` when it is a terminal (backup and restore). */
+export const progressOn = (out: Writer): Progress => Object.assign((label: string, total: number) => new ProgressBar(out, { label, total }), { note: (text: string) => waitNote(out, text) });
 
 /** The unfinished restore a data dir holds (its marker, or a staging dir left by an older restore), or null. */
 export function unfinishedRestore(dataDir: string): { from: string; startedAt: string } | null {
@@ -181,6 +185,7 @@ async function writeBackup(dataDir: string, out: string, now: Date, progress: Pr
     // An emptied hub.db is named, not copied as a backup with no tables (docs/decisions/0151-agent-db-made-whole-before-named.md).
     hubDb.refuseEmpty(src, join(dataDir, 'hub.db'));
     src.pragma('busy_timeout = 5000');
+    progress.note?.(`copying hub.db (${formatBytes(statSync(join(dataDir, 'hub.db')).size)}) as one consistent snapshot`);
     // All remaining pages in one step, in one read transaction: under WAL the hub keeps writing meanwhile,
     // and the copy never restarts (small steps restart whenever another process writes between them,
     // which a busy hub does every few milliseconds).
@@ -205,9 +210,10 @@ async function writeBackup(dataDir: string, out: string, now: Date, progress: Pr
     snap.close();
   }
   fsyncPath(join(out, 'hub.db'));
-  files.push({ path: 'hub.db', ...await sha256File(join(out, 'hub.db')) });
   const others = otherFiles(dataDir);
-  const bar = progress('backing up', blobs.reduce((n, b) => n + b.size, 0) + others.reduce((n, f) => n + statSync(join(dataDir, f)).size, 0));
+  const dbBytes = statSync(join(out, 'hub.db')).size;
+  const bar = progress('backing up', dbBytes + blobs.reduce((n, b) => n + b.size, 0) + others.reduce((n, f) => n + statSync(join(dataDir, f)).size, 0));
+  files.push({ path: 'hub.db', ...await sha256File(join(out, 'hub.db'), (n) => bar.tick(n)) });
   // 2. The blobs the snapshot lists, each checked against its name while copied. Copies are 0600 files in
   // 0700 dirs: a backup holds the hub key and the device secrets' hashes.
   for (const b of blobs) {
@@ -254,7 +260,7 @@ export async function runBackup(args: ParsedArgs, ctx: CliContext): Promise<numb
     throw new AppError('INVALID_INPUT', 'backup copies hub.db (SQLite); a hub on PostgreSQL (--database) is backed up with pg_dump -Fc plus a copy of its data dir (blobs, keys, trust): see docs/operations.md "Running on PostgreSQL"');
   }
   const out = resolve(ctx.cwd, reqString(args, 'out'));
-  const m = await backupHub(resolve(ctx.cwd, reqString(args, 'data-dir')), out, ctx.now(), (label, total) => new ProgressBar(ctx.stderr, { label, total }));
+  const m = await backupHub(resolve(ctx.cwd, reqString(args, 'data-dir')), out, ctx.now(), progressOn(ctx.stderr));
   const bytes = m.files.reduce((s, f) => s + f.size, 0);
   ctx.stdout.write(`backed up ${m.files.length} files (${bytes} bytes, schema ${m.schema.join(',')}) to ${out}\n`);
   for (const note of leftOut(m)) ctx.stderr.write(`note: ${note}\n`);

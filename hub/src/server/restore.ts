@@ -8,11 +8,10 @@ import {
   closeSync, existsSync, fsyncSync, lchownSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AppError, copyFileHashed, refuseUnreadableDir, storageError, fsyncPath, fsyncTree, sha256File } from '@edgefleet/shared';
+import { AppError, copyFileHashed, formatBytes, refuseUnreadableDir, storageError, fsyncPath, fsyncTree, sha256File } from '@edgefleet/shared';
 import { reqString, type CliContext, type ParsedArgs } from '@edgefleet/shared/cli';
-import { ProgressBar } from '../cli/output.js';
 import {
-  BACKUP_FORMAT, RESTORE_MARKER, STAGING, checkBackupDb, checkEmptyDir, emptyPrivateDir, mismatch, quiet, type BackupManifest, type Progress,
+  BACKUP_FORMAT, RESTORE_MARKER, STAGING, checkBackupDb, checkEmptyDir, emptyPrivateDir, mismatch, progressOn, quiet, type BackupManifest, type Progress,
 } from './backup.js';
 
 function readManifest(from: string): BackupManifest {
@@ -79,6 +78,7 @@ export async function restoreHub(from: string, dataDir: string, progress: Progre
     if (got.sha256 !== f.sha256 || got.size !== f.size) throw mismatch(p, got, f, 'from backup.json: the backup is damaged');
   }
   check.done();
+  progress.note?.(`checking the integrity of ${from}/hub.db (${formatBytes(m.files.find((f) => f.path === 'hub.db')?.size ?? 0)}) and its schema`);
   checkBackupDb(from);
   const owner = ownerToKeep(dataDir);
   emptyPrivateDir(dataDir, '--data-dir');
@@ -113,7 +113,7 @@ export async function restoreHub(from: string, dataDir: string, progress: Progre
 /** `edgefleet-hub restore` once parsed (its options and help: main.ts). */
 export async function runRestore(args: ParsedArgs, ctx: CliContext): Promise<number> {
   const dataDir = resolve(ctx.cwd, reqString(args, 'data-dir'));
-  const m = await restoreHub(resolve(ctx.cwd, reqString(args, 'from')), dataDir, (label, total) => new ProgressBar(ctx.stderr, { label, total }), ctx.now());
+  const m = await restoreHub(resolve(ctx.cwd, reqString(args, 'from')), dataDir, progressOn(ctx.stderr), ctx.now());
   const owned = m.owner ? `, owned by uid ${m.owner.uid} gid ${m.owner.gid} as the data dir is` : '';
   ctx.stdout.write(`restored ${m.files.length} files (backup of ${m.createdAt} by hub ${m.hubVersion}, schema ${m.schema.join(',')}) into ${dataDir}${owned}\n`);
   return 0;

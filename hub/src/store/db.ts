@@ -24,6 +24,16 @@ export interface OpenDbOptions {
    * SQLITE_BUSY when a read inside it would have to become a write after that process committed.
    */
   shared?: boolean;
+  /** Told before each migration applied to a database that had some already (an upgrade), docs/cli.md "Progress". */
+  onMigration?: MigrationNote | undefined;
+}
+
+/** What a start that upgrades the database is told before each migration: which, and how far along. */
+export type MigrationNote = (m: Pick<Migration, 'version' | 'name'>, step: { index: number; pending: number }) => void;
+
+/** A log line before each migration of an upgrade (the hub's log, one line a step: a big database takes a while). */
+export function migrationLog(logger: { info(o: object, msg: string): void } | undefined): MigrationNote | undefined {
+  return logger && ((m, step) => logger.info({ migration: m.version, name: m.name, step: step.index, of: step.pending }, `applying migration ${m.version} (${m.name}), ${step.index} of ${step.pending}: the hub starts once they are applied`));
 }
 
 /** The ways back from a hub.db that cannot be used, and what each costs (every refusal of the file ends with it). */
@@ -66,7 +76,7 @@ export function openDb(file: string, migrations: readonly Migration[], opts: Ope
     // A reset WAL is cut back to this size; the store's WalKeeper truncates it once a long reader has gone.
     db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
     if (opts.shared) beginImmediate(db);
-    migrate(db, migrations);
+    migrate(db, migrations, opts.onMigration);
     return db;
   } catch (err) {
     db.close();
@@ -126,10 +136,10 @@ function beginImmediate(db: Database.Database): void {
 }
 
 /** Opens a PostgreSQL database (postgres://user@host:port/db) through the synchronous facade and migrates it. */
-export function openPgDb(url: string, migrations: readonly Migration[], opts: PgOptions = {}): Db {
+export function openPgDb(url: string, migrations: readonly Migration[], opts: PgOptions = {}, onMigration?: MigrationNote): Db {
   const db = new PgDb(url, opts);
   try {
-    migrate(db, migrations);
+    migrate(db, migrations, onMigration);
     return db;
   } catch (err) {
     db.close();
@@ -162,7 +172,7 @@ const MIGRATION_LOCK = 'SET LOCAL lock_timeout = 0; SELECT pg_advisory_xact_lock
  * this program does not know was written by a newer hub: it is refused (SCHEMA_TOO_NEW) before anything changes.
  * On PostgreSQL a migration's SQL is translated (store/pg/dialect.ts) unless it carries a `postgres` override.
  */
-export function migrate(db: Db, migrations: readonly Migration[]): number[] {
+export function migrate(db: Db, migrations: readonly Migration[], onMigration?: MigrationNote): number[] {
   const pg = db instanceof PgDb ? db : null;
   const table = `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`;
   // Under the migration lock on PostgreSQL: of two hubs creating it at once on a new database, the second
@@ -181,8 +191,10 @@ export function migrate(db: Db, migrations: readonly Migration[]): number[] {
     }
   }
   const done: number[] = [];
-  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-    if (applied.has(m.version)) continue;
+  const pending = [...migrations].sort((a, b) => a.version - b.version).filter((m) => !applied.has(m.version));
+  for (const [index, m] of pending.entries()) {
+    // A new database's migrations are its creation, not news; an upgrade's may take long on a big one: said first.
+    if (applied.size > 0) onMigration?.(m, { index: index + 1, pending: pending.length });
     // Checked again inside: another hub process opening the same database may have applied it meanwhile
     // (SQLite shared: the transaction begins IMMEDIATE; PostgreSQL: an advisory lock held to its commit).
     const apply = (): boolean => {

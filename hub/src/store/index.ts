@@ -1,7 +1,7 @@
 // The hub's store: hub.db with one repository per aggregate, and the blob files.
 import { join } from 'node:path';
 import { WalKeeper, ensurePrivateDir, type WalKeeperOptions } from '@edgefleet/shared';
-import { isPostgresUrl, openDb, openPgDb, type Db, type OpenDbOptions } from './db.js';
+import { isPostgresUrl, migrationLog, openDb, openPgDb, type Db, type OpenDbOptions } from './db.js';
 import { PgDb } from './pg/facade.js';
 import type { Migration } from './migrations.js';
 import { DevicesRepo } from './devices-repo.js';
@@ -69,9 +69,10 @@ export class Store {
    */
   static open(dataDir: string, migrations: readonly Migration[], opts: OpenDbOptions & StoreOptions & { database?: string | undefined; statementTimeoutMs?: number | undefined } = {}): Store {
     ensurePrivateDir(dataDir);
-    if (opts.database !== undefined && isPostgresUrl(opts.database)) return new Store(openPgDb(opts.database, migrations, opts.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: opts.statementTimeoutMs }), dataDir, opts);
+    const onMigration = migrationLog(opts.logger);
+    if (opts.database !== undefined && isPostgresUrl(opts.database)) return new Store(openPgDb(opts.database, migrations, opts.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: opts.statementTimeoutMs }, onMigration), dataDir, opts);
     const file = opts.database ?? join(dataDir, 'hub.db'); // made 0600, and whole before it has its name (db.ts openDb)
-    const store = new Store(openDb(file, migrations, { shared: opts.shared ?? false }), dataDir, opts);
+    const store = new Store(openDb(file, migrations, { shared: opts.shared ?? false, onMigration }), dataDir, opts);
     store.wal = new WalKeeper({ db: store.db, label: 'hub.db', logger: opts.logger, intervalMs: opts.walIntervalMs });
     store.wal.start();
     return store;

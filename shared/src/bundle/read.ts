@@ -105,6 +105,8 @@ export interface ReadBundleOptions {
   verifyFiles?: boolean;
   /** How errors name the bundle before its manifest is read (default "bundle FILE.efb"; the hub's is "pushed bundle", not its staging file). */
   what?: string;
+  /** Gets each hashed chunk's length (a progress bar's tick) while the files are verified. */
+  onBytes?: (n: number) => void;
 }
 
 /** Reads a bundle and verifies every listed file's size and sha256 (streamed) against the manifest. */
@@ -114,7 +116,7 @@ export async function readBundle(path: string, opts: ReadBundleOptions = {}): Pr
     if (opts.verifyFiles !== false) {
       for (const f of info.files) {
         const hash = createHash('sha256');
-        await readRange(fh, f.offset, f.size, (b) => { hash.update(b); }, `${what}: ${f.path}`);
+        await readRange(fh, f.offset, f.size, (b) => { hash.update(b); opts.onBytes?.(b.length); }, `${what}: ${f.path}`);
         const got = hash.digest('hex');
         if (got !== f.sha256) throw new AppError('HASH_MISMATCH', `${what}: ${f.path} has sha256 ${got}; the manifest declares ${f.sha256}`);
       }
@@ -134,7 +136,7 @@ export function manifestSigningBytes(info: Pick<BundleInfo, 'manifestRaw'>): Buf
 }
 
 /** readBundle + a threshold of valid release signatures over the canonical manifest (per `trust`). */
-export async function verifyBundle(path: string, trust: TrustBody, opts: Pick<ReadBundleOptions, 'what'> = {}): Promise<VerifiedBundle> {
+export async function verifyBundle(path: string, trust: TrustBody, opts: Pick<ReadBundleOptions, 'what' | 'onBytes'> = {}): Promise<VerifiedBundle> {
   const info = await readBundle(path, opts);
   const what = `bundle ${info.manifest.name}-${info.manifest.version}`;
   const threshold = assertThreshold(trust, 'release', manifestSigningBytes(info), info.signatures.signatures, what);

@@ -13,7 +13,7 @@ import { parseWire } from '../wire/common.js';
 import { Manifest } from '../wire/manifest.js';
 import { assertAuthoredManifest, assertKnownManifestFields } from '../wire/manifest-authoring.js';
 import { SIGNATURES_SCHEMA, type SignaturesFile } from '../wire/trust.js';
-import { MANIFEST_ENTRY, manifestSigningBytes, readBundle, SIGNATURES_ENTRY, type BundleInfo } from './read.js';
+import { MANIFEST_ENTRY, manifestSigningBytes, readBundle, SIGNATURES_ENTRY, type BundleInfo, type ReadBundleOptions } from './read.js';
 import { referenceId } from './model.js';
 import { writeTar, type TarSource } from './tar.js';
 
@@ -163,12 +163,12 @@ export async function rewriteSignatures(path: string, info: BundleInfo, signatur
  * the parsed contents of a secret key file. Signing twice with one key is a
  * no-op ({added: false}); an invalid earlier signature by the key is replaced.
  */
-export async function signBundle(path: string, key: KeyPair | unknown): Promise<{ added: boolean; keyId: string; signatures: number }> {
+export async function signBundle(path: string, key: KeyPair | unknown, opts: Pick<ReadBundleOptions, 'onBytes'> = {}): Promise<{ added: boolean; keyId: string; signatures: number }> {
   const pair = isKeyPair(key) ? key : keyPairFromFile(parseWire(SecretKeyFile, key, 'secret key file'));
   if (pair.role !== 'release') {
     throw new AppError('INVALID_INPUT', `key ${pair.name} (${pair.keyId.slice(0, 8)}…) is a ${pair.role} key; expected a release key to sign bundles`);
   }
-  const info = await readBundle(path);
+  const info = await readBundle(path, opts);
   assertAuthoredManifest(info.manifest, `${path}: ${MANIFEST_ENTRY}`);
   const bytes = manifestSigningBytes(info);
   const existing = info.signatures.signatures;

@@ -8,6 +8,7 @@ import { toAppError } from '../errors.js';
 import { escapeText } from '../text.js';
 import { closest } from './suggest.js';
 import { repeatProblems } from './repeats.js';
+import { endProgressLine } from './progress.js';
 import {
   ExitCode, UsageError, type CliContext, type Command, type CommandTable, type OptionSpec, type OptionValue, type ParsedArgs, type Program,
 } from './command.js';
@@ -205,6 +206,7 @@ function wantsHelp(rest: readonly string[]): boolean {
 /** Writes `error [CODE]: message` for anything thrown and returns exit code 1. */
 export function reportFailure(ctx: Pick<CliContext, 'stderr'>, err: unknown): number {
   const e = toAppError(err);
+  endProgressLine(ctx.stderr); // not on the line of a bar the failure cut short
   ctx.stderr.write(`error [${e.code}]: ${escapeText(e.message)}\n`); // messages quote input: printed inert
   return ExitCode.FAILED;
 }

@@ -3,5 +3,6 @@
 export * from './command.js';
 export * from './dispatch.js';
 export * from './out-file.js';
+export * from './progress.js';
 export { closest } from './suggest.js';
 export * from './time.js';

@@ -125,6 +125,10 @@ test('capture commands against a running hub: output, usage errors and hub error
     assert.equal(partial.code, 1);
     assert.equal(partial.stdout, '{"row":1}\n{"row":2}\n');
     assert.match(partial.stderr, /^capture 2: skipped chunk 1 of pump-1: .*\ncapture 2: 2 rows from 1 chunk\(s\); 1 chunk\(s\) did not open \(named above\)\n$/);
+    // On a terminal the rows written are counted on stderr against those the hub received (docs/cli.md "Progress").
+    const counted = await runInProcess(main, ['capture', 'fetch', '2', '--key', keyFile], { env, cwd: dir, tty: true });
+    assert.equal(counted.stdout, partial.stdout);
+    assert.match(counted.stderr, /^capture 2: skipped chunk 1 of pump-1: .*\n\rfetching capture 2: 2 of 3 rows\rfetching capture 2: 2 of 3 rows\ncapture 2: 2 rows from 1 chunk\(s\); 1 chunk\(s\) did not open/);
 
     // Another key file: said before any chunk is fetched.
     const otherKey = join(dir, 'other.key');

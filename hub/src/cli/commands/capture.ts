@@ -8,7 +8,7 @@ import {
   type Capture, type CaptureChunkPage, type CaptureDevice,
 } from '@edgefleet/shared';
 import { UsageError, optBool, optInt, optString, optStrings, reqString, type Command } from '../args.js';
-import { table, type Writer } from '../output.js';
+import { ProgressBar, endProgressLine, table, type Writer } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { TARGET_OPTIONS, describeTarget, targetFrom, targetProblems } from './remote-deploy.js';
 import { numberProblem } from './parse.js';
@@ -161,7 +161,7 @@ export const captureFetch: Command = {
     const max = optInt(args, 'max-chunks') ?? Number.MAX_SAFE_INTEGER;
     const client = HubClient.from(args, ctx);
     // Another key file opens none of it: said before any chunk is fetched.
-    const { keyId } = await client.request<CaptureSummary>('GET', `/captures/${id}`);
+    const { keyId, rows: received } = await client.request<CaptureSummary>('GET', `/captures/${id}`);
     if (keyId !== key.keyId) {
       throw new AppError('DECRYPT_FAILED', `capture ${id} is sealed to capture key ${keyId.slice(0, 12)}…, ${keyPath} is key ${key.keyId.slice(0, 12)}…: `
         + 'expected the key file whose public key was the hub\'s capture.publicKey when the capture started');
@@ -170,6 +170,9 @@ export const captureFetch: Command = {
     let chunks = 0;
     let rows = 0;
     const failed: string[] = [];
+    // A count of the rows written of those the hub received, on stderr on a terminal (stdout holds the rows). A
+    // counter, not a bar: rows of a chunk that does not open are never written.
+    const bar = new ProgressBar(ctx.stderr, { label: `fetching capture ${id}:`, total: 0, format: (n) => `${n} of ${received} rows` });
     while (after !== null && chunks + failed.length < max) {
       const page: CaptureChunkPage = await client.request<CaptureChunkPage>('GET', `/captures/${id}/chunks${after ? `?after=${after}` : ''}`);
       for (const c of page.chunks) {
@@ -181,6 +184,7 @@ export const captureFetch: Command = {
           plain = openRows(c.sealed, key, `chunk ${c.seq} of ${c.deviceId}`);
         } catch (err) {
           failed.push((err as Error).message);
+          endProgressLine(ctx.stderr); // the count goes on below
           ctx.stderr.write(`capture ${id}: skipped ${(err as Error).message}\n`);
           continue;
         }
@@ -188,10 +192,12 @@ export const captureFetch: Command = {
         plain.fill(0);
         ctx.stdout.write(lines);
         rows += lines ? lines.split('\n').length - 1 : 0;
+        bar.update(rows);
         chunks++;
       }
       after = page.next;
     }
+    bar.done();
     ctx.stderr.write(`capture ${id}: ${rows} rows from ${chunks} chunk(s)${failed.length ? `; ${failed.length} chunk(s) did not open (named above)` : ''}\n`);
     return failed.length ? 1 : 0;
   },

@@ -11,7 +11,7 @@ import {
 import { checkBundleModel, checkPackedModel } from '../../model-check.js';
 import { backendsWarning, describeBackends, modelBackends, type ModelBackends } from '../../model-backends.js';
 import { optBool, optString, optStrings, reqString, type Command } from '../args.js';
-import { ProgressBar, formatBytes, keyValues, shortId, table, type CliContext } from '../output.js';
+import { ProgressBar, formatBytes, keyValues, shortId, table, waitNote, type CliContext } from '../output.js';
 import { bundleOutPath, checkOutFile, commitSealedBundle } from '../out-file.js';
 import { packProblems, sampleFlags, toleranceCheck } from './model-samples.js';
 import { readTrustFile } from './trust.js';
@@ -38,6 +38,15 @@ function readManifestFile(path: string): Record<string, unknown> {
     throw new AppError('SCHEMA_INVALID', `manifest ${path}: this is a ${JSON.stringify(other).slice(0, 80)} file; expected a model's manifest.json (${MANIFEST_SCHEMA}: name, version, io, ...; docs/cli.md "model pack")`);
   }
   return m;
+}
+
+/** The size of the file at `path` (a bar's total; 0, a counter, when it cannot be read: the read names why). */
+function bundleBytes(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
 }
 
 /** NAME-VERSION.efb from the manifest, checked first so a bad name is reported as such, not as a strange file name. */
@@ -120,8 +129,11 @@ export const modelPack: Command = {
     let backends: ModelBackends | undefined;
     // onnxruntime-node's session is released before onnxruntime-web loads the model (model-backends.ts).
     const check = async (source: string, m: Manifest, sourceOf: (p: string) => string) => {
+      bar.done();
+      waitNote(ctx.stderr, `checking ${m.name}@${m.version} with onnxruntime (io, warm-up${m.samples?.length ? `, ${m.samples.length} sample(s)` : ''}, native and wasm backends)`);
       pf = await checkPackedModel(source, m, sourceOf);
       backends = await modelBackends(source, undefined);
+      waitNote(ctx.stderr, `writing ${out}${contentKey ? ', encrypting every file' : ''}`);
     };
     const packTo = (path: string) => packBundle({ manifest, files, out: path, check, onProgress: (done) => bar.update(done), ...(contentKey ? { encrypt: { key: contentKey } } : {}) });
     const r = contentKey && keyOut
@@ -152,7 +164,10 @@ export const modelSign: Command = {
   async run(args, ctx) {
     const bundle = resolve(ctx.cwd, args.positionals[0] as string);
     const key = await readSecretKeyFile(resolve(ctx.cwd, reqString(args, 'key')));
-    const r = await signBundle(bundle, key);
+    // Every file is hashed before signing: a bar on a terminal for a big model.
+    const bar = new ProgressBar(ctx.stderr, { label: 'verifying', total: bundleBytes(bundle) });
+    const r = await signBundle(bundle, key, { onBytes: (n) => bar.tick(n) });
+    bar.done();
     if (r.added) ctx.stdout.write(`signed ${bundle} with release key ${key.name} (${shortId(r.keyId)}); ${r.signatures} signature(s)\n`);
     else ctx.stdout.write(`${bundle} is already signed by release key ${key.name} (${shortId(r.keyId)}); nothing changed (${r.signatures} signature(s))\n`);
     return 0;
@@ -173,9 +188,12 @@ export const modelVerify: Command = {
   async run(args, ctx) {
     const trust = loadTrust(ctx, reqString(args, 'trust'));
     const bundle = resolve(ctx.cwd, args.positionals[0] as string);
-    const v = await verifyBundle(bundle, trust);
+    const bar = new ProgressBar(ctx.stderr, { label: 'verifying', total: bundleBytes(bundle) });
+    const v = await verifyBundle(bundle, trust, { onBytes: (n) => bar.tick(n) });
+    bar.done();
     // A bundle not made by `model pack` (a tar packed by hand, then signed) may hold a model that does not
     // match its manifest: every agent would refuse it at install, so it fails here (MODEL_IO_MISMATCH).
+    if (!v.manifest.encryption) waitNote(ctx.stderr, `loading ${v.manifest.name}@${v.manifest.version} with onnxruntime (io, warm-up, samples)`);
     const m = await checkBundleModel(bundle, v.manifest);
     const t = v.threshold;
     const extra = t.ignored.length ? `; ${t.ignored.length} signature(s) by keys outside the release role ignored` : '';

@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import { AppError, assertThreshold, escapeLines, formatErrorKinds, manifestSigningBytes, readBundle, readContentKeyFile, type ContentKeyStored, type TrustDocument, type BundleDropped, type ModelDeleted, type ModelTotals, type ModelVersionDetail, type ModelVersionInfo } from '@edgefleet/shared';
 import { optBool, optString, reqString, type Command } from '../args.js';
-import { ProgressBar, formatBytes, table } from '../output.js';
+import { ProgressBar, formatBytes, table, waitNote } from '../output.js';
 import { HUB_OPTIONS, HubClient } from '../remote-client.js';
 import { parseSince } from './drift.js';
 import { timeCheck } from '@edgefleet/shared/cli';
@@ -35,7 +35,15 @@ export const modelPush: Command = {
     const trust = await client.request<TrustDocument>('GET', '/trust');
     assertThreshold(trust.signed, 'release', manifestSigningBytes(info), signatures.signatures, `bundle ${file}, checked against the hub's trust version ${trust.signed.version} before uploading (nothing was pushed)`);
     const bar = new ProgressBar(ctx.stderr, { label: 'pushing', total: size });
-    const { value: v, status } = await client.upload<ModelVersionInfo>('/models', file, size, (n) => bar.tick(n));
+    // The hub answers once it has checked what it received (hashes, the model's io, loading it on both
+    // backends): seconds for a big model, said on a terminal once the last byte is sent.
+    let sent = 0;
+    const { value: v, status } = await client.upload<ModelVersionInfo>('/models', file, size, (n) => {
+      bar.tick(n);
+      if ((sent += n) < size) return;
+      bar.done();
+      waitNote(ctx.stderr, `waiting for the hub to check ${m.name} ${m.version} (file hashes, the model's io, loading it on native and wasm)`);
+    });
     bar.done();
     const k = key === undefined ? undefined
       : await client.request<ContentKeyStored>('PUT', `/models/${encodeURIComponent(v.name)}/versions/${encodeURIComponent(v.version)}/content-key`, { key: Buffer.from(key.key).toString('base64') });

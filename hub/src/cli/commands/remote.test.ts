@@ -130,12 +130,15 @@ test('remote CLI: tokens, devices, roles and audit against a running hub', async
 
     // A version pushed by mistake: deleted (admin) with its bundle; an operator is refused.
     const bundle = await buildMultiBundle({ dir: join(dir, 'bundle'), keys, version: '1.0.0' });
-    const pushed = await cli(['model', 'push', bundle.path]);
+    // On a terminal: a bar over the bytes sent, then what the CLI waits for (docs/cli.md "Progress").
+    const pushed = await runInProcess(main, ['model', 'push', bundle.path], { env: env(admin), cwd: dir, tty: true });
     assert.equal(pushed.code, 0, pushed.stderr);
     assert.match(pushed.stdout, /^pushed audio-energy 1\.0\.0 \(/);
+    assert.match(pushed.stderr, /^\rpushing \[.*\rpushing \[#+\] 100% .+\nwaiting for the hub to check audio-energy 1\.0\.0 \(file hashes, the model's io, loading it on native and wasm\)…\n/s);
     // The same bundle again is the hub's no-op (200): the CLI says so rather than "pushed".
     const again = await cli(['model', 'push', bundle.path]);
     assert.equal(again.code, 0, again.stderr);
+    assert.ok(!again.stderr.includes('\r') && !again.stderr.includes('waiting'), `no progress on a pipe: ${again.stderr}`);
     assert.match(again.stdout, /^audio-energy 1\.0\.0 is in the registry already with this bundle \(pushed \S+ by admin\); nothing changed \(/);
     const opToken = JSON.parse((await cli(['tokens', 'create', '--role', 'operator', '--json'])).stdout) as { token: string };
     const opDel = await cli(['model', 'delete', 'audio-energy', '1.0.0', '--reason', 'wrong file'], opToken.token);
