@@ -1,6 +1,8 @@
 // Errors as the console shows them, in a real Chromium against a real hub (docs/console.md "Using it"):
 // every error names the hub's stable code with its message (the sign-in form's too), and a device page
-// deployment, device metrics, alerts list or an alert's deliveries whose refetch fails keeps it shown (a device's events that fail say so in their panel), marked "could not refresh", with Retry; a 404 replaces it;
+// deployment, device metrics, alerts list or an alert's deliveries whose refetch fails keeps it shown (a device's events that fail say so in their panel), marked "could not refresh", with Retry; a 404 replaces it,
+// saying which thing is missing by the kind the hub names, with a link to its list (a drift report opened by its number too);
+// while the hub is down Undeploy is not sent, and a drift refetch that fails keeps the charts;
 // Undeploy's steps say they wait for the hub, and a refusal keeps the reason with the focus in it; the deployments list
 // whose reload fails stays shown, marked, with Retry;
 // an action the hub never answers is given up at the deadline (TIMEOUT) and can be sent again; one that got no answer
