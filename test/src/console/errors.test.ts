@@ -1,6 +1,8 @@
 // Errors as the console shows them, in a real Chromium against a real hub (docs/console.md "Using it"):
 // every error names the hub's stable code with its message (the sign-in form's too), and a device page
-// deployment, device metrics, alerts list or an alert's deliveries whose refetch fails keeps it shown (a device's events that fail say so in their panel), marked "could not refresh", with Retry; a 404 replaces it;
+// deployment, device metrics, alerts list or an alert's deliveries whose refetch fails keeps it shown (a device's events that fail say so in their panel), marked "could not refresh", with Retry; a 404 replaces it,
+// saying which thing is missing by the kind the hub names, with a link to its list (a drift report opened by its number too);
+// while the hub is down Undeploy is not sent, and a drift refetch that fails keeps the charts;
 // Undeploy's steps say they wait for the hub, and a refusal keeps the reason with the focus in it; the deployments list
 // whose reload fails stays shown, marked, with Retry;
 // an action the hub never answers is given up at the deadline (TIMEOUT) and can be sent again; one that got no answer
@@ -35,7 +37,11 @@ describe('console: errors carry the hub\'s code', () => {
   it('a device the hub does not have, and an audit filter it refuses, show the code', async () => {
     const page = await signIn(h.browser, h.http, h.token);
     await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, '#/devices/no-such-device');
-    await page.getByRole('alert').filter({ hasText: /^device no-such-device: NOT_FOUND: / }).waitFor();
+    await page.getByTestId('missing').filter({ hasText: /^No device no-such-device on this hub\. Back to devices$/ }).waitFor();
+    // A 404 without the hub's kind (an older hub) is shown as the hub said it.
+    await page.route('**/api/v1/devices/old-hub', hubError(404, 'NOT_FOUND', 'no device "old-hub"'));
+    await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, '#/devices/old-hub');
+    await page.getByRole('alert').filter({ hasText: /^device old-hub: NOT_FOUND: no device "old-hub"/ }).waitFor();
     await page.keyboard.press('4');
     await page.getByLabel('Action').fill('device.tagz');
     await page.getByRole('button', { name: 'Filter' }).click();
@@ -134,6 +140,105 @@ describe('console: errors carry the hub\'s code', () => {
     assert.equal(await listStale.count(), 0);
     assert.deepEqual(page.errors, []);
     await page.close();
+  });
+
+  it('a page opened by its address for a thing the hub does not have says which, by the kind the hub names, and links its list', async () => {
+    const page = await signIn(h.browser, h.http, h.token);
+    await page.getByTestId('live').filter({ hasText: 'live' }).waitFor();
+    const missing = page.getByTestId('missing');
+    // (address, what is said, the list linked): audio-energy 1.0.0 was pushed by the deployment test above.
+    const cases: Array<[string, string, string, string]> = [
+      ['#/devices/d-7', 'No device d-7 on this hub.', 'Back to devices', '#/fleet'],
+      ['#/rollouts/ro-1a2b3c4d5e', 'No rollout ro-1a2b3c4d5e on this hub.', 'Back to rollouts', '#/rollouts'],
+      ['#/deployments/999', 'No deployment 999 on this hub.', 'Back to deployments', '#/deployments'],
+      ['#/models/audio-energy/9.9.9', 'No model version audio-energy@9.9.9 on this hub.', 'Back to models', '#/models'],
+      ['#/captures/12', 'No capture 12 on this hub.', 'Back to captures', '#/captures'],
+      ['#/alerts/9', 'No alert 9 on this hub.', 'Back to alerts', '#/alerts'],
+      ['#/drift/audio-energy/9.9.9', 'No model version audio-energy@9.9.9 on this hub.', 'Back to models', '#/models'],
+    ];
+    for (const [hash, said, link, href] of cases) {
+      await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, hash);
+      await missing.filter({ hasText: `${said} ${link}` }).waitFor();
+      assert.equal(await missing.getByRole('link', { name: link }).getAttribute('href'), href, hash);
+    }
+    // A stored drift report removed (by retention) after the list was read: opened by its number, it is said missing.
+    const rep = await h.api<{ id: number }>('POST', '/drift-reports', { model: 'audio-energy', version: '1.0.0', since: new Date(Date.now() - 3600_000).toISOString(), until: new Date().toISOString() });
+    await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, '#/drift/audio-energy/1.0.0');
+    await page.route(`**/api/v1/drift-reports/${rep.id}`, (r) => r.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify({ error: { code: 'NOT_FOUND', message: `no drift report ${rep.id}`, details: { kind: 'drift_report', id: rep.id } } }) }));
+    await page.getByRole('table', { name: 'Drift reports' }).getByRole('button', { name: String(rep.id), exact: true }).click();
+    await missing.filter({ hasText: `No drift report ${rep.id} on this hub. Back to drift` }).waitFor();
+    await page.unroute(`**/api/v1/drift-reports/${rep.id}`);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  /**
+   * A page whose stream the test takes down when it says: its first stream is the hub's hello and ends (as a proxy's
+   * idle timeout), the next is held unanswered until down() refuses it and every later one (the hub gone); up() lets
+   * them through to the hub again.
+   */
+  async function pageWithStream(hello: string) {
+    let held: Route | null = null;
+    let state: 'first' | 'hold' | 'down' | 'up' = 'first';
+    const page = await signIn(h.browser, h.http, h.token, {
+      prepare: (p) => p.route('**/api/v1/stream', (r) => {
+        if (state === 'first') { state = 'hold'; return r.fulfill({ status: 200, contentType: 'text/event-stream', body: hello }); }
+        if (state === 'hold') { held = r; return; }
+        return state === 'down' ? r.abort('connectionrefused') : r.continue();
+      }),
+    });
+    return {
+      page,
+      down: async () => { state = 'down'; await (held as Route | null)?.abort('connectionrefused'); await page.getByTestId('hub-down').waitFor({ timeout: 15_000 }); },
+      up: async () => { state = 'up'; await page.getByTestId('hub-down').getByRole('button', { name: 'Retry now' }).click(); await page.getByTestId('live').filter({ hasText: /^● live$/ }).waitFor({ timeout: 15_000 }); },
+    };
+  }
+
+  it('while the hub is down Undeploy is not sent, and a drift refetch that fails keeps the charts under "could not refresh"', async () => {
+    const [dep] = (await h.api<{ deployments: Deployment[] }>('GET', '/deployments')).deployments;
+    assert.ok(dep, 'a deployment made by the test above');
+    const ac = new AbortController();
+    const res = await fetch(`${h.http}/api/v1/stream`, { headers: { authorization: `Bearer ${h.token}` }, signal: ac.signal });
+    const reader = res.body!.getReader();
+    let hello = '';
+    while (!hello.includes('\n\n')) hello += new TextDecoder().decode((await reader.read()).value);
+    ac.abort();
+    hello = hello.slice(0, hello.indexOf('\n\n') + 2);
+
+    const a = await pageWithStream(hello);
+    await a.page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, `#/deployments/${dep.id}`);
+    const detail = a.page.getByTestId('deployment-detail');
+    await detail.getByRole('button', { name: 'Undeploy' }).click();
+    const form = detail.getByRole('form', { name: 'Undeploy' });
+    await form.getByLabel('Reason').fill('gone');
+    const check = form.getByRole('button', { name: 'Check devices' });
+    assert.equal(await check.isDisabled(), false);
+    await a.down();
+    await form.getByRole('status').filter({ hasText: 'Check devices: not sent while the hub is down (the banner at the top says why); it can be sent once the hub is back' }).waitFor();
+    assert.equal(await check.isDisabled(), true);
+    await a.up();
+    assert.equal(await check.isDisabled(), false);
+    assert.deepEqual(a.page.errors, []);
+    await a.page.close();
+
+    // The drift of a version, then its refetch once the stream is back fails: the charts stay, marked, with Retry.
+    const b = await pageWithStream(hello);
+    await b.page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, '#/drift/audio-energy/1.0.0');
+    const heatmap = b.page.getByTestId('drift-heatmap');
+    await heatmap.waitFor();
+    const drift = '**/api/v1/models/audio-energy/versions/1.0.0/drift?*';
+    await b.page.route(drift, hubError(503, 'NOT_READY', 'the hub is starting'));
+    await b.down();
+    await b.up();
+    const stale = b.page.getByRole('alert').filter({ hasText: /^could not refresh the drift of audio-energy@1\.0\.0 \(shown as of \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\): NOT_READY: the hub is starting/ });
+    await stale.waitFor({ timeout: 15_000 });
+    assert.equal(await heatmap.count(), 1, 'the charts are still shown');
+    await b.page.unroute(drift);
+    await stale.getByRole('button', { name: 'Retry' }).click();
+    await stale.waitFor({ state: 'detached' });
+    assert.equal(await heatmap.count(), 1);
+    assert.deepEqual(b.page.errors, []);
+    await b.page.close();
   });
 
   it('alerts and rules whose refetch fails stay shown, marked, with Retry', async () => {

@@ -10,7 +10,7 @@ import type { ComponentChildren } from 'preact';
 import { errorText } from '../api.js';
 import { background } from '../background.js';
 import { useActionFocus } from './action-focus.js';
-import { hubDown } from '../hub-health.js';
+import { NotSentWhileDown, hubIsDown } from './hub-down.js';
 import { Busy } from './states.js';
 
 export function ActionForm(p: {
@@ -59,7 +59,7 @@ export function ActionForm(p: {
       setBusy(false);
     }
   };
-  const down = hubDown.value !== null;
+  const down = hubIsDown();
   const id = `reason-${p.label.replace(/\W+/g, '-').toLowerCase()}`;
   return (
     <form class="action" ref={focus.form} onKeyDown={focus.onKeyDown} onSubmit={(e) => background(submit(e))} aria-label={p.label}>
@@ -70,7 +70,7 @@ export function ActionForm(p: {
       <button type="submit" class={p.danger ? 'danger' : ''} disabled={busy || down || !!p.gone}>{confirming ? `Confirm: ${p.label}` : p.label}</button>
       <button type="button" onClick={() => { setOpen(false); setConfirming(false); }}>Cancel</button>
       {busy ? <Busy what={p.label} />
-        : p.gone ? <><p class="warn" role="alert" data-testid="action-gone">{p.label}: not sent: {p.gone}</p>{said}</> : down ? <p class="error" role="status">{p.label}: not sent while the hub is down (the banner at the top says why); it can be sent once the hub is back</p> : said}
+        : p.gone ? <><p class="warn" role="alert" data-testid="action-gone">{p.label}: not sent: {p.gone}</p>{said}</> : down ? <NotSentWhileDown label={p.label} /> : said}
     </form>
   );
 }

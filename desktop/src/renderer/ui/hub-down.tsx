@@ -31,6 +31,16 @@ export function HubDownBanner({ retryNow }: { retryNow(): void }) {
   return d ? <Banner d={d} retryNow={retryNow} /> : null;
 }
 
+/**
+ * Said under a form's submit while the hub is down (its button disabled: a send would fail at once, NOT_SENT): the
+ * action forms (ui/action.tsx) and Undeploy; `hubIsDown()` is when.
+ */
+export function NotSentWhileDown({ label }: { label: string }) {
+  return <p class="error" role="status">{label}: not sent while the hub is down (the banner at the top says why); it can be sent once the hub is back</p>;
+}
+
+export const hubIsDown = (): boolean => hubDown.value !== null;
+
 export function StaleNote() {
   const d = hubDown.value;
   return d ? <Stale d={d} /> : null;

@@ -2,6 +2,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { Refetched } from './refetched.js';
+import { MissingBox } from './missing.js';
 import type { Loaded, Read } from '../store.js';
 
 export function Loading({ what }: { what: string }) {
@@ -28,9 +29,11 @@ export function ErrorBox({ error, retry }: { error: string; retry?: () => void }
 
 /**
  * Why the latest load of `what` ("the alerts", "audio-energy@1.0.0") failed, with Retry (ui/refetched.ts): what was loaded
- * before stays shown below it, with any form open on it; nothing loaded yet, it says so instead.
+ * before stays shown below it, with any form open on it; nothing loaded yet, it says so instead; the hub saying it does
+ * not have it (a 404 naming its kind), which thing is missing, with a link to its list (ui/missing.tsx).
  */
 export function RefetchFailed<T>({ what, r }: { what: string; r: Refetched<T> }) {
+  if (r.missing) return <MissingBox m={r.missing} />;
   if (!r.error) return null;
   return <ErrorBox error={r.value ? `could not refresh ${what} (shown as of ${time(r.at)}): ${r.error}` : `could not load ${what}: ${r.error}`} retry={r.retry} />;
 }

@@ -10,6 +10,7 @@ import { Empty, ErrorBox, ListLoad, Loading, time } from '../ui/states.js';
 import { Age } from '../ui/age.js';
 import { background } from '../background.js';
 import { useRefetched } from '../ui/refetched.js';
+import { MissingBox } from '../ui/missing.js';
 import { formatCount } from '@edgefleet/shared/browser';
 import { inert } from '../ui/inert.js';
 import { Head } from '../ui/table.js';
@@ -53,7 +54,7 @@ function DeploymentDetail({ id }: { id: string }) {
   // A refetch that fails (progress events refetch it) keeps the deployment shown, marked, with Retry (ui/refetched.ts).
   const r = useRefetched(() => api!.get<Deployment>(`/deployments/${encodeURIComponent(id)}?devices=${DEVICES_SHOWN}`), [id, deploymentTick.value, refetchTick.value, tick]);
   const d = r.value;
-  if (!d) return r.error ? <ErrorBox error={`deployment ${id}: ${r.error}`} retry={r.retry} /> : <Loading what={`deployment ${id}`} />;
+  if (!d) return r.missing ? <MissingBox m={r.missing} /> : r.error ? <ErrorBox error={`deployment ${id}: ${r.error}`} retry={r.retry} /> : <Loading what={`deployment ${id}`} />;
   return (
     <div class="panel" data-testid="deployment-detail">
       {r.error ? <ErrorBox error={`could not refresh the deployment (shown as of ${time(r.at)}): ${r.error}`} retry={r.retry} /> : null}

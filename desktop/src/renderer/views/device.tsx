@@ -12,6 +12,7 @@ import { Age } from '../ui/age.js';
 import { LOW_DISK_SHARE, describeClockOffset, diskShare, diskText, formatCount } from '@edgefleet/shared/browser';
 import { DeviceMetrics } from './device-metrics.js';
 import { useRefetched } from '../ui/refetched.js';
+import { MissingBox } from '../ui/missing.js';
 import { formatTags, parseTags } from '../../common/tag-text.js';
 import { inert } from '../ui/inert.js';
 import { Head } from '../ui/table.js';
@@ -65,7 +66,7 @@ export function DeviceView({ id }: { id: string }) {
     const events = await api!.get<{ events: DeviceEvent[] }>(`/devices/${encodeURIComponent(id)}/events?order=newest&limit=${EVENTS_SHOWN}`).then((r) => r.events, (e: unknown) => ({ error: errorText(e) }));
     return { device, events };
   }, [id, tick, refetchTick.value]);
-  if (!data.value) return data.error ? <ErrorBox error={`device ${id}: ${data.error}`} retry={data.retry} /> : <Loading what={`device ${id}`} />;
+  if (!data.value) return data.missing ? <MissingBox m={data.missing} /> : data.error ? <ErrorBox error={`device ${id}: ${data.error}`} retry={data.retry} /> : <Loading what={`device ${id}`} />;
   const { device: d, events } = data.value;
   const tags = formatTags(d.tags);
   const enc = encodeURIComponent(d.id);

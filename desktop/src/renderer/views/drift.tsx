@@ -9,9 +9,11 @@ import { useEffect, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
 import type { z } from 'zod';
 import type { DriftReport, DriftReportList as DriftReportListSchema, DriftResponse, FeatureDrift } from '@edgefleet/shared';
-import { can, loadModels, models, refetchTick, session, refetchAll } from '../store.js';
+import { can, loadModels, models, refetchTick, session } from '../store.js';
 import { ActionForm } from '../ui/action.js';
-import { Deprecated, Empty, ErrorBox, Loading, time } from '../ui/states.js';
+import { Deprecated, Empty, ErrorBox, Loading, RefetchFailed, time } from '../ui/states.js';
+import { useRefetched } from '../ui/refetched.js';
+import { MissingBox, missingOf, type Missing } from '../ui/missing.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
 import { HeatMap, Histogram, PsiBars } from './drift-heatmap.js';
@@ -59,7 +61,6 @@ function VersionDrift({ name, version }: { name: string; version: string }) {
   const [hours, setHours] = useState(24);
   const [byDraft, setByDraft] = useState('');
   const [by, setBy] = useState('');
-  const [r, setR] = useState<DriftResponse | { error: string } | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
   const [reportsTick, setReportsTick] = useState(0);
   const query = () => {
@@ -68,16 +69,14 @@ function VersionDrift({ name, version }: { name: string; version: string }) {
     if (by) q.set('by', by);
     return q;
   };
-  useEffect(() => {
-    if (!api) return;
-    setR(null);
-    api.get<DriftResponse>(`/models/${enc(name)}/versions/${enc(version)}/drift?${query()}`).then(
-      (x) => { setR(x); setSelected((s) => s ?? firstFlagged(x)); },
-      (e: unknown) => setR({ error: errorText(e) }),
-    );
-  }, [hours, by, refetchTick.value]);
-  const all = r && !('error' in r) ? r.groups : [];
-  const feature = selected && r && !('error' in r) ? findFeature(r, selected) : null;
+  // Read again when the stream reconnects: a read that fails keeps the charts shown under "could not refresh …" with
+  // Retry (ui/refetched.ts); another range or grouping drops them until its answer is in.
+  const d = useRefetched(() => api!.get<DriftResponse>(`/models/${enc(name)}/versions/${enc(version)}/drift?${query()}`)
+    .then((x) => { setSelected((s) => s ?? firstFlagged(x)); return x; }), [refetchTick.value], `${hours} ${by}`);
+  const r = d.value;
+  if (d.missing) return <MissingBox m={d.missing} />; // the version is not in the registry: nothing else to show of it
+  const all = r ? r.groups : [];
+  const feature = selected && r ? findFeature(r, selected) : null;
   return (
     <>
       <form class="toolbar" aria-label="Drift range and grouping" onSubmit={(e) => { e.preventDefault(); setBy(byDraft.trim()); }}>
@@ -99,7 +98,8 @@ function VersionDrift({ name, version }: { name: string; version: string }) {
           }} />
         </div>
       ) : null}
-      {!r ? <Loading what="drift" /> : 'error' in r ? <ErrorBox error={r.error} retry={refetchAll} /> : (
+      <RefetchFailed what={`the drift of ${name}@${version}`} r={d} />
+      {!r ? (d.error ? null : <Loading what="drift" />) : (
         <>
           <p class="muted">{time(r.since)} – {time(r.until)}; baseline {r.baseline.kind === 'reference' ? (r.baseline.id ? `the manifest's reference (${r.baseline.id})` : 'none: this version\'s manifest has no reference, so nothing is judged (compare with a period of its own traffic: edgefleet drift --baseline)') : `${time(r.baseline.since)} – ${time(r.baseline.until)}`};
             thresholds PSI {r.thresholds.psi}, JS {r.thresholds.js}, at least {formatCount(r.thresholds.minPredictions)} predictions.</p>
@@ -199,16 +199,20 @@ const REPORTS_SHOWN = 50;
 
 function Reports({ name, version, tick }: { name: string; version: string; tick: number }) {
   const api = session.value?.api;
-  const [list, setList] = useState<DriftReportList | { error: string } | null>(null);
-  const [open, setOpen] = useState<DriftReport | { error: string } | null>(null);
-  const show = (id: number) => background(api!.get<DriftReport>(`/drift-reports/${id}`).then(setOpen, (e: unknown) => setOpen({ error: errorText(e) })));
-  useEffect(() => {
-    api?.get<DriftReportList>(`/drift-reports?model=${enc(name)}&version=${enc(version)}&limit=${REPORTS_SHOWN + 1}`).then(setList, (e: unknown) => setList({ error: errorText(e) }));
-  }, [tick, refetchTick.value]);
+  const [open, setOpen] = useState<DriftReport | { error: string; missing: Missing | null } | null>(null);
+  const loaded = useRefetched(() => api!.get<DriftReportList>(`/drift-reports?model=${enc(name)}&version=${enc(version)}&limit=${REPORTS_SHOWN + 1}`), [tick, refetchTick.value]);
+  const list = loaded.value;
+  // A report gone (removed by retention since the list was read) is said by its kind, and the list read again.
+  const show = (id: number) => background(api!.get<DriftReport>(`/drift-reports/${id}`).then(setOpen, (e: unknown) => {
+    const missing = missingOf(e);
+    setOpen({ error: errorText(e), missing });
+    if (missing) loaded.retry();
+  }));
   return (
     <div class="panel">
       <h2>Stored drift reports</h2>
-      {!list ? <Loading what="drift reports" /> : 'error' in list ? <ErrorBox error={list.error} retry={refetchAll} /> : list.reports.length === 0
+      <RefetchFailed what="the stored drift reports" r={loaded} />
+      {!list ? (loaded.error ? null : <Loading what="drift reports" />) : list.reports.length === 0
         ? <Empty>No stored report for this version (a drift alert stores one when it fires).</Empty> : (
           <table class="plain" aria-label="Drift reports">
             <Head cols={['#', 'Created', 'By', 'Range', 'Group by', 'Verdict', 'Drifted features', 'Note']} />
@@ -218,9 +222,9 @@ function Reports({ name, version, tick }: { name: string; version: string; tick:
             ))}</tbody>
           </table>
         )}
-      {list && 'reports' in list && list.reports.length > REPORTS_SHOWN
+      {list && list.reports.length > REPORTS_SHOWN
         ? <p class="muted" data-testid="drift-reports-more">The newest {REPORTS_SHOWN} reports are listed; <code>edgefleet drift-reports ls --model {name} --version {version}</code> lists the newest 100.</p> : null}
-      {!open ? null : 'error' in open ? <ErrorBox error={open.error} /> : (
+      {!open ? null : 'error' in open ? (open.missing ? <MissingBox m={open.missing} /> : <ErrorBox error={open.error} />) : (
         <div data-testid="drift-report">
           <h2>Report {open.id}</h2>
           <Groups groups={open.report.groups} noReference={open.report.baseline.kind === 'reference' && open.report.baseline.id === null} />

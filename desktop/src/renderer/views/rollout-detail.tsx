@@ -12,6 +12,7 @@ import { StatePill, targetText } from './rollouts.js';
 import { inert } from '../ui/inert.js';
 import { GateActions } from './rollout-gate-actions.js';
 import { Head } from '../ui/table.js';
+import { MissingBox, missingOf, type Missing } from '../ui/missing.js';
 import { hubNow } from '../hub-clock.js';
 
 /**
@@ -72,7 +73,7 @@ export function RolloutDetail({ id }: { id: string }) {
   const api = session.value?.api;
   // The rollout as last loaded, and why the latest refetch failed: a failed refetch (a 503, the hub
   // restarting) keeps what was shown, marked, instead of replacing it; only the newest request's answer counts.
-  const [shown, setShown] = useState<{ r: Rollout | null; error: string | null }>({ r: null, error: null });
+  const [shown, setShown] = useState<{ r: Rollout | null; error: string | null; missing?: Missing | null }>({ r: null, error: null });
   const [n, setN] = useState(0);
   const latest = useRef(0);
   useEffect(() => { setShown({ r: null, error: null }); }, [id]);
@@ -81,7 +82,7 @@ export function RolloutDetail({ id }: { id: string }) {
     // The first DEVICES_SHOWN devices only: a rollout of 10,000 devices is refetched on every step.
     api?.get<Rollout>(`/rollouts/${encodeURIComponent(id)}?devices=${DEVICES_SHOWN}`).then(
       (x) => { if (mine === latest.current) setShown({ r: x, error: null }); },
-      (e: unknown) => { if (mine === latest.current) setShown((s) => ({ r: s.r, error: errorText(e) })); });
+      (e: unknown) => { if (mine === latest.current) setShown((s) => { const missing = missingOf(e); return { r: missing ? null : s.r, error: errorText(e), missing }; }); });
   }, [id, n, rolloutTick.value, refetchTick.value]);
   const r = shown.r;
   // A configuration rollout's device statuses are the boxes' reported configuration (docs/rollouts.md
@@ -100,7 +101,7 @@ export function RolloutDetail({ id }: { id: string }) {
   const baking = !!r && r.state === 'running' && r.waves.some((w) => w.state === 'baking');
   const now = useNow(baking);
   const retry = () => setN((x) => x + 1);
-  if (!r) return shown.error ? <ErrorBox error={shown.error} retry={retry} /> : <Loading what={`rollout ${id}`} />;
+  if (!r) return shown.missing ? <MissingBox m={shown.missing} /> : shown.error ? <ErrorBox error={shown.error} retry={retry} /> : <Loading what={`rollout ${id}`} />;
   // Every action offered since the page opened stays drawn (ui/action.tsx `gone`): one whose form is open when another
   // operator's change takes it away keeps the form and says why, instead of vanishing with what was typed.
   for (const a of ACTIONS) if (a.allowed(r)) offered.current.add(a.label);
