@@ -6,8 +6,9 @@
 // picks up are processes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatBytes } from '@edgefleet/shared';
 import { runCli, runInProcess, startProcess } from '@edgefleet/examples';
 import { makeKit, mlpBundle, req, row, type Kit } from '../testing.js';
 import { main } from './main.js';
@@ -107,10 +108,16 @@ describe('edgefleet-agent program', () => {
     assert.match(again.stdout, /^trust version 1 already stored \(expires .*\): nothing changed\n$/);
     const i1 = await agent(['install', v1, ...d]);
     assert.deepEqual([i1.code, i1.stderr], [0, ''], 'nothing but the result on a pipe');
-    // On a terminal it says what the seconds of a big bundle go to (docs/cli.md "Progress").
+    // On a terminal it says what the seconds of a big bundle go to (docs/cli.md "Progress"): a bar over the bytes
+    // verified, one over those copied (each ends at 100%, the bundle's size and the files'), then the load.
     const i2 = await runInProcess(main, ['install', v2, ...d], { tty: true });
     assert.equal(i2.code, 0, i2.stderr);
-    assert.match(i2.stderr, /^installing .*\.efb \(\d+(\.\d)? KiB\): verifying every file and the signatures, loading the model, running its preflight…\n/);
+    const size = formatBytes(statSync(v2).size);
+    const lines = i2.stderr.split('\n').map((l) => l.split('\r').at(-1));
+    assert.match(lines[0] ?? '', new RegExp(`^verifying \\[#+\\] 100% ${size} / ${size}$`), i2.stderr);
+    assert.match(lines[1] ?? '', /^copying \[#+\] 100% (\S+ \S+) \/ \1$/, i2.stderr);
+    assert.match(lines[2] ?? '', /^loading [\w-]+@2\.0\.0 with onnxruntime and running its preflight…$/, i2.stderr);
+    assert.deepEqual(lines.slice(3), [''], i2.stderr);
     const models = JSON.parse((await agent(['models', '--json', ...d])).stdout) as Array<{ version: string; status: string }>;
     assert.deepEqual(models.map((m) => `${m.version}:${m.status}`), ['1.0.0:previous', '2.0.0:active']);
     const p = startProcess(CLI, ['run', ...d, '--api-port', '0']);

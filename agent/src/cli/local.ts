@@ -3,8 +3,8 @@
 // daemon picks up their switches from the database.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AppError, canonicalJson, fileReadError, formatBytes, DEVICE_PUBKEY_SCHEMA, escapeText, readSealedKeyFile, verifyTrustDocument, verifyTrustRotation, writeFileAtomic } from '@edgefleet/shared';
-import { checkOutFile, optBool, optString, waitNote, type CliContext, type Command, type ParsedArgs } from '@edgefleet/shared/cli';
+import { AppError, canonicalJson, fileReadError, DEVICE_PUBKEY_SCHEMA, escapeText, readSealedKeyFile, verifyTrustDocument, verifyTrustRotation, writeFileAtomic } from '@edgefleet/shared';
+import { checkOutFile, optBool, optString, progressOn, type CliContext, type Command, type ParsedArgs } from '@edgefleet/shared/cli';
 import type { Store } from '../store/agent-store.js';
 import { ModelManager } from '../install/manager.js';
 import { pauseFromEnv } from '../install/pause.js';
@@ -87,10 +87,11 @@ export const install: Command = {
     }
     const keyPath = optString(args, 'key');
     const sealedKey = keyPath === undefined ? undefined : readSealedKeyFile(resolve(ctx.cwd, keyPath));
-    // Seconds for a big model: said on a terminal (docs/cli.md "Progress").
-    waitNote(ctx.stderr, `installing ${bundle} (${formatBytes(statSync(bundle).size)}): verifying every file and the signatures, loading the model, running its preflight`);
+    // Seconds for a big model: bars over the bytes verified and copied, then a note for the load, on a terminal only
+    // (docs/cli.md "Progress", docs/decisions/0182-progress-on-a-terminal-only.md).
+    const progress = progressOn(ctx.stderr);
     const { r, backend, note } = await withManager(args, ctx, async (m, s, runtime) => {
-      const r = await m.install(bundle, { activate: !optBool(args, 'no-activate'), ...(sealedKey ? { sealedKey } : {}) });
+      const r = await m.install(bundle, { activate: !optBool(args, 'no-activate'), progress, ...(sealedKey ? { sealedKey } : {}) });
       return { r, backend: runtime.backendInUse, note: r.activated ? hubOverrideNote(s, configOf(args, ctx).dataDir, r.name, r.version) : null };
     });
     ctx.stdout.write(`installed ${r.name}@${r.version}${r.activated ? ' (active)' : ` (not activated; active: ${r.active?.active ?? 'none'})`}\n`);

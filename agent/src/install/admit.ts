@@ -1,8 +1,10 @@
 // What an install checks of a verified bundle before any file is copied (manager.ts, docs/agent.md
-// "Installing"), and the copy of its files into the blob store. Each refusal names what was wrong
+// "Installing"), and the verify and copy of its files into the blob store (with their progress: docs/cli.md "Progress"). Each refusal names what was wrong
 // and what was expected; nothing is written before every check passed.
 import { AppError, satisfiesMin, type SealedKey } from '@edgefleet/shared/core';
+import { stat } from 'node:fs/promises';
 import type { TrustBody } from '@edgefleet/shared';
+import type { Progress } from '@edgefleet/shared/cli';
 import type { loadWire } from '../wire.js';
 import { assertTrustCurrent } from '../trust-current.js';
 import type { ModelManagerDeps } from './manager-deps.js';
@@ -31,17 +33,37 @@ export function admitBundle(d: Pick<ModelManagerDeps, 'models' | 'agentVersion' 
   }
 }
 
-/** Copies the bundle's files into the blob store; `beforeRename` runs before each file is renamed in. */
-export async function storeBundleFiles(d: Pick<ModelManagerDeps, 'blobs'>, wire: Wire, bundlePath: string, b: VerifiedBundle, beforeRename: () => Promise<void>): Promise<void> {
+/** The bundle verified (every file hashed, the signatures), its bytes on a `verifying` bar over its size when `progress` is given. */
+export async function verifyForInstall(wire: Wire, bundlePath: string, trust: TrustBody, progress?: Progress): Promise<VerifiedBundle> {
+  if (!progress) return wire.verifyBundle(bundlePath, trust);
+  const bar = progress('verifying', await stat(bundlePath).then((s) => s.size, () => 0));
+  const b = await wire.verifyBundle(bundlePath, trust, { onBytes: (n) => bar.tick(n) });
+  bar.done();
+  return b;
+}
+
+/**
+ * Copies the bundle's files into the blob store; `beforeRename` runs before each file is renamed in. With
+ * `progress`, a `copying` bar over the files' bytes (a file already stored counts once checked).
+ */
+export async function storeBundleFiles(d: Pick<ModelManagerDeps, 'blobs'>, wire: Wire, bundlePath: string, b: VerifiedBundle, beforeRename: () => Promise<void>, progress?: Progress): Promise<void> {
   const m = b.manifest;
+  const bar = progress?.('copying', b.files.reduce((n, f) => n + f.size, 0));
   for (const f of b.files) {
     // A stored file is reused only when it still hashes right, so a reinstall replaces one that rotted
     // (what activate's HASH_MISMATCH asks for). Marked first: a prune in another process spares it (prune.ts).
     await d.blobs.touch(f.sha256);
-    if (await d.blobs.verify(f.sha256, f.size)) continue;
+    if (await d.blobs.verify(f.sha256, f.size)) {
+      bar?.tick(f.size);
+      continue;
+    }
     await d.blobs.write(f.sha256, f.size, `${m.name}@${m.version}: ${f.path}`, async (write) => {
       const { stream } = await wire.openBundleEntry(bundlePath, f.path);
-      for await (const chunk of stream) await write(chunk as Buffer);
+      for await (const chunk of stream) {
+        await write(chunk as Buffer);
+        bar?.tick((chunk as Buffer).length);
+      }
     }, beforeRename);
   }
+  bar?.done();
 }

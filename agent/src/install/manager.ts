@@ -9,10 +9,11 @@
 // of a bundle before copying its files: admit.ts.
 import { AppError, toAppError, type LoadedSample, type PreflightResult, type SealedKey } from '@edgefleet/shared/core';
 import type { Manifest } from '@edgefleet/shared';
+import type { Progress } from '@edgefleet/shared/cli';
 import { loadWire } from '../wire.js';
 import { ModelFiles } from './model-files.js';
 import type { ActiveEntry } from '../store/models-repo.js';
-import { admitBundle, storeBundleFiles } from './admit.js';
+import { admitBundle, storeBundleFiles, verifyForInstall } from './admit.js';
 import type { LoadedVersion, ModelRuntime } from '../runtime/runtime.js';
 import type { PausePoint } from './pause.js';
 import { pruneVersions } from './prune.js';
@@ -51,9 +52,10 @@ export class ModelManager {
    * `sealedKey`: the content key of an encrypted bundle, sealed to this box (`install --key`); it is
    * opened before any file is copied, and kept (sealed) only once the install succeeded. `diskFullIsWait`:
    * a full disk (DISK_FULL) records no `install_failed` event, the caller reports the wait for room (the
-   * updater: docs/decisions/0064-full-disk-is-not-a-failed-install.md).
+   * updater: docs/decisions/0064-full-disk-is-not-a-failed-install.md). `progress`: bars over the verify and the
+   * copy, a note for the load (the CLI's on a terminal, docs/cli.md "Progress").
    */
-  install(bundlePath: string, opts: { activate?: boolean; sealedKey?: SealedKey; diskFullIsWait?: boolean } = {}): Promise<InstallResult> {
+  install(bundlePath: string, opts: { activate?: boolean; sealedKey?: SealedKey; diskFullIsWait?: boolean; progress?: Progress } = {}): Promise<InstallResult> {
     return this.serial(async () => {
       const activate = opts.activate ?? true;
       // Bundle verification and the trust document need the wire schemas (loaded on first install).
@@ -63,13 +65,14 @@ export class ModelManager {
       let name: string | undefined;
       let version: string | undefined;
       try {
-        const b = await wire.verifyBundle(bundlePath, trust.signed);
+        const b = await verifyForInstall(wire, bundlePath, trust.signed, opts.progress);
         const m = b.manifest;
         name = m.name;
         version = m.version;
         admitBundle(this.d, trust.signed, b, opts.sealedKey);
         const key = m.encryption ? this.files.contentKey(m, opts.sealedKey) : undefined;
-        await storeBundleFiles(this.d, wire, bundlePath, b, () => this.pauseAt('install:before-rename'));
+        await storeBundleFiles(this.d, wire, bundlePath, b, () => this.pauseAt('install:before-rename'), opts.progress);
+        opts.progress?.note?.(`loading ${m.name}@${m.version} with onnxruntime and running its preflight`);
         const samples = await this.files.samples(m, key);
         const loaded = await this.d.runtime.load(m, await this.files.model(m, key), samples);
         let active: ActiveEntry | undefined;

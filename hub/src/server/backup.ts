@@ -9,7 +9,7 @@ import { chmodSync, existsSync, readdirSync, readFileSync, realpathSync, rmSync,
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError, copyFileHashed, formatBytes, ensurePrivateDir, refuseUnreadableDir, storageError, fsyncPath, fsyncTree, schemaTooNew, sha256File, writeFileAtomic } from '@edgefleet/shared';
-import { ProgressBar, optString, reqString, waitNote, type CliContext, type ParsedArgs, type Writer } from '@edgefleet/shared/cli';
+import { optString, progressOn, quietProgress as quiet, reqString, type CliContext, type ParsedArgs, type Progress } from '@edgefleet/shared/cli';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { hubDb, unknownMigrations } from '../store/db.js';
 import { HUB_VERSION } from '../version.js';
@@ -45,14 +45,9 @@ export interface BackupManifest {
   files: BackupFile[];
 }
 
-/**
- * What a long step reports its bytes to (a ProgressBar on stderr), and a step without bytes to count says what it
- * waits for (`note`: SQLite copying or checking hub.db), docs/cli.md "Progress".
- */
-export type Progress = ((label: string, totalBytes: number) => { tick(n: number): void; done(): void }) & { note?: (text: string) => void };
-export const quiet: Progress = () => ({ tick: () => undefined, done: () => undefined });
-/** Progress drawn on `out` when it is a terminal (backup and restore). */
-export const progressOn = (out: Writer): Progress => Object.assign((label: string, total: number) => new ProgressBar(out, { label, total }), { note: (text: string) => waitNote(out, text) });
+// What a long step reports its bytes to, and a step without bytes to count what it waits for (`note`: SQLite copying
+// or checking hub.db), docs/cli.md "Progress": shared/src/cli/progress.ts.
+export { progressOn, quietProgress as quiet, type Progress } from '@edgefleet/shared/cli';
 
 /** The unfinished restore a data dir holds (its marker, or a staging dir left by an older restore), or null. */
 export function unfinishedRestore(dataDir: string): { from: string; startedAt: string } | null {

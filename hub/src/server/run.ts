@@ -3,7 +3,7 @@
 // stops it on SIGTERM/SIGINT (docs/hub.md "Stopping").
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino, type Logger } from 'pino';
-import type { CliContext, ParsedArgs } from '@edgefleet/shared/cli';
+import { ExitCode, reportFailure, type CliContext, type ParsedArgs } from '@edgefleet/shared/cli';
 import { configFileFrom, loadConfig } from '../config-load.js';
 import { systemClock } from '../clock.js';
 import { Hub } from './hub.js';
@@ -20,7 +20,12 @@ export async function runHub(args: ParsedArgs, ctx: CliContext): Promise<number>
   const first = await Promise.race([started, signal.then(() => null)]);
   if (first === null) return stoppedWhileStarting(hub, started, logger);
   if (first !== true) {
+    // Gone within HUB_STOP_EXIT_MS as after a signal, with the failure's exit code: told by the CLI once the stop
+    // ends, here if the stop itself is stuck (docs/hub.md "Stopping").
+    let stopped = false;
+    exitIfStillUp(logger, () => (stopped ? process.exitCode ?? ExitCode.FAILED : reportFailure(ctx, first.err)));
     await hub.stop('failed start');
+    stopped = true;
     throw first.err;
   }
   const tokenLine = adminTokenLine(cfg.dataDir, hub.newAdminToken);
@@ -44,15 +49,23 @@ function stopSignal(logger: Logger): Promise<void> {
       const again = () => process.exit(1);
       process.once('SIGTERM', again);
       process.once('SIGINT', again);
-      setTimeout(() => {
-        logger.error({ ms: HUB_STOP_EXIT_MS }, 'still running after stop: exiting');
-        process.exit(1);
-      }, HUB_STOP_EXIT_MS).unref();
+      exitIfStillUp(logger, () => 1);
       resolve();
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+}
+
+/**
+ * Ends the process HUB_STOP_EXIT_MS from now with `code()` if something still holds the event loop then (unref'd:
+ * it holds nothing itself), after a signal or a failed start.
+ */
+function exitIfStillUp(logger: Logger, code: () => number | string): void {
+  setTimeout(() => {
+    logger.error({ ms: HUB_STOP_EXIT_MS }, 'still running after stop: exiting');
+    process.exit(code());
+  }, HUB_STOP_EXIT_MS).unref();
 }
 
 /**

@@ -115,3 +115,13 @@ export function waitNote(out: Writer, text: string): void {
   endProgressLine(out);
   out.write(`${escapeText(text)}…\n`);
 }
+
+/**
+ * What long work reports to as it goes: a bar per step with bytes to count (`label`, their total), and a note for a
+ * step with none (`note`: SQLite copying hub.db, onnxruntime loading a model). The work takes one, the command draws it.
+ */
+export type Progress = ((label: string, totalBytes: number) => { tick(n: number): void; done(): void }) & { note?: (text: string) => void };
+/** Progress that shows nothing (the default of work run outside a command: the agent's updater, tests). */
+export const quietProgress: Progress = () => ({ tick: () => undefined, done: () => undefined });
+/** Progress drawn on `out` when it is a terminal, nothing when it is not: ProgressBar and waitNote. */
+export const progressOn = (out: Writer): Progress => Object.assign((label: string, total: number) => new ProgressBar(out, { label, total }), { note: (text: string) => waitNote(out, text) });

@@ -59,6 +59,19 @@ function parseSettings(list: readonly string[], what: string, keys: readonly str
   return out;
 }
 
+/**
+ * The --wave list: each wave parsed, and a wave name given twice (`--wave a:50% --wave a:100%`) a bad command line
+ * naming both, with the command line's other problems (docs/cli.md "Options given more than once"), not the hub's 400.
+ */
+function wavesOf(list: readonly string[]): Wave[] {
+  const waves = list.map(parseWave);
+  for (const [k, w] of waves.entries()) {
+    const first = waves.findIndex((x) => x.name === w.name);
+    if (first < k) throw new UsageError(`--wave ${w.name} is given twice (${list[first]} and ${list[k]}): expected each wave name once`);
+  }
+  return waves;
+}
+
 const gatesOf = (list: readonly string[]) => parseSettings(list, '--gate', Object.keys(GateConfig.shape), 'minPredictions=500');
 const shadowOf = (list: readonly string[]) => parseSettings(list.filter((x) => x !== 'on'), '--shadow', Object.keys(ShadowStage.shape), 'sampleRate=0.1', '"on" or ');
 const ON_FAILURE = ['rollback', 'pause'] as const;
@@ -79,12 +92,15 @@ const checkId = (id: string) => {
   if (!RolloutId.safeParse(id).success) throw new UsageError(`--id ${id}: expected a rollout id like ro-1a2b3c4d5e, as "rollout create --dry-run" proposes it`);
 };
 
-/** POLICY_OPTIONS' problem of several values together (a Command's check): a --gate key given twice. */
-export const policyProblems = (args: ParsedArgs) => [usageProblem(() => gatesOf(wellFormed(optStrings(args, 'gate'), POLICY_OPTIONS.gate.check)))];
+/** POLICY_OPTIONS' problems of several values together (a Command's check): a --wave name or a --gate key given twice. */
+export const policyProblems = (args: ParsedArgs) => [
+  usageProblem(() => wavesOf(wellFormed(optStrings(args, 'wave'), POLICY_OPTIONS.wave.check))),
+  usageProblem(() => gatesOf(wellFormed(optStrings(args, 'gate'), POLICY_OPTIONS.gate.check))),
+];
 
 /** The request fields POLICY_OPTIONS give (absent ones left to the hub's defaults). */
 export function policyFrom(args: ParsedArgs): { advance: 'auto' | 'manual'; waves?: Wave[]; onFailure?: 'rollback' | 'pause'; gates?: Record<string, number> } {
-  const waves = optStrings(args, 'wave').map(parseWave);
+  const waves = wavesOf(optStrings(args, 'wave'));
   const given = optString(args, 'on-failure');
   const onFailure = given === undefined ? undefined : parseChoice(given, ON_FAILURE, '--on-failure');
   const gates = gatesOf(optStrings(args, 'gate'));

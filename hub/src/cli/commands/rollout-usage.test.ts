@@ -104,6 +104,14 @@ describe('rollout-usage', () => {
       namesEach(await usageLine(c, ['rollout', 'unaccept', 'ro-1a2b3c4d5e', '--gate', 'reporting', '--gate=reporting', '--reason', 'x']), [
         '--gate "reporting" is given twice: expected each GATE once',
       ]);
+      // A wave name given twice is the command line's too, not the hub's `wave name "a" is used twice` (exit 1).
+      namesEach(await usageLine(c, [...rollout, '--all', '--wave', 'a:50%', '--wave', 'b:80%', '--wave', 'a:100%', '--gate', 'outputPsi=0.5', '--gate', 'outputPsi=0.3', '--reason', 'x']), [
+        '--wave a is given twice (a:50% and a:100%): expected each wave name once',
+        '--gate outputPsi is given twice (outputPsi=0.5 and outputPsi=0.3): expected each key once',
+      ]);
+      const same = await usageLine(c, [...rollout, '--all', '--wave', 'a:100%', '--wave', 'a:100%', '--reason', 'x']);
+      namesEach(same, ['--wave "a:100%" is given twice: expected each NAME:PCT%[:bake=D][:min=N] once']);
+      assert.doesNotMatch(same, /expected each wave name once/, 'the same --wave twice is named once');
       namesEach(await usageLine(c, ['audit', '--since', '5m', '--since', '1h']), ['--since is given twice ("5m", "1h"): expected it once']);
       namesEach(await usageLine(c, ['devices', 'tag', 'd-000', '--tag', 'ring=a', '--tag', 'ring=a']), ['--tag "ring=a" is given twice: expected each k=v once']);
       namesEach(await usageLine(c, ['devices', 'ls', '--tag', 'ring=a', '--tag', 'ring=b']), ['--tag is given twice ("ring=a", "ring=b"): expected it once']);
