@@ -70,7 +70,8 @@ describe('a newly enrolled box is sent a version wasm refuses only once it said 
     }, { timeoutMs: 60_000 });
     const events = await s.hub.api<EventPage>('GET', `/devices/${wasm.deviceId}/events?limit=1000`);
     assert.deepEqual(events.events.filter((e) => e.version === '1.0.0').map((e) => `${e.kind} ${e.code ?? ''}`), [], 'no download or load of 1.0.0 on the wasm box');
-    assert.equal((await rowOf(dep.id, nat.deviceId))?.status, 'active');
+    // The box serves 1.0.0 before the hub has its report of it: the row reads active once that report is in.
+    await waitFor('the native box\'s row active', async () => ((await rowOf(dep.id, nat.deviceId))?.status === 'active' ? true : undefined), { timeoutMs: 30_000 });
   });
 
   it('rollout create over the wasm box is refused naming --allow-backend-mismatch, and created with it', async () => {
