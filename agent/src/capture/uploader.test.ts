@@ -85,3 +85,28 @@ test('a chunk the hub says is taken (another chunk under its seq) moves above th
   up.onAck({ schema: 'edgefleet.capture-ack/v1', captureId: 1, ranges: [[3, 3]], taken: [[3, 3]], maxSeq: 7 });
   assert.deepEqual(held().map(([seq]) => seq), [9]);
 });
+
+test('a chunk the broker takes later than resendAfterMs is not sent again before its ack can come; unacked, its resends back off', async (t) => {
+  const clock = { t: Date.parse('2026-03-01T12:00:00Z') };
+  const { c, up, rows } = setup(t, { inFlight: 1, resendAfterMs: 100 }, () => clock.t);
+  await rows(0, 4);
+  const first = c.store.pending(100)[0]!;
+  const sent: number[] = [];
+  let publishMs = 500; // a slow link: the broker's PUBACK comes 500 ms after the send
+  up.resume(async (payload) => {
+    sent.push((JSON.parse(payload) as { seq: number }).seq);
+    clock.t += publishMs;
+  });
+  await waitFor('one chunk sent', () => sent.length === 1 || undefined, { intervalMs: 5, timeoutMs: 10_000 });
+  await settle(150);
+  assert.deepEqual(sent, [first.seq], 'not sent again the moment the broker took it');
+  publishMs = 0;
+  clock.t += 101;
+  await waitFor('resent 100 ms after the broker took it', () => sent.length === 2 || undefined, { intervalMs: 5, timeoutMs: 10_000 });
+  clock.t += 150;
+  await settle(150);
+  assert.equal(sent.length, 2, 'the second resend waits 200 ms');
+  clock.t += 51;
+  await waitFor('the second resend', () => sent.length === 3 || undefined, { intervalMs: 5, timeoutMs: 10_000 });
+  assert.deepEqual(sent, [first.seq, first.seq, first.seq]);
+});

@@ -1,12 +1,13 @@
 // Uploads the sealed capture chunks (docs/agent.md "Data capture"): only while connected, at most
 // `uploadsPerSec`, a few in flight; a chunk is deleted only when the hub acks its (capture, seq) on
 // `capture/ack` (stored by that key on the hub, so a resend after a cut is a no-op), resent when no
-// ack came within resendAfterMs, and the whole capture is dropped when the hub refuses it.
+// ack came within resendAfterMs of the broker taking it, backing off with each resend
+// (sync/drain-timer.ts), and the whole capture is dropped when the hub refuses it.
 import { CAPTURE_CHUNK_SCHEMA, CAPTURE_REASON_CHARS, TokenBucket } from '@edgefleet/shared/core';
 import type { CaptureAck } from '@edgefleet/shared';
 import type { Logger } from '../log.js';
 import type { Capturer } from './capturer.js';
-import { DrainTimer, dueItems } from '../sync/drain-timer.js';
+import { DrainTimer, dueItems, markSent, markTaken, nextResendIn, resendWait, type Flight } from '../sync/drain-timer.js';
 
 export interface UploaderOptions {
   uploadsPerSec: number;
@@ -19,7 +20,7 @@ const chunkKey = (c: { captureId: number; seq: number }): string => `${c.capture
 
 export class CaptureUploader {
   private publish: ((payload: string) => Promise<void>) | null = null;
-  private readonly sent = new Map<string, number>();
+  private readonly sent = new Map<string, Flight>();
   private readonly bucket: TokenBucket;
   private readonly timer: DrainTimer;
   private busy = false;
@@ -82,10 +83,11 @@ export class CaptureUploader {
       while (this.publish) {
         const now = this.now();
         const due = dueItems(this.capturer.store.pending(this.opts.inFlight * 4), chunkKey, this.sent, now, this.opts.resendAfterMs);
-        const inFlight = [...this.sent.values()].filter((t) => now - t <= this.opts.resendAfterMs).length;
+        const inFlight = [...this.sent.values()].filter((f) => now - f.at <= resendWait(f, this.opts.resendAfterMs)).length;
         const next = due[0];
         if (!next || inFlight >= this.opts.inFlight) {
-          if (this.sent.size) this.kick(this.opts.resendAfterMs);
+          const resend = nextResendIn(this.sent, now, this.opts.resendAfterMs);
+          if (resend !== undefined) this.kick(resend);
           return;
         }
         const wait = this.bucket.waitMs(1, now);
@@ -94,11 +96,12 @@ export class CaptureUploader {
           return;
         }
         this.bucket.take(1, now);
-        this.sent.set(chunkKey(next), now);
+        markSent(this.sent, [chunkKey(next)], now);
         const msg = { schema: CAPTURE_CHUNK_SCHEMA, deviceId: this.deviceId, captureId: next.captureId, seq: next.seq, rows: next.rows, ...(next.end ? { end: next.end } : {}),
           ...(next.end && next.reason ? { reason: next.reason.slice(0, CAPTURE_REASON_CHARS) } : {}), sealed: next.sealed };
         try {
           await this.publish(JSON.stringify(msg));
+          markTaken(this.sent, [chunkKey(next)], this.now()); // its wait for the ack starts when the broker took it
           this.uploaded++;
         } catch {
           this.sent.delete(chunkKey(next));

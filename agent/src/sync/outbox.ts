@@ -4,7 +4,7 @@
 // in agent.db, written before the rows go out: retention never merges those rows (docs/agent.md "Outbox").
 import { DEFAULT_OUTBOX_MESSAGE_BYTES, EVENTS_SCHEMA, TELEMETRY_SCHEMA, TokenBucket, inRanges, type DeviceEvent, type SeqWindow } from '@edgefleet/shared';
 import type { Db } from '../store/db.js';
-import { DrainTimer, dueItems } from './drain-timer.js';
+import { DrainTimer, dueItems, markSent, markTaken, nextResendIn, type Flight } from './drain-timer.js';
 import { OutboxSentMark, outboxSentSeq } from './sync-store.js';
 import { moveAbove, type MovedAbove } from './outbox-behind.js';
 
@@ -70,8 +70,8 @@ export function trimmedMessage(t: TrimmedWindow, maxBytes: number): string {
 export class OutboxSender {
   private opts: OutboxOptions;
   private bucket: TokenBucket;
-  /** seq -> time sent, for items not yet acked. */
-  private readonly inFlight = new Map<number, number>();
+  /** seq -> its wait for an ack, for items sent and not yet acked (drain-timer.ts Flight). */
+  private readonly inFlight = new Map<number, Flight>();
   private readonly timer: DrainTimer;
   private readonly sent: OutboxSentMark;
   private running = false;
@@ -187,10 +187,13 @@ export class OutboxSender {
       while (this.running) {
         const now = this.now();
         const rows = this.db.prepare('SELECT seq, kind, payload FROM outbox ORDER BY seq LIMIT ?').all(this.opts.batchSize * 4) as Row[];
+        // The oldest 4 × batchSize rows only: that many items at most await their ack, and the rest waits
+        // for acks (or the resends' backoff) before it goes, so a hub that is behind is not sent more.
         const due = dueItems(rows, (r) => r.seq, this.inFlight, now, this.opts.resendAfterMs);
         const kind = due[0]?.kind;
         if (!kind) {
-          if (this.inFlight.size) this.kick(this.opts.resendAfterMs);
+          const next = nextResendIn(this.inFlight, now, this.opts.resendAfterMs);
+          if (next !== undefined) this.kick(next);
           return;
         }
         const batch: Row[] = [];
@@ -214,7 +217,7 @@ export class OutboxSender {
         this.sent.raise(batch[batch.length - 1]!.seq);
         this.bucket.take(1, now);
         for (const t of trimmed) this.onTrimmed(t);
-        for (const r of batch) this.inFlight.set(r.seq, now);
+        markSent(this.inFlight, batch.map((r) => r.seq), now);
         const payload =
           kind === 'window'
             ? JSON.stringify({ schema: TELEMETRY_SCHEMA, deviceId: this.deviceId, windows: batch.map((r) => ({ ...(JSON.parse(r.payload) as object), seq: r.seq }) as SeqWindow) })
@@ -222,6 +225,8 @@ export class OutboxSender {
         const sentAt = Date.now();
         try {
           await this.publish(kind === 'window' ? 'telemetry' : 'events', payload);
+          // Taken by the broker: the wait for the hub's ack starts now, not when the message left.
+          markTaken(this.inFlight, batch.map((r) => r.seq), this.now());
           this.sentMessages++;
           if (Date.now() - sentAt <= ACKED_FAST_MS) this.sizeCap = Math.min(this.opts.maxMessageBytes, this.sizeCap * 2);
         } catch {

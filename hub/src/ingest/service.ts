@@ -107,6 +107,7 @@ export class IngestService implements DeviceReports {
       stored: (id, bytes) => this.guard.stored(id, bytes),
       ack: (id, payload) => deps.link.publish(id, 'ack', payload, ACK),
       maxSeq: (id) => this.guard.maxSeq(id),
+      resent: (n) => deps.metrics?.inc('edgefleet_ingest_resent_total', {}, n),
     });
   }
 

@@ -39,6 +39,7 @@ function setup() {
   const count = () => (store.db.prepare('SELECT COUNT(*) AS n FROM device_windows').get() as { n: number }).n;
   const events = () => (store.db.prepare('SELECT COUNT(*) AS n FROM device_events').get() as { n: number }).n;
   const stored = new Map<string, number>();
+  const resent: number[] = [];
   const writer = new WindowWriter({
     telemetry: store.telemetry,
     transaction: (fn) => store.db.transaction(fn)(),
@@ -51,11 +52,12 @@ function setup() {
       return Promise.resolve();
     },
     maxSeq: (id) => (id === 'a' ? 40 : undefined), // the guard's view (IngestGuard.maxSeq)
+    resent: (n) => resent.push(n),
   });
   const rand = seeded(3);
   const windows = (seqs: number[]): SeqWindow[] =>
     seqs.map((seq) => ({ ...sampleWindow({ model: 'vib', version: '1.0.0', start: T0, lengthSec: 60 }, FEATURES, REFERENCE, 20, { numeric: { temp: () => rand() * 10 }, outputs: { score: rand } }, rand), seq }));
-  return { store, writer, acks, count, events, stored, windows, at, close: () => { store.close(); rmSync(dir, { recursive: true, force: true }); } };
+  return { store, writer, acks, count, events, stored, resent, windows, at, close: () => { store.close(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
 test('one tick: every device stored in one transaction, one ack per device after the commit, rollups and last seen written', async () => {
@@ -83,6 +85,7 @@ test('one tick: every device stored in one transaction, one ack per device after
     assert.equal(h.count(), 5);
     assert.equal((h.store.db.prepare("SELECT windows FROM rollups WHERE device_id = 'a' AND grain = 3600").get() as { windows: number }).windows, 4);
     assert.deepEqual([h.acks.at(-1)?.seqs, h.acks.at(-1)?.known], [[1, 2, 5], [[1, 2]]]);
+    assert.deepEqual(h.resent, [2], 'the two held already are counted as resent (edgefleet_ingest_resent_total), the first sends not');
   } finally {
     h.close();
   }

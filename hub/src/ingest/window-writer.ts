@@ -84,6 +84,8 @@ export interface WindowWriterDeps {
   ack(deviceId: string, payload: string): Promise<void>;
   /** The highest seq the hub holds from a device (IngestGuard.maxSeq), told in its acks. */
   maxSeq?(deviceId: string): number | undefined;
+  /** Counts windows and events that came again, the hub holding them already (a resend: `known` in their acks). */
+  resent?(n: number): void;
 }
 
 /**
@@ -167,7 +169,9 @@ export class WindowWriter {
     }
     for (const [deviceId, list] of byDevice) {
       const seqs = list.flatMap((p) => p.seqs ?? []);
-      this.deps.ack(deviceId, ackPayload(seqs, list.flatMap((p) => p.known ?? []), this.deps.maxSeq?.(deviceId))).then(
+      const known = list.flatMap((p) => p.known ?? []);
+      if (known.length) this.deps.resent?.(known.length);
+      this.deps.ack(deviceId, ackPayload(seqs, known, this.deps.maxSeq?.(deviceId))).then(
         () => list.forEach((p) => p.done()),
         (err: unknown) => list.forEach((p) => p.done(err)),
       );

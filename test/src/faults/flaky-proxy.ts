@@ -1,5 +1,6 @@
-// A TCP proxy for fault tests: forwards 127.0.0.1:port to a target, and on demand delays data, trickles
-// it at a byte rate, cuts connections after a (seeded) random number of bytes, cuts everything now,
+// A TCP proxy for fault tests: forwards 127.0.0.1:port to a target, and on demand delays data (a chunk
+// at a time, or all in flight at once: latency), trickles it at a byte rate, cuts connections after a
+// (seeded) random number of bytes, cuts everything now,
 // refuses new connections, or turns into a black hole: nothing is forwarded either way and no socket is
 // closed (no FIN, no RST), as when a NAT forgets a connection or a cable is pulled mid-path.
 import net from 'node:net';
@@ -7,8 +8,10 @@ import net from 'node:net';
 export interface FlakyOptions {
   targetHost?: string;
   targetPort: number;
-  /** Delay each chunk by this many milliseconds (both directions). */
+  /** Delay each chunk by this many milliseconds (both directions), reading paused meanwhile: a link that carries a chunk at a time. */
   delayMs?: number;
+  /** Delay each chunk by this many milliseconds (both directions), reading on meanwhile: a long path, chunks in order, as many in flight as come. */
+  latencyMs?: number;
   /** Cut a connection after a random number of bytes in [min, max] have passed (seeded), if set. */
   cutAfterBytes?: { min: number; max: number };
   /** Forward at most this many bytes a second per direction of each connection, if set. */
@@ -31,7 +34,7 @@ export interface FlakyProxy {
    */
   setBlackhole(on: boolean): void;
   cutAll(): void;
-  configure(opts: Partial<Pick<FlakyOptions, 'delayMs' | 'cutAfterBytes' | 'bytesPerSec'>>): void;
+  configure(opts: Partial<Pick<FlakyOptions, 'delayMs' | 'latencyMs' | 'cutAfterBytes' | 'bytesPerSec'>>): void;
   close(): Promise<void>;
 }
 
@@ -48,7 +51,7 @@ function rng(seed: number): () => number {
 }
 
 export async function startFlakyProxy(opts: FlakyOptions): Promise<FlakyProxy> {
-  const conf = { delayMs: opts.delayMs ?? 0, cutAfterBytes: opts.cutAfterBytes, bytesPerSec: opts.bytesPerSec };
+  const conf = { delayMs: opts.delayMs ?? 0, latencyMs: opts.latencyMs ?? 0, cutAfterBytes: opts.cutAfterBytes, bytesPerSec: opts.bytesPerSec };
   const random = rng(opts.seed ?? 1);
   const sockets = new Set<net.Socket>();
   /** Sockets of connections the black hole took: they never carry anything again. */
@@ -110,6 +113,11 @@ export async function startFlakyProxy(opts: FlakyOptions): Promise<FlakyProxy> {
             if (!to.destroyed) write(chunk);
             from.resume();
           }, conf.delayMs);
+        } else if (conf.latencyMs > 0) {
+          // Timers of the same delay fire in the order they were set: the bytes keep their order.
+          setTimeout(() => {
+            if (!to.destroyed && !dead.has(from)) write(chunk);
+          }, conf.latencyMs);
         } else if (!write(chunk)) {
           from.pause();
           to.once('drain', () => from.resume());
@@ -157,6 +165,7 @@ export async function startFlakyProxy(opts: FlakyOptions): Promise<FlakyProxy> {
     },
     configure(c) {
       if (c.delayMs !== undefined) conf.delayMs = c.delayMs;
+      if (c.latencyMs !== undefined) conf.latencyMs = c.latencyMs; // lowered while chunks wait, later ones could pass them
       if ('cutAfterBytes' in c) conf.cutAfterBytes = c.cutAfterBytes;
       if ('bytesPerSec' in c) conf.bytesPerSec = c.bytesPerSec;
     },

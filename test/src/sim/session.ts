@@ -7,9 +7,15 @@ import type { SimDevice } from './simulator.js';
 export interface OutboxEntry {
   kind: 'telemetry' | 'events';
   payload: string;
+  /** When the broker took it (its PUBACK; when it was sent until then): its wait for the hub's ack starts there. */
   sentAt: number;
+  /** Times sent: each resend doubles the wait, as the agent's outbox does. */
+  sends: number;
   left: number;
 }
+
+/** The agent's resend wait (agent/src/sync/drain-timer.ts resendWait; docs/decisions/0186-resends-wait-from-the-broker-and-back-off.md). */
+export const resendWaitMs = (e: OutboxEntry, resendMs: number): number => resendMs * Math.min(8, 2 ** Math.max(0, e.sends - 1));
 
 export interface DeviceSession {
   dev: SimDevice;

@@ -10,7 +10,7 @@ import mqtt from 'mqtt';
 import { Ack, DesiredDocument, TELEMETRY_SCHEMA, deviceTopic, type DeviceEvent, type ReportedModel, type SummaryWindow, type TelemetryBatch } from '@edgefleet/shared';
 import { simEvents, simPresence, simState, simTelemetry, type SimModel, type WindowShape } from './messages.js';
 import { DesiredFollower, type FollowOptions } from './follow.js';
-import { applyAck, jsonOrNull, type DeviceSession, type OutboxEntry } from './session.js';
+import { applyAck, jsonOrNull, resendWaitMs, type DeviceSession, type OutboxEntry } from './session.js';
 
 export interface SimDevice {
   id: string;
@@ -148,23 +148,30 @@ export class FleetSimulator {
 
   /** Puts a message carrying `seqs` into the outbox and publishes it; resolves on PUBACK. */
   private send(s: DeviceSession, kind: OutboxEntry['kind'], seqs: number[], payload: string): Promise<void> {
-    const e: OutboxEntry = { kind, payload, sentAt: Date.now(), left: seqs.length };
+    const e: OutboxEntry = { kind, payload, sentAt: Date.now(), sends: 1, left: seqs.length };
     for (const q of seqs) s.outbox.set(q, e);
     return new Promise((resolve, reject) => {
-      s.client.publish(deviceTopic(s.dev.id, kind), payload, { qos: 1 }, (err) => (err ? reject(err) : resolve()));
+      s.client.publish(deviceTopic(s.dev.id, kind), payload, { qos: 1 }, (err) => {
+        if (err) return reject(err);
+        e.sentAt = Date.now(); // taken by the broker: the wait for the ack starts now, as the agent's does
+        resolve();
+      });
     });
   }
 
   private resendDue(): void {
-    const due = Date.now() - this.resendMs;
+    const now = Date.now();
     for (const s of this.sessions.values()) {
       const seen = new Set<OutboxEntry>();
       for (const e of s.outbox.values()) {
-        if (seen.has(e) || e.left <= 0 || e.sentAt > due) continue;
+        if (seen.has(e) || e.left <= 0 || now - e.sentAt <= resendWaitMs(e, this.resendMs)) continue;
         seen.add(e);
-        e.sentAt = Date.now();
+        e.sentAt = now;
+        e.sends++;
         this.resends++;
-        s.client.publish(deviceTopic(s.dev.id, e.kind), e.payload, { qos: 1 }, () => {});
+        s.client.publish(deviceTopic(s.dev.id, e.kind), e.payload, { qos: 1 }, (err) => {
+          if (!err) e.sentAt = Date.now();
+        });
       }
       s.follower?.tick(this.resendMs);
     }
