@@ -2,6 +2,17 @@
 // The rows they hold are written by rollups-writer.ts and read by rollups-repo.ts.
 import type { Migration } from './migrations.js';
 
+/** A rollup's values, the same in a device's row and the fleet's (the sum of its hour's or day's device rows). */
+const VALUE_COLUMNS = `windows INTEGER NOT NULL,
+      count INTEGER NOT NULL,
+      err_model INTEGER NOT NULL,
+      err_input INTEGER NOT NULL,
+      err_load INTEGER NOT NULL,
+      errors TEXT NOT NULL,
+      dist BLOB NOT NULL,
+      mom BLOB NOT NULL,
+      lat BLOB NOT NULL`;
+
 /** hub.db migration 20: rollups per device and the fleet's, each of a series (a model version and its layout). */
 export const ROLLUPS_MIGRATION: Migration = {
   version: 20,
@@ -22,15 +33,7 @@ export const ROLLUPS_MIGRATION: Migration = {
       grain INTEGER NOT NULL,
       start INTEGER NOT NULL,
       device_id TEXT NOT NULL,
-      windows INTEGER NOT NULL,
-      count INTEGER NOT NULL,
-      err_model INTEGER NOT NULL,
-      err_input INTEGER NOT NULL,
-      err_load INTEGER NOT NULL,
-      errors TEXT NOT NULL,
-      dist BLOB NOT NULL,
-      mom BLOB NOT NULL,
-      lat BLOB NOT NULL
+      ${VALUE_COLUMNS}
     );
     CREATE UNIQUE INDEX rollups_key ON rollups(series, grain, start, device_id);
     -- The whole fleet's rollup of a version per hour and day: the sum of that hour's (day's) device
@@ -41,15 +44,7 @@ export const ROLLUPS_MIGRATION: Migration = {
       series INTEGER NOT NULL,
       grain INTEGER NOT NULL,
       start INTEGER NOT NULL,
-      windows INTEGER NOT NULL,
-      count INTEGER NOT NULL,
-      err_model INTEGER NOT NULL,
-      err_input INTEGER NOT NULL,
-      err_load INTEGER NOT NULL,
-      errors TEXT NOT NULL,
-      dist BLOB NOT NULL,
-      mom BLOB NOT NULL,
-      lat BLOB NOT NULL
+      ${VALUE_COLUMNS}
     );
     CREATE UNIQUE INDEX rollup_fleet_key ON rollup_fleet(series, grain, start);
   `,
