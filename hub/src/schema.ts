@@ -13,7 +13,7 @@ import { ENROLLMENT_REVOKE_MIGRATION } from './store/enrollment-repo.js';
 import { ROLLOUTS_MIGRATION, ROLLOUT_CONFIG_MIGRATION, ROLLOUT_REVISION_MIGRATION, ROLLOUT_STATE_BY_MIGRATION, ROLLOUT_WINDOW_MIGRATION } from './store/rollouts-migrations.js';
 import { ROLLOUT_NOT_INSTALLED_MIGRATION } from './store/rollout-not-installed.js';
 import { DEPLOYMENT_WINDOW_MIGRATION, EMPTY_TAGS_TARGET_MIGRATION, ROLLOUT_BY_DEPLOYMENT_MIGRATION } from './store/deployments-migrations.js';
-import { ROLLUPS_MIGRATION, ROLLUPS_PERF_MIGRATION, ROLLUPS_SPAN_MIGRATION, ROLLUPS_ACTIVE_MIGRATION } from './store/rollups-repo.js';
+import { ROLLUPS_MIGRATION, ROLLUPS_PERF_MIGRATION, ROLLUPS_SPAN_MIGRATION, ROLLUPS_ACTIVE_MIGRATION } from './store/rollups-migrations.js';
 import { ROLLUP_HORIZON_MIGRATION } from './rollups/expiry.js';
 import { DRIFT_MIGRATION, DRIFT_REPORT_INSUFFICIENT_MIGRATION, DRIFT_REPORT_LEFT_OUT_MIGRATION } from './drift/repo.js';
 import { ALERTS_MIGRATION } from './alerts/migrations.js';

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { modelVersions, modelsOf } from './model-versions.js';
-import type { DeviceInfo } from './wire/api.js';
+import type { DeviceInfo } from './wire/api-devices.js';
 
 const models: DeviceInfo['models'] = [
   { name: 'm', version: '1.0.0', status: 'installed' },

@@ -2,7 +2,7 @@
 // (docs/cli.md "devices", docs/console.md): per model the version the box reported active (GET /devices gives it the
 // model's status; every other version it holds reads `installed`) apart from the others it holds. One function for
 // both, so a box that runs 3.0.0 after a rollout reads the same in either. Pure: the console renderer imports it.
-import type { DeviceInfo } from './wire/api.js';
+import type { DeviceInfo } from './wire/api-devices.js';
 
 type Run = DeviceInfo['models'][number];
 

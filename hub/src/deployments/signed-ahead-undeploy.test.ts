@@ -5,13 +5,12 @@
 // mid-way and a stop store nothing; a deployment and an undeploy are not signed at once (OVERLOADED).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AppError, DeploymentCreate } from '@edgefleet/shared';
-import { forEachBackend, type Backend } from '../testing/backends.js';
+import type { AppError } from '@edgefleet/shared';
+import { forEachBackend } from '../testing/backends.js';
 import { cleanup, firstChunkSigned, fleetHub, fleetIds, prepare, rowCount, signedLog, verified, type TestHub } from './testing.js';
 import { SIGN_CHUNK } from './signed-ahead.js';
+import { failPut, N, REQ, sameAsOnce, stopWhileSigned } from './signed-ahead-testing.js';
 
-const N = SIGN_CHUNK * 2 + 50;
-const REQ: DeploymentCreate = { model: 'audio-energy', version: '1.0.0', target: { tags: { ring: 'a' } }, reason: 'to many' };
 const UNDO = { reason: 'retired', actor: 'op', confirmDevices: N };
 
 /** A fleet of N devices in one deployment (committed at once), its id. */
@@ -33,34 +32,24 @@ function nothingStored(h: TestHub, id: number, documents = N): void {
   assert.deepEqual(h.store.audit.query({}).filter((a) => a.action === 'deployment.undeploy'), []);
 }
 
-let backend: Backend;
-
 describe('an undeploy signed ahead', () => {
   before(prepare);
   after(cleanup);
 
-  forEachBackend((b) => { backend = b; }, () => {
-    it('stores the documents an undeploy committed at once stores, signatures and all', async () => {
-      const [ahead, once] = [await deployed(backend.database()), await deployed(backend.database())];
-      try {
-        const a = await ahead.h.parts.deployments.undeployStored(ahead.id, UNDO);
-        const o = once.h.parts.deployments.undeploy(once.id, UNDO);
-        assert.equal(a.docs.length, N);
-        assert.deepEqual(a, o);
-        for (const d of a.docs) {
-          const body = verified(d);
-          assert.deepEqual([body.seq, body.models, body.removed?.map((r) => r.name)], [2, [], ['audio-energy']]);
-          assert.deepEqual(ahead.h.store.desired.latest(d.signed.deviceId), d);
-        }
-        assert.deepEqual(signedLog(ahead.h, 'undeploy'), [{ deployment: ahead.id, devices: N, signedAhead: N, reused: N }]);
-        assert.equal(ahead.h.store.deployments.get(ahead.id).devices.filter((d) => d.status === 'removing').length, N);
-        assert.equal(ahead.h.store.deployments.get(ahead.id).undeployed?.reason, 'retired');
-      } finally {
-        await ahead.h.close();
-        await once.h.close();
-      }
-    });
-  });
+  forEachBackend(...sameAsOnce(deployed, (d) => d.h, 'stores the documents an undeploy committed at once stores, signatures and all', async (ahead, once) => {
+    const a = await ahead.h.parts.deployments.undeployStored(ahead.id, UNDO);
+    const o = once.h.parts.deployments.undeploy(once.id, UNDO);
+    assert.equal(a.docs.length, N);
+    assert.deepEqual(a, o);
+    for (const d of a.docs) {
+      const body = verified(d);
+      assert.deepEqual([body.seq, body.models, body.removed?.map((r) => r.name)], [2, [], ['audio-energy']]);
+      assert.deepEqual(ahead.h.store.desired.latest(d.signed.deviceId), d);
+    }
+    assert.deepEqual(signedLog(ahead.h, 'undeploy'), [{ deployment: ahead.id, devices: N, signedAhead: N, reused: N }]);
+    assert.equal(ahead.h.store.deployments.get(ahead.id).devices.filter((d) => d.status === 'removing').length, N);
+    assert.equal(ahead.h.store.deployments.get(ahead.id).undeployed?.reason, 'retired');
+  }));
 
   it('signs again at commit what changed while it was signed, and refuses at commit a count no longer the one confirmed', async () => {
     const { h, id } = await deployed();
@@ -109,22 +98,14 @@ describe('an undeploy signed ahead', () => {
     try {
       const svc = h.parts.deployments;
       // The 150th document put at commit fails (the chunks put N, rolled back).
-      const put = h.store.desired.put.bind(h.store.desired);
-      let puts = 0;
-      h.store.desired.put = (d) => {
-        if (++puts === N + 150) throw new Error('disk failed');
-        put(d);
-      };
+      const restore = failPut(h, N + 150);
       await assert.rejects(svc.undeployStored(id, UNDO, audited(h)), /disk failed/);
-      h.store.desired.put = put;
+      restore();
       nothingStored(h, id);
 
       const p = svc.undeployStored(id, UNDO, audited(h));
       await firstChunkSigned(h, 'undeploy');
-      const stopped = svc.stop();
-      await assert.rejects(p, (e: AppError) => e.code === 'NOT_READY' && e.message === 'the hub is stopping: the undeploy was not stored; undeploy again once the hub is back');
-      await stopped;
-      assert.equal(svc.signingAhead(), null);
+      await stopWhileSigned(h, p, 'the hub is stopping: the undeploy was not stored; undeploy again once the hub is back');
       nothingStored(h, id);
       await assert.rejects(svc.undeployStored(id, UNDO), (e: AppError) => e.code === 'NOT_READY');
     } finally {

@@ -5,14 +5,13 @@
 // deployment while one is being signed is refused OVERLOADED; a stop while signing stores nothing.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AppError, DeploymentCreate, DesiredDocument } from '@edgefleet/shared';
-import { forEachBackend, type Backend } from '../testing/backends.js';
+import type { AppError, DesiredDocument } from '@edgefleet/shared';
+import { forEachBackend } from '../testing/backends.js';
 import { addDevice, cleanup, firstChunkSigned, fleetHub, fleetIds, prepare, rowCount, signedLog, verified, type TestHub } from './testing.js';
 import { SIGN_CHUNK } from './signed-ahead.js';
+import { failPut, N, REQ, sameAsOnce, stopWhileSigned } from './signed-ahead-testing.js';
 
-const N = SIGN_CHUNK * 2 + 50;
 const ids = fleetIds;
-const REQ: DeploymentCreate = { model: 'audio-energy', version: '1.0.0', target: { tags: { ring: 'a' } }, reason: 'to many' };
 const fleet = (database?: string) => fleetHub(N, { database });
 const signed = (h: TestHub) => signedLog(h, 'deployment');
 
@@ -27,37 +26,27 @@ const audited = (h: TestHub) => (d: { id: number; devices: number }) => {
   h.store.audit.append({ actor: 'op', actorId: null, action: 'deployment.create', target: 'audio-energy@1.0.0', reason: REQ.reason, details: d, at: h.clock.now() });
 };
 
-let backend: Backend;
-
 describe('a deployment signed ahead', () => {
   before(prepare);
   after(cleanup);
 
-  forEachBackend((b) => { backend = b; }, () => {
-    it('stores the documents a deployment committed at once stores, signatures and all, under the id it would take', async () => {
-      const [ahead, once] = [await fleet(backend.database()), await fleet(backend.database())];
-      try {
-        const a = await ahead.parts.deployments.deployStored(REQ, 'op');
-        const o = once.parts.deployments.createDeployment(REQ, 'op');
-        assert.equal(a.docs.length, N);
-        // Same bodies, and Ed25519 signs deterministically: the same signatures too.
-        assert.deepEqual(a.docs, o.docs);
-        for (const d of a.docs) {
-          assert.deepEqual(verified(d).models.map((m) => m.version), ['1.0.0']);
-          assert.deepEqual(ahead.store.desired.latest(d.signed.deviceId), d);
-        }
-        assert.deepEqual(signed(ahead), [{ deployment: a.id, devices: N, signedAhead: N, reused: N }]);
-        // The rows the chunks stored and rolled back took no id (PostgreSQL's identity included).
-        assert.equal(a.id, o.id);
-        const next = await ahead.parts.deployments.deployStored({ ...REQ, version: '2.0.0' }, 'op');
-        assert.equal(next.id, a.id + 1);
-        assert.deepEqual(ahead.store.deployments.list().deployments.map((d) => d.id), [next.id, a.id]);
-      } finally {
-        await ahead.close();
-        await once.close();
-      }
-    });
-  });
+  forEachBackend(...sameAsOnce(fleet, (h) => h, 'stores the documents a deployment committed at once stores, signatures and all, under the id it would take', async (ahead, once) => {
+    const a = await ahead.parts.deployments.deployStored(REQ, 'op');
+    const o = once.parts.deployments.createDeployment(REQ, 'op');
+    assert.equal(a.docs.length, N);
+    // Same bodies, and Ed25519 signs deterministically: the same signatures too.
+    assert.deepEqual(a.docs, o.docs);
+    for (const d of a.docs) {
+      assert.deepEqual(verified(d).models.map((m) => m.version), ['1.0.0']);
+      assert.deepEqual(ahead.store.desired.latest(d.signed.deviceId), d);
+    }
+    assert.deepEqual(signed(ahead), [{ deployment: a.id, devices: N, signedAhead: N, reused: N }]);
+    // The rows the chunks stored and rolled back took no id (PostgreSQL's identity included).
+    assert.equal(a.id, o.id);
+    const next = await ahead.parts.deployments.deployStored({ ...REQ, version: '2.0.0' }, 'op');
+    assert.equal(next.id, a.id + 1);
+    assert.deepEqual(ahead.store.deployments.list().deployments.map((d) => d.id), [next.id, a.id]);
+  }));
 
   it('signs again at commit what changed while it was signed: a re-tag, a revoke, an enrollment, another document or deployment', async () => {
     const h = await fleet();
@@ -100,14 +89,9 @@ describe('a deployment signed ahead', () => {
     try {
       const svc = h.parts.deployments;
       // The 150th document put at commit fails (the chunks put N, rolled back).
-      const put = h.store.desired.put.bind(h.store.desired);
-      let puts = 0;
-      h.store.desired.put = (d) => {
-        if (++puts === N + 150) throw new Error('disk failed');
-        put(d);
-      };
+      const restore = failPut(h, N + 150);
       await assert.rejects(svc.deployStored(REQ, 'op', audited(h)), /disk failed/);
-      h.store.desired.put = put;
+      restore();
       nothingStored(h);
 
       const p = svc.deployStored(REQ, 'op', audited(h));
@@ -143,10 +127,7 @@ describe('a deployment signed ahead', () => {
       const svc = s.parts.deployments;
       const p = svc.deployStored(REQ, 'op', audited(s));
       await firstChunkSigned(s);
-      const stopped = svc.stop();
-      await assert.rejects(p, (e: AppError) => e.code === 'NOT_READY' && /the hub is stopping: the deployment was not stored/.test(e.message));
-      await stopped;
-      assert.equal(svc.signingAhead(), null);
+      await stopWhileSigned(s, p, /the hub is stopping: the deployment was not stored/);
       nothingStored(s);
       await assert.rejects(svc.deployStored(REQ, 'op'), (e: AppError) => e.code === 'NOT_READY');
     } finally {

@@ -1,10 +1,11 @@
 // The hub's composition root, one part with start/stop: store, identity, the MQTT FleetLink (embedded
 // aedes or an external broker), then the parts along the data flow — ingest (what devices send),
 // deployments (desired documents out, status from ingest), delivery (model blocks) — and the HTTP server,
-// built in the order they depend on each other and stopped in reverse. server/main.ts is only argv and signals.
+// built in the order they depend on each other and stopped in reverse. server/main.ts is only argv and signals;
+// the parts' factories are in wiring.ts, what start and stop do beside them in start-steps.ts and stop-steps.ts.
 import type { AddressInfo } from 'node:net';
 import type { ServerType } from '@hono/node-server';
-import { settleWithin, type TrustBody, type TrustDocument } from '@edgefleet/shared';
+import type { TrustBody, TrustDocument } from '@edgefleet/shared';
 import type { HubConfig } from '../config.js';
 import type { Clock } from '../clock.js';
 import { Metrics } from '../metrics.js';
@@ -32,11 +33,11 @@ import type { HubLease } from '../cluster/lease.js';
 import { claimLease, clusterHubId, hubLease, singletonJobs } from './cluster.js';
 import { defaultHubId, type ClaimKeeper } from '../cluster/claim.js';
 import { DesiredResync } from '../deployments/resync.js';
-import { DependencyWatch, databaseFailure, dependencyGauges } from '../health.js';
-import { DatabaseHealth } from '../database-health.js';
 import { connectionRefusals } from './http-connections.js';
-import { HUB_STOP_BROKER_FLOOR_MS, HUB_STOP_DB_MS, HUB_STOP_STEP_MS, StopBudget } from './stop-deadlines.js';
-import { alertsOptions, brokerUrls, createFleetLink, createQuota, createRetention, createStreams, HTTP_IDLE_MS, httpUrl, listen, watchDataDisk } from './wiring.js';
+import { HUB_STOP_DB_MS, HUB_STOP_STEP_MS } from './stop-deadlines.js';
+import { closeHttpServer, stopSteps } from './stop-steps.js';
+import { tidyAtStart, watchDependencies } from './start-steps.js';
+import { alertsOptions, brokerUrls, createFleetLink, createQuota, createRetention, createStreams, httpUrl, listen, watchDataDisk } from './wiring.js';
 
 export interface HubAddresses {
   http: string;
@@ -100,18 +101,11 @@ export class Hub {
     const ext = cfg.externalBroker;
     const parts = { clock, logger, metrics: this.metrics };
     watchDataDisk(this.metrics, cfg.dataDir);
-    // What a push cut short by a killed hub left staged (older than any live upload can be idle).
-    const swept = store.blobs.sweepTemp(2 * HTTP_IDLE_MS);
-    if (swept) logger.info({ files: swept }, 'removed bundle uploads a stopped hub left unfinished');
+    // What a killed hub left: staged uploads, devices marked online (the embedded broker starts with none connected).
+    tidyAtStart(store, !ext, logger);
     // Per-device MQTT quotas (embedded broker only), then the MQTT link (embedded aedes or an external broker).
     const quota = createQuota(cfg, store, parts);
     this.quota = quota;
-    // The embedded broker starts with no device connected: those a killed hub left online are not (an
-    // external broker's retained presence says who is; several hubs always use one).
-    if (!ext) {
-      const stale = store.devices.markAllOffline();
-      if (stale > 0) logger.info({ devices: stale }, 'devices marked online by a hub that did not stop marked offline');
-    }
     const fleet = createFleetLink(cfg, store, hubId, quota, parts);
     this.fleet = fleet;
     await fleet.start();
@@ -160,12 +154,8 @@ export class Hub {
     // One hub runs these: the holder of the lease, the single hub itself or one among several (server/cluster.ts).
     this.resync = ext ? new DesiredResync({ store, publish: (docs) => deployments.publishDesired(docs), clock, logger }) : null;
     const jobs = singletonJobs({ deployments, rollouts, retention, fleetRows, alerts, resync: this.resync });
-    // GET /api/v1/ready: the database as the lease renewals find it (health.ts); it answered at start.
-    // Public answers name the failure's code only: its message names the server.
-    const database = new DependencyWatch(() => clock.now(), true, undefined, databaseFailure);
-    const dbHealth = new DatabaseHealth(database, () => store.db.prepare('SELECT 1').get(), logger);
-    const dependencies = (fresh = false) => ({ database: dbHealth.get(fresh), broker: fleet.linkState?.() ?? { ok: true } });
-    dependencyGauges(this.metrics, dependencies);
+    // GET /api/v1/ready: the database as the lease renewals find it, and the broker.
+    const { database, dbHealth, dependencies } = watchDependencies(store, fleet, parts);
     this.lease = hubLease(cfg, leaseId, store, jobs, { clock, logger, metrics: this.metrics, database });
     claim.stop(); // the lease renews itself from here
     this.claim = null;
@@ -239,11 +229,8 @@ export class Hub {
    */
   stop(after: 'run' | 'failed start' = 'run'): Promise<void> {
     this.stopping ??= (async () => {
-      const budget = new StopBudget();
-      // A step before the broker's keeps the broker's floor; the broker's takes what is left.
-      const cut = (ms: number, keep = HUB_STOP_BROKER_FLOOR_MS) => budget.ms(ms, keep);
-      const step = (work: Promise<unknown> | undefined, ms: number, what: string) =>
-        settleWithin(work, ms, what, (err) => this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, `stopping: ${what}`));
+      // Each step's deadline is cut to what is left of the stop's budget (stop-steps.ts).
+      const { cut, step } = stopSteps(this.logger);
       this.store?.finishWithin(HUB_STOP_DB_MS);
       // A deployment being signed ahead gives up at its next turn (NOT_READY, nothing stored), so its request answers now.
       this.deploymentsPart?.halt();
@@ -252,17 +239,8 @@ export class Hub {
       this.streams = null;
       const http = this.http;
       this.http = null;
-      if (http) {
-        // No new connection; idle keep-alive ones close now, and a request under way gets its answer (one
-        // held by a database that stopped answering fails with DATABASE_UNAVAILABLE) until the step's deadline,
-        // when whatever is left is cut.
-        const server = http as unknown as { closeIdleConnections?: () => void; closeAllConnections?: () => void };
-        await step(new Promise<void>((resolve) => {
-          http.close(() => resolve());
-          server.closeIdleConnections?.();
-        }), cut(HUB_STOP_STEP_MS.http), 'closing the HTTP server');
-        server.closeAllConnections?.();
-      }
+      // A request under way gets its answer until the step's deadline, when whatever is left is cut.
+      if (http) await closeHttpServer(http, step, cut(HUB_STOP_STEP_MS.http));
       // The singleton jobs stop and the lease is released, so another hub takes it (or starts) at once.
       this.claim?.release(); // a start that failed before the lease took over
       this.claim = null;

@@ -1,5 +1,5 @@
 // Devices: identity (id + salted secret hash), tags (also as rows for the tag filter: device-tags.ts, and in the search text: device-search.ts), facts, revocation, presence and what each
-// device reports running (recorded and read through device-reports.ts). Also the DeviceAuthPort the
+// device reports running (recorded and read through device-reports.ts; a row as DeviceInfo: device-info.ts). Also the DeviceAuthPort the
 // MQTT part uses at CONNECT, which rewrites hashes of an older scheme on the first successful connect
 // (docs/decisions/0008-device-secret-verification.md).
 import { AppError, notFound, type DeviceFacts, type DeviceInfo, type DeviceList, type FleetSummary, type ReportedState, type Tags } from '@edgefleet/shared';
@@ -10,25 +10,9 @@ import { pageOf } from './history-page.js';
 import { deviceFilterSql, type DeviceFilter, type FilterSql } from './device-filter.js';
 import { writeDeviceTags } from './device-tags.js';
 import { countSearch, denseSearch, refuseUnboundedSearch, writeDeviceSearch } from './device-search.js';
-import { reportTransaction, reportedSummary, withPreflight } from './device-reports.js';
-import { replacementOf } from './device-replacements.js';
+import { reportTransaction } from './device-reports.js';
+import { deviceInfo, deviceInfos, type DeviceRow } from './device-info.js';
 import type { AuthResult, DeviceAuthPort, PresenceMark } from '../mqtt/ports.js';
-
-interface Row {
-  id: string;
-  secret_hash: string;
-  tags: string;
-  facts: string | null;
-  revoked_at: string | null;
-  created_at: string;
-  last_seen: string | null;
-  online: number;
-  reported: string | null;
-  /** Hub.db migration 4 (hub/src/ingest/clock-offset.ts); absent in a store opened without it. */
-  clock_offset_ms?: number | null;
-  clock_offset_at?: string | null;
-  clock_shifted_windows?: number;
-}
 
 type Stmt = HubStatement;
 /** A page of devices by id (GET /devices, /config/devices): at most `limit`, after the id `after`, matching the filter. */
@@ -67,11 +51,11 @@ export class DevicesRepo implements DeviceAuthPort {
   get(id: string): DeviceInfo {
     const r = this.row(id);
     if (!r) throw notFound('device', id, `no device "${id}"`);
-    return this.toInfo(r);
+    return deviceInfo(this.db, r);
   }
 
   list(): DeviceInfo[] {
-    return (this.db.prepare('SELECT * FROM devices ORDER BY id').all() as Row[]).map((r) => this.toInfo(r));
+    return (this.db.prepare('SELECT * FROM devices ORDER BY id').all() as DeviceRow[]).map((r) => deviceInfo(this.db, r));
   }
 
   /**
@@ -90,8 +74,8 @@ export class DevicesRepo implements DeviceAuthPort {
     const count = f.search ? countSearch(this.db, f, f.search)
       : { total: Number((this.db.prepare(sql).get(...f.params) as { n: number | string }).n), totalExact: true };
     const byId = f.search && (!count.totalExact || denseSearch(this.db, count.total, q.limit));
-    const p = this.pageRows<Row>('*', byId ? deviceFilterSql(q, dialect, 'each') : f, q);
-    return { devices: this.toInfos(p.rows), next: p.next, ...count };
+    const p = this.pageRows<DeviceRow>('*', byId ? deviceFilterSql(q, dialect, 'each') : f, q);
+    return { devices: deviceInfos(this.db, p.rows), next: p.next, ...count };
   }
 
   /** A page of targetable() (GET /config/devices): devices not revoked by id, as page(). */
@@ -138,7 +122,7 @@ export class DevicesRepo implements DeviceAuthPort {
 
   async authenticate(id: string, secret: string): Promise<AuthResult> {
     const r = (this.authStmt ??= this.db.prepare('SELECT secret_hash, revoked_at FROM devices WHERE id = ?')).get(id) as
-      | Pick<Row, 'secret_hash' | 'revoked_at'>
+      | Pick<DeviceRow, 'secret_hash' | 'revoked_at'>
       | undefined;
     if (!r) return 'unknown';
     if (r.revoked_at) return 'revoked';
@@ -264,55 +248,13 @@ export class DevicesRepo implements DeviceAuthPort {
     return Number(row.n);
   }
 
-  private row(id: string): Row | undefined {
-    return this.db.prepare('SELECT * FROM devices WHERE id = ?').get(id) as Row | undefined;
+  private row(id: string): DeviceRow | undefined {
+    return this.db.prepare('SELECT * FROM devices WHERE id = ?').get(id) as DeviceRow | undefined;
   }
 
-  private mustRow(id: string): Row {
+  private mustRow(id: string): DeviceRow {
     const r = this.row(id);
     if (!r) throw notFound('device', id, `no device "${id}"`);
     return r;
-  }
-
-  /**
-   * A page's rows as DeviceInfo, their versions read in one statement (a statement a device cost a page of 200
-   * ~200 round trips on PostgreSQL). At most DEVICE_PAGE.maxLimit rows: within both databases' parameter limits.
-   */
-  private toInfos(rows: Row[]): DeviceInfo[] {
-    if (rows.length === 0) return [];
-    const ids = rows.map(() => '?').join(', ');
-    const all = this.db.prepare(`SELECT device_id, name, version, status FROM device_models WHERE device_id IN (${ids}) ORDER BY device_id, name, version`)
-      .all(...rows.map((r) => r.id)) as Array<DeviceInfo['models'][number] & { device_id: string }>;
-    const replaced = new Map((this.db.prepare(`SELECT device_id, by_device, at FROM device_replacements WHERE device_id IN (${ids})`)
-      .all(...rows.map((r) => r.id)) as Array<{ device_id: string; by_device: string; at: string }>).map((x) => [x.device_id, { by: x.by_device, at: x.at }]));
-    const by = new Map<string, DeviceInfo['models']>();
-    for (const { device_id: id, ...m } of all) {
-      const list = by.get(id);
-      if (list) list.push(m);
-      else by.set(id, [m]);
-    }
-    return rows.map((r) => this.toInfo(r, { models: by.get(r.id) ?? [], replaced: replaced.get(r.id) ?? null }));
-  }
-
-  private toInfo(r: Row, known?: { models: DeviceInfo['models']; replaced: DeviceInfo['replaced'] }): DeviceInfo {
-    const models = known?.models ?? this.db
-      .prepare('SELECT name, version, status FROM device_models WHERE device_id = ? ORDER BY name, version')
-      .all(r.id) as DeviceInfo['models'];
-    // Its box enrolled again under a new id (device-replacements.ts, docs/decisions/0155-a-box-enrolled-again-replaces-its-old-id.md).
-    const replaced = known ? known.replaced : replacementOf(this.db, r.id);
-    return {
-      id: r.id,
-      tags: JSON.parse(r.tags) as Tags,
-      facts: r.facts ? (JSON.parse(r.facts) as DeviceFacts) : null,
-      revoked: r.revoked_at !== null,
-      revokedAt: r.revoked_at,
-      online: r.online === 1,
-      lastSeen: r.last_seen,
-      created: r.created_at,
-      models: withPreflight(models, r.reported),
-      reported: reportedSummary(r.reported),
-      clock: r.clock_offset_ms != null && r.clock_offset_at ? { offsetMs: r.clock_offset_ms, measuredAt: r.clock_offset_at, shiftedWindows: r.clock_shifted_windows ?? 0 } : null,
-      replaced,
-    };
   }
 }

@@ -1,11 +1,11 @@
 // Hourly and daily rollups per (model version, device) in hub.db (docs/decisions/0023-rollups.md).
 // applyWindows runs inside the transaction that stores the windows (store/telemetry-repo.ts), so a
 // window and its rollups commit together and a resend (already stored) adds nothing. Each row holds
-// the flat vectors of rollups/values.ts as blobs; a query reads only the blobs it needs.
+// the flat vectors of rollups/values.ts as blobs; a query reads only the blobs it needs. The tables'
+// migrations: rollups-migrations.ts.
 import { z } from 'zod';
 import { Feature, Reference, Task, TensorSpec } from '@edgefleet/shared';
 import type { Db } from './db.js';
-import type { Migration } from './migrations.js';
 import { extendedLayout, layoutOf, type RollupLayout } from '../rollups/layout.js';
 import { addStored, emptyValues, type StoredRollup } from '../rollups/values.js';
 import { encodeDist, encodeLat, encodeMom, encodePerf } from '../rollups/blobs.js';
@@ -16,101 +16,6 @@ import type { SummaryWindow } from '@edgefleet/shared';
 
 export const HOUR_SEC = 3600;
 export const DAY_SEC = 86_400;
-
-export const ROLLUPS_MIGRATION: Migration = {
-  version: 20,
-  name: 'hourly and daily rollups per model version and device',
-  sql: `
-    CREATE TABLE rollup_series (
-      id INTEGER PRIMARY KEY AUTOINCREMENT,
-      model TEXT NOT NULL,
-      version TEXT NOT NULL,
-      layout TEXT NOT NULL,
-      UNIQUE (model, version)
-    );
-    -- A rowid table: a row of 1-2 KB stays on its page (a WITHOUT ROWID row over ~1 KB spills into
-    -- overflow pages that every scan then reads).
-    CREATE TABLE rollups (
-      id INTEGER PRIMARY KEY,
-      series INTEGER NOT NULL,
-      grain INTEGER NOT NULL,
-      start INTEGER NOT NULL,
-      device_id TEXT NOT NULL,
-      windows INTEGER NOT NULL,
-      count INTEGER NOT NULL,
-      err_model INTEGER NOT NULL,
-      err_input INTEGER NOT NULL,
-      err_load INTEGER NOT NULL,
-      errors TEXT NOT NULL,
-      dist BLOB NOT NULL,
-      mom BLOB NOT NULL,
-      lat BLOB NOT NULL
-    );
-    CREATE UNIQUE INDEX rollups_key ON rollups(series, grain, start, device_id);
-    -- The whole fleet's rollup of a version per hour and day: the sum of that hour's (day's) device
-    -- rows, written by the first query that needs it and deleted by every ingest transaction that
-    -- changes the hour (day), so it is either absent or exact.
-    CREATE TABLE rollup_fleet (
-      id INTEGER PRIMARY KEY,
-      series INTEGER NOT NULL,
-      grain INTEGER NOT NULL,
-      start INTEGER NOT NULL,
-      windows INTEGER NOT NULL,
-      count INTEGER NOT NULL,
-      err_model INTEGER NOT NULL,
-      err_input INTEGER NOT NULL,
-      err_load INTEGER NOT NULL,
-      errors TEXT NOT NULL,
-      dist BLOB NOT NULL,
-      mom BLOB NOT NULL,
-      lat BLOB NOT NULL
-    );
-    CREATE UNIQUE INDEX rollup_fleet_key ON rollup_fleet(series, grain, start);
-  `,
-};
-
-/**
- * Labels and CBPE in rollups (docs/drift.md "Accuracy"): one more blob per rollup, the perf vector of
- * rollups/values.ts, NULL while a rollup has none (every rollup written before this migration).
- */
-export const ROLLUPS_PERF_MIGRATION: Migration = {
-  version: 22,
-  name: 'rollups: labels, confusion counts and confidence sums',
-  sql: `
-    ALTER TABLE rollups ADD COLUMN perf BLOB;
-    ALTER TABLE rollup_fleet ADD COLUMN perf BLOB;
-  `,
-};
-
-/**
- * The span each rollup's windows cover (the first one's start, the last one's end, ms), which the
- * request rate of a version is over (docs/decisions/0117-rate-over-reported-span.md). NULL in rows
- * written before: those read their own hour (day) instead (`SPAN_COLUMNS`).
- */
-export const ROLLUPS_SPAN_MIGRATION: Migration = {
-  version: 85,
-  name: 'rollups: the first window start and last window end of each rollup',
-  sql: `
-    ALTER TABLE rollups ADD COLUMN first_ms INTEGER;
-    ALTER TABLE rollups ADD COLUMN last_ms INTEGER;
-    ALTER TABLE rollup_fleet ADD COLUMN first_ms INTEGER;
-    ALTER TABLE rollup_fleet ADD COLUMN last_ms INTEGER;
-  `,
-};
-
-/**
- * The summed length of each rollup's windows (ms): the time its devices served, gaps between windows
- * left out, which a version's request rate is over (docs/decisions/0117-rate-over-reported-span.md,
- * addendum). NULL in rows written before: those read their span instead (`SPAN_COLUMNS`).
- */
-export const ROLLUPS_ACTIVE_MIGRATION: Migration = {
-  version: 100,
-  name: 'rollups: the summed window length of each rollup',
-  sql: `
-    ALTER TABLE rollups ADD COLUMN active_ms INTEGER;
-    ALTER TABLE rollup_fleet ADD COLUMN active_ms INTEGER;
-  `,
-};
 
 /** The part of a stored (already verified) manifest a layout needs (io: absent in test rows). */
 const ManifestLayout = z.object({ features: z.array(Feature).optional(), reference: Reference.optional(), task: Task.optional(), io: z.object({ outputs: z.array(TensorSpec) }).optional() });

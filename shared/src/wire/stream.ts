@@ -3,7 +3,7 @@
 // the console's client agree on every payload. Ids are `EPOCH-SEQ` (EPOCH changes on each hub start):
 // a client resumes with Last-Event-ID; an id the hub no longer holds gets a `reset` event (refetch).
 import { z } from 'zod';
-import { AuditEntry } from './api.js';
+import { AuditEntry } from './api-audit.js';
 import { DeploymentDeviceStatus } from './deploy.js';
 import { Count, DeviceId, IsoTime, ModelName, SemVer } from './common.js';
 import { Alert } from './alerts.js';
