@@ -4,7 +4,7 @@
 import { Fragment } from 'preact';
 import { useEffect } from 'preact/hooks';
 import { hash, go } from './nav.js';
-import { ROUTES, match } from './routes.js';
+import { ROUTES, match, pageTitle } from './routes.js';
 import { liveRefusal, liveState, role, session, signOut } from './store.js';
 import { LoginView } from './views/login.js';
 import { Empty } from './ui/states.js';
@@ -32,11 +32,29 @@ function onKey(e: KeyboardEvent): void {
   if (r?.href) go(r.href);
 }
 
+/**
+ * The page's title names the view (routes.tsx `pageTitle`); when the view changed under a focus it took away (a key
+ * 1–8 pressed on the page, a link of the menu or a view followed), the new view's heading takes the focus, so a screen
+ * reader says where the operator is and Tab goes on from there (docs/console.md, Using it).
+ */
+function useViewChange(h: string, signedIn: boolean): void {
+  useEffect(() => {
+    document.title = signedIn ? pageTitle(h) : 'Sign in · edgefleet console';
+    const a = document.activeElement;
+    const heading = document.querySelector<HTMLElement>('main h1');
+    if (signedIn && heading && (!a || a === document.body || a.closest('nav'))) {
+      heading.tabIndex = -1;
+      heading.focus();
+    }
+  }, [h, signedIn]);
+}
+
 export function App() {
   useEffect(() => {
     addEventListener('keydown', onKey);
     return () => removeEventListener('keydown', onKey);
   }, []);
+  useViewChange(hash.value, !!session.value);
   if (!session.value) return <LoginView />;
   const m = match(hash.value);
   const live = liveState.value;
