@@ -34,18 +34,28 @@ function onKey(e: KeyboardEvent): void {
 
 /**
  * The page's title names the view (routes.tsx `pageTitle`); when the view changed under a focus it took away (a key
- * 1–8 pressed on the page, a link of the menu or a view followed), the new view's heading takes the focus, so a screen
- * reader says where the operator is and Tab goes on from there (docs/console.md, Using it).
+ * 1–8 pressed on the page, a link of the menu or a view followed), the new view's heading takes the focus, once it is
+ * drawn (a device's, after its read), so a screen reader says where the operator is and Tab goes on from there
+ * (docs/console.md "Keyboard and screen readers"). A focus put anywhere meanwhile is left there.
  */
 function useViewChange(h: string, signedIn: boolean): void {
   useEffect(() => {
     document.title = signedIn ? pageTitle(h) : 'Sign in · edgefleet console';
-    const a = document.activeElement;
-    const heading = document.querySelector<HTMLElement>('main h1');
-    if (signedIn && heading && (!a || a === document.body || a.closest('nav'))) {
+    if (!signedIn) return;
+    /** True once there is nothing left to do: the heading took the focus, or something else has it. */
+    const take = (): boolean => {
+      const a = document.activeElement;
+      if (a && a !== document.body && !a.closest('nav')) return true;
+      const heading = document.querySelector<HTMLElement>('main h1');
+      if (!heading) return false;
       heading.tabIndex = -1;
       heading.focus();
-    }
+      return true;
+    };
+    if (take()) return;
+    const o = new MutationObserver(() => { if (take()) o.disconnect(); });
+    o.observe(document.body, { childList: true, subtree: true });
+    return () => o.disconnect();
   }, [h, signedIn]);
 }
 
