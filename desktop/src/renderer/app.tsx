@@ -4,7 +4,7 @@
 import { Fragment } from 'preact';
 import { useEffect } from 'preact/hooks';
 import { hash, go } from './nav.js';
-import { ROUTES, match } from './routes.js';
+import { ROUTES, match, pageTitle } from './routes.js';
 import { liveRefusal, liveState, role, session, signOut } from './store.js';
 import { LoginView } from './views/login.js';
 import { Empty } from './ui/states.js';
@@ -32,11 +32,39 @@ function onKey(e: KeyboardEvent): void {
   if (r?.href) go(r.href);
 }
 
+/**
+ * The page's title names the view (routes.tsx `pageTitle`); when the view changed under a focus it took away (a key
+ * 1–8 pressed on the page, a link of the menu or a view followed), the new view's heading takes the focus, once it is
+ * drawn (a device's, after its read), so a screen reader says where the operator is and Tab goes on from there
+ * (docs/console.md "Keyboard and screen readers"). A focus put anywhere meanwhile is left there.
+ */
+function useViewChange(h: string, signedIn: boolean): void {
+  useEffect(() => {
+    document.title = signedIn ? pageTitle(h) : 'Sign in · edgefleet console';
+    if (!signedIn) return;
+    /** True once there is nothing left to do: the heading took the focus, or something else has it. */
+    const take = (): boolean => {
+      const a = document.activeElement;
+      if (a && a !== document.body && !a.closest('nav')) return true;
+      const heading = document.querySelector<HTMLElement>('main h1');
+      if (!heading) return false;
+      heading.tabIndex = -1;
+      heading.focus();
+      return true;
+    };
+    if (take()) return;
+    const o = new MutationObserver(() => { if (take()) o.disconnect(); });
+    o.observe(document.body, { childList: true, subtree: true });
+    return () => o.disconnect();
+  }, [h, signedIn]);
+}
+
 export function App() {
   useEffect(() => {
     addEventListener('keydown', onKey);
     return () => removeEventListener('keydown', onKey);
   }, []);
+  useViewChange(hash.value, !!session.value);
   if (!session.value) return <LoginView />;
   const m = match(hash.value);
   const live = liveState.value;

@@ -27,6 +27,8 @@ export interface ViewRoute {
    * and its selected row: the older pages loaded stay shown); the view keys the selected row's panel by its id.
    */
   keep?: string;
+  /** What the page's title names for a detail view, before its params (`Device` dev-a); a menu view's is its menu label. */
+  title?: string;
   render(params: string[]): VNode;
 }
 
@@ -35,25 +37,35 @@ const menu = (section: string) => { const v = menuView(section); return { nav: v
 
 export const ROUTES: ViewRoute[] = [
   { pattern: /^#\/(fleet)?$/, ...menu('fleet'), render: () => <FleetView /> },
-  { pattern: /^#\/devices\/([^/]+)$/, section: 'fleet', render: (p) => <DeviceView id={dec(p[0])} /> },
+  { pattern: /^#\/devices\/([^/]+)$/, section: 'fleet', title: 'Device', render: (p) => <DeviceView id={dec(p[0])} /> },
   { pattern: /^#\/models$/, ...menu('models'), render: () => <ModelsView /> },
-  { pattern: /^#\/models\/([^/]+)$/, section: 'models', render: (p) => <ModelsView name={dec(p[0])} /> },
-  { pattern: /^#\/models\/([^/]+)\/([^/]+)$/, section: 'models', render: (p) => <ModelsView name={dec(p[0])} version={dec(p[1])} /> },
+  { pattern: /^#\/models\/([^/]+)$/, section: 'models', title: 'Model', render: (p) => <ModelsView name={dec(p[0])} /> },
+  { pattern: /^#\/models\/([^/]+)\/([^/]+)$/, section: 'models', title: 'Model', render: (p) => <ModelsView name={dec(p[0])} version={dec(p[1])} /> },
   { pattern: /^#\/deployments$/, ...menu('deployments'), render: () => <DeploymentsView /> },
-  { pattern: /^#\/deployments\/(\d+)$/, section: 'deployments', render: (p) => <DeploymentsView id={p[0]} /> },
+  { pattern: /^#\/deployments\/(\d+)$/, section: 'deployments', title: 'Deployment', render: (p) => <DeploymentsView id={p[0]} /> },
   { pattern: /^#\/audit(?:\?([^/]*))?$/, ...menu('audit'), render: (p) => <AuditView query={p[0]} /> },
-  { pattern: /^#\/audit\/target\/([^/]+)$/, section: 'audit', render: (p) => <AuditView target={dec(p[0])} /> },
+  { pattern: /^#\/audit\/target\/([^/]+)$/, section: 'audit', title: 'Audit log of', render: (p) => <AuditView target={dec(p[0])} /> },
   { pattern: /^#\/rollouts$/, ...menu('rollouts'), keep: 'rollouts', render: () => <RolloutsView /> },
-  { pattern: /^#\/rollouts\/new$/, section: 'rollouts', render: () => <RolloutCreateView /> },
-  { pattern: /^#\/rollouts\/new-config$/, section: 'rollouts', render: () => <ConfigRolloutCreateView /> },
-  { pattern: /^#\/rollouts\/(ro-[0-9a-f]+)$/, section: 'rollouts', keep: 'rollouts', render: (p) => <RolloutsView id={p[0]} /> },
+  { pattern: /^#\/rollouts\/new$/, section: 'rollouts', title: 'New rollout', render: () => <RolloutCreateView /> },
+  { pattern: /^#\/rollouts\/new-config$/, section: 'rollouts', title: 'New configuration rollout', render: () => <ConfigRolloutCreateView /> },
+  { pattern: /^#\/rollouts\/(ro-[0-9a-f]+)$/, section: 'rollouts', title: 'Rollout', keep: 'rollouts', render: (p) => <RolloutsView id={p[0]} /> },
   { pattern: /^#\/drift$/, ...menu('drift'), render: () => <DriftView /> },
-  { pattern: /^#\/drift\/([^/]+)\/([^/]+)$/, section: 'drift', render: (p) => <DriftView name={dec(p[0])} version={dec(p[1])} /> },
+  { pattern: /^#\/drift\/([^/]+)\/([^/]+)$/, section: 'drift', title: 'Drift of', render: (p) => <DriftView name={dec(p[0])} version={dec(p[1])} /> },
   { pattern: /^#\/alerts$/, ...menu('alerts'), render: () => <AlertsView /> },
-  { pattern: /^#\/alerts\/(\d+)$/, section: 'alerts', render: (p) => <AlertsView id={p[0]} /> },
+  { pattern: /^#\/alerts\/(\d+)$/, section: 'alerts', title: 'Alert', render: (p) => <AlertsView id={p[0]} /> },
   { pattern: /^#\/captures$/, ...menu('captures'), keep: 'captures', render: () => <CapturesView /> },
-  { pattern: /^#\/captures\/(\d+)$/, section: 'captures', keep: 'captures', render: (p) => <CapturesView id={p[0]} /> },
+  { pattern: /^#\/captures\/(\d+)$/, section: 'captures', title: 'Capture', keep: 'captures', render: (p) => <CapturesView id={p[0]} /> },
 ];
+
+/**
+ * The page's title for an address: what it shows, then the console (`Device dev-a · edgefleet console`,
+ * `Audit log · edgefleet console`), so a tab, the window list and a screen reader name the page.
+ */
+export function pageTitle(hash: string): string {
+  const m = match(hash);
+  const what = m ? (m.route.title ? `${m.route.title}${m.params.length ? ` ${m.params.map(dec).join('@')}` : ''}` : m.route.nav) : 'No view';
+  return `${what} · edgefleet console`;
+}
 
 /** The route an address opens; null for none, or for an address that is not valid percent-encoding. */
 export function match(hash: string): { route: ViewRoute; params: string[] } | null {

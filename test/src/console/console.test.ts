@@ -75,7 +75,7 @@ describe('web console', () => {
     await waitFor('both devices again', async () => (await page.getByTestId('device-count').textContent())?.startsWith('2 of 2 devices'));
 
     // Keyboard: focus the table, move to the first row and open it with Enter.
-    await page.locator('.vbody').focus();
+    await page.getByRole('grid', { name: 'Devices' }).focus();
     await page.keyboard.press('Home');
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: /console-1/ }).waitFor();

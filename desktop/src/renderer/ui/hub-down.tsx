@@ -13,8 +13,10 @@ function Banner({ d, retryNow }: { d: HubDown; retryNow(): void }) {
   const now = useClock(1000);
   const wait = Math.ceil((d.retryAt - now) / 1000);
   return (
-    <div class={`hub-down is-${d.kind}`} role="alert" data-testid="hub-down">
-      <p><strong>{KIND[d.kind]}</strong> since {sinceText(d.since)} ({ageText(now - d.since)}). Last error: {d.error}</p>
+    // Only what does not tick is announced (what it is and since when; the last error, again when it changes): the
+    // age and the countdown render every second, and in a live region a screen reader would read each one out.
+    <div class={`hub-down is-${d.kind}`} role="region" aria-label="Hub status" data-testid="hub-down">
+      <p><span role="alert"><strong>{KIND[d.kind]}</strong> since {sinceText(d.since)}</span> ({ageText(now - d.since)}). <span role="alert">Last error: {d.error}</span></p>
       <p>{wait > 0 ? `Retrying in ${wait} s (attempt ${d.attempt + 1}, backing off up to ${RETRY_MS.max / 1000} s).` : 'Retrying now…'} Actions are not sent until it answers.{' '}
         <button type="button" onClick={retryNow}>Retry now</button></p>
     </div>

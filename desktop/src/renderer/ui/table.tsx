@@ -1,6 +1,8 @@
 // A virtualized table: only the rows in view (plus a margin) are in the DOM, so 10,000 devices scroll
-// like 10. Rows have one fixed height. Keyboard: the table takes focus; ↑/↓/PageUp/PageDown/Home/End
-// move the selection, Enter opens the row.
+// like 10. Rows have one fixed height. Keyboard: the table (its grid, named by `label`) takes focus; ↑/↓/PageUp/
+// PageDown/Home/End move the selection, Enter opens the row. The selected row is the grid's active descendant, so a
+// screen reader says the row the keys moved to; the rows' scroller is no Tab stop of its own (Chromium makes a
+// scroller without focusable children one, unnamed).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
 
@@ -22,6 +24,7 @@ export function VirtualTable<T>(p: { rows: readonly T[]; columns: Column<T>[]; r
   const first = Math.max(0, Math.floor(top / ROW_PX) - OVERSCAN);
   const last = Math.min(p.rows.length, first + visible + 2 * OVERSCAN);
   const template = p.columns.map((c) => c.width).join(' ');
+  const rowId = `vt-${p.label.replace(/\W/g, '')}-`;
   // The columns' least widths (their rem, gaps of 10 px, padding 20 px): a narrower window scrolls the table
   // sideways (.vtable) instead of cutting its last columns off.
   const minWidth = `calc(${p.columns.reduce((s, c) => s + Number(/([\d.]+)rem/.exec(c.width)?.[1] ?? 0), 0)}rem + ${10 * p.columns.length + 10}px)`;
@@ -46,17 +49,18 @@ export function VirtualTable<T>(p: { rows: readonly T[]; columns: Column<T>[]; r
     if (k) { e.preventDefault(); k(); }
   };
   return (
-    <div class="vtable" role="grid" aria-label={p.label} aria-rowcount={p.rows.length}>
-      <div class="vrow vhead" role="row" style={{ gridTemplateColumns: template, minWidth }}>
+    <div class="vtable" role="grid" aria-label={p.label} aria-rowcount={p.rows.length + 1} tabIndex={0} onKeyDown={onKey}
+      aria-activedescendant={sel >= first && sel < last ? `${rowId}${sel}` : undefined}>
+      <div class="vrow vhead" role="row" aria-rowindex={1} style={{ gridTemplateColumns: template, minWidth }}>
         {p.columns.map((c) => <div role="columnheader" key={c.title}>{c.title}</div>)}
       </div>
-      <div class="vbody" ref={box} tabIndex={0} onKeyDown={onKey} style={{ height: `${height}px`, minWidth }}
+      <div class="vbody" ref={box} tabIndex={-1} style={{ height: `${height}px`, minWidth }}
         onScroll={(e) => setTop((e.currentTarget as HTMLDivElement).scrollTop)}>
         <div style={{ height: `${p.rows.length * ROW_PX}px`, position: 'relative' }}>
           {p.rows.slice(first, last).map((r, i) => {
             const idx = first + i;
             return (
-              <div key={p.rowKey(r)} role="row" aria-rowindex={idx + 1} aria-selected={idx === sel}
+              <div key={p.rowKey(r)} id={`${rowId}${idx}`} role="row" aria-rowindex={idx + 2} aria-selected={idx === sel}
                 class={`vrow${idx === sel ? ' selected' : ''}`} data-key={p.rowKey(r)}
                 style={{ gridTemplateColumns: template, top: `${idx * ROW_PX}px` }}
                 onClick={() => { setSel(idx); p.onOpen(r); }}>

@@ -72,7 +72,7 @@ export function ConfigRolloutCreateView() {
   const doc = loaded && loaded.scope === d.scope.trim() ? loaded : null;
   return (
     <section aria-labelledby="rocfg-h">
-      <h1 id="rocfg-h">New configuration rollout <a href="#/rollouts" class="muted">back to rollouts</a></h1>
+      <div class="h1row"><h1 id="rocfg-h">New configuration rollout</h1><a href="#/rollouts" class="muted">back to rollouts</a></div>
       <form class="panel roform" aria-label="New configuration rollout" onSubmit={(e) => { e.preventDefault(); background(create()); }}>
         <div class="fields">
           {field('scope', 'Scope', <input id="ro-scope" placeholder="fleet, tag/site=north or device/edge-1" value={d.scope} onInput={(e) => set({ scope: e.currentTarget.value })} />)}

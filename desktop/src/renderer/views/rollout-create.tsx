@@ -35,7 +35,7 @@ export function RolloutCreateView() {
   if (!can('operator')) return <Empty>Creating a rollout needs the operator role.</Empty>;
   const page = (state: preact.JSX.Element) => (
     <section aria-labelledby="ronew-h">
-      <h1 id="ronew-h">New rollout <a href="#/rollouts" class="muted">back to rollouts</a></h1>
+      <div class="h1row"><h1 id="ronew-h">New rollout</h1><a href="#/rollouts" class="muted">back to rollouts</a></div>
       {state}
     </section>
   );
@@ -90,7 +90,7 @@ export function RolloutCreateView() {
   };
   return (
     <section aria-labelledby="ronew-h">
-      <h1 id="ronew-h">New rollout <a href="#/rollouts" class="muted">back to rollouts</a></h1>
+      <div class="h1row"><h1 id="ronew-h">New rollout</h1><a href="#/rollouts" class="muted">back to rollouts</a></div>
       <ModelsLoad />
       <form class="panel roform" aria-label="New rollout" onSubmit={(e) => { e.preventDefault(); background(run('create')); }}>
         <div class="fields">

@@ -1,7 +1,7 @@
 // What the two rollout forms share (views/rollout-create.tsx for a model version, views/rollout-config-create.tsx
 // for a configuration; docs/console.md "Rollouts"): the hub's errors read field by field, each shown once next to
 // the field it names, and the waves and gate thresholds as typed.
-import type { ComponentChildren } from 'preact';
+import { cloneElement, type ComponentChildren, type VNode } from 'preact';
 import { ApiError, errorText } from '../api.js';
 import type { WaveDraft } from '../../common/rollout-request.js';
 import { Head } from '../ui/table.js';
@@ -68,20 +68,27 @@ export function BackendRefusal({ b, override }: { b: BackendDevices; override?: 
   );
 }
 
-type Err = (field: string, exact?: boolean) => ComponentChildren;
+/** What marks a field its error (by id) describes. */
+const invalid = (id: string) => ({ 'aria-invalid': 'true' as const, 'aria-describedby': id });
+
+type Err = (field: string, exact?: boolean, id?: string) => ComponentChildren;
 type Field = (id: string, label: string, input: ComponentChildren, errKey?: string, exact?: boolean) => ComponentChildren;
 
-/** Each error once, next to the field it names (a fieldset shows its fields' others; `*`, at the form's end, any left). Made once per render. */
+/**
+ * Each error once, next to the field it names (a fieldset shows its fields' others; `*`, at the form's end, any left). Made once per render.
+ * A field's own error (`id`) describes it and marks it invalid, so a screen reader says it when the field has the focus.
+ */
 export function fieldErrors(errors: Errors): { err: Err; field: Field } {
   const shown = new Set<string>();
-  const err: Err = (field, exact = false) => {
+  const err: Err = (field, exact = false, id) => {
     const m = Object.entries(errors.fields).filter(([k]) => !shown.has(k) && (k === field || (!exact && k.startsWith(`${field}.`)) || field === '*'));
     m.forEach(([k]) => shown.add(k));
-    return m.length ? <span class="field-error" role="alert" data-field={field === '*' ? 'other' : field}>{m.map(([k, v]) => `${k}: ${v}`).join('; ')}</span> : null;
+    return m.length ? <span id={id} class="field-error" role="alert" data-field={field === '*' ? 'other' : field}>{m.map(([k, v]) => `${k}: ${v}`).join('; ')}</span> : null;
   };
-  const field: Field = (id, label, input, errKey = id, exact = false) => (
-    <div class="field"><label for={`ro-${id}`}>{label}</label>{input}{err(errKey, exact)}</div>
-  );
+  const field: Field = (id, label, input, errKey = id, exact = false) => {
+    const e = err(errKey, exact, `ro-${id}-error`);
+    return <div class="field"><label for={`ro-${id}`}>{label}</label>{e ? cloneElement(input as VNode, invalid(`ro-${id}-error`)) : input}{e}</div>;
+  };
   return { err, field };
 }
 
@@ -94,11 +101,11 @@ export function wavesFieldset({ waves, set, remove, err }: { waves: WaveDraft[];
               <tbody>{waves.map((w, i) => (
                 <tr key={i}>
                   {(['name', 'ring', 'percent', 'minDevices', 'bakeSec'] as const).map((k) => (
-                    <td key={k}>
-                      <input aria-label={`Wave ${i + 1} ${k}`} class={k === 'ring' ? '' : 'narrow'} value={w[k]} placeholder={k === 'ring' ? 'ring=canary' : ''}
+                    <td key={k}>{((e) => <>
+                      <input aria-label={`Wave ${i + 1} ${k}`} {...(e ? invalid(`wave-${i}-${k}-error`) : {})} class={k === 'ring' ? '' : 'narrow'} value={w[k]} placeholder={k === 'ring' ? 'ring=canary' : ''}
                         disabled={k === 'percent' && w.ring.trim() !== ''} title={k === 'percent' && w.ring.trim() !== '' ? 'a staging ring takes its devices by tags' : undefined}
                         onInput={(e) => setWave(i, k, e.currentTarget.value)} />
-                      {err(`waves[${i}].${k === 'ring' ? 'tags' : k}`)}
+                      {e}</>)(err(`waves[${i}].${k === 'ring' ? 'tags' : k}`, false, `wave-${i}-${k}-error`))}
                     </td>
                   ))}
                   <td>{waves.length > 1 ? <button type="button" onClick={() => remove(i)} aria-label={`Remove wave ${i + 1}`}>Remove</button> : null}</td>

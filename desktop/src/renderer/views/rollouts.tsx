@@ -35,7 +35,7 @@ export function RolloutsView({ id }: { id?: string }) {
   const list = paged.list && 'rows' in paged.list ? paged.list.rows : paged.list;
   return (
     <section aria-labelledby="rollouts-h">
-      <h1 id="rollouts-h">Rollouts {can('operator') ? <><a class="button" href="#/rollouts/new">New rollout</a> <a class="button" href="#/rollouts/new-config">New configuration rollout</a></> : null}</h1>
+      <div class="h1row"><h1 id="rollouts-h">Rollouts</h1>{can('operator') ? <><a class="button" href="#/rollouts/new">New rollout</a> <a class="button" href="#/rollouts/new-config">New configuration rollout</a></> : null}</div>
       {!list ? <Loading what="rollouts" /> : 'error' in list ? <ErrorBox error={list.error} retry={paged.retry} /> : list.length === 0
         ? <Empty>No rollout yet.{can('operator') ? <> <a href="#/rollouts/new">Start one</a>, or </> : ' '}<code>edgefleet rollout create MODEL VERSION --all --reason "…"</code>.</Empty>
         : (
