@@ -68,6 +68,7 @@ export function storeDesired(deps: DesiredDeps, desiredTtlMs: number, deviceIds:
   };
   return store.db.transaction(() => {
     const inputs = desiredInputs(store, deviceIds);
+    const configFor = deps.config?.desiredReader();
     return deviceIds.map((deviceId) => {
       const { effective, lastSeq, reportedSeq, tags, shadows } = inputs(deviceId);
       // The device's backend is read only when a version it is assigned refuses one (most are not refused anywhere).
@@ -108,7 +109,7 @@ export function storeDesired(deps: DesiredDeps, desiredTtlMs: number, deviceIds:
       };
       const capture = deps.desiredCapture?.(deviceId) ?? [];
       if (capture.length) body.capture = capture;
-      const agentConfig = deps.config?.desiredFor(deviceId, tags);
+      const agentConfig = configFor?.(deviceId, tags);
       if (agentConfig) body.agentConfig = agentConfig;
       // Removals (decision 0066): each `removing` row's model, unless the document assigns it again (the
       // assignment wins). One query per document; entries stay until a report clears them (status.ts).
