@@ -86,6 +86,16 @@ export class ConfigRepo {
     return (JSON.parse(r.config) as { fromVersion: number }).fromVersion;
   }
 
+  /**
+   * The scopes that have a document, and those a running or paused configuration rollout holds (heldVersion's rollouts):
+   * read once for the devices of one call (ConfigService.desiredReader).
+   */
+  scopes(): { documents: Set<string>; held: Set<string> } {
+    const documents = this.db.prepare('SELECT DISTINCT scope FROM config_documents').pluck(true).all() as string[];
+    const held = this.db.prepare("SELECT model FROM rollouts WHERE state IN ('running', 'paused') AND config IS NOT NULL").pluck(true).all() as string[];
+    return { documents: new Set(documents), held: new Set(held.filter((m) => m.startsWith('config:')).map((m) => m.slice('config:'.length))) };
+  }
+
   /** Whether any document was ever set (a hub without any sends no configuration in desired documents). */
   any(): boolean {
     return (this.anyStmt ??= this.db.prepare('SELECT 1 FROM config_documents LIMIT 1')).get() !== undefined;

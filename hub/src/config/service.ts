@@ -9,9 +9,12 @@ import {
 } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { DevicePageQuery } from '../store/devices-repo.js';
-import { ConfigRepo } from './repo.js';
+import { ConfigRepo, type ConfigRow } from './repo.js';
 import { checkOutboxPut } from './payload-limit.js';
 import { refuseRolloutDevices } from '../deployments/target.js';
+
+/** ConfigService.desiredReader's: what is read once for the devices of one call. */
+export interface SeenScopes { documents: ReadonlySet<string>; held: ReadonlySet<string>; latest(scope: string): ConfigRow | undefined }
 
 export type ConfigScope = { kind: 'fleet' } | { kind: 'tag'; key: string; value: string } | { kind: 'device'; deviceId: string };
 
@@ -99,11 +102,12 @@ export class ConfigService {
    * The documents that apply to a device, in layering order: each scope's newest version, or the version a
    * configuration rollout of that scope holds the device at until its wave is told (decision 0045).
    */
-  private layers(deviceId: string, tags: Record<string, string>): SettingsLayer[] {
+  private layers(deviceId: string, tags: Record<string, string>, seen?: SeenScopes): SettingsLayer[] {
     const names = ['fleet', ...Object.keys(tags).sort().map((k) => `tag/${k}=${tags[k]}`), `device/${deviceId}`];
     return names.flatMap((scope) => {
-      const held = this.repo.heldVersion(scope, deviceId);
-      const r = held === undefined ? this.repo.latest(scope) : held === 0 ? undefined : this.repo.version(scope, held);
+      if (seen && !seen.documents.has(scope) && !seen.held.has(scope)) return []; // no document and no rollout: no layer
+      const held = seen && !seen.held.has(scope) ? undefined : this.repo.heldVersion(scope, deviceId);
+      const r = held === undefined ? (seen ? seen.latest(scope) : this.repo.latest(scope)) : held === 0 ? undefined : this.repo.version(scope, held);
       return r ? [{ scope, version: r.version, settings: r.settings }] : [];
     });
   }
@@ -113,11 +117,25 @@ export class ConfigService {
    * document (an agent then changes nothing), empty settings when no document reaches it any more (the
    * agent goes back to its local config).
    */
-  desiredFor(deviceId: string, tags: Record<string, string> = this.repo.tagsOf(deviceId)): DesiredConfig | undefined {
-    const layers = this.layers(deviceId, tags);
-    if (!layers.length && !this.repo.any()) return undefined;
+  desiredFor(deviceId: string, tags: Record<string, string> = this.repo.tagsOf(deviceId), seen?: SeenScopes): DesiredConfig | undefined {
+    const layers = this.layers(deviceId, tags, seen);
+    if (!layers.length && !(seen ? seen.documents.size > 0 : this.repo.any())) return undefined;
     const { settings } = layerSettings(layers);
     return { sha256: settingsHash(settings), sources: layers.map((l) => ({ scope: l.scope, version: l.version })), settings };
+  }
+
+  /**
+   * desiredFor for the many devices of one call, in its transaction (deployments/desired.ts): the scopes that have
+   * documents, those a configuration rollout holds and each scope's newest document are read once, not for each device
+   * (docs/decisions/0188-deployment-commit-set-based.md).
+   */
+  desiredReader(): (deviceId: string, tags?: Record<string, string>) => DesiredConfig | undefined {
+    const newest = new Map<string, ConfigRow | undefined>();
+    const seen: SeenScopes = {
+      ...this.repo.scopes(),
+      latest: (scope) => (newest.has(scope) ? newest.get(scope) : newest.set(scope, this.repo.latest(scope)).get(scope)),
+    };
+    return (deviceId, tags) => this.desiredFor(deviceId, tags, seen);
   }
 
   /** GET /config/devices: a page of the devices not revoked, the configuration each is sent and what it reports. */

@@ -128,6 +128,10 @@ export function isHeld(status: string | undefined, reason: string | null | undef
  */
 export class BackendWatch {
   private readonly last = new Map<string, RuntimeBackend | null>();
+  // Every device's first state report since the hub started comes here (after a deployment to all: every device at
+  // once), for each version it is assigned: only the version's backends are read, prepared once, not the whole
+  // version (its manifest parsed) through ModelsRepo.get (docs/decisions/0188-deployment-commit-set-based.md).
+  private backendsStmt: ReturnType<Store['db']['prepare']> | null = null;
   constructor(private readonly store: Store, private readonly max = BACKEND_WATCH_MAX) {}
 
   /** Devices remembered (at most `max`). */
@@ -143,18 +147,24 @@ export class BackendWatch {
     this.last.set(deviceId, backend);
     if (this.last.size > this.max) this.last.delete(this.last.keys().next().value as string);
     if (seen && before === backend) return false;
-    const latest = this.store.desired.latest(deviceId)?.signed.models;
     return this.store.deployments.effectiveFor(deviceId).some((e) => {
-      const hold = !e.allowBackendMismatch && heldWhy(this.store.models.get(e.model, e.version).backends, backend, e.model, e.version) !== null;
+      const hold = !e.allowBackendMismatch && heldWhy(this.backendsOf(e.model, e.version), backend, e.model, e.version) !== null;
       // A row waiting for the box's first report (holdOf): this is it, so the row is decided now.
       if (hold !== isHeld(e.status, e.reason) || isWaiting(e.status, e.reason)) return true;
       // A shadow candidate beside it (desired.ts shadowOf): held back now but in the last document, or the other way.
       const row = this.store.shadows.get(deviceId, e.model);
       if (hold || !row || row.version === e.version) return false;
-      const c = this.store.models.get(e.model, row.version);
-      const shadowHold = heldWhy(c.backends, backend, e.model, row.version) !== null && !this.store.rollouts.get(row.rolloutId).allowBackendMismatch;
+      const shadowHold = heldWhy(this.backendsOf(e.model, row.version), backend, e.model, row.version) !== null && !this.store.rollouts.get(row.rolloutId).allowBackendMismatch;
+      const latest = this.store.desired.latest(deviceId)?.signed.models;
       return shadowHold === (latest?.find((m) => m.name === e.model)?.shadow?.version === row.version);
     });
+  }
+
+  /** The backends a stored version loads on (ModelsRepo.get's `backends`; NOT_FOUND through it for a version not stored). */
+  private backendsOf(model: string, version: string): ModelBackends | null | undefined {
+    const r = (this.backendsStmt ??= this.store.db.prepare('SELECT backends FROM model_versions WHERE name = ? AND version = ?')).get(model, version) as { backends: string | null } | undefined;
+    if (!r) return this.store.models.get(model, version).backends;
+    return r.backends ? (JSON.parse(r.backends) as ModelBackends) : null;
   }
 }
 

@@ -5,11 +5,13 @@
 import { DESIRED_SCHEMA, MAX_REMOVALS, signEnvelope, type DesiredBody, type DesiredCapture, type DesiredShadow, type DesiredDocument, type KeyPair } from '@edgefleet/shared';
 import type { Store } from '../store/index.js';
 import type { StoredVersion } from '../store/models-repo.js';
+import type { ShadowRow } from '../store/shadows-repo.js';
 import type { Clock } from '../clock.js';
 import type { DeviceReports } from '../ingest/service.js';
 import type { Sealing } from '../sealing/service.js';
 import type { ConfigService } from '../config/service.js';
 import { deviceBackend, holdOf, isHubHold, shadowHeldWhy } from './backends.js';
+import { desiredInputs } from './desired-inputs.js';
 
 /** What building a document needs (a part of DeploymentDeps). */
 export interface DesiredDeps {
@@ -64,58 +66,62 @@ export function storeDesired(deps: DesiredDeps, desiredTtlMs: number, deviceIds:
     }
     return sv;
   };
-  return store.db.transaction(() => deviceIds.map((deviceId) => {
-    const effective = store.deployments.effectiveFor(deviceId);
-    // The device's backend is read only when a version it is assigned refuses one (most are not refused anywhere).
-    const backend = effective.some((e) => !e.allowBackendMismatch && Object.keys(version(e.model, e.version).backends?.refused ?? {}).length) ? deviceBackend(store, deviceId) : null;
-    // A version the device's backend is known not to load is held back (its row says why, backends.ts holdOf), and one
-    // refused on some backend waits for a new box's first report (its backend): the document does not name the model,
-    // so the box keeps what it runs (decision 0066: omission removes nothing).
-    const sent = effective.filter((e) => {
-      const hold = e.allowBackendMismatch ? null : holdOf(version(e.model, e.version).backends, backend, e.model, e.version);
-      if (hold && (e.status !== hold.status || e.reason !== hold.reason)) store.deployments.setRow({ ...e, deviceId }, hold.status, hold.reason, now);
-      if (!hold && isHubHold(e.status, e.reason)) store.deployments.setRow({ ...e, deviceId }, 'pending', null, now);
-      return hold === null;
-    });
-    const models = sent.map((e) => {
-      const v = version(e.model, e.version);
-      // Sealed to this device's key; absent for a device not entitled (revoked, no key yet).
-      const contentKey = v.manifest.encryption ? deps.sealing?.sealedFor(deviceId, v.manifest) : undefined;
-      return {
-        name: e.model,
-        version: e.version,
-        manifestSha256: v.manifestSha256,
-        bundle: { sha256: v.bundle.sha256, size: v.bundle.size },
-        ...(e.previous ? { previous: e.previous } : {}),
-        ...(contentKey ? { contentKey } : {}),
-        // The device switches only inside it (decision 0031); a rollback's deployment has none.
-        ...(e.window ? { maintenance: e.window } : {}),
-        ...shadowOf(deps, deviceId, e.model, e.version, version),
+  return store.db.transaction(() => {
+    const inputs = desiredInputs(store, deviceIds);
+    const configFor = deps.config?.desiredReader();
+    return deviceIds.map((deviceId) => {
+      const { effective, lastSeq, reportedSeq, tags, shadows } = inputs(deviceId);
+      // The device's backend is read only when a version it is assigned refuses one (most are not refused anywhere).
+      const backend = effective.some((e) => !e.allowBackendMismatch && Object.keys(version(e.model, e.version).backends?.refused ?? {}).length) ? deviceBackend(store, deviceId) : null;
+      // A version the device's backend is known not to load is held back (its row says why, backends.ts holdOf), and one
+      // refused on some backend waits for a new box's first report (its backend): the document does not name the model,
+      // so the box keeps what it runs (decision 0066: omission removes nothing).
+      const sent = effective.filter((e) => {
+        const hold = e.allowBackendMismatch ? null : holdOf(version(e.model, e.version).backends, backend, e.model, e.version);
+        if (hold && (e.status !== hold.status || e.reason !== hold.reason)) store.deployments.setRow({ ...e, deviceId }, hold.status, hold.reason, now);
+        if (!hold && isHubHold(e.status, e.reason)) store.deployments.setRow({ ...e, deviceId }, 'pending', null, now);
+        return hold === null;
+      });
+      const models = sent.map((e) => {
+        const v = version(e.model, e.version);
+        // Sealed to this device's key; absent for a device not entitled (revoked, no key yet).
+        const contentKey = v.manifest.encryption ? deps.sealing?.sealedFor(deviceId, v.manifest) : undefined;
+        return {
+          name: e.model,
+          version: e.version,
+          manifestSha256: v.manifestSha256,
+          bundle: { sha256: v.bundle.sha256, size: v.bundle.size },
+          ...(e.previous ? { previous: e.previous } : {}),
+          ...(contentKey ? { contentKey } : {}),
+          // The device switches only inside it (decision 0031); a rollback's deployment has none.
+          ...(e.window ? { maintenance: e.window } : {}),
+          ...shadowOf(deps, deviceId, shadows.get(e.model), e.version, version),
+        };
+      });
+      const body: DesiredBody = {
+        schema: DESIRED_SCHEMA,
+        deviceId,
+        seq: nextSeq(lastSeq, Math.max(appliedFloor, reportedSeq)),
+        issued: now.toISOString(),
+        expires: new Date(now.getTime() + desiredTtlMs).toISOString(),
+        models,
+        config: {},
       };
+      const capture = deps.desiredCapture?.(deviceId) ?? [];
+      if (capture.length) body.capture = capture;
+      const agentConfig = configFor?.(deviceId, tags);
+      if (agentConfig) body.agentConfig = agentConfig;
+      // Removals (decision 0066): each `removing` row's model, unless the document assigns it again (the
+      // assignment wins). One query per document; entries stay until a report clears them (status.ts).
+      const named = new Set(effective.map((m) => m.model)); // a held model is assigned too: no removal of it
+      const removed = anyRemovals ? removals.pendingFor(deviceId).filter((r) => !named.has(r.name)).slice(0, MAX_REMOVALS) : [];
+      if (removed.length) body.removed = removed.map((r) => ({ name: r.name, at: r.at, reason: r.reason }));
+      const doc = signedAs(ahead, body) ?? (signEnvelope(body, [hubKey]) as DesiredDocument);
+      store.desired.put(doc);
+      for (const r of removed) removals.carried(r.deploymentId, deviceId, body.seq);
+      return doc;
     });
-    const body: DesiredBody = {
-      schema: DESIRED_SCHEMA,
-      deviceId,
-      seq: nextSeq(store.desired.lastSeq(deviceId), Math.max(appliedFloor, store.devices.reportedSeq(deviceId))),
-      issued: now.toISOString(),
-      expires: new Date(now.getTime() + desiredTtlMs).toISOString(),
-      models,
-      config: {},
-    };
-    const capture = deps.desiredCapture?.(deviceId) ?? [];
-    if (capture.length) body.capture = capture;
-    const agentConfig = deps.config?.desiredFor(deviceId);
-    if (agentConfig) body.agentConfig = agentConfig;
-    // Removals (decision 0066): each `removing` row's model, unless the document assigns it again (the
-    // assignment wins). One query per document; entries stay until a report clears them (status.ts).
-    const named = new Set(effective.map((m) => m.model)); // a held model is assigned too: no removal of it
-    const removed = anyRemovals ? removals.pendingFor(deviceId).filter((r) => !named.has(r.name)).slice(0, MAX_REMOVALS) : [];
-    if (removed.length) body.removed = removed.map((r) => ({ name: r.name, at: r.at, reason: r.reason }));
-    const doc = signedAs(ahead, body) ?? (signEnvelope(body, [hubKey]) as DesiredDocument);
-    store.desired.put(doc);
-    for (const r of removed) removals.carried(r.deploymentId, deviceId, body.seq);
-    return doc;
-  }))();
+  })();
 }
 
 /**
@@ -135,10 +141,9 @@ function signedAs(ahead: SignedAhead | undefined, body: DesiredBody): DesiredDoc
  * candidate the device's backend is known not to load is left out, as an assignment is (backends.ts heldWhy): the
  * row stays, so the stage counts the box held back (rollouts/shadow-held.ts), and a backend that loads it sends it.
  */
-function shadowOf(deps: DesiredDeps, deviceId: string, model: string, running: string, version: (name: string, v: string) => StoredVersion): { shadow?: DesiredShadow } {
-  const row = deps.store.shadows.get(deviceId, model);
+function shadowOf(deps: DesiredDeps, deviceId: string, row: ShadowRow | undefined, running: string, version: (name: string, v: string) => StoredVersion): { shadow?: DesiredShadow } {
   if (!row || row.version === running) return {};
-  const c = version(model, row.version);
+  const c = version(row.model, row.version);
   if (shadowHeldWhy(deps.store, deviceId, c, row.rolloutId) !== null) return {};
   const contentKey = c.manifest.encryption ? deps.sealing?.sealedFor(deviceId, c.manifest) : undefined;
   return {

@@ -5,6 +5,7 @@ import { notFound, HISTORY_PAGE, type HistoryQuery, type StreamEventMap, type De
 import type { HubStatement as Statement } from './hub-db.js';
 import type { Db } from './db.js';
 import { pageOf } from './history-page.js';
+import { InList } from './in-list.js';
 
 interface DeploymentRow {
   id: number;
@@ -75,6 +76,8 @@ export class DeploymentsRepo {
   private statusStmts: { get: Statement; set: Statement } | null = null;
   // Read for every desired document the hub signs (hub/src/deployments/desired.ts), prepared once.
   private effectiveStmt: Statement | null = null;
+  private effectiveMany: InList | null = null;
+  private addStmts: { ins: InList; back: InList; sup: InList } | null = null;
   constructor(private readonly db: Db) {}
 
   /** `id`: only for a row rolled back (deployments/signed-ahead.ts), so PostgreSQL's identity is not advanced by it. */
@@ -91,22 +94,21 @@ export class DeploymentsRepo {
    * and marks older deployments of the same model on them superseded.
    */
   addDevices(deploymentId: number, model: string, deviceIds: string[], at: Date): void {
-    const ins = this.db.prepare("INSERT OR IGNORE INTO deployment_devices (deployment_id, device_id, status, updated_at) VALUES (?, ?, 'pending', ?)");
-    const back = this.db.prepare(
-      `UPDATE deployment_devices SET status = 'pending', progress = NULL, reason = NULL, removal_seq = NULL, updated_at = ?
-       WHERE deployment_id = ? AND device_id = ? AND status IN ('removing', 'removed')`,
-    );
-    const sup = this.db.prepare(
-      `UPDATE deployment_devices SET status = 'superseded', updated_at = ?
-       WHERE device_id = ? AND deployment_id < ? AND status NOT IN ('superseded', 'removed')
-         AND deployment_id IN (SELECT id FROM deployments WHERE model = ?)`,
-    );
+    // Set-based, a chunk of ids a statement (a deployment to the whole fleet: docs/decisions/0188-deployment-commit-set-based.md).
+    // Each statement touches only the rows of its devices, so running each over all of them is the loop it replaced.
+    const s = (this.addStmts ??= {
+      ins: new InList(this.db, (n) => `INSERT OR IGNORE INTO deployment_devices (deployment_id, device_id, status, updated_at) VALUES ${InList.marks(n, "(?, ?, 'pending', ?)")}`),
+      back: new InList(this.db, (n) => `UPDATE deployment_devices SET status = 'pending', progress = NULL, reason = NULL, removal_seq = NULL, updated_at = ?
+         WHERE deployment_id = ? AND status IN ('removing', 'removed') AND device_id IN (${InList.marks(n)})`),
+      sup: new InList(this.db, (n) => `UPDATE deployment_devices SET status = 'superseded', updated_at = ?
+         WHERE deployment_id < ? AND status NOT IN ('superseded', 'removed') AND deployment_id IN (SELECT id FROM deployments WHERE model = ?)
+           AND device_id IN (${InList.marks(n)})`),
+    });
+    const when = at.toISOString();
     this.db.transaction(() => {
-      for (const id of deviceIds) {
-        ins.run(deploymentId, id, at.toISOString());
-        back.run(at.toISOString(), deploymentId, id);
-        sup.run(at.toISOString(), id, deploymentId, model);
-      }
+      for (const [st, ids] of s.ins.chunks(deviceIds)) st.run(...ids.flatMap((id) => [deploymentId, id, when]));
+      for (const [st, ids] of s.back.chunks(deviceIds)) st.run(when, deploymentId, ...ids);
+      for (const [st, ids] of s.sup.chunks(deviceIds)) st.run(when, deploymentId, model, ...ids);
     })();
   }
 
@@ -159,22 +161,20 @@ export class DeploymentsRepo {
    * whose newest row is `removing` or `removed` is not assigned: no older (superseded) deployment comes back.
    */
   effectiveFor(deviceId: string): EffectiveModel[] {
-    const rows = (this.effectiveStmt ??= this.db.prepare(
-      `SELECT d.id, d.model, d.version, d.maintenance, d.backend_mismatch, dd.status, dd.reason FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id
-         WHERE dd.device_id = ? ORDER BY d.id DESC`,
-    )).all(deviceId) as Array<{ id: number; model: string; version: string; maintenance: string | null; backend_mismatch: number; status: DeploymentDeviceStatus; reason: string | null }>;
-    const out = new Map<string, EffectiveModel | null>();
-    for (const r of rows) {
-      const cur = out.get(r.model);
-      if (cur === undefined) {
-        const removed = r.status === 'removing' || r.status === 'removed';
-        out.set(r.model, removed ? null : {
-          deploymentId: r.id, model: r.model, version: r.version, previous: undefined, window: r.maintenance ? (JSON.parse(r.maintenance) as MaintenanceWindow) : undefined,
-          allowBackendMismatch: Number(r.backend_mismatch) === 1, status: r.status, reason: r.reason,
-        });
-      } else if (cur && cur.previous === undefined && r.version !== cur.version) cur.previous = r.version;
+    return effectiveOf((this.effectiveStmt ??= this.db.prepare(`${EFFECTIVE_SELECT} WHERE dd.device_id = ? ORDER BY d.id DESC`)).all(deviceId) as EffectiveRow[]);
+  }
+
+  /** effectiveFor of each of `deviceIds` (a device with none: absent), a chunk of them a statement. */
+  effectiveForMany(deviceIds: readonly string[]): Map<string, EffectiveModel[]> {
+    const rows = new Map<string, EffectiveRow[]>();
+    for (const [st, ids] of (this.effectiveMany ??= new InList(this.db, (n) => `${EFFECTIVE_SELECT} WHERE dd.device_id IN (${InList.marks(n)}) ORDER BY d.id DESC`)).chunks(deviceIds)) {
+      for (const r of st.all(...ids) as EffectiveRow[]) {
+        const list = rows.get(r.device_id);
+        if (list) list.push(r);
+        else rows.set(r.device_id, [r]);
+      }
     }
-    return [...out.values()].filter((e): e is EffectiveModel => e !== null).sort((a, b) => a.model.localeCompare(b.model));
+    return new Map([...rows].map(([id, list]) => [id, effectiveOf(list)]));
   }
 
   /**
@@ -282,4 +282,24 @@ export class DeploymentsRepo {
       devices: list,
     };
   }
+}
+
+const EFFECTIVE_SELECT = `SELECT dd.device_id, d.id, d.model, d.version, d.maintenance, d.backend_mismatch, dd.status, dd.reason
+  FROM deployment_devices dd JOIN deployments d ON d.id = dd.deployment_id`;
+interface EffectiveRow { device_id: string; id: number; model: string; version: string; maintenance: string | null; backend_mismatch: number; status: DeploymentDeviceStatus; reason: string | null }
+
+/** A device's assignments from its rows, newest deployment first (DeploymentsRepo.effectiveFor). */
+function effectiveOf(rows: readonly EffectiveRow[]): EffectiveModel[] {
+  const out = new Map<string, EffectiveModel | null>();
+  for (const r of rows) {
+    const cur = out.get(r.model);
+    if (cur === undefined) {
+      const removed = r.status === 'removing' || r.status === 'removed';
+      out.set(r.model, removed ? null : {
+        deploymentId: r.id, model: r.model, version: r.version, previous: undefined, window: r.maintenance ? (JSON.parse(r.maintenance) as MaintenanceWindow) : undefined,
+        allowBackendMismatch: Number(r.backend_mismatch) === 1, status: r.status, reason: r.reason,
+      });
+    } else if (cur && cur.previous === undefined && r.version !== cur.version) cur.previous = r.version;
+  }
+  return [...out.values()].filter((e): e is EffectiveModel => e !== null).sort((a, b) => a.model.localeCompare(b.model));
 }

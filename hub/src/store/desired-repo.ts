@@ -2,6 +2,7 @@
 // the seq only grows, so a replayed or older document is never the latest.
 import { AppError, type DesiredDocument } from '@edgefleet/shared';
 import type { Db } from './db.js';
+import { InList } from './in-list.js';
 
 /** Documents kept per device: the newest (what it runs, what is on its way) and a few before, for a refusal's lookup. */
 export const KEEP_DOCUMENTS = 16;
@@ -14,7 +15,7 @@ export class DesiredRepo {
   // lastSeq and put run once per document signed (a deployment to 5,000 devices: 5,000 each), prepared once.
   private lastSeqStmt: ReturnType<Db['prepare']> | null = null;
   private insertStmt: ReturnType<Db['prepare']> | null = null;
-  private putTxn: ((doc: DesiredDocument) => void) | null = null;
+  private lastSeqsIn: InList | null = null;
 
   constructor(private readonly db: Db) {}
 
@@ -23,15 +24,23 @@ export class DesiredRepo {
     return r.s ?? 0;
   }
 
-  /** Stores a signed document; its seq must be higher than every stored one for the device. */
+  /** lastSeq of each of `deviceIds` (a device with no document: absent), a chunk of them a statement. */
+  lastSeqs(deviceIds: readonly string[]): Map<string, number> {
+    const out = new Map<string, number>();
+    const q = (this.lastSeqsIn ??= new InList(this.db, (n) => `SELECT device_id, MAX(seq) AS s FROM desired_documents WHERE device_id IN (${InList.marks(n)}) GROUP BY device_id`));
+    for (const [st, ids] of q.chunks(deviceIds)) for (const r of st.all(...ids) as Array<{ device_id: string; s: number }>) out.set(r.device_id, Number(r.s));
+    return out;
+  }
+
+  /**
+   * Stores a signed document; its seq must be higher than every stored one for the device. One statement, the check in
+   * it (no savepoint and second read per document: docs/decisions/0188-deployment-commit-set-based.md).
+   */
   put(doc: DesiredDocument): void {
-    (this.putTxn ??= this.db.transaction((d: DesiredDocument) => {
-      const { deviceId, seq, issued, expires } = d.signed;
-      const last = this.lastSeq(deviceId);
-      if (seq <= last) throw new AppError('CONFLICT', `desired document seq ${seq} for ${deviceId} is not above the last stored seq ${last}`);
-      (this.insertStmt ??= this.db.prepare('INSERT INTO desired_documents (device_id, seq, document, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)'))
-        .run(deviceId, seq, JSON.stringify(d), issued, expires);
-    }))(doc);
+    const { deviceId, seq, issued, expires } = doc.signed;
+    const stored = (this.insertStmt ??= this.db.prepare(`INSERT INTO desired_documents (device_id, seq, document, issued_at, expires_at) SELECT ?, ?, ?, ?, ?
+      WHERE NOT EXISTS (SELECT 1 FROM desired_documents WHERE device_id = ? AND seq >= ?)`)).run(deviceId, seq, JSON.stringify(doc), issued, expires, deviceId, seq).changes;
+    if (stored === 0) throw new AppError('CONFLICT', `desired document seq ${seq} for ${deviceId} is not above the last stored seq ${this.lastSeq(deviceId)}`);
   }
 
   /**

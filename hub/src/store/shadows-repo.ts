@@ -4,6 +4,7 @@
 // ingest guard accepts the candidate's events from these devices.
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
+import { InList } from './in-list.js';
 
 export const SHADOWS_MIGRATION: Migration = {
   version: 15,
@@ -46,6 +47,7 @@ export interface ShadowRow {
 export class ShadowsRepo {
   // Read for every desired document the hub signs (once per model it assigns), prepared once.
   private getStmt: ReturnType<Db['prepare']> | null = null;
+  private manyIn: InList | null = null;
   constructor(private readonly db: Db) {}
 
   put(r: ShadowRow): void {
@@ -55,12 +57,25 @@ export class ShadowsRepo {
 
   /** The device's candidate of `model`, if any. */
   get(deviceId: string, model: string): ShadowRow | undefined {
-    const r = (this.getStmt ??= this.db.prepare('SELECT device_id, model, version, sample_rate, tolerance, threshold, rollout_id, replay FROM device_shadows WHERE device_id = ? AND model = ?')).get(deviceId, model) as Raw | undefined;
+    const r = (this.getStmt ??= this.db.prepare(`${SELECT} WHERE device_id = ? AND model = ?`)).get(deviceId, model) as Raw | undefined;
     return r && toRow(r);
   }
 
+  /** The candidates of each of `deviceIds` (a device with none: absent), by model, a chunk of them a statement. */
+  forDevices(deviceIds: readonly string[]): Map<string, Map<string, ShadowRow>> {
+    const out = new Map<string, Map<string, ShadowRow>>();
+    const q = (this.manyIn ??= new InList(this.db, (n) => `${SELECT} WHERE device_id IN (${InList.marks(n)})`));
+    for (const [st, ids] of q.chunks(deviceIds)) {
+      for (const r of (st.all(...ids) as Raw[]).map(toRow)) {
+        const m = out.get(r.deviceId) ?? new Map<string, ShadowRow>();
+        out.set(r.deviceId, m.set(r.model, r));
+      }
+    }
+    return out;
+  }
+
   byRollout(rolloutId: string): ShadowRow[] {
-    return (this.db.prepare('SELECT device_id, model, version, sample_rate, tolerance, threshold, rollout_id, replay FROM device_shadows WHERE rollout_id = ? ORDER BY device_id').all(rolloutId) as Raw[]).map(toRow);
+    return (this.db.prepare(`${SELECT} WHERE rollout_id = ? ORDER BY device_id`).all(rolloutId) as Raw[]).map(toRow);
   }
 
   /** Removes a rollout's rows; returns the devices that had one. */
@@ -71,5 +86,6 @@ export class ShadowsRepo {
   }
 }
 
+const SELECT = 'SELECT device_id, model, version, sample_rate, tolerance, threshold, rollout_id, replay FROM device_shadows';
 interface Raw { device_id: string; model: string; version: string; sample_rate: number; tolerance: number; threshold: number | null; rollout_id: string; replay: number | null }
 const toRow = (r: Raw): ShadowRow => ({ deviceId: r.device_id, model: r.model, version: r.version, sampleRate: r.sample_rate, tolerance: r.tolerance, threshold: r.threshold, rolloutId: r.rollout_id, replay: r.replay });
