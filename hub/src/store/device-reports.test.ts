@@ -33,3 +33,27 @@ test('newerOnly: an older state within 10 min is not applied; a newer one, or on
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('state reports prepare their statements once, not at each report (the search text\'s included), and keep the search text right', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-reports-'));
+  const store = Store.open(dir, HUB_MIGRATIONS);
+  try {
+    store.devices.create('box-1', 'secret-box-1-0123456789abcdef', {}, null, new Date('2026-12-05T12:00:00Z'));
+    const withModel = (seq: number, version: string) => ReportedState.parse({ ...state(`2026-12-05T12:00:${String(seq).padStart(2, '0')}.000Z`, seq), models: [{ name: 'm', active: version, installed: [version], status: 'active' }] });
+    store.devices.setReported('box-1', withModel(1, '1.0.0'));
+    const db = store.db as unknown as { prepare(sql: string): unknown };
+    const real = db.prepare.bind(db);
+    const prepared: string[] = [];
+    db.prepare = (sql: string) => {
+      prepared.push(sql);
+      return real(sql);
+    };
+    for (let i = 2; i < 22; i++) store.devices.setReported('box-1', withModel(i, i % 2 ? '1.0.0' : '2.0.0'));
+    assert.ok(prepared.length <= 2, `20 state reports prepared ${prepared.length} statements: ${prepared.map((s) => s.slice(0, 50)).join('; ')}`);
+    assert.equal(store.devices.page({ limit: 10, q: 'm@2.0.0' }).devices.length, 0, 'the last report holds 1.0.0: the search text follows it');
+    assert.equal(store.devices.page({ limit: 10, q: 'm@1.0.0' }).devices.length, 1);
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

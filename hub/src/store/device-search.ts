@@ -6,7 +6,7 @@
 // docs/decisions/0109-short-device-searches.md). DevicesRepo writes the row with the tags (create,
 // setTags) and device-reports.ts with the versions, only when the text changes.
 import { AppError } from '@edgefleet/shared';
-import type { Dialect } from './hub-db.js';
+import type { Dialect, HubStatement } from './hub-db.js';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
 import type { FilterSql } from './device-filter.js';
@@ -69,13 +69,33 @@ export function searchText(id: string, tagsJson: string, held: readonly HeldVers
  * (a state report that holds the same versions writes no index).
  */
 export function writeDeviceSearch(db: Db, id: string, given: { tagsJson?: string; held?: readonly HeldVersion[] }): void {
-  const tagsJson = given.tagsJson ?? (db.prepare('SELECT tags FROM devices WHERE id = ?').get(id) as { tags: string } | undefined)?.tags;
+  const st = searchStatements(db);
+  const tagsJson = given.tagsJson ?? (st.tags.get(id) as { tags: string } | undefined)?.tags;
   if (tagsJson === undefined) return; // a state of a device the hub does not hold changed no row either
-  const held = given.held ?? (db.prepare('SELECT name, version FROM device_models WHERE device_id = ?').all(id) as HeldVersion[]);
+  const held = given.held ?? (st.held.all(id) as HeldVersion[]);
   const text = searchText(id, tagsJson, held);
-  const old = db.prepare('SELECT text FROM device_search WHERE device_id = ?').get(id) as { text: string } | undefined;
-  if (old === undefined) db.prepare('INSERT INTO device_search (device_id, text) VALUES (?, ?)').run(id, text);
-  else if (old.text !== text) db.prepare('UPDATE device_search SET text = ? WHERE device_id = ?').run(text, id);
+  const old = st.old.get(id) as { text: string } | undefined;
+  if (old === undefined) st.insert.run(id, text);
+  else if (old.text !== text) st.update.run(text, id);
+}
+
+type SearchStatements = Record<'tags' | 'held' | 'old' | 'insert' | 'update', HubStatement>;
+/** writeDeviceSearch's statements, prepared once per database: it runs for every state report (before, 2 to 4 prepared each time). */
+const statementsOf = new WeakMap<Db, SearchStatements>();
+
+function searchStatements(db: Db): SearchStatements {
+  let st = statementsOf.get(db);
+  if (!st) {
+    st = {
+      tags: db.prepare('SELECT tags FROM devices WHERE id = ?'),
+      held: db.prepare('SELECT name, version FROM device_models WHERE device_id = ?'),
+      old: db.prepare('SELECT text FROM device_search WHERE device_id = ?'),
+      insert: db.prepare('INSERT INTO device_search (device_id, text) VALUES (?, ?)'),
+      update: db.prepare('UPDATE device_search SET text = ? WHERE device_id = ?'),
+    };
+    statementsOf.set(db, st);
+  }
+  return st;
 }
 
 /** `s` as it is written inside a JSON string (a quote as \", a backslash doubled, a control character escaped). */
