@@ -60,5 +60,28 @@ describe('prepared-once', () => {
         await h.close();
       }
     });
+
+    it(`an undeploy from ${DEVICES} devices prepares a bounded number of statements, not one set per device`, async () => {
+      const h = await startHub();
+      try {
+        h.store.db.transaction(() => {
+          for (let i = 0; i < DEVICES; i++) addDevice(h, `dev-${String(i).padStart(3, '0')}`, {});
+        })();
+        const dep = await h.parts.deployments.deploy({ model: 'audio-energy', version: '1.0.0', target: { all: true }, reason: 'everyone' }, 'op');
+        const db = h.store.db as { prepare(sql: string): unknown };
+        const real = db.prepare.bind(db);
+        const prepared: string[] = [];
+        db.prepare = (sql: string) => {
+          prepared.push(sql);
+          return real(sql);
+        };
+        const { result } = await h.parts.deployments.undeployStored(dep.id, { reason: 'retired', actor: 'op', confirmDevices: DEVICES });
+        assert.equal(result.devices, DEVICES);
+        // Before: 1,220 (each device's row marked and its removal's seq carried by statements prepared for it). Now ~21.
+        assert.ok(prepared.length < 60, `undeploy: ${prepared.length} statements prepared for ${DEVICES} devices`);
+      } finally {
+        await h.close();
+      }
+    });
   });
 });

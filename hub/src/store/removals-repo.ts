@@ -44,15 +44,23 @@ export interface PendingRemoval extends DesiredRemoval {
 export class RemovalsRepo {
   private pending: HubStatement | undefined;
   private any: HubStatement | undefined;
+  /** The per-device statements (an undeploy marks and carries each device's row; reports end them), prepared once by SQL. */
+  private readonly stmts = new Map<string, HubStatement>();
 
   constructor(private readonly db: Db) {}
+
+  private st(sql: string): HubStatement {
+    let s = this.stmts.get(sql);
+    if (!s) this.stmts.set(sql, (s = this.db.prepare(sql)));
+    return s;
+  }
 
   /**
    * The deployment's device rows, each with whether it is the device's effective assignment of the
    * model (no newer deployment of the model includes the device); only `deviceId`'s row when given.
    */
   rowsOf(deploymentId: number, deviceId?: string): Array<AssignmentRow & { effective: boolean }> {
-    return (this.db.prepare(
+    return (this.st(
       `SELECT dd.device_id, dd.status, d.model,
          (SELECT COUNT(*) FROM deployment_devices n JOIN deployments nd ON nd.id = n.deployment_id
           WHERE n.device_id = dd.device_id AND nd.model = d.model AND nd.id > d.id) AS newer
@@ -63,19 +71,19 @@ export class RemovalsRepo {
 
   /** Marks a device's row `status` (removing or removed) with why; a new removal has no document seq yet. */
   mark(deploymentId: number, deviceId: string, status: 'removing' | 'removed', reason: string, at: Date): void {
-    this.db.prepare('UPDATE deployment_devices SET status = ?, progress = NULL, reason = ?, removal_seq = NULL, updated_at = ? WHERE deployment_id = ? AND device_id = ?')
+    this.st('UPDATE deployment_devices SET status = ?, progress = NULL, reason = ?, removal_seq = NULL, updated_at = ? WHERE deployment_id = ? AND device_id = ?')
       .run(status, reason.slice(0, REMOVAL_REASON_MAX), at.toISOString(), deploymentId, deviceId);
   }
 
   /** The box keeps its own install of the model (a `removal_kept_local` event): the row is `removed`, `reason` saying so. */
   keptLocal(deploymentId: number, deviceId: string, reason: string, at: Date): void {
-    this.db.prepare("UPDATE deployment_devices SET status = 'removed', reason = ?, updated_at = ? WHERE deployment_id = ? AND device_id = ? AND status = 'removing'")
+    this.st("UPDATE deployment_devices SET status = 'removed', reason = ?, updated_at = ? WHERE deployment_id = ? AND device_id = ? AND status = 'removing'")
       .run(reason.slice(0, REMOVAL_REASON_MAX), at.toISOString(), deploymentId, deviceId);
   }
 
   /** Takes the device out of the deployment (a re-tag into another deployment of the model: undeploy.ts leaveTagTargets). */
   leave(deploymentId: number, deviceId: string): void {
-    this.db.prepare('DELETE FROM deployment_devices WHERE deployment_id = ? AND device_id = ?').run(deploymentId, deviceId);
+    this.st('DELETE FROM deployment_devices WHERE deployment_id = ? AND device_id = ?').run(deploymentId, deviceId);
   }
 
   /** Records who undeployed a deployment and why: it takes no device in any more (openTargets). */
@@ -106,7 +114,7 @@ export class RemovalsRepo {
 
   /** The first document that carries a removal: its seq is the floor a report must reach to clear it. */
   carried(deploymentId: number, deviceId: string, seq: number): void {
-    this.db.prepare("UPDATE deployment_devices SET removal_seq = ? WHERE deployment_id = ? AND device_id = ? AND status = 'removing' AND removal_seq IS NULL")
+    this.st("UPDATE deployment_devices SET removal_seq = ? WHERE deployment_id = ? AND device_id = ? AND status = 'removing' AND removal_seq IS NULL")
       .run(seq, deploymentId, deviceId);
   }
 
@@ -116,7 +124,7 @@ export class RemovalsRepo {
    * kept), and later documents omit the entry. A stale report (below the seq) changes nothing.
    */
   done(deviceId: string, model: string, applied: number, at: Date): number {
-    return this.db.prepare(
+    return this.st(
       `UPDATE deployment_devices SET status = 'removed', updated_at = ?
        WHERE device_id = ? AND status = 'removing' AND removal_seq IS NOT NULL AND removal_seq <= ?
          AND deployment_id IN (SELECT id FROM deployments WHERE model = ?)`,
