@@ -4,6 +4,7 @@ import { AppError, notFound, type Manifest, type ModelBackends, type ModelVersio
 import { closest } from '@edgefleet/shared/cli';
 import type { Db } from './db.js';
 import type { Migration } from './migrations.js';
+import { Statements } from './statements.js';
 
 /** The backends each version loads on, found at push (hub/src/model-backends.ts); null for versions pushed before. */
 export const MODEL_BACKENDS_MIGRATION: Migration = {
@@ -47,7 +48,12 @@ export interface NewVersion {
 }
 
 export class ModelsRepo {
-  constructor(private readonly db: Db) {}
+  /** find() runs on deployment, rollout and ingest paths: prepared once. */
+  private readonly stmts: Statements;
+
+  constructor(private readonly db: Db) {
+    this.stmts = new Statements(db);
+  }
 
   /** Inserts a version; the same bundle again is a no-op ('exists'); other content under the same version is CONFLICT. */
   insert(v: NewVersion): 'created' | 'exists' {
@@ -86,7 +92,7 @@ export class ModelsRepo {
   }
 
   find(name: string, version: string): StoredVersion | undefined {
-    const r = this.db.prepare('SELECT * FROM model_versions WHERE name = ? AND version = ?').get(name, version) as Row | undefined;
+    const r = this.stmts.of('SELECT * FROM model_versions WHERE name = ? AND version = ?').get(name, version) as Row | undefined;
     return r ? toStored(r) : undefined;
   }
 

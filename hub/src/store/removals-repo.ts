@@ -6,6 +6,7 @@ import type { DesiredRemoval, DeploymentDeviceStatus } from '@edgefleet/shared';
 import type { Db } from './db.js';
 import type { HubStatement } from './hub-db.js';
 import type { Migration } from './migrations.js';
+import { Statements } from './statements.js';
 
 /**
  * hub.db migration 93: an undeployed deployment (when, by whom, why: it no longer takes devices in), and
@@ -44,15 +45,15 @@ export interface PendingRemoval extends DesiredRemoval {
 export class RemovalsRepo {
   private pending: HubStatement | undefined;
   private any: HubStatement | undefined;
-  /** The per-device statements (an undeploy marks and carries each device's row; reports end them), prepared once by SQL. */
-  private readonly stmts = new Map<string, HubStatement>();
+  /** The per-device statements (an undeploy marks and carries each device's row; reports end them), prepared once. */
+  private readonly stmts: Statements;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    this.stmts = new Statements(db);
+  }
 
   private st(sql: string): HubStatement {
-    let s = this.stmts.get(sql);
-    if (!s) this.stmts.set(sql, (s = this.db.prepare(sql)));
-    return s;
+    return this.stmts.of(sql);
   }
 
   /**
