@@ -5,7 +5,8 @@
 // error (a 503, a hub without fleet sync, is an empty list); the desktop's first-run page shows why main
 // could not open a saved hub; a model version's page whose reload fails (another version pushed meanwhile) stays
 // shown with the Deprecate form open on it, what was typed kept, under the hub's error with Retry, as does a New rollout
-// form whose models reload fails; a version with more stored drift reports than the view lists says so. Errors are injected with page.route on one request path at a time.
+// form whose models reload fails; a version with more stored drift reports than the view lists says so; a view whose code loads
+// on first use shows a loading state, and a chunk the hub no longer has says so with Retry. Errors are injected with page.route on one request path at a time.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import type { Page, Route } from 'playwright-core';
 import { repoRoot } from '@edgefleet/examples';
 import { signIn, type ConsolePage } from './helpers.js';
+import { bundleSizes } from './bundle-size.js';
 import { pushExampleBundle, startSmallHub, type SmallHub } from './small-hub.js';
 
 const DEVICES = ['dev-a', 'dev-b', 'dev-c'];
@@ -120,6 +122,39 @@ describe('console: error states and failed refreshes', () => {
     }
     assert.deepEqual(page.errors, []);
     await page.close();
+  });
+
+  it('a view\'s code loads on first use with a loading state; a chunk the hub no longer has (a newer build) says so, Retry loads the console again', async () => {
+    const auditChunk = (u: URL) => /^\/assets\/audit-[A-Z0-9]+\.js$/.test(u.pathname);
+    const scripts = new Set<string>();
+    let release = () => {};
+    const held = new Promise<void>((r) => { release = r; });
+    const page = await signIn(h.browser, h.http, h.token, { prepare: (p) => {
+      p.on('request', (r) => { const u = new URL(r.url()); if (u.pathname.endsWith('.js')) scripts.add(u.pathname.replace('/assets/', '')); });
+      return p.route(auditChunk, async (r) => { await held; await r.continue(); });
+    } });
+    // At start, app.js and the chunks it imports (the start budget's files), none of a view loaded on first use.
+    assert.deepEqual([...scripts].sort(), bundleSizes().startFiles);
+    await page.keyboard.press('4');
+    await page.getByRole('status').filter({ hasText: 'Loading the audit log…' }).waitFor();
+    release();
+    await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+    assert.ok([...scripts].some((f) => /^audit-/.test(f)), `no audit chunk among ${[...scripts].join(', ')}`);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+
+    // The hub restarted with a newer build: this page's app.js asks for a chunk name the hub answers 404 to.
+    const stale = await signIn(h.browser, h.http, h.token, { prepare: (p) => p.route(auditChunk, (r) => r.fulfill({ status: 404, contentType: 'application/json', body: '{"error":{"code":"NOT_FOUND","message":"no console asset"}}' })) });
+    await stale.keyboard.press('4');
+    const box = stale.getByRole('alert').filter({ hasText: 'could not load the code of the audit log from the hub' });
+    await box.waitFor();
+    assert.match(await box.innerText(), /assets\/audit-[A-Z0-9]+\.js.*the hub may have been updated since this page was loaded; Retry loads the console again/s);
+    await stale.unroute(auditChunk);
+    await box.getByRole('button', { name: 'Retry' }).click();
+    await stale.getByRole('heading', { name: 'Audit log' }).waitFor();
+    assert.equal(await stale.getByLabel('Token').count(), 0, 'still signed in after the reload');
+    assert.deepEqual(stale.errors, []);
+    await stale.close();
   });
 
   it('a token the browser cannot send (not ASCII) is refused at sign-in with why', async () => {
