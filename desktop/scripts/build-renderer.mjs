@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Builds the console renderer (desktop/src/renderer) into desktop/dist/renderer with esbuild (and the
 // desktop app's preload into desktop/dist/preload.cjs, its first-run page into desktop/dist/first-run): the ES
-// module assets/app.js, what it loads on first use (a view's code: `import()` in src/renderer, each a chunk
-// assets/NAME-HASH.js, and the chunks they share; docs/decisions/0190-views-load-on-first-use.md), the stylesheet,
+// module assets/app.js, the chunks fetched after it (a view's code: `import()` in src/renderer, each a chunk
+// assets/NAME-HASH.js, and the chunks they share; docs/decisions/0190-views-load-in-chunks.md), the stylesheet,
 // index.html and onnxruntime-web's files. No inline script, no eval, so the
 // hub can serve it under a strict Content-Security-Policy (hub/src/api/console.ts). Written to a
 // temporary directory and renamed into place, so a hub never serves a half-written build.
@@ -78,5 +78,5 @@ rmSync(old, { recursive: true, force: true });
 if (!args.includes('--quiet')) {
   const kib = (f) => (statSync(join(out, 'assets', f)).size / 1024).toFixed(1);
   const chunks = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js')).map((f) => f.split('/').pop());
-  console.log(`console renderer built in ${out}: app.js ${kib('app.js')} KiB and ${chunks.length - 1} chunks loaded on first use (${Object.keys(result.metafile.inputs).length} inputs); what loads at start and in all: test/src/console/bundle-budget.test.ts`);
+  console.log(`console renderer built in ${out}: app.js ${kib('app.js')} KiB, ${chunks.length} scripts in all (${Object.keys(result.metafile.inputs).length} inputs); what loads at start and in all: test/src/console/bundle-budget.test.ts`);
 }

@@ -7,7 +7,7 @@
 //  - with 10,000 devices: ready time, and table responsiveness: scrolling to a random place until its
 //    rows are in the DOM (p95 of 30 jumps), and a search keystroke until the filtered rows show, vs the
 //    same with 1,000 devices;
-//  - the renderer's code against its budgets: what loads at start, and all of it with the views loaded on first use
+//  - the renderer's code against its budgets: what loads at start, and all of it with the other views' chunks
 //    (test/src/console/bundle-size.ts; docs/console.md "Bundle size").
 // Run: node --conditions=source --import tsx test/bench/console.bench.ts
 import { mkdtempSync, rmSync } from 'node:fs';

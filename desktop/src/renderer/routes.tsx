@@ -5,8 +5,8 @@ import { FleetView } from './views/fleet.js';
 import { lazyView } from './ui/lazy.js';
 import { menuView } from '../common/views.js';
 
-// The fleet view, where the console opens, is in app.js; every other view's code loads the first time it is opened
-// (ui/lazy.tsx, docs/decisions/0190-views-load-on-first-use.md).
+// The fleet view, where the console opens, is in app.js; every other view's code is fetched after it is drawn, or when first opened
+// (ui/lazy.tsx, docs/decisions/0190-views-load-in-chunks.md).
 const DeviceView = lazyView('the device view', () => import('./views/device.js').then((m) => m.DeviceView));
 const ModelsView = lazyView('the models view', () => import('./views/models.js').then((m) => m.ModelsView));
 const DeploymentsView = lazyView('the deployments view', () => import('./views/deployments.js').then((m) => m.DeploymentsView));

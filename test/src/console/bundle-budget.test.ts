@@ -1,5 +1,5 @@
 // The console's bundle budgets (docs/console.md "Bundle size"): what the browser loads at start, and all of the
-// console's code with the views loaded on first use (docs/decisions/0190-views-load-on-first-use.md), measured
+// console's code with the other views' chunks (docs/decisions/0190-views-load-in-chunks.md), measured
 // on the built renderer the hub serves.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +22,7 @@ describe('console bundle budget', () => {
     assert.deepEqual(s.files, builtChunks());
   });
 
-  it('loads the fleet view at start and every other view, Try it and the signature checks on first use', () => {
+  it('loads the fleet view at start and every other view, Try it and the signature checks in chunks of their own', () => {
     const { startFiles, files } = bundleSizes();
     for (const lazy of ['device', 'models', 'deployments', 'audit', 'drift', 'alerts', 'rollouts', 'rollout-create', 'rollout-config-create', 'captures', 'try-it']) {
       const chunk = files.find((f) => f.startsWith(`${lazy}-`));

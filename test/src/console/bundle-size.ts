@@ -1,6 +1,6 @@
 // What the console's built renderer (desktop/dist/renderer/assets) weighs: what the browser loads at start (app.js and
-// the chunks it imports, transitively) and all of its code (those and every chunk a view loads on first use,
-// `import()`: docs/decisions/0190-views-load-on-first-use.md). onnxruntime-web's files, fetched by Try it from the
+// the chunks it imports, transitively) and all of its code (those and every chunk of the other views, fetched after the first is shown,
+// `import()`: docs/decisions/0190-views-load-in-chunks.md). onnxruntime-web's files, fetched by Try it from the
 // assets by a URL and never bundled, are not the console's code and count in neither. Read from the files the hub
 // serves, by the imports esbuild wrote in them.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -11,7 +11,7 @@ export interface BundleSizes {
   /** Bytes the console loads before it shows anything: app.js and its static imports. */
   start: number;
   startFiles: string[];
-  /** Bytes of all the console's code: `start` and every chunk loaded on first use. */
+  /** Bytes of all the console's code: `start` and every chunk fetched after it. */
   total: number;
   files: string[];
 }
