@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Builds the console renderer (desktop/src/renderer) into desktop/dist/renderer with esbuild (and the
-// desktop app's preload into desktop/dist/preload.cjs, its first-run page into desktop/dist/first-run): one
-// ES module bundle (assets/app.js), the stylesheet, index.html and onnxruntime-web's files. No inline script, no eval, so the
+// desktop app's preload into desktop/dist/preload.cjs, its first-run page into desktop/dist/first-run): the ES
+// module assets/app.js, the chunks fetched after it (a view's code: `import()` in src/renderer, each a chunk
+// assets/NAME-HASH.js, and the chunks they share; docs/decisions/0190-views-load-in-chunks.md), the stylesheet,
+// index.html and onnxruntime-web's files. No inline script, no eval, so the
 // hub can serve it under a strict Content-Security-Policy (hub/src/api/console.ts). Written to a
 // temporary directory and renamed into place, so a hub never serves a half-written build.
 // Usage: node desktop/scripts/build-renderer.mjs [--out DIR] [--quiet]   (`npm run build` runs it)
@@ -21,9 +23,13 @@ const src = join(desktop, 'src', 'renderer');
 rmSync(tmp, { recursive: true, force: true });
 mkdirSync(join(tmp, 'assets'), { recursive: true });
 const result = await build({
-  entryPoints: [join(src, 'main.tsx')],
-  outfile: join(tmp, 'assets', 'app.js'),
+  entryPoints: { app: join(src, 'main.tsx') },
+  outdir: join(tmp, 'assets'),
+  // Chunks are named by their content: a page loaded before the hub restarted with a new build asks for names the
+  // new build does not have (a 404 it says as such, ui/lazy.tsx), never for a chunk of another build under the same name.
+  chunkNames: '[name]-[hash]',
   bundle: true,
+  splitting: true,
   format: 'esm',
   platform: 'browser',
   target: ['chrome110', 'firefox110', 'safari16'],
@@ -70,6 +76,7 @@ try {
 renameSync(tmp, out);
 rmSync(old, { recursive: true, force: true });
 if (!args.includes('--quiet')) {
-  const bytes = statSync(join(out, 'assets', 'app.js')).size;
-  console.log(`console renderer built in ${out}: app.js ${(bytes / 1024).toFixed(1)} KiB (${Object.keys(result.metafile.inputs).length} inputs)`);
+  const kib = (f) => (statSync(join(out, 'assets', f)).size / 1024).toFixed(1);
+  const chunks = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js')).map((f) => f.split('/').pop());
+  console.log(`console renderer built in ${out}: app.js ${kib('app.js')} KiB, ${chunks.length} scripts in all (${Object.keys(result.metafile.inputs).length} inputs); what loads at start and in all: test/src/console/bundle-budget.test.ts`);
 }

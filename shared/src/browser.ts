@@ -4,11 +4,7 @@ export * from './canonical-json.js';
 export * from './sse.js';
 export * from './errors.js';
 export * from './console-csp.js';
-// The sample request reader (the agent's own validator), session runner and output comparison, for "Try it" (the models
-// view runs a bundle's samples in the browser with onnxruntime-web; docs/console.md).
-export { parseSampleJson, parseSampleRequest } from './infer/sample-request.js';
-export { sessionRunner } from './infer/tensor.js';
-export { compareOutputs } from './infer/preflight.js';
+// Try it's checks are @edgefleet/shared/browser-infer: a module the console loads only with Try it.
 // Latency sketches (pure), for the device view's p95 over time.
 export { LATENCY_BUCKETS, emptyLatency, mergeLatency, latencyCount, latencyQuantile } from './sketch/latency.js';
 // The labels an observed accuracy needs (the accuracy panel and the `accuracy` alert agree).

@@ -10,6 +10,7 @@ import { LoginView } from './views/login.js';
 import { Empty } from './ui/states.js';
 import { HubDownBanner, StaleNote } from './ui/hub-down.js';
 import { hubDown } from './hub-health.js';
+import { preloadViews } from './ui/lazy.js';
 
 const LIVE_TEXT = { live: '● live', connecting: '○ connecting', offline: '○ offline (retrying)', paused: '○ paused (tab hidden)' } as const;
 
@@ -64,6 +65,8 @@ export function App() {
     addEventListener('keydown', onKey);
     return () => removeEventListener('keydown', onKey);
   }, []);
+  // The other views' code, once the first view is drawn: they open while the hub is unreachable (ui/lazy.tsx).
+  useEffect(preloadViews, []);
   useViewChange(hash.value, !!session.value);
   if (!session.value) return <LoginView />;
   const m = match(hash.value);

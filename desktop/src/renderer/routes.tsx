@@ -2,17 +2,21 @@
 // entry here; `menu(section)` puts it in the menu with its key (common/views.ts, shared with the desktop menu).
 import type { VNode } from 'preact';
 import { FleetView } from './views/fleet.js';
-import { DeviceView } from './views/device.js';
-import { ModelsView } from './views/models.js';
-import { DeploymentsView } from './views/deployments.js';
-import { AuditView } from './views/audit.js';
-import { DriftView } from './views/drift.js';
-import { AlertsView } from './views/alerts.js';
-import { RolloutsView } from './views/rollouts.js';
-import { ConfigRolloutCreateView } from './views/rollout-config-create.js';
-import { RolloutCreateView } from './views/rollout-create.js';
-import { CapturesView } from './views/captures.js';
+import { lazyView } from './ui/lazy.js';
 import { menuView } from '../common/views.js';
+
+// The fleet view, where the console opens, is in app.js; every other view's code is fetched after it is drawn, or when first opened
+// (ui/lazy.tsx, docs/decisions/0190-views-load-in-chunks.md).
+const DeviceView = lazyView('the device view', () => import('./views/device.js').then((m) => m.DeviceView));
+const ModelsView = lazyView('the models view', () => import('./views/models.js').then((m) => m.ModelsView));
+const DeploymentsView = lazyView('the deployments view', () => import('./views/deployments.js').then((m) => m.DeploymentsView));
+const AuditView = lazyView('the audit log', () => import('./views/audit.js').then((m) => m.AuditView));
+const DriftView = lazyView('the drift view', () => import('./views/drift.js').then((m) => m.DriftView));
+const AlertsView = lazyView('the alerts view', () => import('./views/alerts.js').then((m) => m.AlertsView));
+const RolloutsView = lazyView('the rollouts view', () => import('./views/rollouts.js').then((m) => m.RolloutsView));
+const RolloutCreateView = lazyView('the rollout form', () => import('./views/rollout-create.js').then((m) => m.RolloutCreateView));
+const ConfigRolloutCreateView = lazyView('the configuration rollout form', () => import('./views/rollout-config-create.js').then((m) => m.ConfigRolloutCreateView));
+const CapturesView = lazyView('the captures view', () => import('./views/captures.js').then((m) => m.CapturesView));
 
 export interface ViewRoute {
   pattern: RegExp;

@@ -4,7 +4,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { repoRoot, runCli } from '@edgefleet/examples';
+import { repoRoot, runCli, waitFor } from '@edgefleet/examples';
+import { bundleSizes } from './bundle-size.js';
 
 export const CHROMIUM = process.env['EDGEFLEET_CHROMIUM'] ?? '/usr/bin/chromium';
 export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
@@ -35,13 +36,15 @@ export type ConsolePage = Page & { errors: string[] };
 
 /**
  * Opens the console at `url` (1280×800, dark, in `timezoneId` if given) and signs in with `token`; resolves once the
- * fleet view shows. `prepare` runs on the page before it loads (routes that edit the hub's answers: every request
+ * fleet view shows and the other views' code is in (unless `allViews` is false). `prepare` runs on the page before it loads (routes that edit the hub's answers: every request
  * of the page goes through them, none was sent before, and no reload is needed).
  */
-export async function signIn(browser: Browser, url: string, token: string, opts: { timezoneId?: string; prepare?: (page: Page) => Promise<unknown> } = {}): Promise<ConsolePage> {
-  const { prepare, ...context } = opts;
+export async function signIn(browser: Browser, url: string, token: string, opts: { timezoneId?: string; prepare?: (page: Page) => Promise<unknown>; allViews?: boolean } = {}): Promise<ConsolePage> {
+  const { prepare, allViews = true, ...context } = opts;
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark', ...context }) as ConsolePage;
   await prepare?.(page);
+  const fetched = new Set<string>();
+  page.on('requestfinished', (r) => fetched.add(new URL(r.url()).pathname.replace('/assets/', '')));
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(e.message));
   page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy|Refused/.test(m.text())) page.errors.push(m.text()); });
@@ -49,5 +52,9 @@ export async function signIn(browser: Browser, url: string, token: string, opts:
   await page.getByLabel('Token').fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+  // The other views' code, fetched once the fleet is drawn (desktop/src/renderer/ui/lazy.tsx), all in, as it is
+  // a moment after a sign-in: a test that then takes the hub away still opens any view.
+  const { files } = bundleSizes();
+  if (allViews) await waitFor('every view\'s code fetched', () => files.every((f) => fetched.has(f)), { timeoutMs: 30_000 });
   return page;
 }

@@ -76,7 +76,7 @@ type Loaded = { entries: AuditEntry[]; upTo: number; older: number | null; loadi
  * `query`: the address's filters (#/audit?actor=…&since=…); `target`: opened filtered by one target
  * (#/audit/target/{id}, the rollout page's "whole trail" link). The view is mounted afresh per address.
  */
-export function AuditView({ target, query }: { target?: string; query?: string } = {}) {
+export function AuditView({ target, query }: { target?: string; query?: string }) {
   const api = session.value?.api;
   const f = filtersOf(query, target);
   const badSince = sinceError(f.since);

@@ -17,7 +17,7 @@ import { MissingBox, missingOf, type Missing } from '../ui/missing.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
 import { HeatMap, Histogram, PsiBars } from './drift-heatmap.js';
-import { ModelsLoad } from './models.js';
+import { ModelsLoad } from './model-state.js';
 import { AccuracyPanel } from './drift-accuracy.js';
 import { formatCount } from '@edgefleet/shared/browser';
 import { Head } from '../ui/table.js';

@@ -8,29 +8,20 @@ import { Fragment, type ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { errorText } from '../api.js';
 import type { Manifest, ModelBackends, ModelVersionDetail, ModelVersionInfo, TrustDocument } from '@edgefleet/shared';
-import { can, loadModels, modelList, models, modelsRead, refetchTick, session } from '../store.js';
+import { can, loadModels, modelList, models, refetchTick, session } from '../store.js';
 import { checkBundle, checkTrust, readBundleHead, type ThresholdCheck, type TrustCheck } from '../verify.js';
 import { ActionForm } from '../ui/action.js';
-import { Deprecated, Empty, ListLoad, Loading, RefetchFailed, time } from '../ui/states.js';
+import { Deprecated, Empty, Loading, RefetchFailed, time } from '../ui/states.js';
 import { useRefetched } from '../ui/refetched.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
-import { TryIt } from './try-it.js';
+import { ModelsLoad, NOT_TRUSTED, SIGNED_BY_ROTATED_OUT, droppedText, short } from './model-state.js';
+import { lazyView } from '../ui/lazy.js';
 import { formatBytes, formatCount } from '@edgefleet/shared/browser';
 import { Head } from '../ui/table.js';
 
-const short = (k: string) => k.slice(0, 12);
-/** A version no threshold of the hub's current release keys signed (`trusted: false` in GET /models; docs/security.md "Key rotation and stored versions"). */
-export const SIGNED_BY_ROTATED_OUT = 'signed by rotated-out keys: sign it with a current release key and push it as a new version';
-export const NOT_TRUSTED = `Not deployable: the hub refuses deploys and rollouts of it (VERSION_NOT_TRUSTED): ${SIGNED_BY_ROTATED_OUT}`;
-/** Said of a version whose bundle was dropped (`bundleDropped` in GET /models), as the hub's BUNDLE_DROPPED refusal says it. */
-export function droppedText(v: Pick<ModelVersionInfo, 'bundleDropped' | 'bundle'>): string | null {
-  const d = v.bundleDropped;
-  return d ? `bundle dropped at ${time(d.at)} by ${d.by} (its history is kept): the hub refuses deploys, rollouts and downloads of it (BUNDLE_DROPPED); `
-    + `push the same bundle again (sha256 ${short(v.bundle.sha256)}…) to use it, or use a newer version` : null;
-}
-/** Why the hub refuses to deploy or roll out a version (not trusted, bundle dropped), or null. */
-export const notDeployable = (v: ModelVersionInfo): string | null => droppedText(v) ?? (v.trusted === false ? NOT_TRUSTED : null);
+/** Try it's code (onnxruntime-web's glue, the request checks of @edgefleet/shared/browser) loads when a version's page shows it. */
+const TryIt = lazyView('Try it', () => import('./try-it.js').then((m) => m.TryIt));
 const roleOf = (t: TrustCheck, keyId: string) => (['root', 'release', 'hub'] as const).filter((r) => t.body.roles[r].keyIds.includes(keyId)).join(', ') || 'not in the trust document';
 
 type VersionDevice = { id: string; status: string };
@@ -44,9 +35,6 @@ function deviceChips(list: VersionDevice[], kind: 'running' | 'installed', none:
     </>
   );
 }
-
-/** The models' state where a view needs it (models, drift, New rollout): ui/states.tsx ListLoad. */
-export const ModelsLoad = () => <ListLoad what="models" list={models.value} read={modelsRead.value} retry={() => background(loadModels())} />;
 
 export function ModelsView({ name, version }: { name?: string; version?: string }) {
   const list = models.value;

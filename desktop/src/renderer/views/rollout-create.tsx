@@ -15,7 +15,7 @@ import { can, loadModels, models, session } from '../store.js';
 import { go } from '../nav.js';
 import { background } from '../background.js';
 import { Busy, Empty } from '../ui/states.js';
-import { ModelsLoad, SIGNED_BY_ROTATED_OUT, notDeployable } from './models.js';
+import { ModelsLoad, SIGNED_BY_ROTATED_OUT, notDeployable } from './model-state.js';
 import { formatCount } from '@edgefleet/shared/browser';
 import { Head } from '../ui/table.js';
 
