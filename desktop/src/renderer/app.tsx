@@ -2,7 +2,7 @@
 // indicator, the role, and the current view. Keys: 1–8 switch views, / focuses the search; every
 // control is reachable with Tab.
 import { Fragment } from 'preact';
-import { useEffect } from 'preact/hooks';
+import { useEffect, useLayoutEffect } from 'preact/hooks';
 import { hash, go } from './nav.js';
 import { ROUTES, match, pageTitle } from './routes.js';
 import { liveRefusal, liveState, role, session, signOut } from './store.js';
@@ -61,7 +61,9 @@ function useViewChange(h: string, signedIn: boolean): void {
 }
 
 export function App() {
-  useEffect(() => {
+  // Before the first paint (a layout effect, not useEffect, which preact runs after a frame): a key pressed as soon
+  // as the first view shows is not lost.
+  useLayoutEffect(() => {
     addEventListener('keydown', onKey);
     return () => removeEventListener('keydown', onKey);
   }, []);
