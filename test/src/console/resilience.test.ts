@@ -19,6 +19,16 @@ import { pushExampleBundle, startSmallHub, type SmallHub } from './small-hub.js'
 
 const DEVICES = ['dev-a', 'dev-b', 'dev-c'];
 const hubError = (status: number, code: string, message: string) => (r: Route) => r.fulfill({ status, contentType: 'application/json', body: JSON.stringify({ error: { code, message } }) });
+/** Presses a view's key and waits for its heading; failing, says where the page was (the address, what had the focus, the text shown). */
+async function pressFor(page: Page, key: string, heading: string): Promise<void> {
+  await page.keyboard.press(key);
+  try {
+    await page.getByRole('heading', { name: heading }).waitFor({ timeout: 30_000 });
+  } catch (err) {
+    const where = await page.evaluate('[location.hash, document.activeElement ? document.activeElement.outerHTML.slice(0, 160) : "", document.body.innerText.slice(0, 600)].join(" | ")');
+    throw new Error(`key ${key} did not show ${heading}: ${String(where)} (${(err as Error).message.split('\n')[0]})`);
+  }
+}
 const rows = (page: Page) => page.locator('.vbody [data-key]').evaluateAll((els) => els.map((e) => e.getAttribute('data-key')));
 
 describe('console: error states and failed refreshes', () => {
@@ -69,8 +79,7 @@ describe('console: error states and failed refreshes', () => {
     await page.getByRole('heading', { name: 'Fleet' }).waitFor();
     const shown = 'could not load models: INTERNAL: database is locked';
     for (const [key, heading] of [['2', 'Models'], ['6', 'Drift']] as const) {
-      await page.keyboard.press(key);
-      await page.getByRole('heading', { name: heading }).waitFor();
+      await pressFor(page, key, heading);
       const box = page.getByRole('alert').filter({ hasText: shown });
       await box.waitFor({ timeout: 5000 });
       assert.equal(await box.getByRole('button', { name: 'Retry' }).count(), 1, heading);
@@ -93,7 +102,7 @@ describe('console: error states and failed refreshes', () => {
     await page.route('**/api/v1/deployments', hubError(500, 'INTERNAL', 'disk I/O error'));
     await page.reload();
     await page.getByRole('heading', { name: 'Fleet' }).waitFor();
-    await page.keyboard.press('3');
+    await pressFor(page, '3', 'Deployments');
     const box = page.getByRole('alert').filter({ hasText: 'could not load deployments: INTERNAL: disk I/O error' });
     await box.waitFor({ timeout: 5000 });
     assert.equal(await page.getByText('No deployment yet').count(), 0, 'an error is not an empty list');
