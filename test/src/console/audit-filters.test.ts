@@ -31,6 +31,9 @@ describe('console: audit filters', () => {
     await page.getByLabel('Audit entries').getByText('before the cut').waitFor();
     const since = page.getByLabel('Since (UTC)');
     await since.fill(cut.slice(0, 19)); // the field's own form, YYYY-MM-DDTHH:MM:SS
+    // What the field shows for it: Chromium leaves out seconds that are zero (a cut at 15:07:00 reads
+    // "15:07"), so this test, run at any second, expects the browser's form of the same time.
+    const shown = cut.slice(0, 19).replace(/:00$/, '');
     await page.getByLabel('Action').fill('device.tags');
     await page.getByRole('button', { name: 'Filter' }).click();
     await waitFor('filtered', async () => (await rows.count()) === 1);
@@ -40,13 +43,13 @@ describe('console: audit filters', () => {
     await page.reload();
     await page.getByLabel('Audit entries').getByText('after the cut').waitFor();
     assert.equal(await rows.count(), 1, 'the reload keeps the filters');
-    assert.equal(await since.inputValue(), cut.slice(0, 19));
+    assert.equal(await since.inputValue(), shown);
     assert.equal(await page.getByLabel('Action').inputValue(), 'device.tags');
     await page.getByRole('button', { name: 'Clear' }).click();
     await page.getByLabel('Audit entries').getByText('before the cut').waitFor();
     assert.equal(new URL(page.url()).hash, '#/audit');
     await page.goBack();
-    await waitFor('back to the filtered log', async () => (await rows.count()) === 1 && (await since.inputValue()) === cut.slice(0, 19));
+    await waitFor('back to the filtered log', async () => (await rows.count()) === 1 && (await since.inputValue()) === shown);
     assert.deepEqual(page.errors, []);
     await page.close();
   });

@@ -33,8 +33,12 @@ export function lazyView<P extends object>(what: string, load: () => Promise<Vie
   return function Lazy(props: P): JSX.Element {
     const [error, setError] = useState<string | null>(null);
     const [, setReady] = useState(false);
+    // Whether this place's first draw was the view. If not, it waits for the chunk, even one that came in between
+    // that draw and this effect (a background load finishing then): asking `loaded` here instead left the place
+    // "Loading…" for good, as a view opened just after a reload did now and then (test/src/console/lazy-views.test.ts).
+    const drawn = loaded !== null;
     useEffect(() => {
-      if (loaded) return;
+      if (drawn) return;
       let shown = true;
       start().then(() => { if (shown) setReady(true); }, (err: unknown) => {
         if (shown) setError(err instanceof Error ? err.message : String(err));
