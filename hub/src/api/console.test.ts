@@ -51,3 +51,38 @@ test('console: serves the build with the CSP, refuses paths outside it, and says
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('console: every file carries an ETag and a revalidation is answered 304 without its bytes; content-named chunks are kept for good', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ef-console-'));
+  try {
+    mkdirSync(join(dir, 'assets'), { recursive: true });
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><script type="module" src="/assets/app.js"></script>');
+    writeFileSync(join(dir, 'assets', 'app.js'), 'import("./audit-7QX2KD4M.js");');
+    writeFileSync(join(dir, 'assets', 'audit-7QX2KD4M.js'), 'export const audit = 1;');
+    const app = new Hono<Env>();
+    mountConsole(app, { dir });
+    for (const path of ['/', '/assets/app.js']) {
+      const first = await app.request(path);
+      assert.equal(first.status, 200);
+      assert.equal(first.headers.get('cache-control'), 'no-cache', `${path}: asked again at each load, so a new build is seen at once`);
+      const etag = first.headers.get('etag') ?? '';
+      assert.match(etag, /^W\/"[0-9a-f]+-[0-9a-f]+"$/);
+      const again = await app.request(path, { headers: { 'if-none-match': etag } });
+      assert.equal(again.status, 304, `${path}: unchanged`);
+      assert.equal(await again.text(), '');
+      assert.equal(again.headers.get('content-security-policy'), CONSOLE_CSP);
+      assert.equal((await app.request(path, { headers: { 'if-none-match': `"other", ${etag.slice(2)}` } })).status, 304, 'a strong form of the tag in a list matches too');
+      assert.equal((await app.request(path, { headers: { 'if-none-match': '"other"' } })).status, 200);
+    }
+    const chunk = await app.request('/assets/audit-7QX2KD4M.js');
+    assert.equal(chunk.headers.get('cache-control'), 'public, max-age=31536000, immutable', 'named by its content: never changes under its name');
+    // A new build: app.js changes, its tag with it, and the old tag gets the new bytes.
+    const old = (await app.request('/assets/app.js')).headers.get('etag') ?? '';
+    writeFileSync(join(dir, 'assets', 'app.js'), 'import("./audit-Z9Y8X7W6.js"); // a new build');
+    const rebuilt = await app.request('/assets/app.js', { headers: { 'if-none-match': old } });
+    assert.equal(rebuilt.status, 200);
+    assert.match(await rebuilt.text(), /Z9Y8X7W6/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
