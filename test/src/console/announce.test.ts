@@ -1,9 +1,10 @@
 // What changes on a view without this operator doing it, said to a screen reader (docs/console.md "Keyboard and screen
 // readers", ui/announce.tsx), in a real Chromium against a real hub whose boxes are on its broker with mqtt.js: a
 // rollout's page says once, in its polite live region, another operator (alice) pausing and resuming it, the hub's gate
-// passing its canary and starting the next wave, the next wave failing its gate and the rollout rolled back, another
-// rollout completing; nothing on the first draw, nothing on a refetch that changes nothing, nothing for this operator's
-// own Pause and Resume (their answers say it). The alerts view says an alert firing and resolving.
+// passing its canary and starting the next wave, the next wave failing its gate and the rollout rolled back; on another
+// rollout advanced by hand, each wave passed waiting for Promote and alice's Promote completing it; nothing on the first
+// draw, nothing on a refetch that changes nothing, nothing for this operator's own Pause, Resume and Promote (their
+// answers say it, Promote's naming the wave it opened). The alerts view says an alert firing and resolving.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
@@ -95,18 +96,28 @@ describe('console: what changes on its own is said once to a screen reader', { t
     // Another rollout made: this page reads its rollout again (the stream's rollout event), which changed nothing: nothing said.
     const n = reads.length;
     const next = await alice<Rollout>('POST', '/rollouts', {
-      model: 'audio-energy', version: '1.0.0', target: { all: true }, reason: 'said test, again', advance: 'auto', gates: { stuckSec: 3600 },
-      waves: [{ name: 'all', percent: 100, bakeSec: 0 }],
+      model: 'audio-energy', version: '1.0.0', target: { all: true }, reason: 'said test, again', advance: 'manual', gates: { stuckSec: 3600 },
+      waves: [{ name: 'canary', percent: 1, minDevices: 1, bakeSec: 0 }, { name: 'all', percent: 100, bakeSec: 0 }],
     });
     await waitFor('the rollout read again', () => reads.length > n || undefined, { timeoutMs: 20_000 });
     assert.deepEqual(await said(), expected, 'a refetch that changes nothing says nothing');
 
-    // The other rollout's page: its first draw says nothing; its completion is said.
+    // The other rollout's page, advanced by hand: its first draw says nothing; its canary passed waits for Promote.
     await go(page, `#/rollouts/${next.id}`);
     await page.getByTestId('rollout-detail').getByText(next.id, { exact: true }).waitFor();
     await acceptWaiting(next.id);
-    await region.filter({ hasText: /^Completed: every wave passed/ }).waitFor({ timeout: 30_000 });
-    assert.equal((await said()).length, expected.length + 1, 'only the completion said on the other rollout\'s page');
+    await region.filter({ hasText: /^waiting for promote: wave canary passed \(advance manual\); Promote opens wave all 100%$/ }).waitFor({ timeout: 30_000 });
+    // This operator's Promote: its answer names the wave it opened; the region says nothing of it.
+    await actions.getByRole('button', { name: 'Promote', exact: true }).click();
+    await page.getByRole('form', { name: 'Promote' }).getByLabel('Reason').fill('canary fine');
+    await page.keyboard.press('Enter');
+    await actions.getByRole('status').filter({ hasText: /^promote: running; wave 2 of 2 \(all\) started$/ }).waitFor();
+    // The last wave passed, alice's Promote completes it.
+    await acceptWaiting(next.id);
+    await region.filter({ hasText: /^waiting for promote: wave all passed \(advance manual\); Promote completes the rollout$/ }).waitFor({ timeout: 30_000 });
+    await alice('POST', `/rollouts/${next.id}/promote`, { reason: 'all fine' });
+    await region.filter({ hasText: /^Completed by alice: all fine/ }).waitFor();
+    assert.equal((await said()).length, expected.length + 3, 'on the other rollout\'s page: the two waits for Promote and the completion');
     assert.deepEqual(page.errors, []);
     await page.close();
   });
