@@ -22,8 +22,10 @@ export function useAnnounce<T>(value: T | null, what: unknown, say: (was: T, now
   const [said, setSaid] = useState({ text: '', n: 0 });
   const [held, setHeld] = useState(0);
   useEffect(() => {
-    const b = base.current;
-    if (b.what !== what) base.current = { what, v: null, stale: value };
+    if (base.current.what !== what) {
+      base.current = { what, v: null, stale: value };
+      setSaid((s) => (s.text ? { text: '', n: s.n } : s)); // the other one's news is not this one's
+    }
     if (value === null || held > 0 || value === base.current.stale) return;
     const was = base.current.v;
     base.current = { what, v: value, stale: null };
