@@ -12,6 +12,7 @@ import { Age } from '../ui/age.js';
 import { AddRule } from './alerts-rule.js';
 import { useRefetched } from '../ui/refetched.js';
 import { Head } from '../ui/table.js';
+import { Said, useAnnounce } from '../ui/announce.js';
 
 const REFRESH_MS = 15_000;
 const STATES = ['', 'firing', 'pending', 'resolved'] as const;
@@ -41,6 +42,16 @@ function AckActions({ a }: { a: Alert }) {
   );
 }
 
+/** The list's alerts that started or stopped firing from `was` to `now` (`Alert 3 fired: low disk on box-b. 1 firing`), said once (ui/announce.tsx). */
+export function alertsChange(was: Alert[], now: Alert[]): string | null {
+  const firing = (l: Alert[]) => new Map(l.filter((a) => a.state === 'firing').map((a) => [a.id, a]));
+  const [before, after] = [firing(was), firing(now)];
+  const said = [...after.values()].filter((a) => !before.has(a.id)).map((a) => `Alert ${a.id} fired: ${a.rule} on ${a.key}`);
+  // One no longer in the list (another filter's) is said no longer firing: the list does not say it resolved.
+  for (const a of before.values()) if (!after.has(a.id)) said.push(`Alert ${a.id} ${now.find((x) => x.id === a.id)?.state === 'resolved' ? 'resolved' : 'no longer firing'}: ${a.rule} on ${a.key}`);
+  return said.length ? `${said.join('. ')}. ${after.size || 'None'} firing` : null;
+}
+
 export function AlertsView({ id }: { id?: string }) {
   const api = session.value?.api;
   const tick = useInterval();
@@ -51,8 +62,10 @@ export function AlertsView({ id }: { id?: string }) {
     [tick, rulesTick, alertTick.value, refetchTick.value], state);
   const rules = useRefetched(() => api!.get<{ rules: AlertRule[] }>('/alert-rules').then((r) => r.rules), [rulesTick, alertTick.value, refetchTick.value]);
   const firing = alerts.value ? alerts.value.filter((a) => a.state === 'firing').length : 0;
+  const said = useAnnounce(alerts.value, state, alertsChange);
   return (
     <section aria-labelledby="alerts-h">
+      <Said said={said.said} />
       <h1 id="alerts-h">Alerts {firing > 0 ? <span class="pill revoked" data-testid="firing-count">{firing} firing</span> : null}</h1>
       <div class="toolbar">
         <label for="alerts-state">State</label>

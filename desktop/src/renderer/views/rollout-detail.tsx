@@ -14,6 +14,8 @@ import { GateActions } from './rollout-gate-actions.js';
 import { Head } from '../ui/table.js';
 import { MissingBox, missingOf, type Missing } from '../ui/missing.js';
 import { hubNow } from '../hub-clock.js';
+import { Said, useAnnounce } from '../ui/announce.js';
+import { rolloutChange, stateLabel, waveStarted } from './rollout-said.js';
 
 /**
  * The actions the hub takes in the rollout's state (hub/src/rollouts/actions.ts): Promote only while the current wave bakes (it skips the rest of the bake) or has passed under manual advance (it moves on);
@@ -36,12 +38,6 @@ export function actionNote(name: string, r: Rollout): string | null {
   if (name === 'promote-full' && w) return `promote --full: wave ${w.name} is still judged; once it passes, the last wave opens at once and the waves between are skipped`;
   if (name === 'abort' && r.config) return `a configuration rollout is not left half way: abort writes v${r.config.fromVersion} of ${r.config.scope} back to every device told, as a rollback`;
   return null;
-}
-
-/** `rolled_back` as a label: `Rolled back`. */
-function stateLabel(state: string): string {
-  const s = state.replace('_', ' ');
-  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 /** The hub's time now (a bake ends by the hub's clock, not this computer's), every second while `on`. */
@@ -85,6 +81,8 @@ export function RolloutDetail({ id }: { id: string }) {
       (e: unknown) => { if (mine === latest.current) setShown((s) => { const missing = missingOf(e); return { r: missing ? null : s.r, error: errorText(e), missing }; }); });
   }, [id, n, rolloutTick.value, refetchTick.value]);
   const r = shown.r;
+  // What changes here without this operator (the hub's gate, another operator), said once (ui/announce.tsx).
+  const said = useAnnounce(r, id, (was, now) => rolloutChange(was, now, can('operator') ? 'Promote' : 'an operator\'s Promote'));
   // A configuration rollout's device statuses are the boxes' reported configuration (docs/rollouts.md
   // "Configuration rollouts"), which changes with no rollout event (a box that applies it, or the previous
   // document after a rollback): a device's state or presence event of a device listed refetches the rollout,
@@ -109,14 +107,20 @@ export function RolloutDetail({ id }: { id: string }) {
   const cw = r.waves[r.currentWave];
   const gone = `it no longer applies: the rollout is ${r.state}${cw ? `, wave ${cw.name} ${cw.state}` : ''}${r.stateBy ? ` (its last state change by ${r.stateBy} at ${time(r.stateAt)})` : ''}`;
   const wait = promoteWait(r);
+  // The answer says what the action changed (`resume: running`, `promote: running; wave 2 of 3 (all) started`): the live region does not.
   const act = async (name: string, label: string, body: object) => {
-    const next = await api?.send<Rollout>('POST', `/rollouts/${encodeURIComponent(r.id)}/${name}`, body);
-    if (next) setR(next);
-    rolloutTick.value++; // the list too
-    return `${label.toLowerCase()}: ${next ? stateLabel(next.state).toLowerCase() : 'done'}`;
+    const next = await said.own(async () => {
+      const x = await api?.send<Rollout>('POST', `/rollouts/${encodeURIComponent(r.id)}/${name}`, body);
+      if (x) setR(x);
+      rolloutTick.value++; // the list too
+      return x;
+    });
+    const moved = next ? waveStarted(r, next) : null;
+    return `${label.toLowerCase()}: ${next ? stateLabel(next.state).toLowerCase() : 'done'}${moved ? `; ${moved.charAt(0).toLowerCase()}${moved.slice(1)}` : ''}`;
   };
   return (
     <div data-testid="rollout-detail">
+      <Said said={said.said} />
       {shown.error ? <ErrorBox error={`could not refresh the rollout (shown as of ${time(r.updated)}): ${shown.error}`} retry={retry} /> : null}
       <div class="panel">
         <h2><span class="mono">{r.id}</span>: <span class="mono">{r.config ? `config ${r.config.scope} v${r.config.fromVersion} → v${r.config.version}` : `${r.model} ${r.fromVersion ?? '(none)'} → ${r.version}`}</span> <StatePill state={r.state} /></h2>
