@@ -62,6 +62,7 @@ export async function startBareIngest(cfg: BareIngestConfig): Promise<BareIngest
   const repo = new TelemetryRepo(store.db, store.rollups, store.stored);
   const b = await Aedes.createBroker();
   let windows = 0;
+  let delivered = 0;
   const stage = cfg.stage ?? 'store';
   const parsed = (deviceId: string, payload: Buffer): number[] => {
     const batch = JSON.parse(payload.toString()) as { windows: SeqWindow[] };
@@ -77,7 +78,10 @@ export async function startBareIngest(cfg: BareIngestConfig): Promise<BareIngest
       const ack = JSON.stringify({ schema: 'edgefleet.ack/v1', ranges: toRanges(seqs) });
       b.publish({ cmd: 'publish', topic: `ef/v1/d/${deviceId}/ack`, payload: Buffer.from(ack), qos: 0, retain: false, dup: false }, () => {});
     }
-    cb();
+    // As the hub does (hub/src/mqtt/embedded.ts): a synchronous cb() recurses through aedes' backlog, and a
+    // flood of resends overflowed this floor's stack once; every 64th message continues on a fresh stack.
+    if (++delivered % 64 === 0) setImmediate(cb);
+    else cb();
   };
   await new Promise<void>((r) => b.subscribe('ef/v1/d/+/telemetry', onTelemetry, r));
   const server = net.createServer(b.handle);
