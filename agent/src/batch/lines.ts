@@ -1,7 +1,7 @@
 // The lines of a batch input file, streamed with a bound on each: readline holds a whole line however long,
 // so one line without a newline could take the agent's memory. A line over `maxBytes` is read past, never held,
 // and comes out as its number and length only; the job records it as a bad row and goes on
-// (docs/agent-summaries.md "Batch inference"). Line breaks are those readline takes: \n, \r\n and a lone \r.
+// (docs/agent-summaries.md "CLI", `edgefleet-agent batch`). Line breaks are those readline takes: \n, \r\n and a lone \r.
 import type { Readable } from 'node:stream';
 
 /** The longest input line a batch reads (a row of a 224×224×3 image in JSON is ~1.5 MiB). */

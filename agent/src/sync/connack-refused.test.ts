@@ -1,5 +1,5 @@
 // A broker that refuses the agent's CONNECT (CONNACK "Not authorized") is asked again with the
-// backoff (docs/agent.md "Hub link"): with an external Mosquitto a device enrolls before the
+// backoff (docs/agent.md `sync.reconnectMs`): with an external Mosquitto a device enrolls before the
 // operator reloads the broker (docs/mqtt.md "External broker"), so its first attempts are refused.
 // MQTT.js stops reconnecting after a refused CONNACK unless told otherwise; the agent then stayed
 // down until restarted. A real aedes on port 0 refuses the first attempts, then accepts.

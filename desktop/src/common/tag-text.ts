@@ -1,6 +1,6 @@
 // Device tags as the console shows and edits them: `site=north ring=canary`, a value with a space, a
 // comma, a quote or an `=` written as a JSON string (`note="hello world"`), so that every value the hub
-// accepts (any text up to 256 characters, docs/hub.md "Devices") survives a round trip through a text box.
+// accepts (any text up to 256 characters, docs/hub.md "HTTP connections", Tags) survives a round trip through a text box.
 // The hub checks keys and lengths; this only splits what was typed.
 
 /** A value that needs no quotes: no space, comma, quote or backslash, and not empty. */
