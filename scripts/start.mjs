@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm start`: checks its command line (from source, so a bad option is told before the slow build),
-// builds (tsc -b) and then runs the local fleet (examples/dist/start.js) inside this one process, so
+// builds (tsc -b, then the console the hub serves at / with desktop/scripts/build-renderer.mjs: without it
+// the fleet's hub answered / with 503 "not built") and then runs the local fleet (examples/dist/start.js) inside this one process, so
 // SIGINT/SIGTERM sent to npm (which forwards it to its script) or to this process reach the fleet,
 // which stops its agents and then the hub (docs/fleet.md, step 12).
 // The script used to be `tsc -b && node examples/dist/start.js`: npm runs scripts under `sh -c`,
@@ -70,6 +71,11 @@ const code = await step('building', [tsc, '-b']);
 if (code !== 0) {
   process.stderr.write('npm start: the build (tsc -b) failed; see above\n');
   process.exit(code);
+}
+const consoleCode = await step('building the console', ['desktop/scripts/build-renderer.mjs', '--quiet']);
+if (consoleCode !== 0) {
+  process.stderr.write('npm start: the console\'s build (desktop/scripts/build-renderer.mjs) failed; see above\n');
+  process.exit(consoleCode);
 }
 // The fleet reads its options from process.argv.slice(2), which are ours, and installs its own
 // SIGINT/SIGTERM handlers.

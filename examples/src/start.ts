@@ -21,6 +21,18 @@ const MODEL = 'vibration-anomaly';
 const say = (line: string) => void process.stdout.write(`${line}\n`);
 const step = (line: string) => say(`\n==> ${line}`);
 
+/** Where the console is, as the hub serves it (`npm start` builds it; a hub without the build answers / with 503). */
+async function consoleLine(http: string): Promise<string> {
+  try {
+    const res = await fetch(`${http}/`, { signal: AbortSignal.timeout(5000) });
+    await res.body?.cancel();
+    return res.ok ? `console ${http}/ (sign in with the admin token)`
+      : `console not built (GET / answered ${res.status}): run \`npm run build\`, then open ${http}/`;
+  } catch (err) {
+    return `console ${http}/ did not answer: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
+
 async function deploy(hub: HubHandle, version: string, target: Deployment['target'], reason: string): Promise<Deployment> {
   const d = await hub.api<Deployment>('POST', '/deployments', { model: MODEL, version, target, reason });
   say(`    deployment ${d.id}: ${MODEL} ${version} to ${d.devices.length} device(s) (${JSON.stringify(target)}), reason: "${reason}"`);
@@ -86,6 +98,7 @@ async function run(o: Options, stopSignal: Promise<string>): Promise<number> {
     say(`    hub HTTP ${hub.http}${o.httpPort === null && httpPort === 0 ? ' (8700 was taken)' : ''}`);
     say(`    hub MQTT ${hub.mqtt}${o.mqttPort === null && mqttPort === 0 ? ' (1883 was taken)' : ''}`);
     say(`    admin token in ${join(hub.dataDir, 'admin.token')}; logs in ${join(o.dataDir, 'logs')}`);
+    say(`    ${await consoleLine(hub.http)}`);
 
     check();
     step('pushing the bundles to the registry');

@@ -59,6 +59,8 @@ test('npm start: v1 everywhere, v2 walks canary -> all, the regressed 3.0.0 is s
     assert.equal(r.code, 0, `${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
     assert.match(r.stdout, /hub HTTP http:\/\/127\.0\.0\.1:\d+/);
     assert.match(r.stdout, /hub MQTT mqtt:\/\/127\.0\.0\.1:\d+/);
+    // The console the hub serves (the test run builds it, as `npm start` does): where it is, not "not built".
+    assert.match(r.stdout, /\n {4}console http:\/\/127\.0\.0\.1:\d+\/ \(sign in with the admin token\)\n/);
     for (const v of ['1.0.0', '2.0.0', '3.0.0']) assert.match(r.stdout, new RegExp(`pushed vibration-anomaly ${v.replace(/\./g, '\\.')}`));
     assert.match(r.stdout, /all 2 device\(s\) run 1\.0\.0/);
     // The live view shows the rollouts with their gates.
