@@ -16,22 +16,11 @@ import {
   type AgentHandle, type HubHandle, type RunningProcess,
 } from './fleet/index.js';
 import { makeExampleOutputs } from './vibration/make.js';
+import { consoleLine } from './fleet/console-line.js';
 
 const MODEL = 'vibration-anomaly';
 const say = (line: string) => void process.stdout.write(`${line}\n`);
 const step = (line: string) => say(`\n==> ${line}`);
-
-/** Where the console is, as the hub serves it (`npm start` builds it; a hub without the build answers / with 503). */
-async function consoleLine(http: string): Promise<string> {
-  try {
-    const res = await fetch(`${http}/`, { signal: AbortSignal.timeout(5000) });
-    await res.body?.cancel();
-    return res.ok ? `console ${http}/ (sign in with the admin token)`
-      : `console not built (GET / answered ${res.status}): run \`npm run build\`, then open ${http}/`;
-  } catch (err) {
-    return `console ${http}/ did not answer: ${err instanceof Error ? err.message : String(err)}`;
-  }
-}
 
 async function deploy(hub: HubHandle, version: string, target: Deployment['target'], reason: string): Promise<Deployment> {
   const d = await hub.api<Deployment>('POST', '/deployments', { model: MODEL, version, target, reason });
