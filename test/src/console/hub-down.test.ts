@@ -70,6 +70,9 @@ describe('console: the hub unreachable, failing or refusing the token', () => {
       // A read is answered at once with what the console knows (it took 30 s to say TIMEOUT).
       await openView(page, '#/captures');
       await page.getByRole('alert').filter({ hasText: /^could not load captures: TIMEOUT: the hub took the connection but did not answer within 10 s \(stopped or overloaded\) \(not asked: the hub has not answered since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)/ }).waitFor({ timeout: 5000 });
+      // Between two attempts, with seconds to go: an attempt under way when the hub runs again would be answered
+      // and take the banner away before Retry now is clicked (a click that then waited 30 s on a detached button).
+      await banner.filter({ hasText: /Retrying in ([3-9]|10) s \(attempt/ }).waitFor({ timeout: 25_000 });
     } finally {
       hub.process.child.kill('SIGCONT');
     }
