@@ -4,7 +4,8 @@
 // time"), with a 5-minute limit per file, reported as one run (test-merge.mjs) on stdout (spec on a
 // terminal, TAP otherwise, as `node --test` does) and exit code 1 on any failure. TEST_DURATIONS=FILE
 // also writes each file's time (its top-level tests' durations added up), CPU time (test-cpu.mjs) and
-// outcome to FILE, longest first: the figures test-order.mjs is kept from.
+// outcome to FILE, longest first: the figures test-order.mjs is kept from. TEST_TIMELINE=FILE writes when
+// each process started and ended.
 import { run } from 'node:test';
 import { spec, tap } from 'node:test/reporters';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,13 +51,28 @@ const runs = {
 };
 const listeners = [];
 const onEach = (event, listener) => { listeners.push([event, listener]); };
+// TEST_TIMELINE=FILE: when each process started and ended (s since the first), to see what ran while the CPU idled.
+const timeline = process.env.TEST_TIMELINE ? [] : null;
 const startFile = (file) => {
   const s = run({ files: [file], timeout });
   for (const [event, listener] of listeners) s.on(event, listener);
   startedRuns.push(s);
   wakeMerge?.();
-  return new Promise((resolve) => { finished(s, () => resolve()); });
+  const at = Date.now();
+  return new Promise((resolve) => {
+    finished(s, () => {
+      timeline?.push([at, Date.now(), named(file)]);
+      resolve();
+    });
+  });
 };
+if (timeline) {
+  process.on('exit', () => {
+    const t0 = Math.min(...timeline.map(([a]) => a));
+    const rows = timeline.sort((x, y) => x[0] - y[0]).map(([a, b, n]) => `${((a - t0) / 1000).toFixed(1)}\t${((b - t0) / 1000).toFixed(1)}\t${n}`);
+    writeFileSync(process.env.TEST_TIMELINE, `# started at ${new Date(t0).toISOString()} (epoch ${(t0 / 1000).toFixed(0)}); per process: start and end (s), its files\n${rows.join('\n')}\n`);
+  });
+}
 const cpuTimes = () => {
   let idle = 0;
   let total = 0;

@@ -5,7 +5,7 @@
 // `idleAtLeast` idle over the last seconds and the last file added has had `settleMs` to start up. The
 // files that mostly wait (WAIT_LANE) are added first. A file whose test holds a deadline of 2 s or less
 // (DEADLINE_BOUND) starts only in a base slot, and none is added while one runs: it runs beside `base`
-// − 1 others at most, as it did before.
+// − 1 others at most, as it did before; while one runs, a base slot takes the next file that is not one, if any.
 
 /**
  * The file to start now, or null. `pending` in start order; `running` the files under way; `idle` the
@@ -14,7 +14,12 @@
  */
 export function nextFile({ pending, running, base, max, idle, sinceAddedMs, waiting, deadline, idleAtLeast, settleMs }) {
   if (pending.length === 0) return null;
-  if (running.length < base) return pending[0];
+  // Two deadline-bound files in the two base slots idled the machine (both mostly wait, and nothing is added beside
+  // them: 54-58 % idle for ~30 s of a full run, 2026-12-07): beside one, the other slot takes the next file of another kind.
+  if (running.length < base) {
+    if (!running.some((f) => deadline.has(f))) return pending[0];
+    return pending.find((f) => !deadline.has(f)) ?? pending[0];
+  }
   if (running.length >= max || running.some((f) => deadline.has(f))) return null;
   if (idle === null || idle < idleAtLeast || sinceAddedMs < settleMs) return null;
   return pending.find((f) => waiting.has(f)) ?? pending.find((f) => !deadline.has(f)) ?? null;

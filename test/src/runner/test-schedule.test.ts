@@ -28,6 +28,14 @@ test('the base slots are filled in order whatever the machine does', () => {
   assert.equal(ask([], ['x'], 1), null);
 });
 
+test('beside a deadline-bound file, a base slot takes the next file that is not one (two of them idled the machine)', () => {
+  const two = { ...limits, deadline: new Set(['d1', 'd2']) };
+  const next = (pending: string[], running: string[]) => nextFile({ ...two, pending, running, idle: 0, sinceAddedMs: 60_000 });
+  assert.equal(next(['d2', 'a', 'b'], ['d1']), 'a');
+  assert.equal(next(['d2'], ['d1']), 'd2', 'only deadline-bound files left: they run two at a time');
+  assert.equal(next(['d2', 'a'], ['x']), 'd2', 'in order beside a file of another kind');
+});
+
 test('a file over the base is added only while the machine idles, and not again before the last one settled', () => {
   assert.equal(ask(['a', 'b'], ['x', 'y'], 0.2), null, 'busy');
   assert.equal(ask(['a', 'b'], ['x', 'y'], null), null, 'not measured yet');
