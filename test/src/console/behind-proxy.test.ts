@@ -171,7 +171,7 @@ describe('console: behind a reverse proxy', () => {
     const page = await signIn(h.browser, proxy.url, h.token);
     await page.clock.install();
     await page.reload(); // the tab keeps its token: the session starts again under the fake clock
-    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    await page.getByRole('heading', { name: 'Fleet', exact: true }).waitFor();
     await page.route('**/api/v1/captures**', () => {}); // taken, never answered
     await openView(page, '#/captures');
     await page.getByText('Loading captures…').waitFor();
@@ -189,7 +189,7 @@ describe('console: behind a reverse proxy', () => {
   it('a bundle download that stalls after its first bytes gives the signature check up at its deadline, and Retry checks again', async () => {
     await pushExampleBundle(h);
     const page = await signIn(h.browser, proxy.url, h.token);
-    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    await page.getByRole('heading', { name: 'Fleet', exact: true }).waitFor();
     // Installed once the page runs (a reload under it sometimes left the app's first loads waiting on the
     // held clock): the timers made from here on, the signature check's deadline among them, run on the test's clock.
     await page.clock.install();
@@ -219,7 +219,7 @@ describe('console: behind a reverse proxy', () => {
       rmSync(dir, { recursive: true, force: true });
     }
     const page = await signIn(h.browser, proxy.url, h.token);
-    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    await page.getByRole('heading', { name: 'Fleet', exact: true }).waitFor();
     await page.clock.install(); // the timers made from here on (the stall deadline's) run on the test's clock
     await openView(page, '#/models/speech/1.0.0');
     await page.getByTestId('signature-status').filter({ hasText: '✔ Signed' }).waitFor();

@@ -305,7 +305,7 @@ describe('console: errors carry the hub\'s code', () => {
     const page = await signIn(h.browser, h.http, h.token);
     await page.clock.install();
     await page.reload(); // the tab keeps its token: the session starts again under the fake clock
-    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    await page.getByRole('heading', { name: 'Fleet', exact: true }).waitFor();
     await page.evaluate((x) => { (globalThis as unknown as { location: { hash: string } }).location.hash = x; }, '#/devices/dev-b');
     await page.getByRole('button', { name: 'Set tags' }).click();
     const form = page.getByRole('form', { name: 'Set tags' });

@@ -51,7 +51,7 @@ export async function signIn(browser: Browser, url: string, token: string, opts:
   await page.goto(url);
   await page.getByLabel('Token').fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+  await page.getByRole('heading', { name: 'Fleet', exact: true }).waitFor();
   // The other views' code, fetched once the fleet is drawn (desktop/src/renderer/ui/lazy.tsx), all in, as it is
   // a moment after a sign-in: a test that then takes the hub away still opens any view.
   const { files } = bundleSizes();

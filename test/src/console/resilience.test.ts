@@ -75,7 +75,7 @@ describe('console: error states and failed refreshes', () => {
     const page = await fleetPage();
     await page.route('**/api/v1/models', hubError(500, 'INTERNAL', 'database is locked'));
     await page.reload(); // the token is kept for the tab: the session starts again and loads everything
-    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    await page.getByRole('heading', { name: 'Fleet', exact: true }).waitFor();
     const shown = 'could not load models: INTERNAL: database is locked';
     for (const [key, heading] of [['2', 'Models'], ['6', 'Drift']] as const) {
       await pressFor(page, key, heading);
@@ -100,7 +100,7 @@ describe('console: error states and failed refreshes', () => {
     const page = await fleetPage();
     await page.route('**/api/v1/deployments', hubError(500, 'INTERNAL', 'disk I/O error'));
     await page.reload();
-    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    await page.getByRole('heading', { name: 'Fleet', exact: true }).waitFor();
     await pressFor(page, '3', 'Deployments');
     const box = page.getByRole('alert').filter({ hasText: 'could not load deployments: INTERNAL: disk I/O error' });
     await box.waitFor({ timeout: 5000 });
@@ -155,7 +155,7 @@ describe('console: error states and failed refreshes', () => {
     // The profile fixed (main's token accepted): Try again signs in.
     await page.setExtraHTTPHeaders({ authorization: `Bearer ${h.token}` });
     await page.getByRole('button', { name: 'Try again' }).click();
-    await page.getByRole('heading', { name: 'Fleet' }).waitFor({ timeout: 10_000 });
+    await page.getByRole('heading', { name: 'Fleet', exact: true }).waitFor({ timeout: 10_000 });
     assert.deepEqual(errors, []);
     await page.close();
   });
