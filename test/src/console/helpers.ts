@@ -21,8 +21,24 @@ export async function buildRenderer(): Promise<void> {
   if (r.code !== 0) throw new Error(`renderer build failed: ${r.stderr}`);
 }
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
+/** Debian's Chromium; its close() first drops every open page's routes (see dropRoutes). */
+export async function launchChromium(): Promise<Browser> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
+  const close = browser.close.bind(browser);
+  browser.close = async (options) => {
+    await Promise.all(browser.contexts().flatMap((c) => c.pages()).map(dropRoutes));
+    await close(options);
+  };
+  return browser;
+}
+
+/**
+ * Drops `page`'s routes, and with them any error its handlers throw from now on. A handler still at work when its
+ * page closes (one that read a route.fetch() answer after the console had moved on) otherwise rejects with
+ * "Response has been disposed" after its test ended, and node:test fails the whole file for it.
+ */
+export async function dropRoutes(page: Page): Promise<void> {
+  await page.unrouteAll({ behavior: 'ignoreErrors' }).catch(() => undefined);
 }
 
 export function screenshotDir(): string {
@@ -42,6 +58,11 @@ export type ConsolePage = Page & { errors: string[] };
 export async function signIn(browser: Browser, url: string, token: string, opts: { timezoneId?: string; prepare?: (page: Page) => Promise<unknown>; allViews?: boolean } = {}): Promise<ConsolePage> {
   const { prepare, allViews = true, ...context } = opts;
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark', ...context }) as ConsolePage;
+  const close = page.close.bind(page);
+  page.close = async (options) => {
+    await dropRoutes(page);
+    await close(options);
+  };
   await prepare?.(page);
   const fetched = new Set<string>();
   page.on('requestfinished', (r) => fetched.add(new URL(r.url()).pathname.replace('/assets/', '')));
