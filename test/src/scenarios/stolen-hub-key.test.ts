@@ -57,6 +57,20 @@ describe('a stolen hub key', () => {
     db.pragma('busy_timeout = 5000');
     return db;
   };
+  /** What the box and the hub show now: the box's status and what it serves, the hub's documents for it, both programs' last lines. */
+  const snapshot = async () => {
+    const tail = (o: { stdout: string; stderr: string } | undefined, n: number) => `${o?.stdout ?? ''}${o?.stderr ?? ''}`.trimEnd().split('\n').slice(-n).join('\n');
+    const db = hubDb();
+    let rows: unknown;
+    try {
+      rows = db.prepare('SELECT seq, length(document) AS bytes, issued_at FROM desired_documents WHERE device_id = ? ORDER BY seq').all(dev.deviceId);
+    } finally {
+      db.close();
+    }
+    const st = await runCli(AGENT_CLI, ['status', '--json', '--data-dir', dev.dataDir]).then((r) => r.stdout, (e: unknown) => String(e));
+    return [`agent status: ${st.trim()}`, `agent serves: ${await version().catch((e: unknown) => String(e))}`, `hub documents: ${JSON.stringify(rows)}`,
+      `agent output:\n${tail(agent?.process.output(), 30)}`, `hub output:\n${tail(s.hub.process.output(), 20)}`].join('\n');
+  };
   /** What a thief with the hub key and broker access does: the device gets `doc`; the hub's store never keeps it. */
   const steal = async (doc: unknown, seenBy: () => Promise<boolean>) => {
     const db = hubDb();
@@ -69,7 +83,12 @@ describe('a stolen hub key', () => {
       db.close();
     }
     proxy.cutAll();
-    await waitFor('the device saw the stolen-key document', async () => ((await seenBy()) ? true : undefined), { timeoutMs: 90_000 });
+    try {
+      await waitFor('the device saw the stolen-key document', async () => ((await seenBy()) ? true : undefined), { timeoutMs: 90_000 });
+    } catch (err) {
+      // Timed out once in CI with nothing to say why (2026-12-07): what each side shows now goes with the failure.
+      throw new Error(`${(err as Error).message}\n${await snapshot()}`, { cause: err });
+    }
     const db2 = hubDb();
     try {
       db2.prepare('DELETE FROM desired_documents WHERE rowid = ?').run(row);
