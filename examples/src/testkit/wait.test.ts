@@ -25,3 +25,22 @@ test('waitFor ends soon after its deadline when a check never returns, saying so
   );
   assert.ok(Date.now() - started < 10_000, 'not held until some outer timeout');
 });
+
+test('waitFor adds what explain says to a timeout, and names explain\'s own failure or hang instead', async () => {
+  await assert.rejects(
+    waitFor('a row', () => undefined, { timeoutMs: 20, intervalMs: 5, explain: async () => 'rows: []' }),
+    (err: Error) => err.message === 'timed out after 20 ms waiting for a row\nrows: []' && /timed out after 20 ms/.test((err.cause as Error).message),
+  );
+  await assert.rejects(
+    waitFor('a row', () => undefined, { timeoutMs: 20, intervalMs: 5, explain: () => { throw new Error('db closed'); } }),
+    /^Error: timed out after 20 ms waiting for a row\n\(explaining failed: db closed\)$/,
+  );
+  await assert.rejects(
+    waitFor('a row', () => undefined, { timeoutMs: 20, intervalMs: 5, explain: () => new Promise<string>(() => undefined), explainMs: 30 }),
+    /^Error: timed out after 20 ms waiting for a row\n\(explaining took over 30 ms\)$/,
+  );
+  // A wait that succeeds never asks.
+  let asked = 0;
+  assert.equal(await waitFor('a value', () => 'v', { explain: () => String(++asked) }), 'v');
+  assert.equal(asked, 0);
+});
