@@ -10,6 +10,7 @@ import type { StatePacingLimits } from './state-pacer.js';
 import { ConnectGuard, type ConnectLimits } from './connect-guard.js';
 import { PendingConnects } from './pending-connects.js';
 import { installConnectHooks, remoteAddress } from './connect-hooks.js';
+import { guardLateClose } from './late-close.js';
 import { RefusalLog } from './refusals.js';
 import type { CredentialsInUseTwice, TakeoverWatchOptions } from './takeovers.js';
 import type { MqttQuota } from './quota.js';
@@ -133,6 +134,8 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
   }
 
   function wire(b: Aedes): void {
+    // A device's old connection closing late leaves its new one registered (late-close.ts).
+    guardLateClose(b, () => metrics.inc('edgefleet_mqtt_late_closes_total'));
     installConnectHooks(b, { guard, devices, logger, refuse, maxPayloadBytes: opts.maxPayloadBytes, clients: () => (broker as unknown as AedesInternals | null)?.clients ?? {} });
     b.authorizePublish = (client, packet, done) => {
       if (!client) return done(null);
