@@ -7,15 +7,10 @@ import { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Aedes, type Client } from 'aedes';
 import { guardLateClose } from './late-close.js';
+import { connectPacket, subscribePacket } from './testing/packets.js';
 
-const str = (s: string) => {
-  const b = Buffer.from(s, 'utf8');
-  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
-};
-const packet = (type: number, body: Buffer) => Buffer.concat([Buffer.from([type, body.length]), body]); // bodies < 128 bytes
-/** MQTT 3.1.1 CONNECT: clean session, username = password = client id, no keepalive. */
-const connect = (id: string) => packet(0x10, Buffer.concat([str('MQTT'), Buffer.from([4, 0xc2, 0, 0]), str(id), str(id), str(id)]));
-const subscribe = (id: string) => packet(0x82, Buffer.concat([Buffer.from([0, 1]), str(`ef/v1/d/${id}/desired`), Buffer.from([1])]));
+const connect = (id: string) => connectPacket(id, id);
+const subscribe = (id: string) => subscribePacket(`ef/v1/d/${id}/desired`);
 
 /** A connection the broker reads from; `send` writes bytes to it, `end` is the peer's FIN. */
 function connection(broker: Aedes): { client: Client; send(b: Buffer): void; end(): void } {

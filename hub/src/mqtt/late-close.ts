@@ -5,9 +5,10 @@
 // poll as the old connection's end: a hub busy while a box reconnected) found the old connection closed, took its
 // place, and was then deleted: connected, but absent from `broker.clients`, so every message the hub sent it
 // (acks, model blocks, documents: device-sender.ts) went nowhere, and nothing made the box reconnect
-// (reproduced in late-close.test.ts; a stolen-hub-key scenario run in CI timed out on it). Installed on the broker
-// by embedded.ts: a connection that is no longer the one registered for its id leaves the count and nothing
-// else, and no clientDisconnect is emitted for it (the device is still connected).
+// (reproduced in late-close.test.ts and, over TCP, late-close-link.test.ts; the likely cause of a stolen-hub-key
+// scenario run that timed out in CI). Installed on the broker by embedded.ts: a connection that is no longer the
+// one registered for its id leaves the count and nothing else, and no clientDisconnect is emitted for it (the
+// device is still connected).
 import type { Aedes, Client } from 'aedes';
 
 type Registry = { clients: Record<string, Client | undefined>; connectedClients: number; unregisterClient(client: Client): void };
