@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '@edgefleet/examples';
 import { createEmbeddedBroker } from './embedded.js';
 import { MemoryDevices, RecordingLogger, RecordingMetrics, deviceTopic } from './testing/devices.js';
-import { connectPacket, subscribePacket } from './testing/packets.js';
+import { connectPacket, packetTypes, subscribePacket } from './testing/packets.js';
 
 /** A raw TCP connection to `port` and every byte it received so far. */
 async function open(port: number): Promise<{ socket: net.Socket; received: () => Buffer }> {
@@ -20,9 +20,9 @@ async function open(port: number): Promise<{ socket: net.Socket; received: () =>
   return { socket, received: () => Buffer.concat(chunks) };
 }
 
-/** Waits for `n` bytes starting with packet type `type` among what `c` received (CONNACK 0x20, SUBACK 0x90). */
+/** Waits until `c` received a whole packet of `type` (CONNACK 2, SUBACK 9). */
 const answered = (c: { received: () => Buffer }, type: number, what: string) =>
-  waitFor(what, () => [...c.received()].includes(type) || undefined, { timeoutMs: 5000, intervalMs: 5 });
+  waitFor(what, () => packetTypes(c.received()).includes(type) || undefined, { timeoutMs: 5000, intervalMs: 5 });
 
 test('a box\'s old connection ending in the same turn as its new CONNECT: the hub\'s messages reach the new connection', async () => {
   const devices = new MemoryDevices();
@@ -40,22 +40,22 @@ test('a box\'s old connection ending in the same turn as its new CONNECT: the hu
     const a = await open(port);
     conns.push(a.socket);
     a.socket.write(connectPacket('box-1', 's3cret'));
-    await answered(a, 0x20, 'the first connection\'s CONNACK');
+    await answered(a, 2, 'the first connection\'s CONNACK');
     a.socket.write(subscribePacket(ackTopic));
-    await answered(a, 0x90, 'the first connection\'s SUBACK');
+    await answered(a, 9, 'the first connection\'s SUBACK');
     const b = await open(port);
     conns.push(b.socket);
     await sleep(50); // the hub accepts the second connection and waits for its CONNECT
     // One tick: the new CONNECT first, then the old connection's end (a box that reconnected while the hub was busy).
     b.socket.write(connectPacket('box-1', 's3cret'));
     a.socket.end();
-    await answered(b, 0x20, 'the second connection\'s CONNACK');
+    await answered(b, 2, 'the second connection\'s CONNACK');
     b.socket.write(subscribePacket(ackTopic));
-    await answered(b, 0x90, 'the second connection\'s SUBACK');
+    await answered(b, 9, 'the second connection\'s SUBACK');
     // The late close happened in this run (else this test showed nothing), and the guard kept the new connection.
     assert.equal(metrics.counters.get('edgefleet_mqtt_late_closes_total{}'), 1);
     await link.publish('box-1', 'ack', Buffer.from('{"ranges":[]}'));
-    await waitFor('the ack on the new connection', () => b.received().includes(Buffer.from(ackTopic)) || undefined, { timeoutMs: 5000, intervalMs: 5 });
+    await waitFor('the ack on the new connection', () => (packetTypes(b.received()).includes(3) && b.received().includes(Buffer.from(ackTopic))) || undefined, { timeoutMs: 5000, intervalMs: 5 });
     assert.equal(link.connectedCount(), 1);
   } finally {
     for (const c of conns) c.destroy();

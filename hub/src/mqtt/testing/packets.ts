@@ -14,3 +14,24 @@ export const connectPacket = (id: string, password: string): Buffer => packet(0x
 
 /** SUBSCRIBE to `topic` at QoS 1 (message id 1). */
 export const subscribePacket = (topic: string): Buffer => packet(0x82, Buffer.concat([Buffer.from([0, 1]), str(topic), Buffer.from([1])]));
+
+/** The type (the fixed header's high nibble) of each whole packet in `bytes`, in order; a packet cut short ends the list. */
+export function packetTypes(bytes: Buffer): number[] {
+  const types: number[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    let length = 0;
+    let i = at + 1;
+    for (let shift = 0; ; shift += 7, i++) {
+      if (i >= bytes.length || shift > 21) return types;
+      const b = bytes[i] as number;
+      length += (b & 0x7f) << shift;
+      if ((b & 0x80) === 0) break;
+    }
+    const end = i + 1 + length;
+    if (end > bytes.length) return types;
+    types.push((bytes[at] as number) >> 4);
+    at = end;
+  }
+  return types;
+}
