@@ -159,6 +159,12 @@ export function createEmbeddedBroker(opts: EmbeddedBrokerOptions): FleetLink {
     };
     b.on('connackSent', (_packet, client) => pending.release(client.conn));
     b.on('clientReady', (client) => {
+      // aedes 1.2 tells ready a connection that closed after its CONNACK was written, after its disconnect:
+      // counted, it stayed online with no connection (docs/mqtt.md "A connection that closes before it is ready").
+      if (client.closed) {
+        metrics.inc('edgefleet_mqtt_ready_after_close_total');
+        return;
+      }
       connected.add(client.id);
       metrics.set('edgefleet_mqtt_connected_devices', connected.size);
       presence.mark(client.id, true, clock.now());
