@@ -24,6 +24,9 @@ export async function closeLink(c: MqttClient, presence: { topic: string; payloa
   // Offline, or the presence was not acked: don't wait for in-flight packets that cannot complete.
   await settleWithin(c.endAsync(!acked), STOP_STEP_MS.close, 'closing the MQTT connection', (err) => {
     warn(err);
+    // A graceful end waits for the PUBACK of every publish in flight, and MQTT.js ignores end(true) while
+    // an end is under way: the socket itself goes (docs/agent.md "Stopping"; agent/src/sync/stop-force.test.ts).
     c.end(true);
+    c.stream?.destroy();
   });
 }
