@@ -41,9 +41,9 @@ describe('API server limits', () => {
     await server?.stop();
     server = undefined;
   });
-  const start = async (over: Partial<ApiServerOptions>) => {
+  const start = async (over: Partial<ApiServerOptions>, handler = echoLength) => {
     caps = new ConnectionCaps();
-    server = new ApiServer(echoLength, { ...BASE, ...over }, undefined, undefined, caps);
+    server = new ApiServer(handler, { ...BASE, ...over }, undefined, undefined, caps);
     await server.start();
     return Number(new URL(server.url).port);
   };
@@ -218,7 +218,11 @@ describe('API server limits', () => {
   it('stop() gives a Unix-socket request the grace period too, then closes its connection', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ef-api-limits-'));
     try {
-      await start({ requestTimeoutMs: 60_000, stopGraceMs: 300, socket: join(dir, 'api.sock') });
+      let requests = 0;
+      await start({ requestTimeoutMs: 60_000, stopGraceMs: 300, socket: join(dir, 'api.sock') }, (req, res) => {
+        requests++;
+        echoLength(req, res);
+      });
       const c = connect(join(dir, 'api.sock'));
       let closed = false;
       c.on('close', () => { closed = true; });
@@ -226,7 +230,7 @@ describe('API server limits', () => {
       c.write('POST /x HTTP/1.1\r\nhost: localhost\r\ncontent-length: 100000\r\n\r\n');
       const drip = setInterval(() => c.write('x'), 30);
       try {
-        await new Promise((r) => setTimeout(r, 100));
+        await waitFor('the drip-fed Unix-socket request in flight', () => requests === 1 || undefined, WAIT);
         const s = server!;
         server = undefined;
         const t0 = performance.now();

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '@edgefleet/examples';
 import { Store } from '../store/index.js';
 import { HUB_MIGRATIONS } from '../schema.js';
 import { ManualClock } from '../testing/harness.js';
@@ -101,7 +102,7 @@ describe('claiming the hub lease at start', () => {
     const k = await claim('here-7', true);
     const first = repo(0).get(HUB_LEASE)?.renewedAt;
     clock.advance(1000);
-    await new Promise((r) => setTimeout(r, 250));
+    await waitFor('the keeper to renew the lease', () => repo(0).get(HUB_LEASE)?.renewedAt !== first || undefined, { timeoutMs: 10_000 });
     assert.notEqual(repo(0).get(HUB_LEASE)?.renewedAt, first, 'renewed by the keeper');
     k.release();
     assert.ok(!repo(0).holds(HUB_LEASE, 'here-7', clock.now().getTime()));

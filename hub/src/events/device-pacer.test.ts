@@ -2,6 +2,7 @@
 // the newest of the rest when the interval ends, devices apart; what it remembers is bounded.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { waitFor } from '@edgefleet/examples';
 import { DeviceEventPacer } from './device-pacer.js';
 
 test('device event pacer: first at once, the newest of an interval at its end, devices apart, memory bounded', async () => {
@@ -15,7 +16,7 @@ test('device event pacer: first at once, the newest of an interval at its end, d
   assert.deepEqual(got, [['a', 1], ['b', 1]]);
   assert.deepEqual(p.sizes, { waiting: 1, remembered: 2 });
   now = 20;
-  await new Promise((r) => setTimeout(r, 40));
+  await waitFor('the newest of a\'s interval published at its end', () => got.length >= 3 || undefined, { timeoutMs: 10_000 });
   assert.deepEqual(got, [['a', 1], ['b', 1], ['a', 3]]);
   assert.equal(p.sizes.waiting, 0);
 

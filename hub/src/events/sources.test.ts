@@ -4,6 +4,7 @@
 // published once each; a rollout's changes are published once per transaction; disconnecting stops them all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { waitFor } from '@edgefleet/examples';
 import { AlertRuleCreate, GateConfig, type StreamEvent } from '@edgefleet/shared';
 import { Alerts } from '../alerts/service.js';
 import { noopLogger } from '../mqtt/ports.js';
@@ -37,7 +38,7 @@ test('event sources: status changes once each, presence, committed audit entries
     await new Promise((r) => setImmediate(r)); // audit entries are announced after the current transaction
     // The disconnect came within the device's interval: it waits for its end (events/device-pacer.ts).
     assert.deepEqual(got.map((e) => e.type), ['deployment.progress', 'deployment.progress', 'device.presence', 'audit']);
-    await new Promise((r) => setTimeout(r, 60));
+    await waitFor('the disconnect published at the end of its interval', () => got.length >= 5 || undefined, { timeoutMs: 10_000 });
     assert.deepEqual(got.map((e) => e.type), ['deployment.progress', 'deployment.progress', 'device.presence', 'audit', 'device.presence']);
     assert.deepEqual(got.filter((e) => e.type === 'device.presence').map((e) => (e.data as { online: boolean }).online), [true, false]);
     const p = got[1]?.data as { deploymentId: number; status: string; progress: number };

@@ -60,11 +60,12 @@ test('a client that closes its connection mid-upload is logged as gone (info), n
     await once(sock, 'connect');
     sock.write(`POST /api/v1/models HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${h.tokens.operator}\r\ncontent-type: application/octet-stream\r\ncontent-length: 1000000\r\n\r\n`);
     sock.write(Buffer.alloc(64 * 1024, 1));
-    await new Promise((r) => setTimeout(r, 200));
+    const staging = dirname(h.store.blobs.tempPath());
+    await waitFor('the upload staged (mid-upload)', () => readdirSync(staging).some((f) => f.endsWith('.part')) || undefined, { timeoutMs: 5000 });
     sock.destroy();
     await waitFor('the abort is logged', () => logger.lines.find((l) => /closed the connection/.test(l.msg ?? '')), { timeoutMs: 5000 });
     assert.equal(logger.lines.filter((l) => l.level === 'error').length, 0, JSON.stringify(logger.lines));
-    assert.deepEqual(readdirSync(dirname(h.store.blobs.tempPath())).filter((f) => f.endsWith('.part')), [], 'its staged file is gone');
+    assert.deepEqual(readdirSync(staging).filter((f) => f.endsWith('.part')), [], 'its staged file is gone');
   } finally {
     await new Promise((r) => s.close(r));
     h.close();

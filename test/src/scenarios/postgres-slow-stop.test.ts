@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '@edgefleet/examples';
 import { startPostgres, PgDb, type PgCluster } from '@edgefleet/hub/testing/postgres';
 import { fixtureAndHub, type HubSetup } from './helpers.js';
 
@@ -46,7 +46,8 @@ describe('a hub on PostgreSQL stopped during a slow statement', () => {
       const tokens = count('SELECT COUNT(*) FROM enrollment_tokens');
       const audited = count("SELECT COUNT(*) FROM audit WHERE action = 'enrollment-token.create'");
       const waiting = hub.api('POST', '/enrollment-tokens', { note: 'slow' }).then(() => 'answered', (e: Error) => e.message);
-      await sleep(500); // the statement is on the server
+      await waitFor('the INSERT sleeping in its trigger on the server', () =>
+        count("SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()") > 0 || undefined, { timeoutMs: 30_000, intervalMs: 50 });
       const signalled = Date.now();
       hub.process.child.kill('SIGTERM');
       let timer: NodeJS.Timeout | undefined;
