@@ -8,8 +8,8 @@
 // publish to the last window acked. Then the same with a second hub whose rollups update is off
 // (server/hub.ts HubInternals, a bench switch): issue 11's rollups-on/off ratio of the whole path, by
 // windows/s and by the hub process's CPU per window (--pairs N: N such pairs, alternating; with N > 1
-// the mean of the pairs' ratios and its 95 % confidence interval, pair-stats.ts).
-// Baseline in the same run, in this process once the hubs stopped: the hub's own TelemetryRepo storing
+// the mean of the pairs' ratios and its 95 % confidence interval, pair-stats.ts; the same for the CPU ratio to bare inserts).
+// Baseline in the same run, in this process after each pair of hubs stopped: the hub's own TelemetryRepo storing
 // the same windows (built beforehand) one device batch per transaction (putWindows, INSERT OR IGNORE,
 // the same model version registered so rollups are updated as the hub updates them, same SQLite
 // settings), no MQTT, no validation; and the same without rollups, the repository's rollups-on/off
@@ -212,12 +212,18 @@ async function main(): Promise<void> {
   // The hubs: as it ships (rollups on), then the baseline without rollups; --pairs N repeats the pair.
   const on: Phase[][] = [];
   const off: Phase[][] = [];
+  // The bare repository (rollups on) is measured in this process after each pair, its hubs stopped: each hub as it
+  // ships is read against the repository measured next to it, and with --pairs N the CPU ratio's mean and interval.
+  const bares: Rate[][] = [];
   let manifest: Manifest | undefined;
   for (let i = 0; i < PAIRS; i++) {
     const r = await runHub(true, phases, failures);
     manifest = r.manifest;
     on.push(r.phases);
     off.push((await runHub(false, phases, failures)).phases);
+    const m: SimModel = { name: r.manifest.name, version: r.manifest.version };
+    if (i === 0) baseline(50, 2, m, r.manifest, true); // warm-up: statements prepared, JIT (not counted)
+    bares.push(phases.map(({ n, rounds }) => baseline(n, rounds, m, r.manifest, true)));
   }
   if (!manifest) return;
   const floors: Phase[][] = [];
@@ -226,16 +232,17 @@ async function main(): Promise<void> {
   // The bare repository in this process (no hub running any more), with and without rollups.
   const v = manifest;
   const model: SimModel = { name: v.name, version: v.version };
-  baseline(50, 2, model, v, true); // warm-up: statements prepared, JIT (not counted)
   console.log('     N | windows | persisted+acked | windows/s | hub CPU/window | resends | bare repo windows/s | CPU/window | wall ratio | CPU ratio | bare without rollups: CPU/window, rollups on/off');
   phases.forEach(({ n, rounds }, k) => {
-    const bare = baseline(n, rounds, model, v, true);
+    const pairBares = bares.map((b) => b[k] as Rate);
+    const bare = [...pairBares].sort((a, b) => a.cpuUs - b.cpuUs)[pairBares.length >> 1] as Rate; // the median, for the lines below the table
     const plain = baseline(n, rounds, model, v, false);
     const grouped = baseline(n, rounds, model, v, true, MAX_BATCH / K);
-    for (const p of on.map((x) => x[k] as Phase)) {
+    for (const [i, p] of on.map((x) => x[k] as Phase).entries()) {
+      const own = pairBares[i] as Rate; // the repository measured after this pair
       console.log(
         `${fmt(n).padStart(6)} | ${fmt(p.sent).padStart(7)} | ${`${fmt(p.ms / 1000, 2)} s`.padStart(15)} | ${fmt(p.rate).padStart(9)} | ${`${fmt(p.hubCpuUs, 1)} µs`.padStart(14)} | ${fmt(p.resends).padStart(7)} | ` +
-          `${fmt(1e6 / bare.wallUs).padStart(19)} | ${`${fmt(bare.cpuUs, 1)} µs`.padStart(10)} | ${(p.rate / (1e6 / bare.wallUs)).toFixed(2).padStart(10)} | ${(bare.cpuUs / p.hubCpuUs).toFixed(2).padStart(9)} | ` +
+          `${fmt(1e6 / own.wallUs).padStart(19)} | ${`${fmt(own.cpuUs, 1)} µs`.padStart(10)} | ${(p.rate / (1e6 / own.wallUs)).toFixed(2).padStart(10)} | ${(own.cpuUs / p.hubCpuUs).toFixed(2).padStart(9)} | ` +
           `${fmt(plain.cpuUs, 1)} µs, ${(plain.cpuUs / bare.cpuUs).toFixed(2)}x   (load ${p.load.toFixed(1)})`,
       );
     }
@@ -286,6 +293,8 @@ async function main(): Promise<void> {
     }) : []));
     const groups = [...phases.map((p, k) => ({ label: fmt(p.n), k })), ...(phases.length > 1 ? [{ label: 'all', k: undefined }] : [])];
     for (const { label, k } of groups) {
+      const cpu = phases.flatMap((_p, j) => (k === undefined || j === k ? on.map((x, i) => (bares[i]?.[j] as Rate).cpuUs / (x[j] as Phase).hubCpuUs) : []));
+      console.log(`${label.padStart(6)} | CPU ratio over the pairs (each hub against the bare repository measured after it; target >= 0.8x): ${formatPairStats(pairStats(cpu))}`);
       console.log(`${label.padStart(6)} | rollups on/off over the pairs, by windows/s: ${formatPairStats(pairStats(ratios('rate', k)))}; by hub CPU: ${formatPairStats(pairStats(ratios('cpu', k)))}`);
     }
   }
