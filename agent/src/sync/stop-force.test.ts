@@ -9,21 +9,15 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Aedes, type AuthorizePublishHandler } from 'aedes';
-import { pino } from 'pino';
 import type { MqttClient } from 'mqtt';
-import { CREDENTIALS_SCHEMA } from '@edgefleet/shared';
 import { waitFor } from '@edgefleet/examples';
-import { createAgent, type Agent } from '../agent.js';
-import { makeKit, testConfig } from '../testing.js';
+import { agentOnBroker, makeKit } from '../testing.js';
 import { addWindow } from './outbox-testing.js';
 import { readLink } from './link-state.js';
 
 describe('sync: stop with a publish the broker never acks', () => {
-  it('closes the connection by force after its deadline', async () => {
-    const kit = makeKit('ef-stop-force-');
+  it('closes the connection by force after its deadline', async (t) => {
     const held: Array<() => void> = [];
     const authorizePublish: AuthorizePublishHandler = (_client, packet, done) => {
       if (packet.topic.endsWith('/telemetry')) held.push(() => done(null)); // its PUBACK waits
@@ -33,18 +27,14 @@ describe('sync: stop with a publish the broker never acks', () => {
     const server = createServer(broker.handle);
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    let agent: Agent | undefined;
+    const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // Stopped, then the server, the broker and the kit, after the test.
+    const agent = agentOnBroker(t, { kit: makeKit('ef-stop-force-'), deviceId: 'box-f', url, broker, server });
     try {
-      const data = join(kit.dir, 'data');
-      mkdirSync(data, { recursive: true });
-      const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      writeFileSync(join(data, 'credentials.json'), JSON.stringify({ schema: CREDENTIALS_SCHEMA, deviceId: 'box-f', secret: 's'.repeat(24), brokers: [url] }));
-      writeFileSync(join(data, 'trust.json'), JSON.stringify(kit.trust.doc));
-      agent = createAgent(testConfig(data), { logger: pino({ level: 'silent' }), reconcileMs: 0 });
       await agent.start();
       const sync = agent.sync!;
       // Up: subscribed, presence and state sent, the outbox sending (readLink: the link state recorded in agent.db).
-      await waitFor('the link up', () => readLink(agent!.db)?.state === 'up' || undefined, { timeoutMs: 20_000, intervalMs: 10 });
+      await waitFor('the link up', () => readLink(agent.db)?.state === 'up' || undefined, { timeoutMs: 20_000, intervalMs: 10 });
       // The client itself: whether it is closed after stop is the subject (SyncClient keeps it private).
       const client = (sync as unknown as { client: MqttClient }).client;
       let closed = false;
@@ -66,10 +56,6 @@ describe('sync: stop with a publish the broker never acks', () => {
       assert.equal(client.connected, false);
     } finally {
       for (const release of held.splice(0)) release();
-      await agent?.stop();
-      await new Promise<void>((r) => broker.close(() => r()));
-      server.close();
-      kit.cleanup();
     }
   });
 });
